@@ -1,0 +1,233 @@
+"""The command line. No logic of its own: it parses options and calls core/service.
+
+Exit codes: 0 success, 1 a source (or the database, or writing) failed,
+2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from aggregator import __version__
+from aggregator.config import Config, config_path, database_url, load_config
+from aggregator.core import render_outputs, update_sources, write_outputs
+from aggregator.exceptions import AggregatorError, ConfigError, StorageError
+from aggregator.normalize import utc_now
+from aggregator.store import Store
+from aggregator.types import Outcome, UpdateResult
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+app = typer.Typer(
+    name="aggregator", no_args_is_help=True, add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Poll RSS/Atom sources, merge the same story from several outlets, "
+         "publish curated Atom feeds.",
+)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+ConfigOption = Annotated[str | None, typer.Option(
+    "--config", "-c", metavar="PATH",
+    help="feeds.yaml to use [default: $AGGREGATOR_CONFIG, else feeds.yaml]")]
+DbOption = Annotated[str | None, typer.Option(
+    "--db", metavar="URL",
+    help="database URL [default: settings.database, else $AGGREGATOR_DATABASE_URL, "
+         "else sqlite:///aggregator.db]")]
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(f"aggregator: {message}", markup=False)
+    raise typer.Exit(code)
+
+
+def _config(path: str | None) -> tuple[str, Config]:
+    chosen = config_path(path)
+    try:
+        return chosen, load_config(chosen)
+    except ConfigError as error:
+        _fail(str(error), EXIT_USAGE)
+
+
+@contextmanager
+def _store(db: str | None, config: Config) -> Iterator[Store]:
+    try:
+        store = Store(database_url(db, config))
+    except StorageError as error:
+        _fail(str(error), EXIT_FAILED)
+    try:
+        yield store
+    except StorageError as error:
+        _fail(str(error), EXIT_FAILED)
+    finally:
+        store.close()
+
+
+def _summary(results: list[UpdateResult]) -> str:
+    count = {o: sum(r.outcome is o for r in results) for o in Outcome}
+    new = sum(r.new for r in results)
+    updated = sum(r.updated for r in results)
+    return (f"sources: {count[Outcome.OK]} ok, {count[Outcome.NOT_MODIFIED]} unchanged, "
+            f"{count[Outcome.ERROR]} failed; items: {new} new, {updated} updated")
+
+
+@app.command()
+def fetch(
+    sources: Annotated[list[str] | None, typer.Argument(
+        metavar="[SOURCE]...", help="names of sources to fetch [default: all]")] = None,
+    config: ConfigOption = None, db: DbOption = None,
+) -> None:
+    """Fetch every source (or the named ones) once, store new items, and exit.
+
+    Exit status: 0 all fetched or unchanged, 1 any source failed, 2 usage or config error.
+    """
+    _, conf = _config(config)
+    unknown = sorted(set(sources or ()) - {s.name for s in conf.sources})
+    if unknown:
+        _fail(f"unknown source(s): {', '.join(unknown)}; see `aggregator sources`", EXIT_USAGE)
+    names = sources or None
+    with _store(db, conf) as store:
+        store.sync_sources(conf.sources, conf.settings.poll_interval, utc_now())
+        total = len(names) if names else len(conf.sources)
+        if err.is_terminal:
+            with Progress(TextColumn("fetching"), BarColumn(), MofNCompleteColumn(),
+                          TextColumn("{task.description}"), TimeElapsedColumn(),
+                          console=err, transient=True) as progress:
+                task = progress.add_task("", total=total)
+
+                def advance(result: UpdateResult) -> None:
+                    progress.update(task, advance=1, description=result.source)
+
+                results = update_sources(store, conf, names=names, on_result=advance)
+        else:
+            results = update_sources(store, conf, names=names)
+    for result in sorted(results, key=lambda r: r.source):
+        if result.outcome is Outcome.ERROR:
+            err.print(f"{result.source}: {result.error}", markup=False)
+    skipped = total - len(results)
+    line = _summary(results) + (f"; {skipped} skipped (being fetched elsewhere)"
+                                if skipped else "")
+    (err if err.is_terminal else out).print(line, markup=False)
+    if any(r.outcome is Outcome.ERROR for r in results):
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def publish(
+    out_dir: Annotated[Path, typer.Option("--out", metavar="DIR",
+                                          help="directory to write <name>.atom files into")],
+    config: ConfigOption = None, db: DbOption = None,
+) -> None:
+    """Write every output feed as DIR/<name>.atom, atomically."""
+    _, conf = _config(config)
+    with _store(db, conf) as store:
+        try:
+            feeds = render_outputs(store, conf)
+            changed = write_outputs(out_dir, feeds)
+        except AggregatorError as error:
+            _fail(str(error), EXIT_FAILED)
+    if err.is_terminal:
+        err.print(f"{len(feeds)} outputs in {out_dir}, {len(changed)} changed", markup=False)
+
+
+@app.command()
+def run(
+    config: ConfigOption = None, db: DbOption = None,
+    listen: Annotated[str | None, typer.Option(
+        metavar="HOST:PORT", help="address to serve on [default: settings.listen]")] = None,
+) -> None:
+    """Poll due sources on schedule and serve /feeds/<name>.atom, until stopped."""
+    import uvicorn  # noqa: PLC0415
+
+    from aggregator.service import Service  # noqa: PLC0415
+    from aggregator.web import create_app  # noqa: PLC0415
+
+    path, conf = _config(config)
+    host, _, port = (listen or conf.settings.listen).rpartition(":")
+    if not host or not port.isdigit():
+        _fail(f"--listen: expected HOST:PORT, got {listen!r}", EXIT_USAGE)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    with _store(db, conf) as store:
+        service = Service(path, conf, store)
+        service.start()
+        err.print(f"serving feeds on http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
+        try:
+            server = uvicorn.Server(uvicorn.Config(
+                create_app(service.cache), host=host, port=int(port), log_level="warning",
+                access_log=False))
+            server.run()
+        finally:
+            service.stop()
+        if not server.started:
+            _fail(f"could not listen on {host}:{port}", EXIT_FAILED)
+
+
+@app.command()
+def check(config: ConfigOption = None) -> None:
+    """Validate feeds.yaml; print the first problem with its file, line and field."""
+    path, conf = _config(config)
+    out.print(f"{path}: OK ({len(conf.sources)} sources, {len(conf.outputs)} outputs)",
+              markup=False)
+
+
+@app.command("sources")
+def list_sources(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
+    config: ConfigOption = None, db: DbOption = None,
+) -> None:
+    """List every source with its polling state."""
+    _, conf = _config(config)
+    with _store(db, conf) as store:
+        store.sync_sources(conf.sources, conf.settings.poll_interval, utc_now())
+        statuses = [s for s in store.source_statuses() if s.active]
+    if as_json:
+        out.print_json(json.dumps([{
+            "name": s.name, "url": s.url, "title": s.title,
+            "last_fetched_at": s.last_fetched_at.isoformat() if s.last_fetched_at else None,
+            "last_outcome": s.last_outcome, "last_http_status": s.last_http_status,
+            "next_fetch_at": s.next_fetch_at.isoformat(), "error_count": s.error_count,
+            "last_error": s.last_error, "moved_to": s.moved_to, "items": s.items,
+        } for s in statuses], ensure_ascii=False))
+        return
+    for s in statuses:
+        state = s.last_outcome or "never fetched"
+        if s.error_count:
+            state += f" ({s.error_count} errors: {s.last_error})"
+        moved = f" -> moved to {s.moved_to}" if s.moved_to else ""
+        out.print(f"{s.name}\t{s.items} items\t{state}\tnext {s.next_fetch_at:%Y-%m-%d %H:%M}Z"
+                  f"\t{s.url}{moved}", markup=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"aggregator {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="print the version")] = False,
+) -> None:
+    """Poll RSS/Atom sources and publish curated Atom feeds."""
+
+
+def main() -> None:
+    try:
+        app()
+    except AggregatorError as error:  # a last guard: no traceback for an expected failure
+        err.print(f"aggregator: {error}", markup=False)
+        sys.exit(EXIT_FAILED)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,278 @@
+"""feeds.yaml -> a validated :class:`Config`.
+
+Every problem is a :class:`ConfigError` naming the file, the line, the field
+and what is allowed. Unknown keys are errors: a typo must not be ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from aggregator.exceptions import ConfigError
+
+DEFAULT_CONFIG_PATH = "feeds.yaml"
+DEFAULT_DATABASE_URL = "sqlite:///aggregator.db"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+_SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+def parse_duration(value: object) -> timedelta:
+    """``90``, ``"90s"``, ``"30m"``, ``"2h"``, ``"1d"`` -> timedelta (> 0)."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 90s, 30m, 2h or 1d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError("expected a duration such as 90s, 30m, 2h or 1d")
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("a duration must be greater than zero")
+    return timedelta(seconds=seconds)
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Slug = Annotated[str, Field(pattern=_SLUG)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_http_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value, re.IGNORECASE):
+        raise ValueError("expected an http:// or https:// URL")
+    return value
+
+
+HttpUrl = Annotated[str, BeforeValidator(lambda v: _check_http_url(str(v).strip()))]
+
+
+class Settings(_Strict):
+    """The optional ``settings:`` block."""
+
+    database: str | None = None
+    poll_interval: Duration = timedelta(minutes=30)
+    base_url: HttpUrl = "http://127.0.0.1:8080/"
+    listen: str = Field("127.0.0.1:8080", pattern=r"^[^\s:]+:\d{1,5}$")
+    timeout: Duration = timedelta(seconds=30)
+    max_body_size: int = Field(15 * 1024 * 1024, ge=1024)
+    concurrency: int = Field(16, ge=1, le=256)
+    user_agent: str | None = None
+    publisher: str = "aggregator"
+
+
+class SourceConfig(_Strict):
+    """One entry of ``sources:``."""
+
+    name: Slug
+    url: HttpUrl
+    title: str | None = None
+    tags: tuple[str, ...] = ()
+    poll_interval: Duration | None = None
+
+
+class OutputConfig(_Strict):
+    """One entry of ``outputs:``: a curated feed we publish as ``<name>.atom``."""
+
+    name: Slug
+    title: str
+    description: str | None = None
+    sources: tuple[str, ...] | None = None
+    tags: tuple[str, ...] | None = None
+    limit: int = Field(50, ge=1, le=1000)
+
+
+class Config(_Strict):
+    """The whole of feeds.yaml."""
+
+    settings: Settings = Settings()
+    sources: tuple[SourceConfig, ...] = ()
+    outputs: tuple[OutputConfig, ...] = ()
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_sources(cls, sources: tuple[SourceConfig, ...]) -> tuple[SourceConfig, ...]:
+        _require_unique([s.name for s in sources], "source")
+        return sources
+
+    @field_validator("outputs")
+    @classmethod
+    def _unique_outputs(cls, outputs: tuple[OutputConfig, ...]) -> tuple[OutputConfig, ...]:
+        _require_unique([o.name for o in outputs], "output")
+        return outputs
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> Config:
+        names = {s.name for s in self.sources}
+        tags = {t for s in self.sources for t in s.tags}
+        for index, output in enumerate(self.outputs):
+            for ref in output.sources or ():
+                if ref not in names:
+                    raise _RefError(("outputs", index, "sources"),
+                                    f"unknown source {ref!r}; defined sources: "
+                                    f"{', '.join(sorted(names)) or 'none'}")
+            for tag in output.tags or ():
+                if tag not in tags:
+                    raise _RefError(("outputs", index, "tags"),
+                                    f"no source has the tag {tag!r}; tags in use: "
+                                    f"{', '.join(sorted(tags)) or 'none'}")
+        return self
+
+    def source(self, name: str) -> SourceConfig | None:
+        return next((s for s in self.sources if s.name == name), None)
+
+    def output(self, name: str) -> OutputConfig | None:
+        return next((o for o in self.outputs if o.name == name), None)
+
+    def sources_of(self, output: OutputConfig) -> list[SourceConfig]:
+        """The sources an output draws from: by name, by tag, or all when neither is given."""
+        if output.sources is None and output.tags is None:
+            return list(self.sources)
+        wanted = set(output.sources or ())
+        tags = set(output.tags or ())
+        return [s for s in self.sources if s.name in wanted or tags.intersection(s.tags)]
+
+
+class _RefError(ValueError):
+    """A cross-reference problem, with the location to report."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def _require_unique(names: Sequence[str], what: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"the {what} name {name!r} is used twice; names must be unique")
+        seen.add(name)
+
+
+def _line_of(tree: Any, loc: Sequence[str | int]) -> int | None:
+    """The 1-based line of ``loc`` in the ruamel tree, or of its nearest existing parent."""
+    node = tree
+    line: int | None = 1
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def _field_name(loc: Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _friendly(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling; see the feeds.yaml reference in README.md)"
+    if kind == "missing":
+        return "this key is required"
+    if kind == "string_pattern_mismatch" and error["loc"][-1] == "name":
+        return ("expected a slug: lowercase letters, digits, '-' or '_', starting with a "
+                "letter or digit, at most 64 characters")
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _sources_in_loc(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    # pydantic adds function names like 'function-before[...]' for annotated types
+    return tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate feeds.yaml; raise ConfigError with file:line on any problem."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found", path=str(file)) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read: {error}", path=str(file)) from error
+    return parse_config(text, str(file))
+
+
+def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
+    """Validate the text of a feeds.yaml; ``path`` is only used in messages."""
+    yaml = YAML(typ="rt")
+    try:
+        tree = yaml.load(text)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(f"not valid YAML: {error.problem or error.context}",
+                          path=path, line=line) from None
+    except YAMLError as error:
+        raise ConfigError(f"not valid YAML: {error}", path=path) from None
+    if tree is None:
+        tree = CommentedMap()
+    if not isinstance(tree, dict):
+        raise ConfigError("the top level must be a mapping with settings, sources and outputs",
+                          path=path, line=1)
+    try:
+        return Config.model_validate(_plain(tree))
+    except ValidationError as error:
+        first = error.errors()[0]
+        ctx_error = (first.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, _RefError):
+            loc: tuple[str | int, ...] = ctx_error.loc
+            message = str(ctx_error)
+        else:
+            loc = _sources_in_loc(tuple(first["loc"]))
+            message = _friendly(first)
+        raise ConfigError(message, path=path, line=_line_of(tree, loc),
+                          field=_field_name(loc) or None) from None
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented containers -> plain dicts and lists."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def config_path(explicit: str | None) -> str:
+    """--config, else $AGGREGATOR_CONFIG, else feeds.yaml."""
+    return explicit or os.environ.get("AGGREGATOR_CONFIG") or DEFAULT_CONFIG_PATH
+
+
+def database_url(explicit: str | None, config: Config | None) -> str:
+    """--db, else settings.database, else $AGGREGATOR_DATABASE_URL, else sqlite:///aggregator.db."""
+    return (explicit or (config.settings.database if config else None)
+            or os.environ.get("AGGREGATOR_DATABASE_URL") or DEFAULT_DATABASE_URL)

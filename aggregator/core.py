@@ -1,0 +1,244 @@
+"""The facade that wires the stages: ``update_sources()`` and ``render_outputs()``.
+
+The one-off ``aggregator fetch`` and the scheduler's tick call the same function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import random
+import tempfile
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aggregator.config import Config, OutputConfig
+from aggregator.dedupe import decide, shared_urls, story_keys, unique_items
+from aggregator.exceptions import AggregatorError, FetchError, ParseError, PublishError
+from aggregator.fetch import FetchLimits, fetch, make_client
+from aggregator.normalize import normalize_entry, utc_now
+from aggregator.parse import parse_feed
+from aggregator.render import render_atom
+from aggregator.schedule import next_fetch_at
+from aggregator.store import Store
+from aggregator.types import (
+    FeedMeta,
+    Fetched,
+    NotModified,
+    Outcome,
+    OutputFeed,
+    SourceToFetch,
+    SourceUpdate,
+    UpdateResult,
+)
+
+log = logging.getLogger(__name__)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ResultCallback = Callable[[UpdateResult], None]
+
+
+def update_sources(store: Store, config: Config, *, names: Sequence[str] | None = None,
+                   due_only: bool = False, on_result: ResultCallback | None = None,
+                   now: datetime | None = None) -> list[UpdateResult]:
+    """Fetch, parse, normalize, dedupe and store the claimed sources.
+
+    Pipeline, per source, ``concurrency`` at a time::
+
+        store.claim_sources      lease (due ones, or the named ones)
+        | fetch                  conditional GET -> Fetched | NotModified | FetchError
+        | parse                  feedparser on bytes + headers (skipped if the body is unchanged)
+        | normalize              ItemData: canonical URL, UTC, sanitized HTML, stable guid
+        | unique_items, decide   new / changed / unchanged against stored hashes
+        | story_keys             exact keys that join other sources' items
+        | store.apply            one transaction; releases the lease
+
+    Never raises for what a source does: each outcome is an UpdateResult.
+    """
+    claimed = store.claim_sources(now or utc_now(), names=names, due_only=due_only)
+    if not claimed:
+        return []
+    return asyncio.run(_update_all(store, config, claimed, on_result))
+
+
+async def _update_all(store: Store, config: Config, sources: list[SourceToFetch],
+                      on_result: ResultCallback | None) -> list[UpdateResult]:
+    settings = config.settings
+    limits = FetchLimits(timeout=settings.timeout.total_seconds(),
+                         max_body_size=settings.max_body_size)
+    gate = asyncio.Semaphore(settings.concurrency)
+    loop = asyncio.get_running_loop()
+    results: list[UpdateResult] = []
+    # Parsing and storing run on one thread beside the event loop: fetches keep
+    # flowing while a feed is processed, and the database sees one writer.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as ingest:
+        async with make_client(limits, settings.user_agent, settings.concurrency) as client:
+
+            async def one(source: SourceToFetch) -> UpdateResult:
+                async with gate:
+                    response = await fetch(client, source, limits, utc_now())
+                return await loop.run_in_executor(ingest, process, store, source, response)
+
+            for next_done in asyncio.as_completed([one(s) for s in sources]):
+                result = await next_done
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
+    return results
+
+
+def process(store: Store, source: SourceToFetch,
+            response: Fetched | NotModified | FetchError) -> UpdateResult:
+    """Turn one fetch outcome into a stored update. Never raises."""
+    now = utc_now()
+    try:
+        return _process(store, source, response, now)
+    except AggregatorError as error:
+        failure = error
+    except Exception as error:  # a bug on one feed must not stop the others
+        log.exception("internal error while processing %s", source.name)
+        failure = AggregatorError(f"internal error: {error!r}")
+    try:
+        _record_error(store, source, failure, now)
+    except AggregatorError:
+        log.exception("could not record the failure of %s", source.name)
+    return UpdateResult(source.name, Outcome.ERROR, error=str(failure))
+
+
+def _schedule(source: SourceToFetch, now: datetime, outcome: Outcome) -> datetime:
+    errors = source.error_count + 1 if outcome is Outcome.ERROR else 0
+    return next_fetch_at(now, timedelta(seconds=source.poll_interval_seconds), outcome,
+                         errors, random.random())
+
+
+def _record_error(store: Store, source: SourceToFetch, error: Exception,
+                  now: datetime) -> None:
+    status = error.status if isinstance(error, FetchError) else None
+    due = _schedule(source, now, Outcome.ERROR)
+    if isinstance(error, FetchError) and error.retry_after is not None:
+        due = max(due, error.retry_after)
+    store.apply(source.id, SourceUpdate(
+        outcome=Outcome.ERROR, now=now, next_fetch_at=due, http_status=status, error=str(error)))
+
+
+def _process(store: Store, source: SourceToFetch,
+             response: Fetched | NotModified | FetchError, now: datetime) -> UpdateResult:
+    if isinstance(response, FetchError):
+        _record_error(store, source, response, now)
+        return UpdateResult(source.name, Outcome.ERROR, error=str(response))
+    if isinstance(response, NotModified):
+        store.apply(source.id, SourceUpdate(
+            outcome=Outcome.NOT_MODIFIED, now=now, http_status=304,
+            next_fetch_at=_schedule(source, now, Outcome.NOT_MODIFIED),
+            etag=response.etag, last_modified=response.last_modified))
+        return UpdateResult(source.name, Outcome.NOT_MODIFIED)
+    body_hash = hashlib.sha256(response.body).hexdigest()
+    unchanged = SourceUpdate(
+        outcome=Outcome.NOT_MODIFIED, now=now, http_status=response.status,
+        etag=response.etag, last_modified=response.last_modified, body_hash=body_hash,
+        moved_to=response.permanent_redirect,
+        next_fetch_at=_schedule(source, now, Outcome.OK))
+    if body_hash == source.body_hash:  # a server that ignores validators: nothing to parse
+        store.apply(source.id, unchanged)
+        return UpdateResult(source.name, Outcome.NOT_MODIFIED)
+    parsed = parse_feed(response.body, response.headers)
+    normalized = [normalize_entry(e, response.url, now) for e in parsed.entries]
+    items = unique_items(i for i in normalized if i is not None)
+    if parsed.entries and not items:
+        raise ParseError(f"none of the {len(parsed.entries)} entries could be used")
+    decision = decide(items, store.stored_hashes(source.id, [i.guid for i in items]))
+    ambiguous = shared_urls(items)
+    store.apply(source.id, replace(
+        unchanged, outcome=Outcome.OK,
+        feed=FeedMeta(parsed.title, parsed.site_url, parsed.feed_id, parsed.updated),
+        new_items=decision.new, changed_items=decision.changed,
+        story_keys={i.guid: story_keys(i, ambiguous) for i in decision.new}))
+    return UpdateResult(source.name, Outcome.OK, new=len(decision.new),
+                        updated=len(decision.changed))
+
+
+# ---- publishing ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedFeed:
+    """One output rendered: the bytes and the validators it is served with."""
+
+    name: str
+    body: bytes
+    etag: str  # strong, quoted
+    last_modified: datetime
+    media_type: str = "application/atom+xml; charset=utf-8"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.atom"
+
+
+def feed_url(config: Config, output: OutputConfig) -> str:
+    return config.settings.base_url.rstrip("/") + f"/feeds/{output.name}.atom"
+
+
+def render_output(store: Store, config: Config, output: OutputConfig) -> RenderedFeed:
+    """Render one output from the store. Deterministic for the same stored data."""
+    names = [s.name for s in config.sources_of(output)]
+    stories = store.stories_for(names, output.limit)
+    updated = max((s.updated_at for s in stories), default=EPOCH)
+    self_url = feed_url(config, output)
+    meta = OutputFeed(
+        name=output.name, title=output.title, description=output.description,
+        feed_id=f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, self_url)}", self_url=self_url,
+        site_url=config.settings.base_url, updated=updated, author=config.settings.publisher)
+    try:
+        body = render_atom(meta, stories)
+    except (ValueError, TypeError) as error:
+        raise PublishError(f"output {output.name!r} could not be rendered: {error}") from error
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    return RenderedFeed(output.name, body, etag, updated.replace(microsecond=0))
+
+
+def render_outputs(store: Store, config: Config) -> dict[str, RenderedFeed]:
+    return {o.name: render_output(store, config, o) for o in config.outputs}
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` so a reader never sees half a file.
+
+    Returns False (and writes nothing) when the file already holds these bytes.
+    """
+    try:
+        if path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def write_outputs(directory: Path, feeds: dict[str, RenderedFeed]) -> list[Path]:
+    """Write every output as ``DIR/<name>.atom``; return the files that changed."""
+    changed = []
+    for feed in feeds.values():
+        target = directory / feed.filename
+        try:
+            if write_atomic(target, feed.body):
+                changed.append(target)
+        except OSError as error:
+            raise PublishError(f"cannot write {target}: {error.strerror or error}") from error
+    return changed

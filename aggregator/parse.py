@@ -1,0 +1,111 @@
+"""The feedparser adapter: response bytes + headers -> ParsedFeed.
+
+feedparser is called on the raw bytes with the response headers, so the
+declared charset (windows-1251, koi8-r ...) and the base URL are honoured.
+Its own HTML sanitizer is off: we sanitize with nh3 in normalize.py.
+"""
+
+from __future__ import annotations
+
+import calendar
+import html
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from aggregator.exceptions import ParseError
+from aggregator.normalize import strip_illegal_xml
+from aggregator.types import ParsedEntry, ParsedFeed
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def _as_datetime(value: time.struct_time | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _as_html(detail: Mapping[str, Any] | None, fallback: str | None = None) -> str | None:
+    """A feedparser text construct as HTML: plain text is escaped, HTML passed through."""
+    if detail is None:
+        return fallback
+    value = detail.get("value")
+    if value is None:
+        return fallback
+    if detail.get("type") in _HTML_TYPES:
+        return str(value)
+    return html.escape(str(value), quote=False)
+
+
+def _content(entry: Mapping[str, Any]) -> str | None:
+    contents = entry.get("content") or []
+    best: str | None = None
+    for part in contents:
+        candidate = _as_html(part)
+        if candidate and (best is None or len(candidate) > len(best)):
+            best = candidate
+    return best
+
+
+def _entry(entry: Mapping[str, Any]) -> ParsedEntry:
+    author = entry.get("author")
+    return ParsedEntry(
+        id=entry.get("id") or None,
+        link=entry.get("link") or None,
+        title=_as_html(entry.get("title_detail"), entry.get("title")),
+        summary_html=_as_html(entry.get("summary_detail"), entry.get("summary")),
+        content_html=_content(entry),
+        author=html.escape(author, quote=False) if author else None,
+        published=_as_datetime(entry.get("published_parsed") or entry.get("created_parsed")),
+        updated=_as_datetime(dict.get(entry, "updated_parsed")),  # no feedparser fallback
+        categories=tuple(
+            html.escape(str(t.get("term") or t.get("label")), quote=False)
+            for t in entry.get("tags") or () if t.get("term") or t.get("label")
+        ),
+    )
+
+
+def parse_feed(body: bytes, headers: Mapping[str, str]) -> ParsedFeed:
+    """Parse a feed document. Raise ParseError when it is not a feed at all."""
+    if not body.strip():
+        raise ParseError("empty body: the server sent no feed")
+    # Content-Location is left out on purpose: feedparser would resolve guids against it,
+    # and a guid must not change when the feed moves. Links are made absolute in normalize.
+    response_headers = {k.lower(): v for k, v in headers.items() if k.lower() != "content-location"}
+    try:
+        parsed = feedparser.parse(
+            body, response_headers=response_headers,
+            sanitize_html=False, resolve_relative_uris=False,
+        )
+    except Exception as error:  # feedparser should not raise, but a parser bug must not kill us
+        raise ParseError(f"the feed parser failed: {error!r}") from error
+    if not parsed.get("version") and not parsed.entries:
+        reason = parsed.get("bozo_exception")
+        head = body.lstrip()[:200].lower()
+        if b"<html" in head or b"<!doctype html" in head:
+            raise ParseError("not a feed: the server sent an HTML page")
+        raise ParseError(f"not a feed{': ' + str(reason) if reason else ''}")
+    feed = parsed.feed
+    entries = []
+    skipped = 0
+    for raw in parsed.entries:
+        try:
+            entries.append(_entry(raw))
+        except (TypeError, ValueError, AttributeError):
+            skipped += 1
+    return ParsedFeed(
+        title=strip_illegal_xml(feed.get("title") or "").strip() or None,
+        site_url=feed.get("link") or None,
+        feed_id=feed.get("id") or None,
+        updated=_as_datetime(dict.get(feed, "updated_parsed")),
+        language=feed.get("language") or None,
+        entries=tuple(entries),
+        skipped=skipped,
+    )

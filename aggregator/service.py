@@ -1,0 +1,114 @@
+"""The long-running service: APScheduler jobs around the core, and hot config reload.
+
+Jobs (a few interval jobs, not one per feed: when a source is due is data in the store):
+
+- ``reload``  every 2 s: re-read feeds.yaml if it changed; a broken edit is logged with
+  file:line and the last good config stays in force.
+- ``update``  every ``TICK``: claim due sources, fetch and store them, then republish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from datetime import UTC
+from pathlib import Path
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from aggregator.config import Config, load_config
+from aggregator.core import render_outputs, update_sources
+from aggregator.exceptions import AggregatorError, ConfigError
+from aggregator.normalize import utc_now
+from aggregator.store import Store
+from aggregator.types import Outcome
+from aggregator.web import FeedCache
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 10
+RELOAD_SECONDS = 2
+
+
+class Service:
+    """Keeps the store in step with feeds.yaml, polls due sources, republishes outputs."""
+
+    def __init__(self, config_path: str, config: Config, store: Store,
+                 cache: FeedCache | None = None) -> None:
+        self.config_path = Path(config_path)
+        self.config = config
+        self.store = store
+        self.cache = cache or FeedCache()
+        self._config_digest = self._digest()
+        self._lock = threading.Lock()  # one update or reload at a time
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+
+    def _digest(self) -> str | None:
+        try:
+            return hashlib.sha256(self.config_path.read_bytes()).hexdigest()
+        except OSError:
+            return None
+
+    def sync(self) -> None:
+        self.store.sync_sources(self.config.sources, self.config.settings.poll_interval,
+                                utc_now())
+
+    def publish(self) -> None:
+        try:
+            feeds = render_outputs(self.store, self.config)
+        except AggregatorError as error:
+            log.error("publishing failed: %s", error)
+            return
+        self.cache.replace(feeds, {o.name: o.title for o in self.config.outputs})
+
+    def reload_config(self) -> bool:
+        """Pick up an edited feeds.yaml. Returns True when a new config took effect."""
+        digest = self._digest()
+        if digest is None or digest == self._config_digest:
+            return False
+        self._config_digest = digest
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as error:
+            log.error("feeds.yaml not reloaded, keeping the last good config: %s", error)
+            return False
+        with self._lock:
+            if config.settings.database != self.config.settings.database:
+                log.warning("settings.database changed: restart to use the new database")
+            self.config = config
+            self.sync()
+            self.publish()
+        log.info("reloaded %s: %d sources, %d outputs", self.config_path,
+                 len(config.sources), len(config.outputs))
+        self._scheduler.modify_job("update", next_run_time=utc_now())  # new sources promptly
+        return True
+
+    def update_due(self) -> None:
+        with self._lock:
+            try:
+                results = update_sources(self.store, self.config, due_only=True)
+            except AggregatorError as error:
+                log.error("update failed: %s", error)
+                return
+            for result in results:
+                if result.outcome is Outcome.ERROR:
+                    log.warning("%s: %s", result.source, result.error)
+                elif result.new or result.updated:
+                    log.info("%s: %d new, %d updated", result.source, result.new,
+                             result.updated)
+            if any(r.outcome is Outcome.OK for r in results):
+                self.publish()
+
+    def start(self) -> None:
+        self.sync()
+        self.publish()
+        self._scheduler.add_job(self.update_due, "interval", seconds=TICK_SECONDS, id="update",
+                                next_run_time=utc_now(), max_instances=1, coalesce=True)
+        self._scheduler.add_job(self.reload_config, "interval", seconds=RELOAD_SECONDS,
+                                id="reload", max_instances=1, coalesce=True)
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        """Let the running job finish (each fetch is bounded by its timeout), then stop."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)

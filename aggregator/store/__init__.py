@@ -1,0 +1,5 @@
+"""The store: SQLModel tables (models.py) and the one class that queries them (store.py)."""
+
+from aggregator.store.store import SourceStatus, Store
+
+__all__ = ["SourceStatus", "Store"]

@@ -1,0 +1,119 @@
+"""SQLModel tables. Only declarations: every query lives in store.py.
+
+Datetimes are stored as naive UTC (SQLite keeps no zone) and come back aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect, Index, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Naive UTC in the database, aware UTC in Python."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass aware UTC")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+
+
+class SourceRow(SQLModel, table=True):
+    """A feed we poll, as declared in feeds.yaml, and what we know of its server."""
+
+    __tablename__ = "source"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    url: str = Field(sa_type=Text)
+    title: str | None = Field(default=None, sa_type=Text)  # from feeds.yaml
+    tags: str = Field(default="", sa_type=Text)  # comma-separated
+    poll_interval_seconds: int = 1800
+    active: bool = True
+    # what the feed says of itself
+    feed_title: str | None = Field(default=None, sa_type=Text)
+    site_url: str | None = Field(default=None, sa_type=Text)
+    feed_id: str | None = Field(default=None, sa_type=Text)
+    feed_updated: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # conditional GET
+    etag: str | None = Field(default=None, sa_type=Text)
+    last_modified: str | None = Field(default=None, sa_type=Text)
+    body_hash: str | None = Field(default=None, max_length=64)
+    # state of polling
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_fetched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_success_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_outcome: str | None = Field(default=None, max_length=16)
+    last_http_status: int | None = None
+    last_error: str | None = Field(default=None, sa_type=Text)
+    error_count: int = 0
+    moved_to: str | None = Field(default=None, sa_type=Text)
+    next_fetch_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class StoryRow(SQLModel, table=True):
+    """What readers see once: one or more items that are the same article."""
+
+    __tablename__ = "story"
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(max_length=64, unique=True)  # the Atom entry id; never changes
+    representative_item_id: int | None = None
+    published_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    first_seen_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ItemRow(SQLModel, table=True):
+    """One entry as one source published it."""
+
+    __tablename__ = "item"
+    __table_args__ = (
+        UniqueConstraint("source_id", "guid", name="uq_item_source_guid"),
+        Index("ix_item_story", "story_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id")
+    story_id: int = Field(foreign_key="story.id")
+    guid: str = Field(max_length=1024)
+    url: str | None = Field(default=None, sa_type=Text)
+    canonical_url: str | None = Field(default=None, sa_type=Text)
+    title: str = Field(sa_type=Text)
+    author: str | None = Field(default=None, sa_type=Text)
+    content_html: str = Field(sa_type=Text)
+    summary_text: str = Field(sa_type=Text)
+    categories: str = Field(default="", sa_type=Text)  # newline-separated
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    first_seen_at: datetime = Field(sa_type=UTCDateTime)
+    last_changed_at: datetime = Field(sa_type=UTCDateTime)
+    content_hash: str = Field(max_length=64)
+
+
+class StoryKeyRow(SQLModel, table=True):
+    """An exact key (canonical URL, global guid) -> the story it belongs to.
+
+    The key is stored as its SHA-256 so long URLs index on every database; the
+    primary key makes two workers racing on one key agree on one story.
+    """
+
+    __tablename__ = "story_key"
+
+    key_hash: str = Field(max_length=64, primary_key=True)
+    story_id: int = Field(foreign_key="story.id", index=True)

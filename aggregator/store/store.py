@@ -1,0 +1,422 @@
+"""The only place with database sessions and queries. Returns our types, never ORM rows.
+
+SQLite (WAL, busy timeout) is the embedded default; PostgreSQL is for several
+workers on several hosts. Workers coordinate through the database alone: a
+source is *leased* by a conditional UPDATE (atomic on both databases), and a
+story is found or created through the primary key of its exact keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, event, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlmodel import Session, SQLModel, col, create_engine, select
+
+from aggregator.config import SourceConfig
+from aggregator.exceptions import StorageError
+from aggregator.store.models import ItemRow, SourceRow, StoryKeyRow, StoryRow
+from aggregator.types import (
+    ItemData,
+    Outcome,
+    Outlet,
+    SourceToFetch,
+    SourceUpdate,
+    StoryView,
+)
+
+STORY_NAMESPACE = uuid.UUID("6f1e7a52-5d0b-4c1e-9a57-2b1f3c7d9e10")
+DEFAULT_LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """A source's polling state, for `aggregator sources`."""
+
+    name: str
+    url: str
+    title: str
+    active: bool
+    last_fetched_at: datetime | None
+    last_outcome: str | None
+    last_http_status: int | None
+    next_fetch_at: datetime
+    error_count: int
+    last_error: str | None
+    moved_to: str | None
+    items: int
+
+
+def normalize_database_url(url: str) -> str:
+    """postgres:// and postgresql:// use psycopg 3; everything else as given."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def story_uid(first_key: str) -> str:
+    """A story's id, derived from the first key it was created under.
+
+    Deterministic, so two workers creating the same story at once agree on it.
+    """
+    return f"urn:uuid:{uuid.uuid5(STORY_NAMESPACE, first_key)}"
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Store:
+    """Sources, items and stories in one SQL database."""
+
+    def __init__(self, url: str, *, worker_id: str | None = None) -> None:
+        self.url = normalize_database_url(url)
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        try:
+            parsed = make_url(self.url)
+            self.dialect = parsed.get_backend_name()
+            if self.dialect == "sqlite":
+                if parsed.database and parsed.database != ":memory:":
+                    os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
+                self.engine: Engine = create_engine(
+                    self.url, connect_args={"timeout": 30, "check_same_thread": False})
+                event.listen(self.engine, "connect", _set_sqlite_pragmas)
+            else:
+                self.engine = create_engine(self.url, pool_pre_ping=True)
+            SQLModel.metadata.create_all(self.engine)
+        except ArgumentError as error:
+            raise StorageError(f"invalid database URL {url!r}: {error}") from None
+        except (OperationalError, DBAPIError) as error:
+            raise StorageError(f"cannot open the database {_safe(url)}: {error.orig}") from None
+        except ModuleNotFoundError as error:
+            raise StorageError(f"no driver for {_safe(url)}: {error}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        """One transaction; database failures become StorageError."""
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except OperationalError as error:
+            raise StorageError(f"database error: {error.orig}") from error
+
+    def _insert_ignore(self, session: Session, model: type[SQLModel],
+                       values: list[dict[str, Any]], conflict: Sequence[str]) -> None:
+        """INSERT ... ON CONFLICT DO NOTHING, on either database."""
+        if not values:
+            return
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        statement = insert(model).values(values).on_conflict_do_nothing(
+            index_elements=list(conflict))
+        session.execute(statement)
+
+    # ---- sources -------------------------------------------------------------
+
+    def sync_sources(self, sources: Sequence[SourceConfig], default_interval: timedelta,
+                     now: datetime) -> None:
+        """Make the stored sources match feeds.yaml: add, update, deactivate the removed.
+
+        A new source, or one whose URL changed, is due at once.
+        """
+        wanted = {s.name: s for s in sources}
+        with self._session() as session:
+            rows = {r.name: r for r in session.exec(select(SourceRow)).all()}
+            for name, row in rows.items():
+                if name not in wanted and row.active:
+                    row.active = False
+                    session.add(row)
+            for name, conf in wanted.items():
+                interval = int((conf.poll_interval or default_interval).total_seconds())
+                existing = rows.get(name)
+                if existing is None:
+                    session.add(SourceRow(
+                        name=name, url=conf.url, title=conf.title, tags=",".join(conf.tags),
+                        poll_interval_seconds=interval, created_at=now, next_fetch_at=now))
+                    continue
+                row = existing
+                if row.url != conf.url:  # a new feed: forget what we knew of the old one
+                    row.url = conf.url
+                    row.etag = row.last_modified = row.body_hash = row.moved_to = None
+                    row.error_count = 0
+                    row.next_fetch_at = now
+                if not row.active:
+                    row.active = True
+                    row.next_fetch_at = min(row.next_fetch_at, now)
+                row.title = conf.title
+                row.tags = ",".join(conf.tags)
+                row.poll_interval_seconds = interval
+                session.add(row)
+
+    def claim_sources(self, now: datetime, *, names: Sequence[str] | None = None,
+                      due_only: bool = True, limit: int | None = None,
+                      lease: timedelta = DEFAULT_LEASE) -> list[SourceToFetch]:
+        """Lease sources for one update, so no other worker takes them meanwhile.
+
+        The lease is a conditional UPDATE (only rows whose lease is free), which is
+        atomic on SQLite and PostgreSQL alike; a crashed worker's lease simply expires.
+        """
+        token = f"{self.worker_id}:{uuid.uuid4().hex[:12]}"
+        free = or_(col(SourceRow.lease_until).is_(None), col(SourceRow.lease_until) < now)
+        with self._session() as session:
+            query = select(SourceRow.id).where(col(SourceRow.active), free)
+            if due_only:
+                query = query.where(col(SourceRow.next_fetch_at) <= now)
+            if names is not None:
+                query = query.where(col(SourceRow.name).in_(list(names)))
+            query = query.order_by(col(SourceRow.next_fetch_at), col(SourceRow.id)).limit(limit)
+            if self.dialect == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            ids = list(session.exec(query).all())
+            if not ids:
+                return []
+            session.execute(
+                update(SourceRow).where(col(SourceRow.id).in_(ids), free)
+                .values(lease_owner=token, lease_until=now + lease))
+            rows = session.exec(select(SourceRow).where(col(SourceRow.lease_owner) == token)
+                                .order_by(col(SourceRow.id))).all()
+            return [SourceToFetch(id=r.id or 0, name=r.name, url=r.moved_to or r.url,
+                                  etag=r.etag, last_modified=r.last_modified,
+                                  body_hash=r.body_hash, error_count=r.error_count,
+                                  poll_interval_seconds=r.poll_interval_seconds)
+                    for r in rows]
+
+    def source_names(self) -> list[str]:
+        with self._session() as session:
+            return list(session.exec(select(SourceRow.name).where(col(SourceRow.active))).all())
+
+    def stored_hashes(self, source_id: int, guids: Iterable[str]) -> dict[str, str]:
+        """guid -> content hash of the items of one source we already have."""
+        guid_list = list(guids)
+        result: dict[str, str] = {}
+        with self._session() as session:
+            for start in range(0, len(guid_list), 500):
+                chunk = guid_list[start:start + 500]
+                rows = session.exec(select(ItemRow.guid, ItemRow.content_hash).where(
+                    ItemRow.source_id == source_id, col(ItemRow.guid).in_(chunk))).all()
+                result.update(dict(rows))
+        return result
+
+    def source_statuses(self) -> list[SourceStatus]:
+        from sqlalchemy import func  # noqa: PLC0415
+
+        with self._session() as session:
+            counts = dict(session.exec(
+                select(ItemRow.source_id, func.count()).group_by(col(ItemRow.source_id))).all())
+            rows = session.exec(select(SourceRow).order_by(col(SourceRow.name))).all()
+            return [SourceStatus(
+                name=r.name, url=r.url, title=r.title or r.feed_title or r.name, active=r.active,
+                last_fetched_at=r.last_fetched_at, last_outcome=r.last_outcome,
+                last_http_status=r.last_http_status, next_fetch_at=r.next_fetch_at,
+                error_count=r.error_count, last_error=r.last_error, moved_to=r.moved_to,
+                items=counts.get(r.id or 0, 0)) for r in rows]
+
+    # ---- applying an update --------------------------------------------------
+
+    def apply(self, source_id: int, change: SourceUpdate) -> None:
+        """Record one source's update in one transaction, and release its lease."""
+        with self._session() as session:
+            source = session.get(SourceRow, source_id)
+            if source is None:
+                return
+            self._record_state(source, change)
+            session.add(source)
+            if change.outcome is Outcome.OK:
+                self._add_items(session, source_id, change)
+                self._update_items(session, source_id, change)
+
+    @staticmethod
+    def _record_state(source: SourceRow, change: SourceUpdate) -> None:
+        source.last_fetched_at = change.now
+        source.last_outcome = change.outcome.value
+        source.last_http_status = change.http_status
+        source.next_fetch_at = change.next_fetch_at
+        source.lease_owner = None
+        source.lease_until = None
+        if change.outcome is Outcome.ERROR:
+            source.error_count += 1
+            source.last_error = change.error
+            return
+        source.error_count = 0
+        source.last_error = None
+        source.last_success_at = change.now
+        source.etag = change.etag
+        source.last_modified = change.last_modified
+        if change.body_hash:
+            source.body_hash = change.body_hash
+        if change.moved_to is not None:
+            source.moved_to = change.moved_to if change.moved_to != source.url else None
+        if change.feed is not None:
+            source.feed_title = change.feed.title
+            source.site_url = change.feed.site_url
+            source.feed_id = change.feed.feed_id
+            source.feed_updated = change.feed.updated
+
+    def _find_or_create_story(self, session: Session, source_id: int, item: ItemData,
+                              keys: tuple[str, ...], now: datetime) -> StoryRow:
+        hashes = [key_hash(k) for k in keys]
+        if hashes:
+            found = session.exec(
+                select(StoryRow).join(StoryKeyRow, col(StoryKeyRow.story_id) == StoryRow.id)
+                .where(col(StoryKeyRow.key_hash).in_(hashes)).order_by(col(StoryRow.id))
+            ).first()
+            if found is not None:
+                return found
+        uid = story_uid(keys[0] if keys else f"item:{source_id}:{item.guid}")
+        published = item.published_at or now
+        self._insert_ignore(session, StoryRow, [{
+            "uid": uid, "published_at": published, "first_seen_at": now,
+            "updated_at": item.updated_at or published,
+        }], ["uid"])
+        story = session.exec(select(StoryRow).where(StoryRow.uid == uid)).one()
+        return story
+
+    def _add_items(self, session: Session, source_id: int, change: SourceUpdate) -> None:
+        touched: set[int] = set()
+        for item in change.new_items:
+            keys = change.story_keys.get(item.guid, ())
+            story = self._find_or_create_story(session, source_id, item, keys, change.now)
+            assert story.id is not None
+            session.add(ItemRow(
+                source_id=source_id, story_id=story.id, guid=item.guid, url=item.url,
+                canonical_url=item.canonical_url, title=item.title, author=item.author,
+                content_html=item.content_html, summary_text=item.summary_text,
+                categories="\n".join(item.categories), published_at=item.published_at,
+                updated_at=item.updated_at, first_seen_at=change.now,
+                last_changed_at=change.now, content_hash=item.content_hash))
+            session.flush()
+            self._insert_ignore(session, StoryKeyRow,
+                                [{"key_hash": key_hash(k), "story_id": story.id} for k in keys],
+                                ["key_hash"])
+            if story.representative_item_id is not None:  # it gained an outlet
+                story.updated_at = max(story.updated_at, change.now)
+                session.add(story)
+            touched.add(story.id)
+        self._choose_representatives(session, touched)
+
+    def _update_items(self, session: Session, source_id: int, change: SourceUpdate) -> None:
+        touched: set[int] = set()
+        for item in change.changed_items:
+            row = session.exec(select(ItemRow).where(
+                ItemRow.source_id == source_id, ItemRow.guid == item.guid)).first()
+            if row is None:
+                continue
+            row.url, row.canonical_url, row.title = item.url, item.canonical_url, item.title
+            row.author, row.content_html = item.author, item.content_html
+            row.summary_text, row.categories = item.summary_text, "\n".join(item.categories)
+            row.published_at = item.published_at or row.published_at
+            row.updated_at, row.content_hash = item.updated_at, item.content_hash
+            row.last_changed_at = change.now
+            session.add(row)
+            story = session.get(StoryRow, row.story_id)
+            if story is not None:
+                story.updated_at = max(story.updated_at, item.updated_at or change.now)
+                session.add(story)
+                touched.add(row.story_id)
+        self._choose_representatives(session, touched)
+
+    @staticmethod
+    def _choose_representatives(session: Session, story_ids: Iterable[int]) -> None:
+        """The representative is the earliest item (by its date, then arrival)."""
+        for story_id in story_ids:
+            items = session.exec(select(ItemRow).where(ItemRow.story_id == story_id)).all()
+            if not items:
+                continue
+            first = min(items, key=lambda i: (i.published_at or i.first_seen_at, i.id or 0))
+            story = session.get(StoryRow, story_id)
+            if story is None:
+                continue
+            story.representative_item_id = first.id
+            story.published_at = first.published_at or first.first_seen_at
+            session.add(story)
+
+    # ---- reading stories -----------------------------------------------------
+
+    def stories_for(self, source_names: Sequence[str] | None, limit: int) -> list[StoryView]:
+        """The newest stories carried by any of ``source_names`` (None: every source)."""
+        with self._session() as session:
+            sources = {r.id: r for r in session.exec(
+                select(SourceRow).where(col(SourceRow.active))).all()}
+            selected = [i for i, r in sources.items()
+                        if source_names is None or r.name in source_names]
+            if not selected:
+                return []
+            story_ids = select(ItemRow.story_id).where(col(ItemRow.source_id).in_(selected))
+            stories = session.exec(
+                select(StoryRow).where(col(StoryRow.id).in_(story_ids))
+                .order_by(col(StoryRow.published_at).desc(), col(StoryRow.id).desc())
+                .limit(limit)).all()
+            ids = [s.id for s in stories]
+            items_by_story: dict[int, list[ItemRow]] = {}
+            for item in session.exec(select(ItemRow).where(
+                    col(ItemRow.story_id).in_(ids), col(ItemRow.source_id).in_(list(sources)))
+                    .order_by(col(ItemRow.id))).all():
+                items_by_story.setdefault(item.story_id, []).append(item)
+            views = []
+            for story in stories:
+                items = items_by_story.get(story.id or 0, [])
+                if items:
+                    views.append(_story_view(story, items, sources))
+            return views
+
+
+def _outlet(item: ItemRow, source: SourceRow) -> Outlet:
+    return Outlet(
+        source_name=source.name,
+        source_title=source.title or source.feed_title or source.name,
+        feed_url=source.moved_to or source.url,
+        site_url=source.site_url,
+        feed_id=source.feed_id or source.url,
+        feed_updated=source.feed_updated or source.last_success_at or source.created_at,
+        item_url=item.url,
+    )
+
+
+def _story_view(story: StoryRow, items: list[ItemRow], sources: dict[Any, SourceRow]) -> StoryView:
+    rep = next((i for i in items if i.id == story.representative_item_id), None) or min(
+        items, key=lambda i: (i.published_at or i.first_seen_at, i.id or 0))
+    others = []
+    seen = {rep.source_id}
+    for item in items:
+        if item.source_id not in seen:
+            seen.add(item.source_id)
+            others.append(_outlet(item, sources[item.source_id]))
+    return StoryView(
+        uid=story.uid, title=rep.title, url=rep.url, content_html=rep.content_html,
+        summary_text=rep.summary_text, author=rep.author, published_at=story.published_at,
+        updated_at=max(story.updated_at, story.published_at),
+        representative=_outlet(rep, sources[rep.source_id]),
+        others=tuple(sorted(others, key=lambda o: o.source_title.casefold())),
+        categories=tuple(c for c in rep.categories.split("\n") if c),
+    )
+
+
+def _safe(url: str) -> str:
+    """A database URL with its password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid URL>"

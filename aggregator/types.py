@@ -1,0 +1,189 @@
+"""Frozen data passed between the stages of the pipeline (stdlib only).
+
+Stage names follow the data flow::
+
+    SourceToFetch -> Fetched | NotModified | FetchError     (fetch.py)
+    Fetched       -> ParsedFeed(ParsedEntry...)             (parse.py)
+    ParsedEntry   -> ItemData                               (normalize.py)
+    ItemData...   -> SourceUpdate                           (core.py, dedupe.py)
+    SourceUpdate  -> UpdateResult                           (store)
+    StoryView...  -> bytes                                  (render.py)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class SourceToFetch:
+    """A source claimed for one update, with the validators from its last fetch."""
+
+    id: int
+    name: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    error_count: int = 0
+    poll_interval_seconds: int = 1800
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A 200 response with its whole (capped) body."""
+
+    url: str  # the URL finally answered, after redirects
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    etag: str | None = None
+    last_modified: str | None = None
+    permanent_redirect: str | None = None  # set when every hop was 301/308
+
+
+@dataclass(frozen=True, slots=True)
+class NotModified:
+    """A 304: the validators we sent still hold."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedEntry:
+    """One entry as feedparser read it, before any cleaning."""
+
+    id: str | None
+    link: str | None
+    title: str | None
+    summary_html: str | None
+    content_html: str | None
+    author: str | None
+    published: datetime | None
+    updated: datetime | None
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A feed document as feedparser read it."""
+
+    title: str | None
+    site_url: str | None
+    feed_id: str | None
+    updated: datetime | None
+    language: str | None
+    entries: tuple[ParsedEntry, ...]
+    skipped: int = 0  # entries that could not be used
+
+
+@dataclass(frozen=True, slots=True)
+class ItemData:
+    """One normalized item, ready to be stored: sanitized, UTC, canonical URL, stable guid."""
+
+    guid: str
+    url: str | None
+    canonical_url: str | None
+    title: str
+    author: str | None
+    content_html: str
+    summary_text: str
+    published_at: datetime | None
+    updated_at: datetime | None
+    content_hash: str
+    categories: tuple[str, ...] = ()
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateResult:
+    """What one source's update did. Errors are values: one bad source never stops others."""
+
+    source: str
+    outcome: Outcome
+    new: int = 0
+    updated: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outlet:
+    """One source that carried a story, as rendered in an output feed."""
+
+    source_name: str
+    source_title: str
+    feed_url: str
+    site_url: str | None
+    feed_id: str
+    feed_updated: datetime
+    item_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryView:
+    """A story as an output publishes it: one entry, every outlet attributed."""
+
+    uid: str  # stable forever: the Atom entry id
+    title: str
+    url: str | None
+    content_html: str
+    summary_text: str
+    author: str | None
+    published_at: datetime
+    updated_at: datetime
+    representative: Outlet
+    others: tuple[Outlet, ...] = ()
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFeed:
+    """The feed-level data an output is rendered with."""
+
+    name: str
+    title: str
+    description: str | None
+    feed_id: str
+    self_url: str
+    site_url: str
+    updated: datetime
+    author: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedMeta:
+    """What a feed says of itself, kept on its source for atom:source."""
+
+    title: str | None
+    site_url: str | None
+    feed_id: str | None
+    updated: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceUpdate:
+    """Everything one update decided for one source, applied in one transaction."""
+
+    outcome: Outcome
+    now: datetime
+    next_fetch_at: datetime
+    http_status: int | None = None
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    moved_to: str | None = None
+    feed: FeedMeta | None = None
+    new_items: tuple[ItemData, ...] = ()
+    changed_items: tuple[ItemData, ...] = ()
+    story_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # by guid

@@ -1,0 +1,109 @@
+"""A real HTTP server on 127.0.0.1 for the tests: serves feed files with validators,
+and misbehaves on purpose when a test asks it to."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+FEEDS = Path(__file__).parent / "data" / "feeds"
+LAST_MODIFIED = "Tue, 24 Nov 2026 12:00:00 GMT"
+
+
+@dataclass
+class Route:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    validators: bool = True  # answer 304 to a matching conditional request
+    delay: float = 0.0
+    handler: Callable[[BaseHTTPRequestHandler], None] | None = None
+
+
+@dataclass
+class SeenRequest:
+    path: str
+    headers: dict[str, str]
+
+
+class FeedServer:
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[SeenRequest] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                server.requests.append(SeenRequest(self.path, dict(self.headers.items())))
+                route = server.routes.get(self.path)
+                if route is None:
+                    self._send(404, b"not found", {"Content-Type": "text/plain"})
+                    return
+                if route.delay:
+                    time.sleep(route.delay)
+                if route.handler is not None:
+                    route.handler(self)
+                    return
+                headers = dict(route.headers)
+                if route.validators and route.status == 200:
+                    etag = '"' + hashlib.sha1(route.body).hexdigest()[:16] + '"'
+                    headers.setdefault("ETag", etag)
+                    headers.setdefault("Last-Modified", LAST_MODIFIED)
+                    if self.headers.get("If-None-Match") == headers["ETag"]:
+                        self._send(304, b"", {"ETag": headers["ETag"]})
+                        return
+                self._send(route.status, route.body, headers)
+
+            def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                if status != 304:
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if status != 304:
+                    self.wfile.write(body)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def start(self) -> FeedServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def reset(self) -> None:
+        self.routes.clear()
+        self.requests.clear()
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def serve(self, path: str, body: bytes, content_type: str = "application/rss+xml",
+              **options: object) -> str:
+        route = Route(body=body, headers={"Content-Type": content_type}, **options)  # type: ignore[arg-type]
+        self.routes[path] = route
+        return self.url(path)
+
+    def serve_file(self, path: str, filename: str,
+                   content_type: str = "application/rss+xml") -> str:
+        return self.serve(path, (FEEDS / filename).read_bytes(), content_type)
+
+    def hits(self, path: str) -> list[SeenRequest]:
+        return [r for r in self.requests if r.path == path]

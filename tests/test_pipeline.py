@@ -1,0 +1,214 @@
+"""The core path against a real local HTTP server and a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lxml import etree
+from sqlmodel import Session, select
+
+from aggregator.config import load_config
+from aggregator.core import render_output, update_sources
+from aggregator.normalize import utc_now
+from aggregator.store import Store
+from aggregator.store.models import ItemRow, SourceRow, StoryRow
+from aggregator.types import Outcome
+from tests.conftest import ATOM_RNG, write_config
+from tests.feedserver import FeedServer
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def _setup(tmp_path: Path, store: Store, sources: dict[str, str]):
+    config = load_config(write_config(tmp_path, sources))
+    store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+    return config
+
+
+def _rows(store: Store, model):
+    with Session(store.engine) as session:
+        return list(session.exec(select(model)).all())
+
+
+def test_fetching_twice_stores_each_item_once_and_the_second_run_is_304s(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    config = _setup(tmp_path, store, {
+        "rss2": feed_server.serve_file("/rss2.xml", "rss2.xml"),
+        "atom": feed_server.serve_file("/atom.xml", "atom.xml", "application/atom+xml"),
+        "rss1": feed_server.serve_file("/rss1.rdf", "rss1.rdf", "application/rdf+xml"),
+    })
+    first = {r.source: r for r in update_sources(store, config)}
+    assert {r.outcome for r in first.values()} == {Outcome.OK}
+    assert (first["rss2"].new, first["atom"].new, first["rss1"].new) == (3, 2, 2)
+    assert len(_rows(store, ItemRow)) == 7
+
+    second = update_sources(store, config)
+    assert {r.outcome for r in second} == {Outcome.NOT_MODIFIED}
+    assert sum(r.new for r in second) == 0
+    assert len(_rows(store, ItemRow)) == 7
+    # the validators were sent back exactly as the server gave them
+    conditional = feed_server.hits("/rss2.xml")[-1].headers
+    assert conditional["If-None-Match"].startswith('"')
+    assert conditional["If-Modified-Since"] == "Tue, 24 Nov 2026 12:00:00 GMT"
+
+
+def test_a_server_that_ignores_validators_is_not_reparsed(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    url = feed_server.serve("/plain.xml", (Path(__file__).parent / "data/feeds/rss2.xml")
+                            .read_bytes(), validators=False)
+    config = _setup(tmp_path, store, {"plain": url})
+    assert update_sources(store, config)[0].new == 3
+    again = update_sources(store, config)[0]
+    assert again.outcome is Outcome.NOT_MODIFIED
+    assert feed_server.hits("/plain.xml")[-1].headers.get("If-None-Match") is None
+
+
+def test_a_changed_item_is_updated_not_duplicated(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    original = (Path(__file__).parent / "data/feeds/rss2.xml").read_bytes()
+    url = feed_server.serve("/rss2.xml", original)
+    config = _setup(tmp_path, store, {"rss2": url})
+    update_sources(store, config)
+    feed_server.serve("/rss2.xml", original.replace(b"Storm expected on the coast",
+                                                    b"Storm expected on the whole coast"))
+    result = update_sources(store, config)[0]
+    assert (result.outcome, result.new, result.updated) == (Outcome.OK, 0, 1)
+    titles = sorted(i.title for i in _rows(store, ItemRow))
+    assert "Storm expected on the whole coast" in titles
+    assert "Storm expected on the coast" not in titles
+    assert len(titles) == 3
+
+
+def test_the_same_url_from_two_sources_is_one_story_with_both_attributed(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    config = _setup(tmp_path, store, {
+        "news": feed_server.serve_file("/rss2.xml", "rss2.xml"),
+        "wire": feed_server.serve_file("/atom.xml", "atom.xml", "application/atom+xml"),
+    })
+    update_sources(store, config)
+    items = _rows(store, ItemRow)
+    by_title = {i.title: i for i in items}
+    shared = by_title["Shared wire story: rates unchanged"]
+    wire = by_title["Rates unchanged again"]
+    assert shared.story_id == wire.story_id
+    assert len(_rows(store, StoryRow)) == 4  # 5 items, one story shared
+
+    rendered = render_output(store, config, config.outputs[0])
+    root = etree.fromstring(rendered.body)
+    assert etree.RelaxNG(etree.parse(str(ATOM_RNG))).validate(etree.ElementTree(root))
+    entries = root.findall(f"{ATOM}entry")
+    assert len(entries) == 4
+    story = next(e for e in entries if e.findtext(f"{ATOM}title") == "Rates unchanged again")
+    # the earliest publisher (the wire, 14:00 before the news site's 15:00) represents it
+    source = story.find(f"{ATOM}source")
+    assert source.findtext(f"{ATOM}id") == "tag:wire.example.org,2026:feed"
+    assert source.findtext(f"{ATOM}title") == "Wire Service"
+    assert source.findtext(f"{ATOM}updated") == "2026-11-24T10:00:00Z"
+    related = story.findall(f"{ATOM}link[@rel='related']")
+    assert [(r.get("href"), r.get("title")) for r in related] == [
+        ("https://wire.example.org/stories/rates-unchanged?fbclid=abc123", "Example News")]
+    content = story.findtext(f"{ATOM}content")
+    assert "Published by" in content and "also carried by" in content
+
+
+def test_the_story_id_never_changes_when_it_gains_sources(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    news = feed_server.serve_file("/rss2.xml", "rss2.xml")
+    config = _setup(tmp_path, store, {"news": news})
+    update_sources(store, config)
+    before = {e.findtext(f"{ATOM}title"): e.findtext(f"{ATOM}id") for e in etree.fromstring(
+        render_output(store, config, config.outputs[0]).body).iter(f"{ATOM}entry")}
+    config = _setup(tmp_path, store, {
+        "news": news, "wire": feed_server.serve_file("/atom.xml", "atom.xml")})
+    update_sources(store, config)
+    after = {e.findtext(f"{ATOM}id") for e in etree.fromstring(
+        render_output(store, config, config.outputs[0]).body).iter(f"{ATOM}entry")}
+    assert set(before.values()) <= after
+    assert len(after) == 4
+
+
+def test_russian_feeds_in_windows_1251_and_koi8_r_are_stored_as_russian(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    config = _setup(tmp_path, store, {
+        "cp1251": feed_server.serve_file("/ru.xml", "ru-cp1251.xml", "text/xml"),
+        "koi8": feed_server.serve_file("/koi.xml", "ru-koi8r.xml",
+                                       "application/rss+xml; charset=koi8-r"),
+    })
+    results = update_sources(store, config)
+    assert {r.outcome for r in results} == {Outcome.OK}
+    titles = {i.title for i in _rows(store, ItemRow)}
+    assert "Статью Токаева опубликовала российская газета" in titles
+    assert "Ёлки на площади" in titles
+    sources = {s.name: s for s in _rows(store, SourceRow)}
+    assert sources["cp1251"].feed_title == "Новости Казахстана"
+    assert sources["koi8"].feed_title == "Новости Казахстана"
+    item = next(i for i in _rows(store, ItemRow) if "turantimes" in i.guid and "Токаев" in i.title)
+    assert item.canonical_url == "https://turantimes.example.kz/news/tokaev-izvestia"
+    assert "«Известия»" in item.summary_text
+
+
+def test_repeated_guids_and_missing_guids_keep_every_entry_stably(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    config = _setup(tmp_path, store, {
+        "broken": feed_server.serve_file("/rep.xml", "repeated-guids.xml"),
+        "noguid": feed_server.serve_file("/nog.xml", "no-guids.xml"),
+    })
+    results = {r.source: r for r in update_sources(store, config)}
+    assert results["broken"].new == 3  # the exact duplicate is dropped, three posts kept
+    assert results["noguid"].new == 2
+    guids = {i.guid for i in _rows(store, ItemRow)}
+    assert "https://noguids.example.com/linked" in guids  # link as guid
+    assert any(g.startswith("sha256:") for g in guids)  # content hash as the last resort
+    # a re-poll that gets the whole body again changes nothing
+    feed_server.routes["/rep.xml"].validators = False
+    feed_server.routes["/nog.xml"].validators = False
+    store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+    with Session(store.engine) as session:  # forget the body hash, so they are parsed again
+        for row in session.exec(select(SourceRow)).all():
+            row.body_hash = None
+            session.add(row)
+        session.commit()
+    again = update_sources(store, config)
+    assert {(r.new, r.updated) for r in again} == {(0, 0)}
+    assert len(_rows(store, ItemRow)) == 5
+
+
+def test_one_failing_source_never_stops_the_others(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    feed_server.serve("/html", b"<!doctype html><html><body>Hi</body></html>", "text/html")
+    feed_server.serve("/gone", b"gone", status=410)
+    config = _setup(tmp_path, store, {
+        "good": feed_server.serve_file("/rss2.xml", "rss2.xml"),
+        "html": feed_server.url("/html"),
+        "gone": feed_server.url("/gone"),
+        "missing": feed_server.url("/nothing-here"),
+        "refused": "http://127.0.0.1:9/feed.xml",
+    })
+    results = {r.source: r for r in update_sources(store, config)}
+    assert results["good"].outcome is Outcome.OK and results["good"].new == 3
+    assert results["html"].error == "not a feed: the server sent an HTML page"
+    assert results["gone"].error == "HTTP 410 Gone"
+    assert results["missing"].error == "HTTP 404 Not Found"
+    assert results["refused"].outcome is Outcome.ERROR
+    states = {s.name: s for s in store.source_statuses()}
+    assert states["html"].error_count == 1 and states["html"].last_error.startswith("not a feed")
+    assert states["good"].error_count == 0 and states["good"].items == 3
+
+
+def test_hostile_content_is_sanitized_and_future_dates_clamped(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    config = _setup(tmp_path, store, {
+        "hostile": feed_server.serve_file("/h.xml", "hostile.xml"),
+        "ctrl": feed_server.serve_file("/c.xml", "control-chars.xml"),
+    })
+    assert {r.outcome for r in update_sources(store, config)} == {Outcome.OK}
+    items = {i.guid: i for i in _rows(store, ItemRow)}
+    hostile = items["hostile-1"]
+    assert "<script" not in hostile.content_html and "javascript:" not in hostile.content_html
+    assert "onerror" not in hostile.content_html and "iframe" not in hostile.content_html
+    assert hostile.published_at is not None and hostile.published_at.year < 2090
+    rendered = render_output(store, config, config.outputs[0])
+    root = etree.fromstring(rendered.body)  # well formed despite NUL and control bytes
+    assert etree.RelaxNG(etree.parse(str(ATOM_RNG))).validate(etree.ElementTree(root))
+    titles = [e.findtext(f"{ATOM}title") for e in root.iter(f"{ATOM}entry")]
+    assert "Null and bell in title" in titles
