@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -163,6 +164,11 @@ def run(
         service = Service(path, conf, store)
         service.start()
         err.print(f"serving feeds on http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
+        # uvicorn re-raises the signal that stopped it once it is done; these handlers
+        # take that re-raise, so the scheduler below still finishes its work cleanly.
+        stopped_by: list[int] = []
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, lambda received, _frame: stopped_by.append(received))
         try:
             server = uvicorn.Server(uvicorn.Config(
                 create_app(service.cache), host=host, port=int(port), log_level="warning",

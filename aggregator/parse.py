@@ -54,7 +54,7 @@ def _content(entry: Mapping[str, Any]) -> str | None:
     return best
 
 
-def _entry(entry: Mapping[str, Any]) -> ParsedEntry:
+def _entry(entry: dict[str, Any]) -> ParsedEntry:
     author = entry.get("author")
     return ParsedEntry(
         id=entry.get("id") or None,

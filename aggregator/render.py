@@ -34,8 +34,8 @@ def _iso(value: datetime) -> str:
 
 
 def _outlet_link(outlet: Outlet) -> str:
-    name = html.escape(outlet.source_title)
-    href = outlet.item_url or outlet.site_url
+    name = html.escape(_text(outlet.source_title) or outlet.source_name)
+    href = _text(outlet.item_url or outlet.site_url)
     return f'<a href="{html.escape(href)}">{name}</a>' if href else name
 
 

@@ -4,6 +4,7 @@ and misbehaves on purpose when a test asks it to."""
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -74,7 +75,14 @@ class FeedServer:
                 if status != 304:
                     self.wfile.write(body)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class QuietServer(ThreadingHTTPServer):
+            def handle_error(self, request: object, client_address: object) -> None:
+                # a client that hangs up early is normal here; never write to stderr,
+                # which the CLI tests capture
+                server.errors.append(repr(sys.exc_info()[1]))
+
+        self.errors: list[str] = []
+        self._httpd = QuietServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}"

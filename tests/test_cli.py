@@ -1,0 +1,130 @@
+"""The command line through its runner: exit codes, output, files written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from typer.testing import CliRunner
+
+from aggregator.cli import app
+from tests.conftest import ATOM_RNG, write_config
+from tests.feedserver import FeedServer
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+runner = CliRunner()
+
+
+@pytest.fixture
+def feeds(tmp_path: Path, feed_server: FeedServer) -> Path:
+    return write_config(tmp_path, {
+        "news": feed_server.serve_file("/rss2.xml", "rss2.xml"),
+        "wire": feed_server.serve_file("/atom.xml", "atom.xml", "application/atom+xml"),
+    })
+
+
+def _run(*args: str, db_url: str | None = None) -> tuple[int, str, str]:
+    extra = ["--db", db_url] if db_url else []
+    result = runner.invoke(app, [*args, *extra])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_fetch_exits_0_and_prints_one_summary_line_when_piped(feeds: Path, db_url: str) -> None:
+    code, out, err = _run("fetch", "--config", str(feeds), db_url=db_url)
+    assert code == 0, err
+    assert out == "sources: 2 ok, 0 unchanged, 0 failed; items: 5 new, 0 updated\n"
+    assert err == ""
+    code, out, _ = _run("fetch", "--config", str(feeds), db_url=db_url)
+    assert (code, out) == (0, "sources: 0 ok, 2 unchanged, 0 failed; items: 0 new, 0 updated\n")
+
+
+def test_fetch_exits_1_and_names_each_failure(tmp_path: Path, feed_server: FeedServer,
+                                              db_url: str) -> None:
+    config = write_config(tmp_path, {
+        "news": feed_server.serve_file("/rss2.xml", "rss2.xml"),
+        "broken": feed_server.url("/missing.xml"),
+    })
+    code, out, err = _run("fetch", "-c", str(config), db_url=db_url)
+    assert code == 1
+    assert err == "broken: HTTP 404 Not Found\n"
+    assert out == "sources: 1 ok, 0 unchanged, 1 failed; items: 3 new, 0 updated\n"
+
+
+def test_fetch_only_the_named_sources(feeds: Path, feed_server: FeedServer,
+                                      tmp_path: Path) -> None:
+    code, out, _ = _run("fetch", "wire", "--config", str(feeds),
+                        db_url=f"sqlite:///{tmp_path / 'a.db'}")
+    assert code == 0 and "1 ok" in out
+    assert feed_server.hits("/rss2.xml") == []
+
+
+def test_usage_and_config_errors_exit_2(feeds: Path, tmp_path: Path) -> None:
+    code, _, err = _run("fetch", "nosuch", "--config", str(feeds))
+    assert code == 2 and "unknown source(s): nosuch" in err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources:\n  - name: x\n    url: http://e.com/\n    tgas: [a]\n")
+    code, _, err = _run("fetch", "--config", str(bad))
+    assert code == 2
+    assert err == f"aggregator: {bad}:4: sources[0].tgas: unknown key (check the spelling; " \
+                  "see the feeds.yaml reference in README.md)\n"
+    code, _, err = _run("fetch", "--config", str(tmp_path / "none.yaml"))
+    assert code == 2 and "file not found" in err
+    assert "Traceback" not in err
+
+
+def test_check(feeds: Path, tmp_path: Path) -> None:
+    code, out, _ = _run("check", "--config", str(feeds))
+    assert code == 0 and out == f"{feeds}: OK (2 sources, 1 outputs)\n"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("outputs:\n  - name: all\n    title: All\n    limit: many\n")
+    code, _, err = _run("check", "--config", str(bad))
+    assert code == 2 and f"{bad}:4: outputs[0].limit:" in err
+
+
+def test_config_comes_from_the_environment(feeds: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGGREGATOR_CONFIG", str(feeds))
+    code, out, _ = _run("check")
+    assert code == 0 and str(feeds) in out
+
+
+def test_publish_writes_valid_atom_atomically(feeds: Path, tmp_path: Path, db_url: str) -> None:
+    assert _run("fetch", "-c", str(feeds), db_url=db_url)[0] == 0
+    out_dir = tmp_path / "public"
+    code, _, err = _run("publish", "--out", str(out_dir), "-c", str(feeds), db_url=db_url)
+    assert code == 0, err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["all.atom"]  # no temporary files left
+    body = (out_dir / "all.atom").read_bytes()
+    root = etree.fromstring(body)
+    assert etree.RelaxNG(etree.parse(str(ATOM_RNG))).validate(etree.ElementTree(root))
+    assert len(root.findall(f"{ATOM}entry")) == 4
+    before = (out_dir / "all.atom").stat().st_mtime_ns
+    assert _run("publish", "--out", str(out_dir), "-c", str(feeds), db_url=db_url)[0] == 0
+    assert (out_dir / "all.atom").stat().st_mtime_ns == before  # unchanged: not rewritten
+    assert (out_dir / "all.atom").read_bytes() == body
+
+
+def test_publish_into_an_unwritable_place_fails_cleanly(feeds: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = _run("publish", "--out", str(blocker / "sub"), "-c", str(feeds),
+                        db_url=f"sqlite:///{tmp_path / 'p.db'}")
+    assert code == 1 and "aggregator: cannot write" in err and "Traceback" not in err
+
+
+def test_sources_json(feeds: Path, db_url: str) -> None:
+    _run("fetch", "-c", str(feeds), db_url=db_url)
+    code, out, _ = _run("sources", "--json", "-c", str(feeds), db_url=db_url)
+    assert code == 0
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert rows["news"]["items"] == 3 and rows["news"]["last_outcome"] == "ok"
+    assert rows["wire"]["error_count"] == 0 and rows["wire"]["next_fetch_at"]
+
+
+def test_a_database_that_cannot_be_opened_is_a_clear_error(feeds: Path, tmp_path: Path) -> None:
+    code, _, err = _run("fetch", "-c", str(feeds), db_url="postgresql://nobody@127.0.0.1:1/x")
+    assert code == 1 and err.startswith("aggregator: cannot open the database") and \
+        "Traceback" not in err
+    code, _, err = _run("fetch", "-c", str(feeds), db_url="nonsense")
+    assert code == 1 and "invalid database URL" in err

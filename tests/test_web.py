@@ -1,0 +1,85 @@
+"""The web app, served by a real uvicorn on 127.0.0.1 and asked with a real HTTP client."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import uvicorn
+
+from aggregator.core import RenderedFeed
+from aggregator.web import FeedCache, create_app
+
+FEED = RenderedFeed("all", b"<feed/>", '"abc123"', datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[httpx.Client]:
+    cache = FeedCache()
+    cache.replace({"all": FEED}, {"all": "All <stories>"})
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(cache), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+        yield http
+    server.should_exit = True
+    thread.join(5)
+
+
+def test_a_feed_is_served_with_validators(client: httpx.Client) -> None:
+    response = client.get("/feeds/all.atom")
+    assert response.status_code == 200
+    assert response.content == b"<feed/>"
+    assert response.headers["content-type"] == "application/atom+xml; charset=utf-8"
+    assert response.headers["etag"] == '"abc123"'
+    assert response.headers["last-modified"] == "Tue, 24 Nov 2026 09:00:00 GMT"
+    assert response.headers["cache-control"] == "public, max-age=300"
+
+
+@pytest.mark.parametrize(("headers", "status"), [
+    ({"If-None-Match": '"abc123"'}, 304),
+    ({"If-None-Match": 'W/"abc123"'}, 304),
+    ({"If-None-Match": '"other", "abc123"'}, 304),
+    ({"If-None-Match": "*"}, 304),
+    ({"If-None-Match": '"other"'}, 200),
+    ({"If-Modified-Since": "Tue, 24 Nov 2026 09:00:00 GMT"}, 304),
+    ({"If-Modified-Since": "Wed, 25 Nov 2026 09:00:00 GMT"}, 304),
+    ({"If-Modified-Since": "Mon, 23 Nov 2026 09:00:00 GMT"}, 200),
+    ({"If-Modified-Since": "garbage"}, 200),
+    # If-None-Match wins when both are sent
+    ({"If-None-Match": '"other"', "If-Modified-Since": "Wed, 25 Nov 2026 09:00:00 GMT"}, 200),
+])
+def test_conditional_requests(client: httpx.Client, headers: dict[str, str], status: int) -> None:
+    response = client.get("/feeds/all.atom", headers=headers)
+    assert response.status_code == status
+    assert response.headers["etag"] == '"abc123"'
+    if status == 304:
+        assert response.content == b""
+
+
+def test_unknown_feed_is_404(client: httpx.Client) -> None:
+    assert client.get("/feeds/nope.atom").status_code == 404
+
+
+def test_the_index_lists_feeds_with_autodiscovery(client: httpx.Client) -> None:
+    page = client.get("/").text
+    assert '<link rel="alternate" type="application/atom+xml" title="All &lt;stories&gt;" ' \
+           'href="/feeds/all.atom">' in page
+    assert client.get("/healthz").text == "ok\n"
