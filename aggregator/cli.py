@@ -12,19 +12,21 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from aggregator import __version__
 from aggregator.config import Config, config_path, database_url, load_config
 from aggregator.core import render_outputs, update_sources, write_outputs
 from aggregator.exceptions import AggregatorError, ConfigError, StorageError
 from aggregator.normalize import utc_now
-from aggregator.store import Store
+from aggregator.store import SourceStatus, Store
 from aggregator.types import Outcome, UpdateResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -78,8 +80,13 @@ def _summary(results: list[UpdateResult]) -> str:
     count = {o: sum(r.outcome is o for r in results) for o in Outcome}
     new = sum(r.new for r in results)
     updated = sum(r.updated for r in results)
+    failed = count[Outcome.ERROR] + count[Outcome.GONE]
     return (f"sources: {count[Outcome.OK]} ok, {count[Outcome.NOT_MODIFIED]} unchanged, "
-            f"{count[Outcome.ERROR]} failed; items: {new} new, {updated} updated")
+            f"{failed} failed; items: {new} new, {updated} updated")
+
+
+def _failed(result: UpdateResult) -> bool:
+    return result.outcome in (Outcome.ERROR, Outcome.GONE)
 
 
 @app.command()
@@ -113,13 +120,13 @@ def fetch(
         else:
             results = update_sources(store, conf, names=names)
     for result in sorted(results, key=lambda r: r.source):
-        if result.outcome is Outcome.ERROR:
+        if _failed(result):
             err.print(f"{result.source}: {result.error}", markup=False)
     skipped = total - len(results)
     line = _summary(results) + (f"; {skipped} skipped (being fetched elsewhere)"
                                 if skipped else "")
     (err if err.is_terminal else out).print(line, markup=False)
-    if any(r.outcome is Outcome.ERROR for r in results):
+    if any(_failed(r) for r in results):
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -205,15 +212,32 @@ def list_sources(
             "last_outcome": s.last_outcome, "last_http_status": s.last_http_status,
             "next_fetch_at": s.next_fetch_at.isoformat(), "error_count": s.error_count,
             "last_error": s.last_error, "moved_to": s.moved_to, "items": s.items,
+            "stopped": s.stopped,
         } for s in statuses], ensure_ascii=False))
         return
+    _print_sources(statuses)
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "never"
+
+
+def _print_sources(statuses: list[SourceStatus]) -> None:
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for column in ("source", "items", "last fetch", "status", "next fetch", "errors", "url"):
+        table.add_column(column, overflow="fold")
     for s in statuses:
-        state = s.last_outcome or "never fetched"
-        if s.error_count:
-            state += f" ({s.error_count} errors: {s.last_error})"
-        moved = f" -> moved to {s.moved_to}" if s.moved_to else ""
-        out.print(f"{s.name}\t{s.items} items\t{state}\tnext {s.next_fetch_at:%Y-%m-%d %H:%M}Z"
-                  f"\t{s.url}{moved}", markup=False)
+        status = s.last_outcome or "never fetched"
+        if s.last_http_status and s.last_outcome != "not_modified":
+            status += f" ({s.last_http_status})"
+        if s.last_error:
+            status += f": {s.last_error}"
+        url = s.url + (f"\nmoved permanently to {s.moved_to}: update feeds.yaml"
+                       if s.moved_to else "")
+        next_fetch = "stopped (gone)" if s.stopped else _when(s.next_fetch_at)
+        table.add_row(s.name, str(s.items), _when(s.last_fetched_at), status, next_fetch,
+                      str(s.error_count), url)
+    out.print(table)
 
 
 def _version(value: bool) -> None:

@@ -81,8 +81,21 @@ class Settings(_Strict):
     timeout: Duration = timedelta(seconds=30)
     max_body_size: int = Field(15 * 1024 * 1024, ge=1024)
     concurrency: int = Field(16, ge=1, le=256)
+    per_host_concurrency: int = Field(2, ge=1, le=64)
+    adaptive_polling: bool = True
+    min_interval: Duration = timedelta(minutes=5)
+    max_interval: Duration = timedelta(hours=24)
+    max_error_interval: Duration = timedelta(hours=24)
+    allow_private_networks: bool = False
     user_agent: str | None = None
     publisher: str = "aggregator"
+
+
+    @model_validator(mode="after")
+    def _intervals_in_order(self) -> Settings:
+        if self.min_interval > self.max_interval:
+            raise _RefError(("min_interval",), "min_interval must not exceed max_interval")
+        return self
 
 
 class SourceConfig(_Strict):
@@ -249,7 +262,7 @@ def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
         first = error.errors()[0]
         ctx_error = (first.get("ctx") or {}).get("error")
         if isinstance(ctx_error, _RefError):
-            loc: tuple[str | int, ...] = ctx_error.loc
+            loc: tuple[str | int, ...] = _sources_in_loc(tuple(first["loc"])) + ctx_error.loc
             message = str(ctx_error)
         else:
             loc = _sources_in_loc(tuple(first["loc"]))

@@ -12,11 +12,13 @@ import os
 import random
 import tempfile
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aggregator.config import Config, OutputConfig
 from aggregator.dedupe import decide, shared_urls, story_keys, unique_items
@@ -25,7 +27,14 @@ from aggregator.fetch import FetchLimits, fetch, make_client
 from aggregator.normalize import normalize_entry, utc_now
 from aggregator.parse import parse_feed
 from aggregator.render import render_atom
-from aggregator.schedule import next_fetch_at
+from aggregator.schedule import (
+    PollPolicy,
+    ServerHints,
+    feed_ttl,
+    freshness,
+    next_fetch_at,
+    weekly_entry_rate,
+)
 from aggregator.store import Store
 from aggregator.types import (
     FeedMeta,
@@ -70,8 +79,11 @@ async def _update_all(store: Store, config: Config, sources: list[SourceToFetch]
                       on_result: ResultCallback | None) -> list[UpdateResult]:
     settings = config.settings
     limits = FetchLimits(timeout=settings.timeout.total_seconds(),
-                         max_body_size=settings.max_body_size)
+                         max_body_size=settings.max_body_size,
+                         allow_private_networks=settings.allow_private_networks)
     gate = asyncio.Semaphore(settings.concurrency)
+    host_gates: dict[str, asyncio.Semaphore] = defaultdict(
+        lambda: asyncio.Semaphore(settings.per_host_concurrency))
     loop = asyncio.get_running_loop()
     results: list[UpdateResult] = []
     # Parsing and storing run on one thread beside the event loop: fetches keep
@@ -80,9 +92,11 @@ async def _update_all(store: Store, config: Config, sources: list[SourceToFetch]
         async with make_client(limits, settings.user_agent, settings.concurrency) as client:
 
             async def one(source: SourceToFetch) -> UpdateResult:
-                async with gate:
+                # the host's gate first, so a busy host does not hold a global slot
+                async with host_gates[urlsplit(source.url).hostname or ""], gate:
                     response = await fetch(client, source, limits, utc_now())
-                return await loop.run_in_executor(ingest, process, store, source, response)
+                return await loop.run_in_executor(ingest, process, store, config, source,
+                                                  response)
 
             for next_done in asyncio.as_completed([one(s) for s in sources]):
                 result = await next_done
@@ -92,57 +106,70 @@ async def _update_all(store: Store, config: Config, sources: list[SourceToFetch]
     return results
 
 
-def process(store: Store, source: SourceToFetch,
+def process(store: Store, config: Config, source: SourceToFetch,
             response: Fetched | NotModified | FetchError) -> UpdateResult:
     """Turn one fetch outcome into a stored update. Never raises."""
     now = utc_now()
     try:
-        return _process(store, source, response, now)
+        return _process(store, config, source, response, now)
     except AggregatorError as error:
         failure = error
     except Exception as error:  # a bug on one feed must not stop the others
         log.exception("internal error while processing %s", source.name)
         failure = AggregatorError(f"internal error: {error!r}")
     try:
-        _record_error(store, source, failure, now)
+        _record_error(store, config, source, failure, now)
     except AggregatorError:
         log.exception("could not record the failure of %s", source.name)
     return UpdateResult(source.name, Outcome.ERROR, error=str(failure))
 
 
-def _schedule(source: SourceToFetch, now: datetime, outcome: Outcome) -> datetime:
-    errors = source.error_count + 1 if outcome is Outcome.ERROR else 0
-    return next_fetch_at(now, timedelta(seconds=source.poll_interval_seconds), outcome,
-                         errors, random.random())
+def poll_policy(config: Config, source: SourceToFetch) -> PollPolicy:
+    settings = config.settings
+    return PollPolicy(
+        interval=timedelta(seconds=source.poll_interval_seconds),
+        adaptive=settings.adaptive_polling and not source.fixed_interval,
+        min_interval=settings.min_interval, max_interval=settings.max_interval,
+        max_error_interval=settings.max_error_interval)
 
 
-def _record_error(store: Store, source: SourceToFetch, error: Exception,
-                  now: datetime) -> None:
-    status = error.status if isinstance(error, FetchError) else None
-    due = _schedule(source, now, Outcome.ERROR)
-    if isinstance(error, FetchError) and error.retry_after is not None:
-        due = max(due, error.retry_after)
+def _record_error(store: Store, config: Config, source: SourceToFetch, error: Exception,
+                  now: datetime) -> Outcome:
+    gone = isinstance(error, FetchError) and error.kind == "gone"
+    outcome = Outcome.GONE if gone else Outcome.ERROR
+    hints = ServerHints(retry_after=error.retry_after if isinstance(error, FetchError) else None)
+    due = next_fetch_at(now, poll_policy(config, source), outcome, source.error_count + 1,
+                        random.random(), hints=hints)
     store.apply(source.id, SourceUpdate(
-        outcome=Outcome.ERROR, now=now, next_fetch_at=due, http_status=status, error=str(error)))
+        outcome=outcome, now=now, next_fetch_at=due, error=str(error),
+        http_status=error.status if isinstance(error, FetchError) else None))
+    return outcome
 
 
-def _process(store: Store, source: SourceToFetch,
+def _process(store: Store, config: Config, source: SourceToFetch,
              response: Fetched | NotModified | FetchError, now: datetime) -> UpdateResult:
     if isinstance(response, FetchError):
-        _record_error(store, source, response, now)
-        return UpdateResult(source.name, Outcome.ERROR, error=str(response))
+        outcome = _record_error(store, config, source, response, now)
+        return UpdateResult(source.name, outcome, error=str(response))
+    policy = poll_policy(config, source)
+    stored_ttl = (timedelta(seconds=source.feed_ttl_seconds)
+                  if source.feed_ttl_seconds else None)
+    hints = ServerHints(fresh_for=freshness(response.headers, now), feed_ttl=stored_ttl)
     if isinstance(response, NotModified):
         store.apply(source.id, SourceUpdate(
             outcome=Outcome.NOT_MODIFIED, now=now, http_status=304,
-            next_fetch_at=_schedule(source, now, Outcome.NOT_MODIFIED),
-            etag=response.etag, last_modified=response.last_modified))
+            next_fetch_at=next_fetch_at(now, policy, Outcome.NOT_MODIFIED, 0, random.random(),
+                                        weekly_entries=source.weekly_entries, hints=hints),
+            etag=response.etag, last_modified=response.last_modified,
+            moved_to=response.permanent_redirect))
         return UpdateResult(source.name, Outcome.NOT_MODIFIED)
     body_hash = hashlib.sha256(response.body).hexdigest()
     unchanged = SourceUpdate(
         outcome=Outcome.NOT_MODIFIED, now=now, http_status=response.status,
         etag=response.etag, last_modified=response.last_modified, body_hash=body_hash,
         moved_to=response.permanent_redirect,
-        next_fetch_at=_schedule(source, now, Outcome.OK))
+        next_fetch_at=next_fetch_at(now, policy, Outcome.OK, 0, random.random(),
+                                    weekly_entries=source.weekly_entries, hints=hints))
     if body_hash == source.body_hash:  # a server that ignores validators: nothing to parse
         store.apply(source.id, unchanged)
         return UpdateResult(source.name, Outcome.NOT_MODIFIED)
@@ -153,9 +180,15 @@ def _process(store: Store, source: SourceToFetch,
         raise ParseError(f"none of the {len(parsed.entries)} entries could be used")
     decision = decide(items, store.stored_hashes(source.id, [i.guid for i in items]))
     ambiguous = shared_urls(items)
+    weekly = weekly_entry_rate((i.published_at for i in items), now)
+    ttl = feed_ttl(parsed.ttl, parsed.update_period, parsed.update_frequency)
+    hints = replace(hints, feed_ttl=ttl)
     store.apply(source.id, replace(
         unchanged, outcome=Outcome.OK,
+        next_fetch_at=next_fetch_at(now, policy, Outcome.OK, 0, random.random(),
+                                    weekly_entries=weekly, hints=hints),
         feed=FeedMeta(parsed.title, parsed.site_url, parsed.feed_id, parsed.updated),
+        weekly_entries=weekly, feed_ttl_seconds=int(ttl.total_seconds()) if ttl else None,
         new_items=decision.new, changed_items=decision.changed,
         story_keys={i.guid: story_keys(i, ambiguous) for i in decision.new}))
     return UpdateResult(source.name, Outcome.OK, new=len(decision.new),

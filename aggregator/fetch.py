@@ -3,18 +3,29 @@
 - ETag and Last-Modified are sent back exactly as received (conditional GET).
 - Redirects are followed on purpose, at most ``max_redirects``; a chain made only
   of permanent redirects (301/308) is reported so the source can be moved.
-- The whole request has a deadline (a server dripping bytes cannot hold a worker),
-  and the body is streamed and counted after decompression: never read unbounded.
+- The whole request has a deadline, so a server dripping bytes cannot hold a worker.
+- The body is read raw and decompressed here, in bounded steps, and counted after
+  decompression: a gzip bomb stops at ``max_body_size``, never in memory whole.
+- Private, loopback and link-local addresses are refused after DNS resolution (the
+  address we check is the one we connect to), unless allowed in the settings.
+
 Every failure comes back as a FetchError value, never raised.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
+import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import httpcore
 import httpx
+from httpcore._backends.auto import AutoBackend
 
 from aggregator import __version__
 from aggregator.exceptions import FetchError
@@ -25,6 +36,7 @@ USER_AGENT = f"aggregator/{__version__} (feed aggregator; +https://github.com/ag
 ACCEPT = ("application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
           "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5")
 PERMANENT_REDIRECTS = frozenset({301, 308})
+_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,16 +45,76 @@ class FetchLimits:
     connect_timeout: float = 10.0
     max_body_size: int = 15 * 1024 * 1024
     max_redirects: int = 5
+    allow_private_networks: bool = False
+
+
+class BlockedAddressError(httpcore.ConnectError):
+    """The host resolves to an address we do not fetch from."""
+
+
+def blocked_reason(address: str) -> str | None:
+    """Why ``address`` must not be fetched from, or None when it is a public address."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for test, kind in ((ip.is_loopback, "loopback"), (ip.is_link_local, "link-local"),
+                       (ip.is_private, "private"), (ip.is_multicast, "multicast"),
+                       (ip.is_unspecified, "unspecified"), (ip.is_reserved, "reserved")):
+        if test:
+            return f"{address} is a {kind} address"
+    return None
+
+
+class GuardedBackend(AutoBackend):
+    """httpcore's network backend, resolving names itself and refusing private addresses.
+
+    The address checked is the address connected to, so DNS rebinding cannot slip a
+    private address in between the check and the connection. TLS still verifies the
+    host name (httpcore passes it separately as the server name).
+    """
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: Iterable[Any] | None = None,
+                          ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await asyncio.wait_for(
+                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout)
+        except (OSError, TimeoutError) as error:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {error}") from error
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        reasons = [blocked_reason(a) for a in addresses]
+        allowed = [a for a, r in zip(addresses, reasons, strict=True) if r is None]
+        if not allowed:
+            raise BlockedAddressError(
+                f"refused: {host} resolves to a non-public address ({reasons[0]}); "
+                "set settings.allow_private_networks: true to fetch from it")
+        last: Exception | None = None
+        for address in allowed:
+            try:
+                return await super().connect_tcp(address, port, timeout=timeout,
+                                                  local_address=local_address,
+                                                  socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
+                last = error
+        assert last is not None
+        raise last
 
 
 def make_client(limits: FetchLimits, user_agent: str | None = None,
                 concurrency: int = 16) -> httpx.AsyncClient:
     """One client for one update run: shared connection pool, our headers, our limits."""
+    transport = httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency))
+    if not limits.allow_private_networks:
+        # httpx has no public hook for the network backend; httpcore 1.x keeps it here
+        transport._pool._network_backend = GuardedBackend()
     return httpx.AsyncClient(
+        transport=transport,
         follow_redirects=True,
         max_redirects=limits.max_redirects,
         timeout=httpx.Timeout(limits.timeout, connect=min(limits.connect_timeout, limits.timeout)),
-        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         headers={"User-Agent": user_agent or USER_AGENT, "Accept": ACCEPT,
                  "Accept-Encoding": "gzip, deflate"},
         trust_env=False,
@@ -56,24 +128,78 @@ def _permanent_target(response: httpx.Response) -> str | None:
     return None
 
 
+class _Inflater:
+    """gzip/deflate decompression in bounded steps: never more than ``room`` bytes out."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        wbits = 16 + zlib.MAX_WBITS if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        self._zlib = zlib.decompressobj(wbits)
+        self._raw_deflate = False
+        self._pending = b""
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        """Decompress ``data`` (plus what was left over), at most ``room + 1`` bytes out."""
+        data = self._pending + data
+        try:
+            out = self._zlib.decompress(data, room + 1)
+        except zlib.error:
+            if self.encoding != "deflate" or self._raw_deflate:
+                raise
+            # some servers send raw deflate without the zlib header
+            self._raw_deflate = True
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+            out = self._zlib.decompress(data, room + 1)
+        self._pending = self._zlib.unconsumed_tail
+        return out
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
+
 async def _read_capped(response: httpx.Response, cap: int) -> bytes:
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
+        raise FetchError(f"unsupported content encoding {encoding!r}", kind="decoding",
+                         status=response.status_code)
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > cap and "content-encoding" not in response.headers:
+    if declared.isdigit() and int(declared) > cap and encoding in ("identity", ""):
         raise FetchError(f"body too large: {int(declared)} bytes declared, limit {cap}",
                          kind="too_large", status=response.status_code)
+    inflater = _Inflater(encoding) if encoding not in ("identity", "") else None
     body = bytearray()
-    async for chunk in response.aiter_bytes():
-        body += chunk
-        if len(body) > cap:
-            raise FetchError(f"body too large: more than {cap} bytes", kind="too_large",
-                             status=response.status_code)
+    too_large = FetchError(f"body too large: more than {cap} bytes", kind="too_large",
+                           status=response.status_code)
+    try:
+        async for raw in response.aiter_raw(_CHUNK):
+            if inflater is None:
+                body += raw
+                if len(body) > cap:
+                    raise too_large
+                continue
+            body += inflater.feed(raw, cap - len(body))
+            while inflater.has_pending and len(body) <= cap:
+                body += inflater.feed(b"", cap - len(body))
+            if len(body) > cap:
+                raise too_large
+    except zlib.error as error:
+        raise FetchError(f"corrupt {encoding} body: {error}", kind="decoding",
+                         status=response.status_code) from error
     return bytes(body)
+
+
+def _raw_client_error(error: httpx.HTTPError) -> FetchError:
+    text = str(error) or type(error).__name__
+    if isinstance(error, httpx.ConnectError) and text.startswith("refused:"):
+        return FetchError(text, kind="blocked")
+    return FetchError(f"{type(error).__name__}: {text}", kind="network")
 
 
 async def fetch(client: httpx.AsyncClient, source: SourceToFetch, limits: FetchLimits,
                 now: datetime) -> Fetched | NotModified | FetchError:
     """GET a source's feed. Never raises for anything the network or server does."""
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = {"Accept-Encoding": "gzip, deflate"}
     if source.etag:
         headers["If-None-Match"] = source.etag
     if source.last_modified:
@@ -81,32 +207,7 @@ async def fetch(client: httpx.AsyncClient, source: SourceToFetch, limits: FetchL
     try:
         async with asyncio.timeout(limits.timeout):
             async with client.stream("GET", source.url, headers=headers) as response:
-                if response.status_code == 304:
-                    return NotModified(
-                        headers=dict(response.headers),
-                        etag=response.headers.get("etag") or source.etag,
-                        last_modified=response.headers.get("last-modified")
-                        or source.last_modified,
-                    )
-                if response.status_code >= 400:
-                    return FetchError(
-                        f"HTTP {response.status_code} {response.reason_phrase}".strip(),
-                        kind="http", status=response.status_code,
-                        retry_after=parse_retry_after(response.headers.get("retry-after"), now),
-                    )
-                if response.status_code != 200:
-                    return FetchError(f"unexpected HTTP {response.status_code}", kind="http",
-                                      status=response.status_code)
-                body = await _read_capped(response, limits.max_body_size)
-                return Fetched(
-                    url=str(response.url),
-                    status=response.status_code,
-                    headers=dict(response.headers),
-                    body=body,
-                    etag=response.headers.get("etag"),
-                    last_modified=response.headers.get("last-modified"),
-                    permanent_redirect=_permanent_target(response),
-                )
+                return await _handle(response, source, limits, now)
     except FetchError as error:
         return error
     except TimeoutError:
@@ -116,12 +217,39 @@ async def fetch(client: httpx.AsyncClient, source: SourceToFetch, limits: FetchL
                           kind="redirects")
     except httpx.TimeoutException as error:
         return FetchError(f"timed out ({type(error).__name__})", kind="timeout")
-    except httpx.InvalidURL as error:
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
         return FetchError(f"invalid URL: {error}", kind="url")
-    except httpx.DecodingError as error:
-        return FetchError(f"could not decode the response body: {error}", kind="decoding")
     except httpx.HTTPError as error:
-        return FetchError(f"{type(error).__name__}: {error or 'connection failed'}",
-                          kind="network")
+        return _raw_client_error(error)
     except OSError as error:
         return FetchError(f"network error: {error}", kind="network")
+
+
+async def _handle(response: httpx.Response, source: SourceToFetch, limits: FetchLimits,
+                  now: datetime) -> Fetched | NotModified | FetchError:
+    status = response.status_code
+    if status == 304:
+        return NotModified(
+            headers=dict(response.headers),
+            etag=response.headers.get("etag") or source.etag,
+            last_modified=response.headers.get("last-modified") or source.last_modified,
+            permanent_redirect=_permanent_target(response),
+        )
+    if status == 410:
+        return FetchError("HTTP 410 Gone: the feed is gone for good; polling stopped "
+                          "until its url changes in feeds.yaml",
+                          kind="gone", status=status)
+    if status >= 400:
+        return FetchError(
+            f"HTTP {status} {response.reason_phrase}".strip(), kind="http", status=status,
+            retry_after=parse_retry_after(response.headers.get("retry-after"), now),
+        )
+    if status != 200:
+        return FetchError(f"unexpected HTTP {status}", kind="http", status=status)
+    body = await _read_capped(response, limits.max_body_size)
+    return Fetched(
+        url=str(response.url), status=status, headers=dict(response.headers), body=body,
+        etag=response.headers.get("etag"),
+        last_modified=response.headers.get("last-modified"),
+        permanent_redirect=_permanent_target(response),
+    )

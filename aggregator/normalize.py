@@ -10,7 +10,7 @@ import html
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import nh3
 
@@ -25,6 +25,7 @@ TRACKING_PARAMS = frozenset({
     "_openstat", "_hsenc", "_hsmi", "mkt_tok",
 })
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
+_ESCAPE = re.compile(r"%[0-9a-f]{2}", re.IGNORECASE)
 
 # Tags we keep when republishing; everything else is unwrapped (text kept) or dropped.
 ALLOWED_TAGS = frozenset({
@@ -90,7 +91,9 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     netloc = host if port is None or str(port) == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
-    path = quote(unquote(parts.path), safe="/%:@!$&'()*+,;=~-._") or "/"
+    # encode what must be encoded (spaces, non-ASCII), keep existing escapes as they are
+    path = _ESCAPE.sub(lambda m: m.group(0).upper(),
+                       quote(parts.path, safe="/%:@!$&'()*+,;=~-._")) or "/"
     query = urlencode(
         [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
          if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS],

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import calendar
 import html
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import charset_normalizer
 import feedparser
 
 from aggregator.exceptions import ParseError
@@ -72,13 +74,75 @@ def _entry(entry: dict[str, Any]) -> ParsedEntry:
     )
 
 
+_PROLOG = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+# Single-byte charsets that decode any bytes at all: as a declaration they prove nothing.
+_ANYTHING_GOES = frozenset({"iso-8859-1", "latin-1", "latin1", "l1", "iso8859-1",
+                            "windows-1252", "cp1252", "us-ascii", "ascii"})
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+def _decodes(body: bytes, encoding: str | None) -> bool:
+    if not encoding:
+        return False
+    try:
+        body.decode(encoding)
+    except (LookupError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def choose_encoding(body: bytes, content_type: str | None) -> str | None:
+    """The charset to read ``body`` in, when feedparser's own choice would be wrong.
+
+    Returns None when there is nothing to correct (plain ASCII, a BOM, or a declared
+    charset that fits). Order: valid UTF-8; the HTTP charset or the XML prolog when the
+    bytes decode in it; else detection (charset-normalizer), so a windows-1251 or
+    koi8-r feed served as ``text/xml`` without a charset, or with a wrong one, still
+    reads as Russian instead of mojibake.
+    """
+    if body.startswith(_BOMS) or body.isascii():
+        return None
+    match = _CHARSET.search(content_type or "")
+    declared = match.group(1).lower() if match else None
+    prolog_match = _PROLOG.match(body[:500])
+    prolog = prolog_match.group(1).decode("ascii").lower() if prolog_match else None
+    if _decodes(body, "utf-8"):
+        wanted = "utf-8"
+    else:
+        fitting = [e for e in (declared, prolog)
+                   if e and e not in _ANYTHING_GOES and _decodes(body, e)]
+        if fitting:
+            wanted = fitting[0]
+        else:
+            best = charset_normalizer.from_bytes(body).best()
+            wanted = best.encoding if best is not None else (declared or prolog or "cp1252")
+    if declared == wanted or (declared is None and prolog in (wanted, None) and
+                              wanted == "utf-8"):
+        return None
+    return wanted
+
+
+def _as_utf8(body: bytes, encoding: str) -> bytes:
+    text = body.decode(encoding, errors="replace")
+    text = re.sub(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[A-Za-z0-9._:-]+""",
+                  r"\g<1>utf-8", text, count=1)
+    return text.encode("utf-8")
+
+
 def parse_feed(body: bytes, headers: Mapping[str, str]) -> ParsedFeed:
     """Parse a feed document. Raise ParseError when it is not a feed at all."""
     if not body.strip():
         raise ParseError("empty body: the server sent no feed")
     # Content-Location is left out on purpose: feedparser would resolve guids against it,
     # and a guid must not change when the feed moves. Links are made absolute in normalize.
-    response_headers = {k.lower(): v for k, v in headers.items() if k.lower() != "content-location"}
+    response_headers = {k.lower(): v for k, v in headers.items()
+                        if k.lower() != "content-location"}
+    encoding = choose_encoding(body, response_headers.get("content-type"))
+    if encoding is not None:
+        body = _as_utf8(body, encoding)
+        media_type = response_headers.get("content-type", "application/xml").split(";")[0]
+        response_headers["content-type"] = f"{media_type}; charset=utf-8"
     try:
         parsed = feedparser.parse(
             body, response_headers=response_headers,
@@ -108,4 +172,7 @@ def parse_feed(body: bytes, headers: Mapping[str, str]) -> ParsedFeed:
         language=feed.get("language") or None,
         entries=tuple(entries),
         skipped=skipped,
+        ttl=feed.get("ttl") or None,
+        update_period=feed.get("sy_updateperiod") or None,
+        update_frequency=feed.get("sy_updatefrequency") or None,
     )

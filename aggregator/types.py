@@ -30,6 +30,9 @@ class SourceToFetch:
     body_hash: str | None = None
     error_count: int = 0
     poll_interval_seconds: int = 1800
+    fixed_interval: bool = False  # the source set its own poll_interval: no adaptation
+    weekly_entries: float | None = None  # the feed's rhythm, from its last parse
+    feed_ttl_seconds: int | None = None  # RSS <ttl> / sy:updatePeriod, from its last parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,7 @@ class NotModified:
     headers: Mapping[str, str] = field(default_factory=dict)
     etag: str | None = None
     last_modified: str | None = None
+    permanent_redirect: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +84,9 @@ class ParsedFeed:
     language: str | None
     entries: tuple[ParsedEntry, ...]
     skipped: int = 0  # entries that could not be used
+    ttl: str | None = None  # RSS <ttl>, in minutes
+    update_period: str | None = None  # sy:updatePeriod
+    update_frequency: str | None = None  # sy:updateFrequency
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +110,7 @@ class Outcome(StrEnum):
     OK = "ok"
     NOT_MODIFIED = "not_modified"
     ERROR = "error"
+    GONE = "gone"  # HTTP 410: polling stops until the source's URL changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +184,7 @@ class SourceUpdate:
 
     outcome: Outcome
     now: datetime
-    next_fetch_at: datetime
+    next_fetch_at: datetime | None  # None: stop polling (410 Gone)
     http_status: int | None = None
     error: str | None = None
     etag: str | None = None
@@ -184,6 +192,8 @@ class SourceUpdate:
     body_hash: str | None = None
     moved_to: str | None = None
     feed: FeedMeta | None = None
+    weekly_entries: float | None = None
+    feed_ttl_seconds: int | None = None
     new_items: tuple[ItemData, ...] = ()
     changed_items: tuple[ItemData, ...] = ()
     story_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # by guid

@@ -68,10 +68,14 @@ def store(db_url: str) -> Iterator[Store]:
 
 
 def write_config(directory: Path, sources: dict[str, str], outputs: str | None = None,
-                 extra_settings: str = "", tags: dict[str, list[str]] | None = None) -> Path:
-    """A feeds.yaml for the tests: ``sources`` maps name -> url."""
-    lines = ["settings:", "  timeout: 5s", "  poll_interval: 30m"]
-    lines += [f"  {line}" for line in extra_settings.splitlines() if line.strip()]
+                 settings: dict[str, object] | None = None,
+                 tags: dict[str, list[str]] | None = None) -> Path:
+    """A feeds.yaml for the tests: ``sources`` maps name -> url; ``settings`` overrides."""
+    chosen: dict[str, object] = {"timeout": "5s", "poll_interval": "30m",
+                                 "allow_private_networks": True, **(settings or {})}
+    lines = ["settings:"]
+    lines += [f"  {key}: {str(value).lower() if isinstance(value, bool) else value}"
+              for key, value in chosen.items()]
     lines.append("sources:")
     for name, url in sources.items():
         lines += [f"  - name: {name}", f"    url: {url}"]

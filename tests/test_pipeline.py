@@ -187,7 +187,8 @@ def test_one_failing_source_never_stops_the_others(
     results = {r.source: r for r in update_sources(store, config)}
     assert results["good"].outcome is Outcome.OK and results["good"].new == 3
     assert results["html"].error == "not a feed: the server sent an HTML page"
-    assert results["gone"].error == "HTTP 410 Gone"
+    assert results["gone"].outcome is Outcome.GONE
+    assert results["gone"].error.startswith("HTTP 410 Gone: the feed is gone for good")
     assert results["missing"].error == "HTTP 404 Not Found"
     assert results["refused"].outcome is Outcome.ERROR
     states = {s.name: s for s in store.source_statuses()}

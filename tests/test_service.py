@@ -38,7 +38,7 @@ def running(tmp_path: Path, feed_server: FeedServer, db_url: str
             ) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
     port = free_port()
     config = write_config(tmp_path, {"news": feed_server.serve_file("/rss2.xml", "rss2.xml")},
-                          extra_settings=f"listen: 127.0.0.1:{port}")
+                          settings={"listen": f"127.0.0.1:{port}"})
     log = (tmp_path / "run.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "aggregator", "run", "--config", str(config), "--db", db_url],

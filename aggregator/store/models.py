@@ -42,12 +42,16 @@ class SourceRow(SQLModel, table=True):
     title: str | None = Field(default=None, sa_type=Text)  # from feeds.yaml
     tags: str = Field(default="", sa_type=Text)  # comma-separated
     poll_interval_seconds: int = 1800
-    active: bool = True
+    fixed_interval: bool = False  # poll_interval set on the source itself
+    active: bool = True  # still in feeds.yaml
+    stopped: bool = False  # 410 Gone: not polled until its URL changes
     # what the feed says of itself
     feed_title: str | None = Field(default=None, sa_type=Text)
     site_url: str | None = Field(default=None, sa_type=Text)
     feed_id: str | None = Field(default=None, sa_type=Text)
     feed_updated: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    weekly_entries: float | None = None  # the feed's rhythm, for adaptive polling
+    feed_ttl_seconds: int | None = None  # RSS <ttl> / sy:updatePeriod
     # conditional GET
     etag: str | None = Field(default=None, sa_type=Text)
     last_modified: str | None = Field(default=None, sa_type=Text)

@@ -56,6 +56,7 @@ class SourceStatus:
     last_error: str | None
     moved_to: str | None
     items: int
+    stopped: bool = False
 
 
 def normalize_database_url(url: str) -> str:
@@ -155,20 +156,26 @@ class Store:
                 if existing is None:
                     session.add(SourceRow(
                         name=name, url=conf.url, title=conf.title, tags=",".join(conf.tags),
-                        poll_interval_seconds=interval, created_at=now, next_fetch_at=now))
+                        poll_interval_seconds=interval,
+                        fixed_interval=conf.poll_interval is not None,
+                        created_at=now, next_fetch_at=now))
                     continue
                 row = existing
                 if row.url != conf.url:  # a new feed: forget what we knew of the old one
                     row.url = conf.url
                     row.etag = row.last_modified = row.body_hash = row.moved_to = None
                     row.error_count = 0
+                    row.stopped = False
                     row.next_fetch_at = now
                 if not row.active:
                     row.active = True
                     row.next_fetch_at = min(row.next_fetch_at, now)
                 row.title = conf.title
                 row.tags = ",".join(conf.tags)
+                if interval != row.poll_interval_seconds:
+                    row.next_fetch_at = min(row.next_fetch_at, now + timedelta(seconds=interval))
                 row.poll_interval_seconds = interval
+                row.fixed_interval = conf.poll_interval is not None
                 session.add(row)
 
     def claim_sources(self, now: datetime, *, names: Sequence[str] | None = None,
@@ -183,8 +190,9 @@ class Store:
         free = or_(col(SourceRow.lease_until).is_(None), col(SourceRow.lease_until) < now)
         with self._session() as session:
             query = select(SourceRow.id).where(col(SourceRow.active), free)
-            if due_only:
-                query = query.where(col(SourceRow.next_fetch_at) <= now)
+            if due_only:  # the scheduler: due ones, never a stopped (gone) one
+                query = query.where(col(SourceRow.next_fetch_at) <= now,
+                                    col(SourceRow.stopped).is_(False))
             if names is not None:
                 query = query.where(col(SourceRow.name).in_(list(names)))
             query = query.order_by(col(SourceRow.next_fetch_at), col(SourceRow.id)).limit(limit)
@@ -201,7 +209,10 @@ class Store:
             return [SourceToFetch(id=r.id or 0, name=r.name, url=r.moved_to or r.url,
                                   etag=r.etag, last_modified=r.last_modified,
                                   body_hash=r.body_hash, error_count=r.error_count,
-                                  poll_interval_seconds=r.poll_interval_seconds)
+                                  poll_interval_seconds=r.poll_interval_seconds,
+                                  fixed_interval=r.fixed_interval,
+                                  weekly_entries=r.weekly_entries,
+                                  feed_ttl_seconds=r.feed_ttl_seconds)
                     for r in rows]
 
     def source_names(self) -> list[str]:
@@ -232,7 +243,7 @@ class Store:
                 last_fetched_at=r.last_fetched_at, last_outcome=r.last_outcome,
                 last_http_status=r.last_http_status, next_fetch_at=r.next_fetch_at,
                 error_count=r.error_count, last_error=r.last_error, moved_to=r.moved_to,
-                items=counts.get(r.id or 0, 0)) for r in rows]
+                items=counts.get(r.id or 0, 0), stopped=r.stopped) for r in rows]
 
     # ---- applying an update --------------------------------------------------
 
@@ -253,13 +264,16 @@ class Store:
         source.last_fetched_at = change.now
         source.last_outcome = change.outcome.value
         source.last_http_status = change.http_status
-        source.next_fetch_at = change.next_fetch_at
+        if change.next_fetch_at is not None:
+            source.next_fetch_at = change.next_fetch_at
         source.lease_owner = None
         source.lease_until = None
-        if change.outcome is Outcome.ERROR:
+        if change.outcome in (Outcome.ERROR, Outcome.GONE):
             source.error_count += 1
             source.last_error = change.error
+            source.stopped = change.outcome is Outcome.GONE
             return
+        source.stopped = False
         source.error_count = 0
         source.last_error = None
         source.last_success_at = change.now
@@ -269,6 +283,10 @@ class Store:
             source.body_hash = change.body_hash
         if change.moved_to is not None:
             source.moved_to = change.moved_to if change.moved_to != source.url else None
+        if change.weekly_entries is not None:
+            source.weekly_entries = change.weekly_entries
+        if change.feed_ttl_seconds is not None or change.outcome is Outcome.OK:
+            source.feed_ttl_seconds = change.feed_ttl_seconds
         if change.feed is not None:
             source.feed_title = change.feed.title
             source.site_url = change.feed.site_url
