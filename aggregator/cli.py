@@ -122,6 +122,9 @@ def fetch(
     for result in sorted(results, key=lambda r: r.source):
         if _failed(result):
             err.print(f"{result.source}: {result.error}", markup=False)
+        elif result.moved_to:
+            err.print(f"{result.source}: moved permanently to {result.moved_to}; "
+                      "update its url in feeds.yaml", markup=False)
     skipped = total - len(results)
     line = _summary(results) + (f"; {skipped} skipped (being fetched elsewhere)"
                                 if skipped else "")

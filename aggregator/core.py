@@ -162,7 +162,8 @@ def _process(store: Store, config: Config, source: SourceToFetch,
                                         weekly_entries=source.weekly_entries, hints=hints),
             etag=response.etag, last_modified=response.last_modified,
             moved_to=response.permanent_redirect))
-        return UpdateResult(source.name, Outcome.NOT_MODIFIED)
+        return UpdateResult(source.name, Outcome.NOT_MODIFIED,
+                            moved_to=response.permanent_redirect)
     body_hash = hashlib.sha256(response.body).hexdigest()
     unchanged = SourceUpdate(
         outcome=Outcome.NOT_MODIFIED, now=now, http_status=response.status,
@@ -172,7 +173,8 @@ def _process(store: Store, config: Config, source: SourceToFetch,
                                     weekly_entries=source.weekly_entries, hints=hints))
     if body_hash == source.body_hash:  # a server that ignores validators: nothing to parse
         store.apply(source.id, unchanged)
-        return UpdateResult(source.name, Outcome.NOT_MODIFIED)
+        return UpdateResult(source.name, Outcome.NOT_MODIFIED,
+                            moved_to=response.permanent_redirect)
     parsed = parse_feed(response.body, response.headers)
     normalized = [normalize_entry(e, response.url, now) for e in parsed.entries]
     items = unique_items(i for i in normalized if i is not None)
@@ -192,7 +194,7 @@ def _process(store: Store, config: Config, source: SourceToFetch,
         new_items=decision.new, changed_items=decision.changed,
         story_keys={i.guid: story_keys(i, ambiguous) for i in decision.new}))
     return UpdateResult(source.name, Outcome.OK, new=len(decision.new),
-                        updated=len(decision.changed))
+                        updated=len(decision.changed), moved_to=response.permanent_redirect)
 
 
 # ---- publishing ----------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 from datetime import UTC
 from pathlib import Path
 
@@ -40,7 +39,6 @@ class Service:
         self.store = store
         self.cache = cache or FeedCache()
         self._config_digest = self._digest()
-        self._lock = threading.Lock()  # one update or reload at a time
         self._scheduler = BackgroundScheduler(timezone=UTC)
 
     def _digest(self) -> str | None:
@@ -72,32 +70,40 @@ class Service:
         except ConfigError as error:
             log.error("feeds.yaml not reloaded, keeping the last good config: %s", error)
             return False
-        with self._lock:
-            if config.settings.database != self.config.settings.database:
-                log.warning("settings.database changed: restart to use the new database")
-            self.config = config
+        if config.settings.database != self.config.settings.database:
+            log.warning("settings.database changed: restart to use the new database")
+        self.config = config  # one reference swap: a running update keeps its snapshot
+        try:
             self.sync()
-            self.publish()
+        except AggregatorError as error:
+            log.error("could not apply the new feeds.yaml: %s", error)
+            return False
+        self.publish()
         log.info("reloaded %s: %d sources, %d outputs", self.config_path,
                  len(config.sources), len(config.outputs))
-        self._scheduler.modify_job("update", next_run_time=utc_now())  # new sources promptly
+        # New sources are due now; fetch them at once, beside any update still running
+        # (leases keep the two from taking the same source).
+        self._scheduler.add_job(self.update_due, id="update-after-reload",
+                                replace_existing=True)
         return True
 
     def update_due(self) -> None:
-        with self._lock:
-            try:
-                results = update_sources(self.store, self.config, due_only=True)
-            except AggregatorError as error:
-                log.error("update failed: %s", error)
-                return
-            for result in results:
-                if result.outcome is Outcome.ERROR:
-                    log.warning("%s: %s", result.source, result.error)
-                elif result.new or result.updated:
-                    log.info("%s: %d new, %d updated", result.source, result.new,
-                             result.updated)
-            if any(r.outcome is Outcome.OK for r in results):
-                self.publish()
+        config = self.config
+        try:
+            results = update_sources(self.store, config, due_only=True)
+        except AggregatorError as error:
+            log.error("update failed: %s", error)
+            return
+        for result in results:
+            if result.error:
+                log.warning("%s: %s", result.source, result.error)
+            elif result.new or result.updated:
+                log.info("%s: %d new, %d updated", result.source, result.new, result.updated)
+            if result.moved_to:
+                log.warning("%s moved permanently to %s: update its url in feeds.yaml",
+                            result.source, result.moved_to)
+        if any(r.outcome is Outcome.OK for r in results):
+            self.publish()
 
     def start(self) -> None:
         self.sync()

@@ -122,6 +122,7 @@ class UpdateResult:
     new: int = 0
     updated: int = 0
     error: str | None = None
+    moved_to: str | None = None  # every redirect was permanent: the feed lives here now
 
 
 @dataclass(frozen=True, slots=True)

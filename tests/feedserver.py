@@ -3,6 +3,7 @@ and misbehaves on purpose when a test asks it to."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sys
 import threading
@@ -115,3 +116,45 @@ class FeedServer:
 
     def hits(self, path: str) -> list[SeenRequest]:
         return [r for r in self.requests if r.path == path]
+
+
+# ---- handlers that misbehave on purpose ----
+
+
+def endless_body(handler: BaseHTTPRequestHandler) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/rss+xml")
+    handler.send_header("Connection", "close")
+    handler.end_headers()
+    chunk = b"<item><title>x</title></item>" * 2000
+    try:
+        for _ in range(10_000):
+            handler.wfile.write(chunk)
+    except OSError:
+        pass
+
+
+def gzip_bomb(bomb: bytes) -> Callable[[BaseHTTPRequestHandler], None]:
+    def handler(request: BaseHTTPRequestHandler) -> None:
+        request.send_response(200)
+        request.send_header("Content-Type", "application/rss+xml")
+        request.send_header("Content-Encoding", "gzip")
+        request.send_header("Content-Length", str(len(bomb)))
+        request.end_headers()
+        with contextlib.suppress(OSError):
+            request.wfile.write(bomb)
+    return handler
+
+
+def slow_drip(request: BaseHTTPRequestHandler) -> None:
+    request.send_response(200)
+    request.send_header("Content-Type", "application/rss+xml")
+    request.send_header("Content-Length", "100000")
+    request.end_headers()
+    try:
+        for _ in range(60):
+            request.wfile.write(b" ")
+            request.wfile.flush()
+            time.sleep(0.25)
+    except OSError:
+        pass

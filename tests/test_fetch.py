@@ -6,7 +6,6 @@ that a well-behaved source fetched in the same run was stored all the same.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import threading
 import time
@@ -24,7 +23,7 @@ from aggregator.normalize import utc_now
 from aggregator.store import SourceStatus, Store
 from aggregator.types import Outcome, UpdateResult
 from tests.conftest import write_config
-from tests.feedserver import FEEDS, FeedServer, Route
+from tests.feedserver import FEEDS, FeedServer, Route, endless_body, gzip_bomb, slow_drip
 
 RSS = (FEEDS / "rss2.xml").read_bytes()
 MINUTE = timedelta(minutes=1)
@@ -155,34 +154,9 @@ def test_redirect_loops_and_overlong_chains_are_errors(
     assert states["bad"].error_count == 1
 
 
-def _endless(handler: BaseHTTPRequestHandler) -> None:
-    handler.send_response(200)
-    handler.send_header("Content-Type", "application/rss+xml")
-    handler.send_header("Connection", "close")
-    handler.end_headers()
-    chunk = b"<item><title>x</title></item>" * 2000
-    try:
-        for _ in range(10_000):
-            handler.wfile.write(chunk)
-    except OSError:
-        pass
-
-
-def _gzip_bomb_handler(bomb: bytes):  # type: ignore[no-untyped-def]
-    def handler(request: BaseHTTPRequestHandler) -> None:
-        request.send_response(200)
-        request.send_header("Content-Type", "application/rss+xml")
-        request.send_header("Content-Encoding", "gzip")
-        request.send_header("Content-Length", str(len(bomb)))
-        request.end_headers()
-        with contextlib.suppress(OSError):
-            request.wfile.write(bomb)
-    return handler
-
-
 def test_a_never_ending_body_stops_at_the_size_cap(
         tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
-    feed_server.routes["/endless"] = Route(handler=_endless)
+    feed_server.routes["/endless"] = Route(handler=endless_body)
     results, states, _, _ = _run(tmp_path, store, {
         "endless": feed_server.url("/endless"), "good": _good(feed_server)},
         max_body_size=1_000_000)
@@ -194,7 +168,7 @@ def test_a_gzip_bomb_never_expands_in_memory(
         tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
     bomb = gzip.compress(b"<rss>" + b"\0" * 200_000_000, compresslevel=9)
     assert len(bomb) < 300_000
-    feed_server.routes["/bomb"] = Route(handler=_gzip_bomb_handler(bomb))
+    feed_server.routes["/bomb"] = Route(handler=gzip_bomb(bomb))
     tracemalloc.start()
     try:
         results, states, _, _ = _run(tmp_path, store, {
@@ -221,23 +195,9 @@ def test_gzip_and_deflate_bodies_are_read(tmp_path: Path, store: Store,
     assert results["gz"].new == 3 and results["deflate"].new == 3
 
 
-def _drip(request: BaseHTTPRequestHandler) -> None:
-    request.send_response(200)
-    request.send_header("Content-Type", "application/rss+xml")
-    request.send_header("Content-Length", "100000")
-    request.end_headers()
-    try:
-        for _ in range(60):
-            request.wfile.write(b" ")
-            request.wfile.flush()
-            time.sleep(0.25)
-    except OSError:
-        pass
-
-
 def test_a_slow_drip_cannot_hold_a_worker_past_the_total_timeout(
         tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
-    feed_server.routes["/drip"] = Route(handler=_drip)
+    feed_server.routes["/drip"] = Route(handler=slow_drip)
     started = time.monotonic()
     results, states, _, _ = _run(tmp_path, store, {
         "drip": feed_server.url("/drip"), "good": _good(feed_server)}, timeout="2s")
