@@ -23,7 +23,8 @@ from rich.table import Table
 
 from aggregator import __version__
 from aggregator.config import Config, config_path, database_url, load_config
-from aggregator.core import render_outputs, update_sources, write_outputs
+from aggregator.core import update_sources
+from aggregator.publish import render_outputs, write_site
 from aggregator.exceptions import AggregatorError, ConfigError, StorageError
 from aggregator.normalize import utc_now
 from aggregator.store import SourceStatus, Store
@@ -139,16 +140,18 @@ def publish(
                                           help="directory to write <name>.atom files into")],
     config: ConfigOption = None, db: DbOption = None,
 ) -> None:
-    """Write every output feed as DIR/<name>.atom, atomically."""
+    """Write a static site: every output as DIR/<name>.atom, .rss and .json (older pages
+    as <name>.pageN.*), atomically; unchanged files are left alone."""
     _, conf = _config(config)
     with _store(db, conf) as store:
         try:
-            feeds = render_outputs(store, conf)
-            changed = write_outputs(out_dir, feeds)
+            feeds = render_outputs(store, conf, utc_now(), static=True)
+            changed = write_site(out_dir, {path: feed.body for path, feed in feeds.items()})
         except AggregatorError as error:
             _fail(str(error), EXIT_FAILED)
     if err.is_terminal:
-        err.print(f"{len(feeds)} outputs in {out_dir}, {len(changed)} changed", markup=False)
+        err.print(f"{len(conf.outputs)} outputs, {len(feeds)} files in {out_dir}, "
+                  f"{len(changed)} changed", markup=False)
 
 
 @app.command()

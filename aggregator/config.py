@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -26,6 +26,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from aggregator.curate import Curation, Rule, compile_regex
 from aggregator.exceptions import ConfigError
 
 DEFAULT_CONFIG_PATH = "feeds.yaml"
@@ -89,6 +90,9 @@ class Settings(_Strict):
     allow_private_networks: bool = False
     user_agent: str | None = None
     publisher: str = "aggregator"
+    title: str = "aggregator"  # the site's name on its HTML pages
+    cache_max_age: Duration = timedelta(minutes=5)  # Cache-Control max-age of served feeds
+    websub_hub: HttpUrl | None = None  # a WebSub hub to ping when an output changes
 
 
     @model_validator(mode="after")
@@ -106,6 +110,31 @@ class SourceConfig(_Strict):
     title: str | None = None
     tags: tuple[str, ...] = ()
     poll_interval: Duration | None = None
+    language: str | None = Field(None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+
+def _as_tuple(value: object) -> object:
+    return (value,) if isinstance(value, str) else value
+
+
+class RuleConfig(_Strict):
+    """One include/exclude rule: ``keywords`` (any of them, whole words, case- and
+    ё-insensitive) or ``regex`` (RE2 syntax), on one field."""
+
+    field: Literal["any", "title", "content", "author", "category"] = "any"
+    keywords: Annotated[tuple[str, ...], BeforeValidator(_as_tuple)] = ()
+    regex: str | None = None
+
+    @model_validator(mode="after")
+    def _one_matcher(self) -> RuleConfig:
+        if bool(self.keywords) == (self.regex is not None):
+            raise ValueError("a rule needs exactly one of keywords or regex")
+        if self.regex is not None:
+            compile_regex(self.regex)
+        return self
+
+    def rule(self) -> Rule:
+        return Rule(field=self.field, keywords=self.keywords, pattern=self.regex)
 
 
 class OutputConfig(_Strict):
@@ -116,7 +145,21 @@ class OutputConfig(_Strict):
     description: str | None = None
     sources: tuple[str, ...] | None = None
     tags: tuple[str, ...] | None = None
+    languages: tuple[str, ...] = ()
+    include: tuple[RuleConfig, ...] = ()
+    exclude: tuple[RuleConfig, ...] = ()
+    min_outlets: int = Field(1, ge=1, le=100)
+    max_age: Duration | None = None
+    per_source_limit: int | None = Field(None, ge=1)
     limit: int = Field(50, ge=1, le=1000)
+
+    def curation(self) -> Curation:
+        return Curation(
+            include=tuple(r.rule() for r in self.include),
+            exclude=tuple(r.rule() for r in self.exclude),
+            languages=tuple(lang.lower() for lang in self.languages),
+            min_outlets=self.min_outlets, max_age=self.max_age,
+            per_source_limit=self.per_source_limit)
 
 
 class Config(_Strict):

@@ -1,4 +1,4 @@
-"""The facade that wires the stages: ``update_sources()`` and ``render_outputs()``.
+"""The facade that wires the update stages: ``update_sources()``.
 
 The one-off ``aggregator fetch`` and the scheduler's tick call the same function.
 """
@@ -8,25 +8,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 import random
-import tempfile
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from dataclasses import replace
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from aggregator.config import Config, OutputConfig
+from aggregator.config import Config
 from aggregator.dedupe import decide, shared_urls, story_keys, unique_items
-from aggregator.exceptions import AggregatorError, FetchError, ParseError, PublishError
+from aggregator.exceptions import AggregatorError, FetchError, ParseError
 from aggregator.fetch import FetchLimits, fetch, make_client
 from aggregator.normalize import normalize_entry, utc_now
 from aggregator.parse import parse_feed
-from aggregator.render import render_atom
 from aggregator.schedule import (
     PollPolicy,
     ServerHints,
@@ -41,14 +36,12 @@ from aggregator.types import (
     Fetched,
     NotModified,
     Outcome,
-    OutputFeed,
     SourceToFetch,
     SourceUpdate,
     UpdateResult,
 )
 
 log = logging.getLogger(__name__)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ResultCallback = Callable[[UpdateResult], None]
 
 
@@ -189,91 +182,10 @@ def _process(store: Store, config: Config, source: SourceToFetch,
         unchanged, outcome=Outcome.OK,
         next_fetch_at=next_fetch_at(now, policy, Outcome.OK, 0, random.random(),
                                     weekly_entries=weekly, hints=hints),
-        feed=FeedMeta(parsed.title, parsed.site_url, parsed.feed_id, parsed.updated),
+        feed=FeedMeta(parsed.title, parsed.site_url, parsed.feed_id, parsed.updated,
+                      (parsed.language or "")[:35] or None),
         weekly_entries=weekly, feed_ttl_seconds=int(ttl.total_seconds()) if ttl else None,
         new_items=decision.new, changed_items=decision.changed,
         story_keys={i.guid: story_keys(i, ambiguous) for i in decision.new}))
     return UpdateResult(source.name, Outcome.OK, new=len(decision.new),
                         updated=len(decision.changed), moved_to=response.permanent_redirect)
-
-
-# ---- publishing ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RenderedFeed:
-    """One output rendered: the bytes and the validators it is served with."""
-
-    name: str
-    body: bytes
-    etag: str  # strong, quoted
-    last_modified: datetime
-    media_type: str = "application/atom+xml; charset=utf-8"
-
-    @property
-    def filename(self) -> str:
-        return f"{self.name}.atom"
-
-
-def feed_url(config: Config, output: OutputConfig) -> str:
-    return config.settings.base_url.rstrip("/") + f"/feeds/{output.name}.atom"
-
-
-def render_output(store: Store, config: Config, output: OutputConfig) -> RenderedFeed:
-    """Render one output from the store. Deterministic for the same stored data."""
-    names = [s.name for s in config.sources_of(output)]
-    stories = store.stories_for(names, output.limit)
-    updated = max((s.updated_at for s in stories), default=EPOCH)
-    self_url = feed_url(config, output)
-    meta = OutputFeed(
-        name=output.name, title=output.title, description=output.description,
-        feed_id=f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, self_url)}", self_url=self_url,
-        site_url=config.settings.base_url, updated=updated, author=config.settings.publisher)
-    try:
-        body = render_atom(meta, stories)
-    except (ValueError, TypeError) as error:
-        raise PublishError(f"output {output.name!r} could not be rendered: {error}") from error
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    return RenderedFeed(output.name, body, etag, updated.replace(microsecond=0))
-
-
-def render_outputs(store: Store, config: Config) -> dict[str, RenderedFeed]:
-    return {o.name: render_output(store, config, o) for o in config.outputs}
-
-
-def write_atomic(path: Path, data: bytes) -> bool:
-    """Write ``data`` to ``path`` so a reader never sees half a file.
-
-    Returns False (and writes nothing) when the file already holds these bytes.
-    """
-    try:
-        if path.read_bytes() == data:
-            return False
-    except OSError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return True
-
-
-def write_outputs(directory: Path, feeds: dict[str, RenderedFeed]) -> list[Path]:
-    """Write every output as ``DIR/<name>.atom``; return the files that changed."""
-    changed = []
-    for feed in feeds.values():
-        target = directory / feed.filename
-        try:
-            if write_atomic(target, feed.body):
-                changed.append(target)
-        except OSError as error:
-            raise PublishError(f"cannot write {target}: {error.strerror or error}") from error
-    return changed

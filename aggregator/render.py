@@ -1,17 +1,22 @@
-"""The feedgen adapter: an output and its stories -> Atom 1.0 bytes (RFC 4287).
+"""The feedgen adapter: an output and its stories -> Atom 1.0 (RFC 4287), RSS 2.0 and
+JSON Feed 1.1 bytes.
 
 Pure and deterministic: every date is set explicitly, so the same data renders the
 same bytes (and so the same ETag). feedgen 1.0.0 drops every attribute but ``href``
 from entry links and writes only title and link into ``atom:source``, so after
 feedgen has written the document, lxml adds each entry's ``link rel="related"``
-(one per other outlet) and a complete ``atom:source`` (id, title, links, updated).
+(one per other outlet), a complete ``atom:source`` (id, title, links, updated), and
+the feed's paging (RFC 5005) and WebSub links. feedgen has no JSON Feed writer: that
+one is a plain dict dumped as JSON.
 """
 
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
@@ -70,6 +75,13 @@ def _complete_entry(entry: etree._Element, story: StoryView) -> None:
     _add_element(source, "updated", _iso(rep.feed_updated))
 
 
+def _feed_links(feed: OutputFeed) -> list[tuple[str, str]]:
+    """(rel, href) of the feed-level links feedgen does not write itself."""
+    links = [("hub", feed.hub_url), ("first", feed.first_url), ("next", feed.next_url),
+             ("previous", feed.previous_url)]
+    return [(rel, href) for rel, href in links if href]
+
+
 def render_atom(feed: OutputFeed, stories: Sequence[StoryView]) -> bytes:
     """An Atom 1.0 document with one entry per story, newest first."""
     generator = FeedGenerator()
@@ -100,7 +112,102 @@ def render_atom(feed: OutputFeed, stories: Sequence[StoryView]) -> bytes:
             if _text(term):
                 entry.category(term=_text(term))
     root = etree.fromstring(generator.atom_str(pretty=False))
+    first_entry = root.find(_A + "entry")
+    for rel, href in _feed_links(feed):
+        link = etree.Element(_A + "link", {"rel": rel, "href": href})
+        if first_entry is not None:
+            first_entry.addprevious(link)
+        else:
+            root.append(link)
     for element, story in zip(root.iterfind(_A + "entry"), stories, strict=True):
         _complete_entry(element, story)
     etree.indent(root, space="  ")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8") + b"\n"
+
+
+def render_rss(feed: OutputFeed, stories: Sequence[StoryView]) -> bytes:
+    """An RSS 2.0 document: the same stories and ids (as non-permalink guids)."""
+    generator = FeedGenerator()
+    generator.title(_text(feed.title) or feed.name)
+    generator.description(_text(feed.description) or _text(feed.title) or feed.name)
+    generator.link(href=feed.site_url, rel="alternate")
+    generator.link(href=feed.self_url, rel="self")
+    generator.generator("aggregator " + __version__, uri=GENERATOR_URI)
+    generator.lastBuildDate(feed.updated)
+    if feed.language:
+        generator.language(feed.language)
+    for story in stories:
+        entry = generator.add_entry(order="append")
+        entry.guid(_text(story.uid), permalink=False)
+        entry.title(_text(story.title) or "Untitled")
+        if story.url:
+            entry.link(href=_text(story.url))
+        entry.description(_text(story.content_html) + attribution_html(story))
+        entry.pubDate(story.published_at)
+        for term in story.categories:
+            if _text(term):
+                entry.category(term=_text(term))
+        rep = story.representative
+        entry.source(url=_text(rep.feed_url), title=_text(rep.source_title) or rep.source_name)
+    root = etree.fromstring(generator.rss_str(pretty=False))
+    channel = root.find("channel")
+    assert channel is not None
+    for element in channel.findall("docs"):
+        channel.remove(element)
+    item = channel.find("item")
+    for rel, href in _feed_links(feed):
+        link = etree.Element(_A + "link", {"rel": rel, "href": href})
+        if item is not None:
+            item.addprevious(link)
+        else:
+            channel.append(link)
+    etree.indent(root, space="  ")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8") + b"\n"
+
+
+def _outlet_json(outlet: Outlet) -> dict[str, Any]:
+    return {"name": _text(outlet.source_title), "feed_url": _text(outlet.feed_url),
+            "home_page_url": _text(outlet.site_url) or None, "url": _text(outlet.item_url) or None}
+
+
+def render_json(feed: OutputFeed, stories: Sequence[StoryView]) -> bytes:
+    """A JSON Feed 1.1 document. Attribution goes in the ``_aggregator`` extension."""
+    document: dict[str, Any] = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": _text(feed.title) or feed.name,
+        "home_page_url": feed.site_url,
+        "feed_url": feed.self_url,
+        "authors": [{"name": _text(feed.author) or "aggregator"}],
+    }
+    if feed.description:
+        document["description"] = _text(feed.description)
+    if feed.language:
+        document["language"] = feed.language
+    if feed.next_url:
+        document["next_url"] = feed.next_url
+    if feed.hub_url:
+        document["hubs"] = [{"type": "WebSub", "url": feed.hub_url}]
+    items = []
+    for story in stories:
+        item: dict[str, Any] = {
+            "id": _text(story.uid),
+            "title": _text(story.title) or "Untitled",
+            "content_html": _text(story.content_html) + attribution_html(story),
+            "date_published": _iso(story.published_at),
+            "date_modified": _iso(story.updated_at),
+        }
+        if story.url:
+            item["url"] = _text(story.url)
+        if story.summary_text:
+            item["summary"] = _text(story.summary_text)
+        if story.author:
+            item["authors"] = [{"name": _text(story.author)}]
+        if story.categories:
+            item["tags"] = [t for t in (_text(c) for c in story.categories) if t]
+        item["_aggregator"] = {
+            "source": _outlet_json(story.representative),
+            "also_carried_by": [_outlet_json(o) for o in story.others],
+        }
+        items.append(item)
+    document["items"] = items
+    return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"

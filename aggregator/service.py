@@ -17,12 +17,14 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from aggregator.config import Config, load_config
-from aggregator.core import render_outputs, update_sources
+from aggregator.core import update_sources
+from aggregator.publish import feeds_base, render_outputs
 from aggregator.exceptions import AggregatorError, ConfigError
 from aggregator.normalize import utc_now
 from aggregator.store import Store
 from aggregator.types import Outcome
 from aggregator.web import FeedCache
+from aggregator.websub import ping_hub
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 10
@@ -37,8 +39,9 @@ class Service:
         self.config_path = Path(config_path)
         self.config = config
         self.store = store
-        self.cache = cache or FeedCache()
+        self.cache = cache or FeedCache(int(config.settings.cache_max_age.total_seconds()))
         self._config_digest = self._digest()
+        self._published_once = False  # no ping for what was already published at start
         self._scheduler = BackgroundScheduler(timezone=UTC)
 
     def _digest(self) -> str | None:
@@ -52,12 +55,20 @@ class Service:
                                 utc_now())
 
     def publish(self) -> None:
+        """Re-render every output; ping the WebSub hub for the feeds that changed."""
+        config = self.config
         try:
-            feeds = render_outputs(self.store, self.config)
+            feeds = render_outputs(self.store, config, utc_now())
         except AggregatorError as error:
             log.error("publishing failed: %s", error)
             return
-        self.cache.replace(feeds, {o.name: o.title for o in self.config.outputs})
+        changed = self.cache.replace(feeds, {o.name: o.title for o in config.outputs})
+        hub = config.settings.websub_hub
+        if hub and changed and self._published_once:
+            base = feeds_base(config)
+            topics = [base + path for path in changed if ".page" not in path]
+            self._scheduler.add_job(ping_hub, args=(hub, topics))
+        self._published_once = True
 
     def reload_config(self) -> bool:
         """Pick up an edited feeds.yaml. Returns True when a new config took effect."""

@@ -153,11 +153,12 @@ class StoryView:
     representative: Outlet
     others: tuple[Outlet, ...] = ()
     categories: tuple[str, ...] = ()
+    language: str | None = None  # of the representative's source
 
 
 @dataclass(frozen=True, slots=True)
 class OutputFeed:
-    """The feed-level data an output is rendered with."""
+    """The feed-level data an output is rendered with (one page of it)."""
 
     name: str
     title: str
@@ -167,6 +168,11 @@ class OutputFeed:
     site_url: str
     updated: datetime
     author: str
+    hub_url: str | None = None  # WebSub
+    first_url: str | None = None  # RFC 5005 paging: set when the output has several pages
+    next_url: str | None = None  # older stories
+    previous_url: str | None = None  # newer stories
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +183,7 @@ class FeedMeta:
     site_url: str | None
     feed_id: str | None
     updated: datetime | None
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[SeenRequest] = []
+        self.posts: list[tuple[str, bytes]] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -44,6 +45,14 @@ class FeedServer:
 
             def log_message(self, *args: object) -> None:
                 pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                server.posts.append((self.path, body))
+                route = server.routes.get(self.path)
+                status = route.status if route else 404
+                self._send(status, b"", {})
 
             def do_GET(self) -> None:
                 server.requests.append(SeenRequest(self.path, dict(self.headers.items())))
@@ -100,6 +109,7 @@ class FeedServer:
     def reset(self) -> None:
         self.routes.clear()
         self.requests.clear()
+        self.posts.clear()
 
     def url(self, path: str) -> str:
         return self.base_url + path

@@ -94,7 +94,8 @@ def test_publish_writes_valid_atom_atomically(feeds: Path, tmp_path: Path, db_ur
     out_dir = tmp_path / "public"
     code, _, err = _run("publish", "--out", str(out_dir), "-c", str(feeds), db_url=db_url)
     assert code == 0, err
-    assert sorted(p.name for p in out_dir.iterdir()) == ["all.atom"]  # no temporary files left
+    # every format, and no temporary file left behind
+    assert sorted(p.name for p in out_dir.iterdir()) == ["all.atom", "all.json", "all.rss"]
     body = (out_dir / "all.atom").read_bytes()
     root = etree.fromstring(body)
     assert etree.RelaxNG(etree.parse(str(ATOM_RNG))).validate(etree.ElementTree(root))

@@ -8,8 +8,9 @@ from lxml import etree
 from sqlmodel import Session, select
 
 from aggregator.config import load_config
-from aggregator.core import render_output, update_sources
+from aggregator.core import update_sources
 from aggregator.normalize import utc_now
+from aggregator.publish import render_output
 from aggregator.store import Store
 from aggregator.store.models import ItemRow, SourceRow, StoryRow
 from aggregator.types import Outcome
@@ -93,7 +94,7 @@ def test_the_same_url_from_two_sources_is_one_story_with_both_attributed(
     assert shared.story_id == wire.story_id
     assert len(_rows(store, StoryRow)) == 4  # 5 items, one story shared
 
-    rendered = render_output(store, config, config.outputs[0])
+    rendered = render_output(store, config, config.outputs[0], utc_now())
     root = etree.fromstring(rendered.body)
     assert etree.RelaxNG(etree.parse(str(ATOM_RNG))).validate(etree.ElementTree(root))
     entries = root.findall(f"{ATOM}entry")
@@ -117,12 +118,12 @@ def test_the_story_id_never_changes_when_it_gains_sources(
     config = _setup(tmp_path, store, {"news": news})
     update_sources(store, config)
     before = {e.findtext(f"{ATOM}title"): e.findtext(f"{ATOM}id") for e in etree.fromstring(
-        render_output(store, config, config.outputs[0]).body).iter(f"{ATOM}entry")}
+        render_output(store, config, config.outputs[0], utc_now()).body).iter(f"{ATOM}entry")}
     config = _setup(tmp_path, store, {
         "news": news, "wire": feed_server.serve_file("/atom.xml", "atom.xml")})
     update_sources(store, config)
     after = {e.findtext(f"{ATOM}id") for e in etree.fromstring(
-        render_output(store, config, config.outputs[0]).body).iter(f"{ATOM}entry")}
+        render_output(store, config, config.outputs[0], utc_now()).body).iter(f"{ATOM}entry")}
     assert set(before.values()) <= after
     assert len(after) == 4
 
@@ -208,7 +209,7 @@ def test_hostile_content_is_sanitized_and_future_dates_clamped(
     assert "<script" not in hostile.content_html and "javascript:" not in hostile.content_html
     assert "onerror" not in hostile.content_html and "iframe" not in hostile.content_html
     assert hostile.published_at is not None and hostile.published_at.year < 2090
-    rendered = render_output(store, config, config.outputs[0])
+    rendered = render_output(store, config, config.outputs[0], utc_now())
     root = etree.fromstring(rendered.body)  # well formed despite NUL and control bytes
     assert etree.RelaxNG(etree.parse(str(ATOM_RNG))).validate(etree.ElementTree(root))
     titles = [e.findtext(f"{ATOM}title") for e in root.iter(f"{ATOM}entry")]

@@ -12,10 +12,14 @@ import httpx
 import pytest
 import uvicorn
 
-from aggregator.core import RenderedFeed
+from aggregator.publish import RenderedFeed
 from aggregator.web import FeedCache, create_app
 
-FEED = RenderedFeed("all", b"<feed/>", '"abc123"', datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+FEED = RenderedFeed.of("all.atom", "all", b"<feed/>" * 100,
+                       datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+                       "application/atom+xml; charset=utf-8")
+ETAG = FEED.etag
+GZ_ETAG = ETAG[:-1] + '-gz"'
 
 
 
@@ -28,7 +32,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def client() -> Iterator[httpx.Client]:
     cache = FeedCache()
-    cache.replace({"all": FEED}, {"all": "All <stories>"})
+    cache.replace({"all.atom": FEED}, {"all": "All <stories>"})
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(cache), host="127.0.0.1", port=port,
                                            log_level="warning"))
@@ -44,19 +48,21 @@ def client() -> Iterator[httpx.Client]:
 
 
 def test_a_feed_is_served_with_validators(client: httpx.Client) -> None:
-    response = client.get("/feeds/all.atom")
+    response = client.get("/feeds/all.atom", headers={"Accept-Encoding": "identity"})
     assert response.status_code == 200
-    assert response.content == b"<feed/>"
+    assert response.content == b"<feed/>" * 100
+    assert "content-encoding" not in response.headers
     assert response.headers["content-type"] == "application/atom+xml; charset=utf-8"
-    assert response.headers["etag"] == '"abc123"'
+    assert response.headers["etag"] == ETAG
     assert response.headers["last-modified"] == "Tue, 24 Nov 2026 09:00:00 GMT"
     assert response.headers["cache-control"] == "public, max-age=300"
 
 
 @pytest.mark.parametrize(("headers", "status"), [
-    ({"If-None-Match": '"abc123"'}, 304),
-    ({"If-None-Match": 'W/"abc123"'}, 304),
-    ({"If-None-Match": '"other", "abc123"'}, 304),
+    ({"If-None-Match": ETAG}, 304),
+    ({"If-None-Match": "W/" + ETAG}, 304),
+    ({"If-None-Match": '"other", ' + ETAG}, 304),
+    ({"If-None-Match": GZ_ETAG}, 304),
     ({"If-None-Match": "*"}, 304),
     ({"If-None-Match": '"other"'}, 200),
     ({"If-Modified-Since": "Tue, 24 Nov 2026 09:00:00 GMT"}, 304),
@@ -67,11 +73,22 @@ def test_a_feed_is_served_with_validators(client: httpx.Client) -> None:
     ({"If-None-Match": '"other"', "If-Modified-Since": "Wed, 25 Nov 2026 09:00:00 GMT"}, 200),
 ])
 def test_conditional_requests(client: httpx.Client, headers: dict[str, str], status: int) -> None:
-    response = client.get("/feeds/all.atom", headers=headers)
+    response = client.get("/feeds/all.atom", headers={**headers, "Accept-Encoding": "identity"})
     assert response.status_code == status
-    assert response.headers["etag"] == '"abc123"'
+    assert response.headers["etag"] == ETAG
     if status == 304:
         assert response.content == b""
+
+
+def test_gzip_is_served_when_asked_for_with_its_own_etag(client: httpx.Client) -> None:
+    response = client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["etag"] == GZ_ETAG
+    assert response.headers["vary"] == "Accept-Encoding"
+    assert response.content == b"<feed/>" * 100  # httpx decodes it
+    again = client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip",
+                                                   "If-None-Match": GZ_ETAG})
+    assert again.status_code == 304
 
 
 def test_unknown_feed_is_404(client: httpx.Client) -> None:

@@ -50,6 +50,8 @@ class SourceRow(SQLModel, table=True):
     site_url: str | None = Field(default=None, sa_type=Text)
     feed_id: str | None = Field(default=None, sa_type=Text)
     feed_updated: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    language: str | None = Field(default=None, max_length=35)  # feeds.yaml, else the feed's
+    feed_language: str | None = Field(default=None, max_length=35)
     weekly_entries: float | None = None  # the feed's rhythm, for adaptive polling
     feed_ttl_seconds: int | None = None  # RSS <ttl> / sy:updatePeriod
     # conditional GET

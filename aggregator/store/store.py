@@ -156,6 +156,7 @@ class Store:
                 if existing is None:
                     session.add(SourceRow(
                         name=name, url=conf.url, title=conf.title, tags=",".join(conf.tags),
+                        language=conf.language,
                         poll_interval_seconds=interval,
                         fixed_interval=conf.poll_interval is not None,
                         created_at=now, next_fetch_at=now))
@@ -171,6 +172,7 @@ class Store:
                     row.active = True
                     row.next_fetch_at = min(row.next_fetch_at, now)
                 row.title = conf.title
+                row.language = conf.language
                 row.tags = ",".join(conf.tags)
                 if interval != row.poll_interval_seconds:
                     row.next_fetch_at = min(row.next_fetch_at, now + timedelta(seconds=interval))
@@ -292,6 +294,7 @@ class Store:
             source.site_url = change.feed.site_url
             source.feed_id = change.feed.feed_id
             source.feed_updated = change.feed.updated
+            source.feed_language = change.feed.language
 
     def _find_or_create_story(self, session: Session, source_id: int, item: ItemData,
                               keys: tuple[str, ...], now: datetime) -> StoryRow:
@@ -373,8 +376,10 @@ class Store:
 
     # ---- reading stories -----------------------------------------------------
 
-    def stories_for(self, source_names: Sequence[str] | None, limit: int) -> list[StoryView]:
-        """The newest stories carried by any of ``source_names`` (None: every source)."""
+    def stories_for(self, source_names: Sequence[str] | None, limit: int,
+                    since: datetime | None = None) -> list[StoryView]:
+        """The newest stories carried by any of ``source_names`` (None: every source),
+        published at ``since`` or later when given."""
         with self._session() as session:
             sources = {r.id: r for r in session.exec(
                 select(SourceRow).where(col(SourceRow.active))).all()}
@@ -383,9 +388,11 @@ class Store:
             if not selected:
                 return []
             story_ids = select(ItemRow.story_id).where(col(ItemRow.source_id).in_(selected))
+            query = select(StoryRow).where(col(StoryRow.id).in_(story_ids))
+            if since is not None:
+                query = query.where(col(StoryRow.published_at) >= since)
             stories = session.exec(
-                select(StoryRow).where(col(StoryRow.id).in_(story_ids))
-                .order_by(col(StoryRow.published_at).desc(), col(StoryRow.id).desc())
+                query.order_by(col(StoryRow.published_at).desc(), col(StoryRow.id).desc())
                 .limit(limit)).all()
             ids = [s.id for s in stories]
             items_by_story: dict[int, list[ItemRow]] = {}
@@ -429,6 +436,7 @@ def _story_view(story: StoryRow, items: list[ItemRow], sources: dict[Any, Source
         representative=_outlet(rep, sources[rep.source_id]),
         others=tuple(sorted(others, key=lambda o: o.source_title.casefold())),
         categories=tuple(c for c in rep.categories.split("\n") if c),
+        language=sources[rep.source_id].language or sources[rep.source_id].feed_language,
     )
 
 

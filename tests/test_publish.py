@@ -1,0 +1,187 @@
+"""Outputs as subscribers get them: three formats, paging, WebSub, a static site."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import feedparser
+import jsonschema
+from lxml import etree
+
+from aggregator.config import load_config, parse_config
+from aggregator.core import update_sources
+from aggregator.normalize import utc_now
+from aggregator.publish import render_output_feeds, render_outputs, select_stories
+from aggregator.service import Service
+from aggregator.store import Store
+from tests.conftest import ATOM_RNG, write_config
+from tests.feedserver import FeedServer, Route
+from tests.test_render import STORY
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+SCHEMA = etree.RelaxNG(etree.parse(str(ATOM_RNG)))
+JSON_SCHEMA = json.loads((Path(__file__).parent / "data/jsonfeed-1.1.schema.json").read_text())
+CONFIG = parse_config("""\
+settings:
+  base_url: https://feeds.example.org/
+  websub_hub: https://hub.example.org/
+outputs:
+  - name: all
+    title: All stories
+    description: Все новости
+    limit: 2
+""")
+STORIES = [replace(STORY, uid=f"urn:uuid:0000000{i}-0000-0000-0000-000000000000",
+                   title=f"Story {i}", published_at=STORY.published_at - timedelta(hours=i))
+           for i in range(5)]
+
+
+def _by_path(stories=STORIES):  # type: ignore[no-untyped-def]
+    return {f.path: f for f in render_output_feeds(CONFIG, CONFIG.outputs[0], stories)}
+
+
+def test_every_format_has_the_same_stories_and_ids() -> None:
+    feeds = _by_path()
+    atom = etree.fromstring(feeds["all.atom"].body)
+    assert SCHEMA.validate(etree.ElementTree(atom)), SCHEMA.error_log
+    atom_ids = [e.findtext(f"{ATOM}id") for e in atom.iter(f"{ATOM}entry")]
+    rss = feedparser.parse(feeds["all.rss"].body)
+    assert rss.bozo == 0 and rss.version == "rss20"
+    document = json.loads(feeds["all.json"].body)
+    jsonschema.validate(document, JSON_SCHEMA)
+    assert atom_ids == [e.id for e in rss.entries] == [i["id"] for i in document["items"]]
+    assert atom_ids == [STORIES[0].uid, STORIES[1].uid]
+    assert rss.entries[0].source.title == "Известия"
+    assert document["items"][0]["_aggregator"]["source"]["name"] == "Известия"
+    assert [o["name"] for o in document["items"][0]["_aggregator"]["also_carried_by"]] == [
+        "Kazinform", "Turantimes.kz"]
+    assert "also carried by" in document["items"][0]["content_html"]
+    assert feeds["all.json"].media_type == "application/feed+json; charset=utf-8"
+    assert feeds["all.rss"].media_type == "application/rss+xml; charset=utf-8"
+
+
+def test_an_output_longer_than_its_limit_is_paged_rfc5005() -> None:
+    feeds = _by_path()
+    assert sorted(feeds) == sorted(f"all{p}.{x}" for p in ("", ".page2", ".page3")
+                                   for x in ("atom", "rss", "json"))
+    pages = [etree.fromstring(feeds[p].body) for p in ("all.atom", "all.page2.atom",
+                                                       "all.page3.atom")]
+    base = "https://feeds.example.org/feeds/"
+
+    def link(root, rel):  # type: ignore[no-untyped-def]
+        found = root.find(f"{ATOM}link[@rel='{rel}']")
+        return None if found is None else found.get("href")
+
+    assert [link(p, "next") for p in pages] == [base + "all.page2.atom", base + "all.page3.atom",
+                                                None]
+    assert [link(p, "previous") for p in pages] == [None, base + "all.atom",
+                                                    base + "all.page2.atom"]
+    assert {link(p, "first") for p in pages} == {base + "all.atom"}
+    assert link(pages[1], "self") == base + "all.page2.atom"
+    assert len({p.findtext(f"{ATOM}id") for p in pages}) == 1  # one feed, several pages
+    assert [len(p.findall(f"{ATOM}entry")) for p in pages] == [2, 2, 1]
+    for page in pages:
+        assert SCHEMA.validate(etree.ElementTree(page)), SCHEMA.error_log
+    assert json.loads(feeds["all.json"].body)["next_url"] == base + "all.page2.json"
+    rss = etree.fromstring(feeds["all.rss"].body)
+    assert rss.find(f"channel/{ATOM}link[@rel='next']").get("href") == base + "all.page2.rss"
+
+
+def test_a_short_output_has_no_paging_links() -> None:
+    feeds = _by_path(STORIES[:2])
+    assert sorted(feeds) == ["all.atom", "all.json", "all.rss"]
+    root = etree.fromstring(feeds["all.atom"].body)
+    assert root.find(f"{ATOM}link[@rel='next']") is None
+    assert root.find(f"{ATOM}link[@rel='first']") is None
+
+
+def test_websub_hub_and_self_links_in_every_format() -> None:
+    feeds = _by_path()
+    atom = etree.fromstring(feeds["all.atom"].body)
+    assert atom.find(f"{ATOM}link[@rel='hub']").get("href") == "https://hub.example.org/"
+    assert atom.find(f"{ATOM}link[@rel='self']").get("href") == \
+        "https://feeds.example.org/feeds/all.atom"
+    rss = etree.fromstring(feeds["all.rss"].body)
+    assert rss.find(f"channel/{ATOM}link[@rel='hub']").get("href") == "https://hub.example.org/"
+    assert rss.find(f"channel/{ATOM}link[@rel='self']").get("href") == \
+        "https://feeds.example.org/feeds/all.rss"
+    assert json.loads(feeds["all.json"].body)["hubs"] == [
+        {"type": "WebSub", "url": "https://hub.example.org/"}]
+
+
+def test_rendering_is_deterministic_in_every_format() -> None:
+    first, second = _by_path(), _by_path()
+    assert {p: f.etag for p, f in first.items()} == {p: f.etag for p, f in second.items()}
+
+
+def _fetched_store(tmp_path: Path, store: Store, feed_server: FeedServer,
+                   outputs: str) -> tuple:  # type: ignore[type-arg]
+    config = load_config(write_config(tmp_path, {
+        "news": feed_server.serve_file("/rss2.xml", "rss2.xml"),
+        "wire": feed_server.serve_file("/atom.xml", "atom.xml", "application/atom+xml")},
+        outputs=outputs, settings={"websub_hub": feed_server.url("/hub")},
+        tags={"news": ["en"], "wire": ["en", "wire"]}))
+    store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+    update_sources(store, config)
+    return config, store
+
+
+def test_select_stories_applies_the_rules_from_feeds_yaml(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    config, _ = _fetched_store(tmp_path, store, feed_server, """outputs:
+  - name: shared
+    title: Carried by two
+    min_outlets: 2
+  - name: wire
+    title: Wire only, no markets
+    tags: [wire]
+    exclude:
+      - field: title
+        keywords: markets""")
+    now = utc_now()
+    shared = select_stories(store, config, config.outputs[0], now)
+    assert [s.story.title for s in shared.selected] == ["Rates unchanged again"]
+    wire = select_stories(store, config, config.outputs[1], now)
+    assert [s.story.title for s in wire.selected] == ["Rates unchanged again"]
+    assert ("exclude title: keywords 'markets'", 1) in wire.dropped
+
+
+def test_the_service_pings_the_hub_only_for_feeds_that_changed(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    feed_server.routes["/hub"] = Route(status=204)
+    config, _ = _fetched_store(tmp_path, store, feed_server,
+                               "outputs:\n  - name: all\n    title: All")
+    service = Service(str(tmp_path / "feeds.yaml"), config, store)
+    service.start()
+    try:
+        feed_server.posts.clear()
+        service.publish()  # nothing changed since start: no ping
+        time.sleep(0.5)
+        assert feed_server.posts == []
+        feed_server.serve("/rss2.xml", (Path(__file__).parent / "data/feeds/rss2.xml")
+                          .read_bytes().replace(b"Storm expected", b"Storm now expected"))
+        update_sources(store, config)
+        service.publish()
+        deadline = time.monotonic() + 10
+        while len(feed_server.posts) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        service.stop()
+    topics = sorted(body.decode() for _, body in feed_server.posts)
+    base = "http%3A%2F%2F127.0.0.1%3A8080%2Ffeeds%2Fall."
+    assert topics == [f"hub.mode=publish&hub.url={base}{x}" for x in ("atom", "json", "rss")]
+
+
+def test_static_site_links_point_at_the_static_files(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    config, _ = _fetched_store(tmp_path, store, feed_server,
+                               "outputs:\n  - name: all\n    title: All")
+    feeds = render_outputs(store, config, utc_now(), static=True)
+    root = etree.fromstring(feeds["all.atom"].body)
+    assert root.find(f"{ATOM}link[@rel='self']").get("href") == "http://127.0.0.1:8080/all.atom"
+    served = etree.fromstring(render_outputs(store, config, utc_now())["all.atom"].body)
+    assert root.findtext(f"{ATOM}id") == served.findtext(f"{ATOM}id")
