@@ -24,9 +24,9 @@ from rich.table import Table
 from aggregator import __version__
 from aggregator.config import Config, config_path, database_url, load_config
 from aggregator.core import update_sources
-from aggregator.publish import render_outputs, write_site
 from aggregator.exceptions import AggregatorError, ConfigError, StorageError
 from aggregator.normalize import utc_now
+from aggregator.publish import render_outputs, write_site
 from aggregator.store import SourceStatus, Store
 from aggregator.types import Outcome, UpdateResult
 

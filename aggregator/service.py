@@ -18,9 +18,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from aggregator.config import Config, load_config
 from aggregator.core import update_sources
-from aggregator.publish import feeds_base, render_outputs
 from aggregator.exceptions import AggregatorError, ConfigError
 from aggregator.normalize import utc_now
+from aggregator.publish import feeds_base, render_outputs
 from aggregator.store import Store
 from aggregator.types import Outcome
 from aggregator.web import FeedCache
