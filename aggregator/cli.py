@@ -26,7 +26,7 @@ from aggregator.config import Config, config_path, database_url, load_config
 from aggregator.core import update_sources
 from aggregator.exceptions import AggregatorError, ConfigError, StorageError
 from aggregator.normalize import utc_now
-from aggregator.publish import render_outputs, write_site
+from aggregator.publish import render_outputs, select_stories, write_site
 from aggregator.store import SourceStatus, Store
 from aggregator.types import Outcome, UpdateResult
 
@@ -191,6 +191,49 @@ def run(
             service.stop()
         if not server.started:
             _fail(f"could not listen on {host}:{port}", EXIT_FAILED)
+
+
+@app.command()
+def preview(
+    output: Annotated[str, typer.Argument(metavar="OUTPUT", help="name of an output")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
+    config: ConfigOption = None, db: DbOption = None,
+) -> None:
+    """Show what an output would publish right now, and why each story is in it."""
+    _, conf = _config(config)
+    chosen = conf.output(output)
+    if chosen is None:
+        _fail(f"unknown output {output!r}; outputs: "
+              f"{', '.join(o.name for o in conf.outputs) or 'none'}", EXIT_USAGE)
+    with _store(db, conf) as store:
+        result = select_stories(store, conf, chosen, utc_now())
+    shown = result.selected[: chosen.limit]
+    if as_json:
+        out.print_json(json.dumps({
+            "output": chosen.name,
+            "stories": [{"id": s.story.uid, "title": s.story.title, "url": s.story.url,
+                         "published": s.story.published_at.isoformat(),
+                         "outlets": [s.story.representative.source_name,
+                                     *(o.source_name for o in s.story.others)],
+                         "reasons": list(s.reasons)} for s in shown],
+            "dropped": dict(result.dropped),
+            "rules_matching_nothing": result.silent_rules(),
+        }, ensure_ascii=False))
+        return
+    for selected in shown:
+        story = selected.story
+        outlets = ", ".join([story.representative.source_title,
+                             *(o.source_title for o in story.others)])
+        out.print(f"{story.published_at:%Y-%m-%d %H:%M}  {story.title}\n"
+                  f"    outlets: {outlets}\n    why: {'; '.join(selected.reasons)}",
+                  markup=False)
+    more = len(result.selected) - len(shown)
+    out.print(f"{len(shown)} stories in {chosen.name}"
+              + (f" (+{more} on older pages)" if more > 0 else ""), markup=False)
+    for reason, count in result.dropped:
+        out.print(f"left out: {count} ({reason})", markup=False)
+    for rule in result.silent_rules():
+        err.print(f"warning: the rule {rule} matched no story", markup=False)
 
 
 @app.command()

@@ -129,3 +129,32 @@ def test_a_database_that_cannot_be_opened_is_a_clear_error(feeds: Path, tmp_path
         "Traceback" not in err
     code, _, err = _run("fetch", "-c", str(feeds), db_url="nonsense")
     assert code == 1 and "invalid database URL" in err
+
+
+def test_preview_shows_stories_reasons_and_silent_rules(tmp_path: Path, feed_server: FeedServer,
+                                                        db_url: str) -> None:
+    config = write_config(tmp_path, {
+        "news": feed_server.serve_file("/rss2.xml", "rss2.xml"),
+        "wire": feed_server.serve_file("/atom.xml", "atom.xml", "application/atom+xml"),
+    }, outputs="""outputs:
+  - name: rates
+    title: Rates
+    include:
+      - field: title
+        keywords: [rates]
+      - field: title
+        keywords: [bitcoin]""")
+    assert _run("fetch", "-c", str(config), db_url=db_url)[0] == 0
+    code, out, err = _run("preview", "rates", "-c", str(config), db_url=db_url)
+    assert code == 0
+    assert "Rates unchanged again" in out
+    assert "outlets: Wire Service, Example News" in out
+    assert "why: include title: keywords 'rates'" in out
+    assert "1 stories in rates" in out and "left out: 3 (matched no include rule)" in out
+    assert err == "warning: the rule title: keywords 'bitcoin' matched no story\n"
+    code, out, _ = _run("preview", "rates", "--json", "-c", str(config), db_url=db_url)
+    data = json.loads(out)
+    assert [s["outlets"] for s in data["stories"]] == [["wire", "news"]]
+    assert data["rules_matching_nothing"] == ["title: keywords 'bitcoin'"]
+    code, _, err = _run("preview", "nope", "-c", str(config), db_url=db_url)
+    assert code == 2 and "unknown output 'nope'; outputs: rates" in err
