@@ -179,45 +179,49 @@ class _Pattern:
     regex: re.Pattern[str]
     relay: Strength | None  # validation of the "relay" group, if the pattern has one
     cite: Strength | None  # validation of the "cite" group(s)
-    anywhere: bool = False  # not only in the head/tail of the text
+    triggers: tuple[str, ...]  # lowercase words one of which must be in the text (speed)
 
 
 def _p(pattern: str, relay: Strength | None, cite: Strength | None,
-       anywhere: bool = False) -> _Pattern:
-    return _Pattern(re.compile(pattern, re.MULTILINE), relay, cite, anywhere)
+       triggers: tuple[str, ...] = ()) -> _Pattern:
+    return _Pattern(re.compile(pattern, re.MULTILINE), relay, cite, triggers)
+
+
+
 
 
 _PATTERNS: Final = (
     # "…, передает Turantimes.kz со ссылкой на газету «Известия»."
     _p(rf"(?:,[ ]*|[ ]+[—–-][ ]*)?{_RELAY_VERB}[ ]+(?P<relay>{_NAME})[ ]+(?i:со[ ]+ссылкой[ ]+на)"
-       rf"[ ]+(?P<cite>{_NAMES})", "strong", "weak"),
+       rf"[ ]+(?P<cite>{_NAMES})", "strong", "weak", ("переда", "сообща", "пишет", "пишут")),
     # "Как сообщает ТАСС, …" / "как пишет «Коммерсантъ» со ссылкой на …"
     _p(rf"(?i:как[ ]+(?:переда[её]т|передают|сообщает|сообщают|пишет|пишут))[ ]+"
        rf"(?P<cite>{_NAMES})(?:[ ]+(?i:со[ ]+ссылкой[ ]+на)[ ]+(?P<cite2>{_NAMES}))?[ ]*,?[ ]*",
-       None, "medium"),
+       None, "medium", ("как",)),
     # "…, передает Turantimes.kz." / "…, сообщает Kazinform." (a relay ending a sentence;
     # "сообщает"/"пишет" also follow people, so they need an outlet-looking name)
     _p(rf"(?:,[ ]*|[ ]+[—–-][ ]*)(?i:переда[её]т|передают)[ ]+(?P<relay>{_NAME}){_VAGUE_CITE}"
-       rf"{_END}", "strong", None),
+       rf"{_END}", "strong", None, ("переда",)),
     _p(rf"(?:,[ ]*|[ ]+[—–-][ ]*)(?i:сообщает|сообщают|пишет|пишут)[ ]+(?P<relay>{_NAME}){_VAGUE_CITE}"
-       rf"{_END}", "medium", None),
+       rf"{_END}", "medium", None, ("сообща", "пишет", "пишут")),
     # "…, со ссылкой на «Известия»." / "по данным РБК, …"
     _p(rf"(?:,[ ]*)?(?i:со[ ]+ссылкой[ ]+на|по[ ]+(?:данным|информации|сообщению|сведениям))"
-       rf"[ ]+(?P<cite>{_NAMES}){_END}", None, "weak"),
+       rf"[ ]+(?P<cite>{_NAMES}){_END}", None, "weak", ("ссылкой", "по ")),
     _p(rf"(?i:по[ ]+(?:данным|информации|сообщению|сведениям))[ ]+(?P<cite>{_NAMES})[ ]*,[ ]*",
-       None, "weak"),
+       None, "weak", ("по ",)),
     # "…, as reported by the BBC." / "As reported by Reuters, …"
     _p(rf"(?:,[ ]*)?(?i:as[ ]+(?:first[ ]+)?reported[ ]+by)[ ]+(?P<cite>{_NAMES})[ ]*,?",
-       None, "medium"),
+       None, "medium", ("reported",)),
     # "…, according to Bloomberg." / "According to The Guardian, …"
-    _p(rf"(?:,[ ]*)?(?i:according[ ]+to)[ ]+(?P<cite>{_NAMES}){_END}", None, "weak"),
-    _p(rf"(?i:according[ ]+to)[ ]+(?P<cite>{_NAMES})[ ]*,[ ]*", None, "weak"),
+    _p(rf"(?:,[ ]*)?(?i:according[ ]+to)[ ]+(?P<cite>{_NAMES}){_END}", None, "weak",
+       ("according",)),
+    _p(rf"(?i:according[ ]+to)[ ]+(?P<cite>{_NAMES})[ ]*,[ ]*", None, "weak", ("according",)),
     # "… (via Reuters)" / "…, via AP."
-    _p(rf"[ ]*\([ ]*(?i:via)[ ]+(?P<relay>{_NAME})[ ]*\)", "weak", None),
-    _p(rf"(?:,[ ]*|[ ]+)(?i:via)[ ]+(?P<relay>{_NAME}){_END}", "weak", None),
+    _p(rf"[ ]*\([ ]*(?i:via)[ ]+(?P<relay>{_NAME})[ ]*\)", "weak", None, ("via",)),
+    _p(rf"(?:,[ ]*|[ ]+)(?i:via)[ ]+(?P<relay>{_NAME}){_END}", "weak", None, ("via",)),
     # "Source: Reuters" / "Источник: iz.ru" on a line of its own
     _p(r"^[ \t]*(?i:sources?|источники?)[ \t]*:[ \t]*(?P<source>[^\n]{1,120}?)[ \t]*$",
-       None, "medium", anywhere=True),
+       None, "medium", ("source", "источник")),
     # "WASHINGTON, Nov 24 (Reuters) - " / "(AP) — "
     _p(r"^[ \t]*(?:[A-Z][A-Z.'-]*(?:[ ][A-Z][A-Z.'-]*){0,3}(?:,[ ]*[A-Z][a-z]{2,8}\.?[ ]+\d{1,2})?"
        r"[ ]*)?\((?P<cite>[A-Z][\w&.' -]{0,40}?)\)[ ]*[—–-]+[ ]*", None, "strong"),
@@ -290,20 +294,58 @@ def _read(match: re.Match[str], pattern: _Pattern, cyrillic: bool) -> _Found | N
     return _Found(match.start(), match.end(), relay, tuple(cites))
 
 
+# How far past its trigger word a phrase may reach.
+_WINDOW_CHARS: Final = 400
+_SENTENCE_END = re.compile(r"[.!?…\n]")
+
+
+def _zones(text: str) -> list[tuple[int, int]]:
+    """The head and the tail of ``text``, each ending at a sentence or line end."""
+    if len(text) <= HEAD_CHARS + TAIL_CHARS:
+        return [(0, len(text))]
+    stop = _SENTENCE_END.search(text, HEAD_CHARS)
+    head_end = stop.end() if stop else len(text)
+    tail_start = len(text) - TAIL_CHARS
+    stop = _SENTENCE_END.search(text, tail_start)
+    tail_start = stop.end() if stop else tail_start
+    if tail_start <= head_end:
+        return [(0, len(text))]
+    return [(0, head_end), (tail_start, len(text))]
+
+
+def _windows(zone: str, offset: int, triggers: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Where a pattern can match in a zone: around its trigger words (all of it without)."""
+    if not triggers:
+        return [(offset, offset + len(zone))]
+    spans: list[tuple[int, int]] = []
+    for trigger in triggers:
+        at = zone.find(trigger)
+        while at >= 0:
+            spans.append((max(at - 12, 0), min(at + _WINDOW_CHARS, len(zone))))
+            at = zone.find(trigger, at + 1)
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for begin, stop in spans:
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+        else:
+            merged.append((begin, stop))
+    return [(offset + begin, offset + stop) for begin, stop in merged]
+
+
 def _find_all(text: str) -> list[_Found]:
-    """Credit phrases in ``text``, earliest first, not overlapping."""
-    cyrillic = len(_CYRILLIC.findall(text[:HEAD_CHARS])) > len(_LATIN.findall(text[:HEAD_CHARS]))
-    head_end = HEAD_CHARS
-    tail_start = max(len(text) - TAIL_CHARS, HEAD_CHARS)
+    """Credit phrases in the head and tail of ``text``, earliest first, not overlapping."""
+    head = text[:200]
+    cyrillic = len(_CYRILLIC.findall(head)) > len(_LATIN.findall(head))
     found: list[_Found] = []
-    for pattern in _PATTERNS:
-        for match in pattern.regex.finditer(text):
-            in_zone = match.start() < head_end or match.end() > tail_start
-            if not (pattern.anywhere or in_zone):
-                continue
-            item = _read(match, pattern, cyrillic)
-            if item is not None:
-                found.append(item)
+    for start, end in _zones(text):
+        zone = text[start:end].lower()
+        for pattern in _PATTERNS:
+            for window in _windows(zone, start, pattern.triggers):
+                for match in pattern.regex.finditer(text, *window):
+                    item = _read(match, pattern, cyrillic)
+                    if item is not None:
+                        found.append(item)
     found.sort(key=lambda f: (f.start, -f.end))
     chosen: list[_Found] = []
     for item in found:

@@ -28,7 +28,7 @@ from aggregator.exceptions import AggregatorError, ConfigError, StorageError
 from aggregator.normalize import utc_now
 from aggregator.publish import render_outputs, select_stories, write_site
 from aggregator.store import SourceStatus, Store
-from aggregator.types import Outcome, UpdateResult
+from aggregator.types import Outcome, StoryView, UpdateResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -234,6 +234,81 @@ def preview(
         out.print(f"left out: {count} ({reason})", markup=False)
     for rule in result.silent_rules():
         err.print(f"warning: the rule {rule} matched no story", markup=False)
+
+
+def _outlets_line(story: StoryView) -> str:
+    lead = story.representative.source_title
+    if story.representative_is_original:
+        lead += " (original)"
+    line = lead + (" · " + ", ".join(o.source_title for o in story.others) if story.others
+                   else "")
+    if story.credited_origin:
+        line += f" · credited to {story.credited_origin}"
+    return line
+
+
+@app.command()
+def stories(
+    limit: Annotated[int, typer.Option(min=1, help="how many stories")] = 30,
+    min_outlets: Annotated[int, typer.Option(
+        "--min-outlets", min=1, help="only stories carried by at least this many")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
+    config: ConfigOption = None, db: DbOption = None,
+) -> None:
+    """List recent stories with every outlet that carried them."""
+    _, conf = _config(config)
+    with _store(db, conf) as store:
+        found = [s for s in store.stories_for(None, limit * (5 if min_outlets > 1 else 1))
+                 if 1 + len(s.others) >= min_outlets][:limit]
+    if as_json:
+        out.print_json(json.dumps([{
+            "id": s.uid, "title": s.title, "url": s.url,
+            "published": s.published_at.isoformat(),
+            "representative": {"source": s.representative.source_name, "url": s.url,
+                               "original": s.representative_is_original},
+            "also_carried_by": [{"source": o.source_name, "url": o.item_url}
+                                for o in s.others],
+            "credited_origin": s.credited_origin,
+        } for s in found], ensure_ascii=False))
+        return
+    for story in found:
+        out.print(f"{story.published_at:%Y-%m-%d %H:%M}  {story.title}\n"
+                  f"    {_outlets_line(story)}", markup=False)
+
+
+@app.command()
+def explain(
+    item: Annotated[str, typer.Argument(metavar="ITEM",
+                                        help="an item id, its URL or its guid")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
+    config: ConfigOption = None, db: DbOption = None,
+) -> None:
+    """Tell why an item joined (or did not join) a story: the key or the similarity."""
+    _, conf = _config(config)
+    with _store(db, conf) as store:
+        found = store.explain_item(item)
+    if not found:
+        _fail(f"no item with the id, URL or guid {item!r}", EXIT_USAGE)
+    if as_json:
+        out.print_json(json.dumps([{
+            "item": e.item_id, "source": e.source, "title": e.title, "url": e.url,
+            "guid": e.guid, "join_reason": e.join_reason, "relayed_by": e.relayed_by,
+            "cites": list(e.cites), "credit_line": e.credit_line, "story": e.story_uid,
+            "story_outlets": list(e.story_outlets), "is_representative": e.is_representative,
+            "representative_is_original": e.representative_is_original,
+            "credited_origin": e.credited_origin,
+        } for e in found], ensure_ascii=False))
+        return
+    for e in found:
+        role = "its representative" if e.is_representative else "one of its outlets"
+        lines = [f"item #{e.item_id} from {e.source}: {e.title}",
+                 f"    url: {e.url or '-'}", f"    story: {e.story_uid} ({role}; outlets: "
+                 f"{', '.join(e.story_outlets)})", f"    why: {e.join_reason}"]
+        if e.credit_line:
+            who = f"relayed by {e.relayed_by}" if e.relayed_by else ""
+            cites = f"citing {', '.join(e.cites)}" if e.cites else ""
+            lines.append(f"    credit: {e.credit_line!r} ({' '.join(filter(None, [who, cites]))})")
+        out.print("\n".join(lines), markup=False)
 
 
 @app.command()

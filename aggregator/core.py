@@ -20,7 +20,8 @@ from aggregator.config import Config
 from aggregator.dedupe import decide, shared_urls, story_keys, unique_items
 from aggregator.exceptions import AggregatorError, FetchError, ParseError
 from aggregator.fetch import FetchLimits, fetch, make_client
-from aggregator.normalize import normalize_entry, utc_now
+from aggregator.attribution import find_credits
+from aggregator.normalize import html_to_text, normalize_entry, utc_now
 from aggregator.parse import parse_feed
 from aggregator.schedule import (
     PollPolicy,
@@ -30,6 +31,7 @@ from aggregator.schedule import (
     next_fetch_at,
     weekly_entry_rate,
 )
+from aggregator.similarity import fingerprint
 from aggregator.store import Store
 from aggregator.types import (
     FeedMeta,
@@ -58,6 +60,7 @@ def update_sources(store: Store, config: Config, *, names: Sequence[str] | None 
         | normalize              ItemData: canonical URL, UTC, sanitized HTML, stable guid
         | unique_items, decide   new / changed / unchanged against stored hashes
         | story_keys             exact keys that join other sources' items
+        | fingerprint, credits   near-duplicate fingerprint; "передает X со ссылкой на Y"
         | store.apply            one transaction; releases the lease
 
     Never raises for what a source does: each outcome is an UpdateResult.
@@ -175,6 +178,7 @@ def _process(store: Store, config: Config, source: SourceToFetch,
         raise ParseError(f"none of the {len(parsed.entries)} entries could be used")
     decision = decide(items, store.stored_hashes(source.id, [i.guid for i in items]))
     ambiguous = shared_urls(items)
+    texts = {i.guid: html_to_text(i.content_html) for i in (*decision.new, *decision.changed)}
     weekly = weekly_entry_rate((i.published_at for i in items), now)
     ttl = feed_ttl(parsed.ttl, parsed.update_period, parsed.update_frequency)
     hints = replace(hints, feed_ttl=ttl)
@@ -186,6 +190,8 @@ def _process(store: Store, config: Config, source: SourceToFetch,
                       (parsed.language or "")[:35] or None),
         weekly_entries=weekly, feed_ttl_seconds=int(ttl.total_seconds()) if ttl else None,
         new_items=decision.new, changed_items=decision.changed,
-        story_keys={i.guid: story_keys(i, ambiguous) for i in decision.new}))
+        story_keys={i.guid: story_keys(i, ambiguous) for i in decision.new},
+        fingerprints={i.guid: fingerprint(i.title, texts[i.guid]) for i in decision.new},
+        credits={guid: find_credits(text) for guid, text in texts.items()}))
     return UpdateResult(source.name, Outcome.OK, new=len(decision.new),
                         updated=len(decision.changed), moved_to=response.permanent_redirect)

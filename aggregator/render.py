@@ -45,10 +45,14 @@ def _outlet_link(outlet: Outlet) -> str:
 
 
 def attribution_html(story: StoryView) -> str:
-    """The human line readers see even when their reader ignores links."""
-    line = f"Published by {_outlet_link(story.representative)}"
+    """The human line readers see even when their reader ignores links, e.g.
+    "Originally published by Известия · also carried by Turantimes.kz, Kazinform"."""
+    lead = "Originally published by" if story.representative_is_original else "Published by"
+    line = f"{lead} {_outlet_link(story.representative)}"
     if story.others:
         line += " · also carried by " + ", ".join(_outlet_link(o) for o in story.others)
+    if story.credited_origin:
+        line += " · credited to " + html.escape(_text(story.credited_origin))
     return f'<p class="attribution">{line}</p>'
 
 

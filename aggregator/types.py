@@ -16,6 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aggregator.attribution import Credit
+    from aggregator.similarity import Fingerprint
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +159,8 @@ class StoryView:
     others: tuple[Outlet, ...] = ()
     categories: tuple[str, ...] = ()
     language: str | None = None  # of the representative's source
+    representative_is_original: bool = False  # another outlet credits it as the origin
+    credited_origin: str | None = None  # the origin its outlets credit, when not ours
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,3 +212,5 @@ class SourceUpdate:
     new_items: tuple[ItemData, ...] = ()
     changed_items: tuple[ItemData, ...] = ()
     story_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # by guid
+    fingerprints: Mapping[str, Fingerprint | None] = field(default_factory=dict)  # by guid
+    credits: Mapping[str, Credit | None] = field(default_factory=dict)  # by guid

@@ -1,5 +1,5 @@
 """The store: SQLModel tables (models.py) and the one class that queries them (store.py)."""
 
-from aggregator.store.store import SourceStatus, Store
+from aggregator.store.store import ItemExplanation, SourceStatus, Store
 
-__all__ = ["SourceStatus", "Store"]
+__all__ = ["ItemExplanation", "SourceStatus", "Store"]

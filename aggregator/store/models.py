@@ -8,7 +8,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, Index, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    Index,
+    LargeBinary,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -80,6 +88,8 @@ class StoryRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     uid: str = Field(max_length=64, unique=True)  # the Atom entry id; never changes
     representative_item_id: int | None = None
+    representative_is_original: bool = False  # another outlet credits it as the origin
+    credited_origin: str | None = Field(default=None, sa_type=Text)  # named, not ours
     published_at: datetime = Field(sa_type=UTCDateTime, index=True)
     first_seen_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
@@ -110,6 +120,33 @@ class ItemRow(SQLModel, table=True):
     first_seen_at: datetime = Field(sa_type=UTCDateTime)
     last_changed_at: datetime = Field(sa_type=UTCDateTime)
     content_hash: str = Field(max_length=64)
+    # syndication credits found in its text
+    relayed_by: str | None = Field(default=None, sa_type=Text)
+    cites: str = Field(default="", sa_type=Text)  # newline-separated outlet names
+    credit_line: str | None = Field(default=None, sa_type=Text)
+    # near-duplicate fingerprint (similarity.Fingerprint without its bands)
+    fp_words: int | None = None
+    fp_shingles: int | None = None
+    fp_signature: bytes | None = Field(default=None, sa_type=LargeBinary)
+    fp_slots: str | None = Field(default=None, sa_type=Text)  # newline-separated
+    fp_skeleton: str | None = Field(default=None, max_length=64)
+    join_reason: str = Field(default="", sa_type=Text)  # why it joined its story
+
+
+class ItemBandRow(SQLModel, table=True):
+    """An LSH band key of an item's fingerprint: items sharing a key are candidates.
+
+    Kept in the store so a restarted process or another worker finds the same
+    candidates; ``seen_at`` bounds the lookup to the time window.
+    """
+
+    __tablename__ = "item_band"
+    __table_args__ = (Index("ix_item_band_band_seen", "band", "seen_at"),)
+
+    band: str = Field(max_length=40, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", primary_key=True)
+    story_id: int = Field(foreign_key="story.id")
+    seen_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class StoryKeyRow(SQLModel, table=True):

@@ -8,7 +8,6 @@ story is found or created through the primary key of its exact keys.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import uuid
@@ -26,9 +25,10 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from aggregator.config import SourceConfig
 from aggregator.exceptions import StorageError
-from aggregator.store.models import ItemRow, SourceRow, StoryKeyRow, StoryRow
+from aggregator.normalize import canonical_url
+from aggregator.store.ingest import add_items, refresh_representatives, update_items
+from aggregator.store.models import ItemRow, SourceRow, StoryRow
 from aggregator.types import (
-    ItemData,
     Outcome,
     Outlet,
     SourceToFetch,
@@ -36,8 +36,28 @@ from aggregator.types import (
     StoryView,
 )
 
-STORY_NAMESPACE = uuid.UUID("6f1e7a52-5d0b-4c1e-9a57-2b1f3c7d9e10")
 DEFAULT_LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemExplanation:
+    """Why an item is in the story it is in, for `aggregator explain`."""
+
+    item_id: int
+    source: str
+    title: str
+    url: str | None
+    guid: str
+    first_seen_at: datetime
+    join_reason: str
+    relayed_by: str | None
+    cites: tuple[str, ...]
+    credit_line: str | None
+    story_uid: str
+    story_outlets: tuple[str, ...]  # source names, the representative first
+    is_representative: bool
+    representative_is_original: bool
+    credited_origin: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,18 +85,6 @@ def normalize_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
-
-
-def story_uid(first_key: str) -> str:
-    """A story's id, derived from the first key it was created under.
-
-    Deterministic, so two workers creating the same story at once agree on it.
-    """
-    return f"urn:uuid:{uuid.uuid5(STORY_NAMESPACE, first_key)}"
-
-
-def key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -258,8 +266,9 @@ class Store:
             self._record_state(source, change)
             session.add(source)
             if change.outcome is Outcome.OK:
-                self._add_items(session, source_id, change)
-                self._update_items(session, source_id, change)
+                touched = add_items(session, self._insert_ignore, source, change)
+                touched |= update_items(session, source, change)
+                refresh_representatives(session, touched)
 
     @staticmethod
     def _record_state(source: SourceRow, change: SourceUpdate) -> None:
@@ -296,85 +305,44 @@ class Store:
             source.feed_updated = change.feed.updated
             source.feed_language = change.feed.language
 
-    def _find_or_create_story(self, session: Session, source_id: int, item: ItemData,
-                              keys: tuple[str, ...], now: datetime) -> StoryRow:
-        hashes = [key_hash(k) for k in keys]
-        if hashes:
-            found = session.exec(
-                select(StoryRow).join(StoryKeyRow, col(StoryKeyRow.story_id) == StoryRow.id)
-                .where(col(StoryKeyRow.key_hash).in_(hashes)).order_by(col(StoryRow.id))
-            ).first()
-            if found is not None:
-                return found
-        uid = story_uid(keys[0] if keys else f"item:{source_id}:{item.guid}")
-        published = item.published_at or now
-        self._insert_ignore(session, StoryRow, [{
-            "uid": uid, "published_at": published, "first_seen_at": now,
-            "updated_at": item.updated_at or published,
-        }], ["uid"])
-        story = session.exec(select(StoryRow).where(StoryRow.uid == uid)).one()
-        return story
-
-    def _add_items(self, session: Session, source_id: int, change: SourceUpdate) -> None:
-        touched: set[int] = set()
-        for item in change.new_items:
-            keys = change.story_keys.get(item.guid, ())
-            story = self._find_or_create_story(session, source_id, item, keys, change.now)
-            assert story.id is not None
-            session.add(ItemRow(
-                source_id=source_id, story_id=story.id, guid=item.guid, url=item.url,
-                canonical_url=item.canonical_url, title=item.title, author=item.author,
-                content_html=item.content_html, summary_text=item.summary_text,
-                categories="\n".join(item.categories), published_at=item.published_at,
-                updated_at=item.updated_at, first_seen_at=change.now,
-                last_changed_at=change.now, content_hash=item.content_hash))
-            session.flush()
-            self._insert_ignore(session, StoryKeyRow,
-                                [{"key_hash": key_hash(k), "story_id": story.id} for k in keys],
-                                ["key_hash"])
-            if story.representative_item_id is not None:  # it gained an outlet
-                story.updated_at = max(story.updated_at, change.now)
-                session.add(story)
-            touched.add(story.id)
-        self._choose_representatives(session, touched)
-
-    def _update_items(self, session: Session, source_id: int, change: SourceUpdate) -> None:
-        touched: set[int] = set()
-        for item in change.changed_items:
-            row = session.exec(select(ItemRow).where(
-                ItemRow.source_id == source_id, ItemRow.guid == item.guid)).first()
-            if row is None:
-                continue
-            row.url, row.canonical_url, row.title = item.url, item.canonical_url, item.title
-            row.author, row.content_html = item.author, item.content_html
-            row.summary_text, row.categories = item.summary_text, "\n".join(item.categories)
-            row.published_at = item.published_at or row.published_at
-            row.updated_at, row.content_hash = item.updated_at, item.content_hash
-            row.last_changed_at = change.now
-            session.add(row)
-            story = session.get(StoryRow, row.story_id)
-            if story is not None:
-                story.updated_at = max(story.updated_at, item.updated_at or change.now)
-                session.add(story)
-                touched.add(row.story_id)
-        self._choose_representatives(session, touched)
-
-    @staticmethod
-    def _choose_representatives(session: Session, story_ids: Iterable[int]) -> None:
-        """The representative is the earliest item (by its date, then arrival)."""
-        for story_id in story_ids:
-            items = session.exec(select(ItemRow).where(ItemRow.story_id == story_id)).all()
-            if not items:
-                continue
-            first = min(items, key=lambda i: (i.published_at or i.first_seen_at, i.id or 0))
-            story = session.get(StoryRow, story_id)
-            if story is None:
-                continue
-            story.representative_item_id = first.id
-            story.published_at = first.published_at or first.first_seen_at
-            session.add(story)
-
     # ---- reading stories -----------------------------------------------------
+
+    def explain_item(self, reference: str) -> list[ItemExplanation]:
+        """Items matching an item id, a URL (as given or canonical) or a guid."""
+        canonical = canonical_url(reference)
+        with self._session() as session:
+            query = select(ItemRow)
+            if reference.isdigit():
+                query = query.where(ItemRow.id == int(reference))
+            else:
+                query = query.where(or_(col(ItemRow.url) == reference,
+                                        col(ItemRow.canonical_url) == (canonical or reference),
+                                        col(ItemRow.guid) == reference))
+            items = session.exec(query.order_by(col(ItemRow.id)).limit(20)).all()
+            sources = {r.id: r for r in session.exec(select(SourceRow)).all()}
+            result = []
+            for item in items:
+                story = session.get(StoryRow, item.story_id)
+                assert story is not None
+                members = session.exec(select(ItemRow.id, ItemRow.source_id).where(
+                    ItemRow.story_id == story.id).order_by(col(ItemRow.id))).all()
+                rep_source = next((src for i, src in members
+                                   if i == story.representative_item_id), item.source_id)
+                outlets = [sources[rep_source].name] + [
+                    name for name in dict.fromkeys(sources[src].name for _, src in members)
+                    if name != sources[rep_source].name]
+                result.append(ItemExplanation(
+                    item_id=item.id or 0, source=sources[item.source_id].name,
+                    title=item.title, url=item.url, guid=item.guid,
+                    first_seen_at=item.first_seen_at, join_reason=item.join_reason,
+                    relayed_by=item.relayed_by,
+                    cites=tuple(c for c in item.cites.split("\n") if c),
+                    credit_line=item.credit_line, story_uid=story.uid,
+                    story_outlets=tuple(outlets),
+                    is_representative=story.representative_item_id == item.id,
+                    representative_is_original=story.representative_is_original,
+                    credited_origin=story.credited_origin))
+            return result
 
     def stories_for(self, source_names: Sequence[str] | None, limit: int,
                     since: datetime | None = None) -> list[StoryView]:
@@ -437,6 +405,8 @@ def _story_view(story: StoryRow, items: list[ItemRow], sources: dict[Any, Source
         others=tuple(sorted(others, key=lambda o: o.source_title.casefold())),
         categories=tuple(c for c in rep.categories.split("\n") if c),
         language=sources[rep.source_id].language or sources[rep.source_id].feed_language,
+        representative_is_original=story.representative_is_original,
+        credited_origin=story.credited_origin,
     )
 
 

@@ -1,0 +1,532 @@
+"""Pure near-duplicate detection: comparable text, MinHash fingerprints, LSH band keys and
+the verdict on two fingerprints.
+
+The path of one item::
+
+    comparable_text(title, text)   NFKC, casefold, ё -> е, quotes/dashes unified, markup,
+                                   credit lines and boilerplate removed, white space folded
+    fingerprint(title, text)       word shingles -> MinHash signatures of the whole text and of
+                                   its lead -> band keys (equal key => candidate), numbers and
+                                   a skeleton hash for the templated-series guard
+    compare(a, b)                  estimated Jaccard and containment, guards -> Match
+
+False positives are worse than misses (lemon24/reader's rule for entry_dedupe): texts
+that differ only in numbers, dates or names (a daily exchange rate, the weather per
+weekday, match reports) stay apart, short texts need near-identity, and an excerpt joins
+a longer copy only when it is contained in it.
+
+Every tuned constant below comes from ``python -m bench.dedupe.quality`` (figures in
+``bench/dedupe/README.md``); :class:`Tuning` carries them so the benchmark can try others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+import zlib
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Final
+
+import numpy as np
+from datasketch import MinHash
+
+from aggregator.attribution import strip_credits
+
+# The integrator's time window: a candidate older than this is not the same story.
+WINDOW: Final = timedelta(days=7)
+
+# --- tuned constants (bench/dedupe/README.md) ------------------------------------------------
+NUM_PERM: Final = 128  # MinHash permutations per signature; the whole text and its lead each
+SHINGLE: Final = 4  # words per shingle
+BANDS: Final = 32  # LSH bands over the whole-text signature ...
+ROWS: Final = 4  # ... of this many rows each: candidate at Jaccard ~ (1/32)^(1/4) = 0.42
+LEAD_WORDS: Final = 60  # the lead: the first words of the body, an excerpt is compared with
+OPENING_WORDS: Final = 25  # the opening: the first words of the body, for excerpt candidates
+LEAD_BANDS: Final = 16  # LSH bands over the opening's signature ...
+LEAD_ROWS: Final = 8  # ... candidate at opening Jaccard ~ (1/16)^(1/8) = 0.71
+MIN_WORDS: Final = 8  # below this there is nothing to fingerprint
+TITLE_WORDS: Final = 40  # the title joins the signature only when the body is shorter than this
+SHORT_WORDS: Final = 40  # a text shorter than this is "short": it merges on near-identity only
+JACCARD: Final = 0.5  # same when the estimated Jaccard similarity reaches this ...
+CONTAINMENT: Final = 0.8  # ... or the smaller is contained in the larger this much ...
+MIN_SHARED: Final = 8  # ... on at least this many equal signature slots ...
+LEAD_ANCHOR: Final = 0.5  # ... with its lead this much contained in the longer's lead
+SHORT_JACCARD: Final = 0.85  # a short text needs this much Jaccard, or to be the lead of
+SHORT_CONTAINMENT: Final = 0.9  # the longer text this much (lead signatures)
+NUMBERS_MISSING: Final = 0.2  # this share of the shorter text's numbers missing from the longer
+NAMES_MISSING: Final = 0.2  # this share of the shorter text's names missing from the longer:
+# a templated series that differs in names (a power cut per district, road work per town)
+SEED: Final = 1  # MinHash permutation seed: changing it invalidates every stored signature
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """The knobs of fingerprint and compare; the defaults are the chosen constants."""
+
+    num_perm: int = NUM_PERM
+    shingle: int = SHINGLE
+    bands: int = BANDS
+    rows: int = ROWS
+    lead_words: int = LEAD_WORDS
+    opening_words: int = OPENING_WORDS
+    lead_bands: int = LEAD_BANDS
+    lead_rows: int = LEAD_ROWS
+    min_words: int = MIN_WORDS
+    title_words: int = TITLE_WORDS
+    short_words: int = SHORT_WORDS
+    jaccard: float = JACCARD
+    containment: float = CONTAINMENT
+    min_shared: int = MIN_SHARED
+    lead_anchor: float = LEAD_ANCHOR
+    short_jaccard: float = SHORT_JACCARD
+    short_containment: float = SHORT_CONTAINMENT
+    numbers_missing: float = NUMBERS_MISSING
+    names_missing: float = NAMES_MISSING
+
+
+DEFAULT: Final = Tuning()
+
+# --- comparable text -----------------------------------------------------------------------
+
+_TAG = re.compile(r"<[^<>]*>")
+_ENTITY_LEFT = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z][a-z0-9]*);", re.IGNORECASE)
+_URL = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+", re.IGNORECASE)
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060\ufeff]")
+_QUOTES = re.compile("[«»„“”‟‘’‚‛'‹›「」]")
+_DASHES = re.compile("[‐‑‒–—―−⸺⸻]")
+# Boilerplate: from the phrase to the end of its sentence or line (at most 300 characters).
+_BOILERPLATE = re.compile(
+    r"(?im)(?:^|(?<=[.!?…\n]))[ \t]*(?:"
+    r"подпис(?:ывайтесь|аться|ывайся)\s+на\s+(?:наш|нас|наши|канал)"
+    r"|(?:читайте|смотрите)\s+(?:также|еще|ещё|нас|по\s+теме)|новости\s+по\s+теме"
+    r"|(?:больше|все)\s+(?:новостей|новости)\s+(?:в|на)\s+(?:нашем|наших)"
+    r"|(?:присоединяйтесь|следите)\s+(?:к\s+нам|за\s+нами|за\s+новостями)"
+    r"|наш\s+(?:telegram|телеграм)|(?:фото|видео|иллюстрация)\s*[:©-]"
+    r"|нашли\s+ошибку|если\s+вы\s+нашли\s+ошибку|все\s+права\s+защищены|реклама\b|erid\b"
+    r"|при\s+(?:использовании|цитировании)\s+материалов|использование\s+материалов"
+    r"|subscribe\s+to\s+our|sign\s+up\s+for\s+our|follow\s+us\s+on|join\s+(?:us|our)\s+on"
+    r"|like\s+us\s+on|download\s+our\s+app|(?:read|see)\s+(?:more|also)\b|related\s*:"
+    r"|click\s+here|share\s+this\s+(?:article|story|post)|(?:photo|image|video)\s*(?:credit)?\s*:"
+    r"|advertisement\b|all\s+rights\s+reserved|copyright\b|©"
+    r")[^\n]{0,300}?(?:[.!?…](?=\s|$)|$)"
+)
+
+
+# One of these is in every boilerplate phrase: the regular expression runs only then.
+_BOILERPLATE_WORDS: Final = (
+    "подпис", "читайте", "смотрите", "по теме", "новост", "присоединяйтесь", "следите",
+    "telegram", "телеграм", "фото", "видео", "иллюстрац", "ошибк", "права", "реклама", "erid",
+    "материал", "subscribe", "sign up", "follow", "join", "like us", "download", "read",
+    "see ", "related", "click", "share", "photo", "image", "video", "advertisement",
+    "rights", "copyright", "©",
+)
+
+
+def _prepare(text: str) -> str:
+    """Clean ``text`` keeping its case: markup, URLs, credits and boilerplate removed,
+    quotes and dashes unified, white space folded."""
+    text = html.unescape(_TAG.sub(" ", text))
+    text = _ENTITY_LEFT.sub(" ", _TAG.sub(" ", text))
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    text = _DASHES.sub("-", _QUOTES.sub('"', text))
+    if "@" in text or "//" in text or "www." in text:
+        text = _URL.sub(" ", text)
+    text = strip_credits(text)
+    lowered = text.lower()
+    if any(word in lowered for word in _BOILERPLATE_WORDS):
+        text = _BOILERPLATE.sub(" ", text)
+    return " ".join(text.split())
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text.casefold()).replace("ё", "е")
+
+
+def comparable_text(title: str, text: str) -> str:
+    """The form of an item that copies share: NFKC, casefold, ё -> е, quotes and dashes
+    unified, markup and URLs removed, credit lines (attribution.strip_credits) and
+    boilerplate ("Подписывайтесь на наш Telegram", "Read more: ...") removed, white space
+    folded. The title comes first."""
+    return _fold(" ".join(p for p in (_prepare(title), _prepare(text)) if p))
+
+
+# --- tokens, numbers, skeleton ---------------------------------------------------------------
+
+_WORD = re.compile(r"\w+")
+_NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
+_MONTHS: Final = (
+    ("jan", r"январ[ьяею]|january"), ("feb", r"феврал[ьяею]|february"),
+    ("mar", r"март[ауе]?"), ("apr", r"апрел[ьяею]|april"), ("may", r"ма[йяею]"),
+    ("jun", r"июн[ьяею]|june"), ("jul", r"июл[ьяею]|july"), ("aug", r"август[ауе]?"),
+    ("sep", r"сентябр[ьяею]|september"), ("oct", r"октябр[ьяею]|october"),
+    ("nov", r"ноябр[ьяею]|november"), ("dec", r"декабр[ьяею]|december"),
+)
+_WEEKDAYS: Final = (
+    ("mon", r"понедельник[аеу]?|monday"), ("tue", r"вторник[аеу]?|tuesday"),
+    ("wed", r"wednesday"), ("thu", r"четверг[аеу]?|thursday"), ("fri", r"пятниц[аыуе]|friday"),
+    ("sat", r"суббот[аыуе]|saturday"), ("sun", r"воскресень[еяю]|sunday"),
+)
+_DATE_RE = re.compile("|".join(f"(?P<{k}>{p})" for k, p in _MONTHS + _WEEKDAYS))
+# Words that are dates only next to a number ("may 3", "3 march") or after a preposition
+# ("в среду", "on wednesday" is unambiguous already): "may", "march", "среда" (environment).
+_AMBIGUOUS: Final = {"may": "may", "march": "mar", "august": "aug",
+                     "среда": "wed", "среду": "wed", "среды": "wed", "среде": "wed"}
+_WEEKDAY_KEYS: Final = frozenset(key for key, _ in _WEEKDAYS)
+_WEEKDAY_PREPOSITIONS: Final = frozenset({"в", "во", "на", "до", "к", "по", "с", "со"})
+
+
+_DATE_PREFIXES: Final = frozenset(
+    ["янв", "фев", "мар", "апр", "май", "мая", "мае", "маю", "июн", "июл", "авг", "сен", "окт", "ноя", "дек", "пон", "вто", "чет", "пят", "суб", "вос", "jan", "feb", "apr", "jun", "jul", "sep", "oct", "nov", "dec", "mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+
+
+def _maybe_date(word: str) -> bool:
+    """A cheap test before :func:`_date_key`."""
+    return word[:3] in _DATE_PREFIXES or word in _AMBIGUOUS
+
+
+def _date_key(tokens: list[str], i: int) -> str | None:
+    """The month or weekday key of ``tokens[i]`` ("jul", "mon"), or None."""
+    word = tokens[i]
+    if word in _AMBIGUOUS:
+        before = tokens[i - 1] if i else ""
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if word.startswith("сред"):
+            return "wed" if before in _WEEKDAY_PREPOSITIONS else None
+        return _AMBIGUOUS[word] if before[:1].isdigit() or after[:1].isdigit() else None
+    if word[:3] not in _DATE_PREFIXES:
+        return None
+    match = _DATE_RE.fullmatch(word)
+    return match.lastgroup if match else None
+
+
+def _tokens(cased: str) -> tuple[list[str], str]:
+    """The folded words of a prepared text, and the folded text."""
+    folded = _fold(cased)
+    return _WORD.findall(folded), folded
+
+
+_CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω]\w*")
+
+
+def _names(cased: str) -> set[str]:
+    """The names of a prepared text (capitalised words that do not start a sentence),
+    folded."""
+    names: set[str] = set()
+    for match in _CAPITALISED.finditer(cased):
+        before = cased[max(match.start() - 4, 0):match.start()].rstrip(' "(-')
+        if before and before[-1] not in ".!?…:":
+            names.add(_fold(match.group()))
+    return names
+
+
+def _mask(folded: list[str], names: set[str]) -> tuple[list[str], dict[int, str]]:
+    """The folded words with numbers, dates and names masked, and the date words found,
+    by position ("jul", "mon")."""
+    dates = {i: key for i, word in enumerate(folded)
+             if _maybe_date(word) and (key := _date_key(folded, i))}
+    masked = [
+        "0" if word[0].isdigit() else "@" if i in dates else "A" if word in names else word
+        for i, word in enumerate(folded)
+    ]
+    return masked, dates
+
+
+def _dates(folded: list[str], dates: dict[int, str]) -> set[str]:
+    """Date slots: months and weekdays ("jul", "mon") and days of months ("jul3")."""
+    found = set(dates.values())
+    for i, key in dates.items():
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(folded) and folded[j].isdigit() and 0 < int(folded[j]) <= 31 \
+                    and key not in _WEEKDAY_KEYS:
+                found.add(f"{key}{int(folded[j])}")
+    return found
+
+
+def _slots(title: tuple[str, list[str], dict[int, str]],
+           body: tuple[str, list[str], dict[int, str]]) -> set[str]:
+    """The slots a template fills: numbers ("89.5") and dates ("jul3") of the body, those
+    only the title has ("t:27", "t:aug27")."""
+    def of(text: str, folded: list[str], dates: dict[int, str]) -> set[str]:
+        return {n.replace(",", ".") for n in _NUMBER.findall(text)} | _dates(folded, dates)
+
+    in_body = of(*body)
+    return in_body | {f"t:{slot}" for slot in of(*title) - in_body}
+
+
+# --- MinHash -----------------------------------------------------------------------------------
+
+_PERMUTATIONS: dict[int, object] = {}
+_PRIME: Final = np.uint64(0x100000001B3)
+_SHIFT: Final = np.uint64(32)
+_LOW32: Final = np.uint64(0xFFFFFFFF)
+
+
+def _identity(value: int) -> int:
+    return value
+
+
+def _minhash(num_perm: int) -> MinHash:
+    """An empty MinHash over precomputed hash values (permutations are made once)."""
+    permutations = _PERMUTATIONS.get(num_perm)
+    if permutations is None:
+        permutations = MinHash(num_perm=num_perm, seed=SEED, scheme="affine32").permutations
+        _PERMUTATIONS[num_perm] = permutations
+    return MinHash(num_perm=num_perm, seed=SEED, hashfunc=_identity,
+                   permutations=permutations, scheme="affine32")
+
+
+def _shingle_hashes(tokens: list[str], size: int) -> np.ndarray:
+    """32-bit hashes of the word shingles of ``tokens``, in text order (uint32)."""
+    codes = {t: zlib.crc32(t.encode()) for t in set(tokens)}
+    words = np.array([codes[t] for t in tokens], dtype=np.uint64)
+    count = max(len(tokens) - size + 1, 1)
+    combined = words[:count].copy()
+    for offset in range(1, min(size, len(tokens))):
+        combined = combined * _PRIME + words[offset:offset + count]
+    return ((combined ^ (combined >> _SHIFT)) & _LOW32).astype(np.uint32)
+
+
+def _signature(hashes: np.ndarray, num_perm: int) -> np.ndarray:
+    minhash = _minhash(num_perm)
+    if hashes.size:
+        minhash.update_batch(hashes.tolist())
+    return np.asarray(minhash.hashvalues, dtype=np.uint32)
+
+
+def _band_keys(signature: np.ndarray, bands: int, rows: int, prefix: str) -> list[str]:
+    data = signature.astype("<u4").tobytes()
+    width = rows * 4
+    return [
+        f"{prefix}{band}:{hashlib.blake2b(data[band * width:(band + 1) * width], digest_size=8).hexdigest()}"
+        for band in range(bands)
+    ]
+
+
+# --- fingerprints ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What the store keeps of an item to find its near-duplicates."""
+
+    words: int  # words in the fingerprinted text
+    shingles: int  # distinct shingles in it
+    signature: bytes  # MinHash of the whole text then of its lead: NUM_PERM uint32
+    # little-endian each (8 * NUM_PERM bytes)
+    bands: tuple[str, ...]  # LSH band keys: an equal key makes a candidate
+    numbers: tuple[str, ...]  # the slots a template fills, sorted: numbers ("89.5"), months
+    # and weekdays ("jul", "mon"), names of the body ("@медеуском": capitalised mid-sentence)
+    skeleton_hash: str  # the text with numbers, dates and names masked
+
+
+def fingerprint(title: str, text: str, tuning: Tuning = DEFAULT) -> Fingerprint | None:
+    """The fingerprint of an item, or None when it has too little text."""
+    cased_title, cased_body = _prepare(title), _prepare(text)
+    title_tokens, title_text = _tokens(cased_title)
+    body_tokens, body_text = _tokens(cased_body)
+    with_title = len(body_tokens) < tuning.title_words
+    signed = title_tokens + body_tokens if with_title else body_tokens
+    if len(signed) < tuning.min_words:
+        return None
+    body_names = _names(cased_body)
+    masked, dates = _mask(title_tokens + body_tokens, body_names | _names(cased_title))
+    masked_signed = masked if with_title else masked[len(title_tokens):]
+    cut = len(title_tokens)
+    slots = _slots((title_text, title_tokens, {i: k for i, k in dates.items() if i < cut}),
+                   (body_text, body_tokens, {i - cut: k for i, k in dates.items() if i >= cut}))
+    slots.update("@" + name for name in body_names)
+    hashes = _shingle_hashes(signed, tuning.shingle)
+    unique = np.unique(hashes)
+    whole = _signature(unique, tuning.num_perm)
+    lead = _signature(np.unique(_shingle_hashes(body_tokens[:tuning.lead_words], tuning.shingle)
+                                if body_tokens else hashes), tuning.num_perm)
+    bands = _band_keys(whole, tuning.bands, tuning.rows, "")
+    if tuning.lead_bands:
+        opening = _signature(np.unique(_shingle_hashes(body_tokens[:tuning.opening_words],
+                                                       tuning.shingle) if body_tokens else hashes),
+                             tuning.num_perm)
+        bands += _band_keys(opening, tuning.lead_bands, tuning.lead_rows, "L")
+    skeleton = hashlib.blake2b(" ".join(masked_signed).encode(), digest_size=8).hexdigest()
+    return Fingerprint(
+        words=len(signed),
+        shingles=int(unique.size),
+        signature=whole.astype("<u4").tobytes() + lead.astype("<u4").tobytes(),
+        bands=tuple(bands),
+        numbers=tuple(sorted(slots)),
+        skeleton_hash=skeleton,
+    )
+
+
+# --- the verdict -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Whether two fingerprints are the same story, with the figures that decided it."""
+
+    same: bool
+    jaccard: float  # estimated from the signatures
+    containment: float  # estimated containment of the smaller text in the larger
+    reason: str  # a sentence for `aggregator explain`
+
+
+def _unpack(fp: Fingerprint) -> tuple[np.ndarray, np.ndarray]:
+    """The whole-text and lead signatures."""
+    values = np.frombuffer(fp.signature, dtype="<u4")
+    half = values.size // 2
+    return values[:half], values[half:]
+
+
+def _containment(small: np.ndarray, large: np.ndarray) -> tuple[int, float]:
+    """Equal slots, and the share of the smaller set inside the larger.
+
+    A slot's minimum over the union falls in the intersection (equal values), in the
+    smaller set only (its value is lower) or in the larger only: equal / (equal + lower)
+    estimates |S & L| / |S| directly, which stays sharp when the sizes differ a lot.
+    """
+    equal = int(np.count_nonzero(small == large))
+    lower = int(np.count_nonzero(small < large))
+    return equal, (equal / (equal + lower) if equal + lower else 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Slots:
+    """A fingerprint's template slots by kind."""
+
+    numbers: frozenset[str]
+    dates: frozenset[str]
+    title: frozenset[str]
+    names: frozenset[str]
+
+    @classmethod
+    def of(cls, fp: Fingerprint) -> _Slots:
+        groups: dict[str, set[str]] = {"n": set(), "d": set(), "t": set(), "@": set()}
+        for slot in fp.numbers:
+            if slot.startswith("t:"):
+                groups["t"].add(slot[2:])
+            elif slot.startswith("@"):
+                groups["@"].add(slot[1:])
+            else:
+                groups["n" if slot[0].isdigit() else "d"].add(slot)
+        return cls(*(frozenset(groups[k]) for k in ("n", "d", "t", "@")))
+
+    @property
+    def every(self) -> set[str]:
+        return set(self.numbers | self.dates | self.title)
+
+    def conflict(self, longer: _Slots, tuning: Tuning) -> str | None:
+        """Why a template rather than a copy: the shorter text (self) has dates the longer
+        lacks, or too many of its numbers or names are not in the longer, or both titles
+        carry dates or numbers and they differ."""
+        missing = self.dates - longer.dates
+        if missing:
+            return f"dates of the shorter text are not in the longer: {_listed(missing)}"
+        missing = self.numbers - longer.numbers
+        if missing and len(missing) >= tuning.numbers_missing * len(self.numbers):
+            return f"numbers of the shorter text are not in the longer: {_listed(missing)}"
+        if self.title and longer.title and not (self.title <= longer.title
+                                                or longer.title <= self.title):
+            return (f"the titles carry other numbers or dates: {_listed(set(self.title))} vs "
+                    f"{_listed(set(longer.title))}")
+        missing = self.names - longer.names
+        if missing and len(missing) >= tuning.names_missing * len(self.names):
+            return f"names of the shorter text are not in the longer: {_listed(missing)}"
+        return None
+
+
+def _same_opening(a: Fingerprint, b: Fingerprint) -> bool:
+    """Whether two texts share an opening band key: they begin with the same words."""
+    return not {k for k in a.bands if k.startswith("L")}.isdisjoint(b.bands)
+
+
+def _listed(values: set[str] | frozenset[str]) -> str:
+    return ", ".join(sorted(values)[:6]) + (" …" if len(values) > 6 else "")
+
+
+def compare(a: Fingerprint, b: Fingerprint, tuning: Tuning = DEFAULT) -> Match:
+    """Whether ``a`` and ``b`` are the same story."""
+    if len(a.signature) != len(b.signature):
+        raise ValueError("fingerprints made with different NUM_PERM cannot be compared")
+    small, large = sorted((a, b), key=lambda f: (f.shingles, f.words, f.signature))
+    (small_sig, small_lead), (large_sig, large_lead) = _unpack(small), _unpack(large)
+    perms = small_sig.size
+    equal, contained = _containment(small_sig, large_sig)
+    jaccard = equal / perms
+
+    def verdict(same: bool, reason: str) -> Match:
+        return Match(same, round(jaccard, 4), round(contained, 4), reason)
+
+    figures = f"Jaccard {jaccard:.2f}, containment {contained:.2f}"
+    mine, theirs = _Slots.of(small), _Slots.of(large)
+    conflict = mine.conflict(theirs, tuning)
+    if equal == perms and not conflict:
+        return verdict(True, f"same text after normalization ({figures})")
+    if small.skeleton_hash == large.skeleton_hash:
+        return verdict(False, "templated series: the same text with other numbers, dates or "
+                              f"names ({_listed(mine.every ^ theirs.every) or 'names'} differ)")
+    if conflict:
+        return verdict(False, f"templated series? {conflict} ({figures})")
+    short = small.words < tuning.short_words
+    if jaccard >= (tuning.short_jaccard if short else tuning.jaccard):
+        return verdict(True, f"{figures}: Jaccard >= "
+                             f"{tuning.short_jaccard if short else tuning.jaccard}"
+                             + (f" (short text, {small.words} words)" if short else ""))
+    # An excerpt starts where the longer text starts (a digest that quotes it does not):
+    # its lead lies in the longer's lead.
+    lead_equal, lead_contained = _containment(small_lead, large_lead)
+    if not short and equal >= tuning.min_shared and contained >= tuning.containment \
+            and lead_contained >= tuning.lead_anchor:
+        return verdict(True, f"{figures}: the shorter ({small.words} words) is contained in "
+                             f"the longer ({large.words} words), from its lead "
+                             f"(lead containment {lead_contained:.2f})")
+    # A short excerpt lies inside the longer's lead and opens the way it opens (an equal
+    # opening band key): the second paragraph of a digest does not.
+    needed = tuning.short_containment if short else tuning.containment
+    if small.words <= tuning.lead_words and lead_equal >= tuning.min_shared \
+            and lead_contained >= needed and _same_opening(small, large):
+        return verdict(True, f"{figures}: the shorter ({small.words} words) is the lead of the "
+                             f"longer (lead containment {lead_contained:.2f} >= {needed})")
+    if short:
+        return verdict(False, f"{figures}: a short text ({small.words} words) needs Jaccard >= "
+                              f"{tuning.short_jaccard} or to be the lead of the longer")
+    return verdict(False, f"{figures}: below Jaccard {tuning.jaccard} and containment "
+                          f"{tuning.containment}")
+
+
+def band_threshold(bands: int, rows: int) -> float:
+    """The Jaccard similarity at which two texts become candidates half the time."""
+    return float((1 / bands) ** (1 / rows))
+
+
+__all__ = [
+    "BANDS",
+    "CONTAINMENT",
+    "DEFAULT",
+    "JACCARD",
+    "LEAD_BANDS",
+    "LEAD_ROWS",
+    "LEAD_WORDS",
+    "MIN_SHARED",
+    "MIN_WORDS",
+    "NAMES_MISSING",
+    "NUMBERS_MISSING",
+    "NUM_PERM",
+    "OPENING_WORDS",
+    "ROWS",
+    "SHINGLE",
+    "SHORT_CONTAINMENT",
+    "SHORT_JACCARD",
+    "SHORT_WORDS",
+    "TITLE_WORDS",
+    "WINDOW",
+    "Fingerprint",
+    "Match",
+    "Tuning",
+    "band_threshold",
+    "comparable_text",
+    "compare",
+    "fingerprint",
+]

@@ -1,0 +1,255 @@
+"""Writing one source's new and changed items: story assignment in batches.
+
+Part of the store (queries live only in this package). The decisions are pure
+(dedupe.assign_story, dedupe.choose_representative); this module fetches what they
+need in a few queries per batch, not per item, and writes the result back in bulk.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import insert, update
+from sqlalchemy import select as select_columns
+from sqlmodel import Session, SQLModel, col, select
+
+from aggregator.attribution import outlet_key
+from aggregator.dedupe import (
+    Candidate,
+    StoryMember,
+    StoryRef,
+    assign_story,
+    choose_representative,
+)
+from aggregator.similarity import WINDOW, Fingerprint
+from aggregator.store.keys import key_hash, story_uid
+from aggregator.store.models import ItemBandRow, ItemRow, SourceRow, StoryKeyRow, StoryRow
+from aggregator.types import ItemData, SourceUpdate
+
+InsertIgnore = Callable[[Session, type[SQLModel], list[dict[str, Any]], Sequence[str]], None]
+_CHUNK = 500
+_CANDIDATE_COLUMNS = [col(getattr(ItemRow, name)) for name in (
+    "id", "story_id", "fp_words", "fp_shingles", "fp_signature", "fp_slots", "fp_skeleton",
+    "published_at", "first_seen_at")]
+_MEMBER_COLUMNS = [col(getattr(ItemRow, name)) for name in (
+    "id", "story_id", "source_id", "published_at", "first_seen_at", "cites")]
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start:start + _CHUNK]
+
+
+def _label(item_id: int | str, source_name: str) -> str:
+    return f"item #{item_id} ({source_name})"
+
+
+def _stored_fingerprint(row: Any) -> Fingerprint:
+    return Fingerprint(words=row.fp_words, shingles=row.fp_shingles, signature=row.fp_signature,
+                       bands=(), numbers=tuple(s for s in (row.fp_slots or "").split("\n") if s),
+                       skeleton_hash=row.fp_skeleton or "")
+
+
+def _seen_at(item: ItemData, now: datetime) -> datetime:
+    return item.published_at or now
+
+
+def _exact_matches(session: Session, hashes: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(hashes)):
+        found.update(session.exec(select(StoryKeyRow.key_hash, StoryKeyRow.story_id)
+                                  .where(col(StoryKeyRow.key_hash).in_(chunk))).all())
+    return found
+
+
+def _band_candidates(session: Session, bands: set[str], low: datetime,
+                     high: datetime) -> dict[str, list[Candidate]]:
+    """Stored items sharing a band with the batch, within the window, by band."""
+    hits: list[tuple[str, int]] = []
+    for chunk in _chunks(sorted(bands)):
+        hits += session.exec(select(ItemBandRow.band, ItemBandRow.item_id).where(
+            col(ItemBandRow.band).in_(chunk), col(ItemBandRow.seen_at) >= low,
+            col(ItemBandRow.seen_at) <= high)).all()
+    ids = sorted({item_id for _, item_id in hits})
+    loaded: dict[int, Candidate] = {}
+    for chunk in _chunks(ids):
+        rows = session.execute(
+            select_columns(*_CANDIDATE_COLUMNS, col(SourceRow.name))
+            .join(SourceRow, col(SourceRow.id) == ItemRow.source_id)
+            .where(col(ItemRow.id).in_(chunk), col(ItemRow.fp_signature).is_not(None))).all()
+        for row in rows:
+            loaded[row.id] = Candidate(row.id, row.story_id, _label(row.id, row.name),
+                                       _stored_fingerprint(row),
+                                       row.published_at or row.first_seen_at)
+    by_band: dict[str, list[Candidate]] = defaultdict(list)
+    for band, item_id in hits:
+        if item_id in loaded:
+            by_band[band].append(loaded[item_id])
+    return by_band
+
+
+def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
+              change: SourceUpdate) -> set[int]:
+    """Insert a source's new items, each joined to its story. Returns the touched stories."""
+    items = change.new_items
+    if not items:
+        return set()
+    now = change.now
+    keys = {i.guid: change.story_keys.get(i.guid, ()) for i in items}
+    prints = {i.guid: change.fingerprints.get(i.guid) for i in items}
+    stored_exact = _exact_matches(session, {key_hash(k) for ks in keys.values() for k in ks})
+    seen = [_seen_at(i, now) for i in items]
+    by_band = _band_candidates(session, {b for fp in prints.values() if fp for b in fp.bands},
+                               min(seen) - WINDOW, max(seen) + WINDOW)
+    exact: dict[str, tuple[StoryRef, str]] = {}
+    for key in {k for ks in keys.values() for k in ks}:
+        story_id = stored_exact.get(key_hash(key))
+        if story_id is not None:
+            exact[key] = (story_id, "a stored item")
+    assignments: list[tuple[ItemData, StoryRef, str]] = []
+    new_stories: dict[str, dict[str, Any]] = {}
+    for item, seen_at in zip(items, seen, strict=True):
+        fp = prints[item.guid]
+        candidates = {id(c): c for b in (fp.bands if fp else ()) for c in by_band.get(b, ())}
+        decision = assign_story(keys[item.guid], exact, fp, candidates.values(), seen_at)
+        story: StoryRef
+        if decision.story is None:
+            first_key = keys[item.guid][0] if keys[item.guid] else \
+                f"item:{source.id}:{item.guid}"
+            story = story_uid(first_key)
+            published = item.published_at or now
+            new_stories.setdefault(story, {"uid": story, "published_at": published,
+                                           "first_seen_at": now,
+                                           "updated_at": item.updated_at or published})
+        else:
+            story = decision.story
+        assignments.append((item, story, decision.reason))
+        label = f"item {item.guid} ({source.name}, same fetch)"
+        for key in keys[item.guid]:
+            exact.setdefault(key, (story, label))
+        if fp is not None:  # later items of this batch can join it
+            candidate = Candidate(item.guid, story, label, fp, seen_at)
+            for band in fp.bands:
+                by_band[band].append(candidate)
+    story_ids = _create_stories(session, insert_ignore, new_stories)
+    rows: list[dict[str, Any]] = []
+    for item, story, reason in assignments:
+        fp = prints[item.guid]
+        credit = change.credits.get(item.guid)
+        rows.append({
+            "source_id": source.id, "story_id": story_ids.get(story, story) if
+            isinstance(story, str) else story,
+            "guid": item.guid, "url": item.url, "canonical_url": item.canonical_url,
+            "title": item.title, "author": item.author, "content_html": item.content_html,
+            "summary_text": item.summary_text, "categories": "\n".join(item.categories),
+            "published_at": item.published_at, "updated_at": item.updated_at,
+            "first_seen_at": now, "last_changed_at": now, "content_hash": item.content_hash,
+            "relayed_by": credit.relayed_by if credit else None,
+            "cites": "\n".join(credit.cites) if credit else "",
+            "credit_line": credit.line if credit else None,
+            "fp_words": fp.words if fp else None, "fp_shingles": fp.shingles if fp else None,
+            "fp_signature": fp.signature if fp else None,
+            "fp_slots": "\n".join(fp.numbers) if fp else None,
+            "fp_skeleton": fp.skeleton_hash if fp else None, "join_reason": reason,
+        })
+    inserted = session.execute(
+        insert(ItemRow).returning(col(ItemRow.id), col(ItemRow.guid),
+                                  sort_by_parameter_order=True), rows).all()
+    item_ids = {guid: item_id for item_id, guid in inserted}
+    key_rows, band_rows = [], []
+    for item, seen_at, row in zip(items, seen, rows, strict=True):
+        key_rows += [{"key_hash": key_hash(k), "story_id": row["story_id"]}
+                     for k in keys[item.guid]]
+        fp = prints[item.guid]
+        band_rows += [{"band": band, "item_id": item_ids[item.guid],
+                       "story_id": row["story_id"], "seen_at": seen_at}
+                      for band in dict.fromkeys(fp.bands if fp else ())]
+    insert_ignore(session, StoryKeyRow, key_rows, ["key_hash"])
+    insert_ignore(session, ItemBandRow, band_rows, ["band", "item_id"])
+    created = set(story_ids.values())
+    touched = {int(r["story_id"]) for r in rows}
+    gained = sorted(touched - created)
+    for chunk in _chunks(gained):  # an existing story gained an outlet: it changed
+        session.execute(update(StoryRow).where(col(StoryRow.id).in_(chunk))
+                        .values(updated_at=now))
+    return touched
+
+
+def _create_stories(session: Session, insert_ignore: InsertIgnore,
+                    new_stories: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Insert the batch's new stories (a uid another worker created meanwhile is reused)."""
+    if not new_stories:
+        return {}
+    insert_ignore(session, StoryRow, list(new_stories.values()), ["uid"])
+    ids: dict[str, int] = {}
+    for chunk in _chunks(sorted(new_stories)):
+        ids.update((uid, story_id or 0) for story_id, uid in session.exec(
+            select(StoryRow.id, StoryRow.uid).where(col(StoryRow.uid).in_(chunk))).all())
+    return ids
+
+
+def update_items(session: Session, source: SourceRow, change: SourceUpdate) -> set[int]:
+    """Rewrite items whose content changed. Returns the touched stories."""
+    if not change.changed_items:
+        return set()
+    by_guid = {i.guid: i for i in change.changed_items}
+    rows = session.exec(select(ItemRow).where(
+        ItemRow.source_id == source.id, col(ItemRow.guid).in_(list(by_guid)))).all()
+    touched: set[int] = set()
+    for row in rows:
+        item = by_guid[row.guid]
+        credit = change.credits.get(item.guid)
+        row.url, row.canonical_url, row.title = item.url, item.canonical_url, item.title
+        row.author, row.content_html = item.author, item.content_html
+        row.summary_text, row.categories = item.summary_text, "\n".join(item.categories)
+        row.published_at = item.published_at or row.published_at
+        row.updated_at, row.content_hash = item.updated_at, item.content_hash
+        row.relayed_by = credit.relayed_by if credit else None
+        row.cites = "\n".join(credit.cites) if credit else ""
+        row.credit_line = credit.line if credit else None
+        row.last_changed_at = change.now
+        session.add(row)
+        touched.add(row.story_id)
+    for chunk in _chunks(sorted(touched)):
+        session.execute(update(StoryRow).where(col(StoryRow.id).in_(chunk))
+                        .values(updated_at=change.now))
+    return touched
+
+
+def _outlet_keys(source: SourceRow) -> frozenset[str]:
+    names = [source.name, source.title or "", source.feed_title or ""]
+    for url in (source.site_url, source.url):
+        host = urlsplit(url or "").hostname or ""
+        names.append(host.removeprefix("www."))
+    return frozenset(k for k in map(outlet_key, names) if k)
+
+
+def refresh_representatives(session: Session, story_ids: Iterable[int]) -> None:
+    """Choose each touched story's representative: the credited original, else the
+    earliest item (dedupe.choose_representative)."""
+    ids = sorted(story_ids)
+    if not ids:
+        return
+    sources = {s.id: s for s in session.exec(select(SourceRow)).all()}
+    members: dict[int, list[StoryMember]] = defaultdict(list)
+    published: dict[int, datetime] = {}
+    for chunk in _chunks(ids):
+        for row in session.execute(select_columns(*_MEMBER_COLUMNS)
+                                   .where(col(ItemRow.story_id).in_(chunk))):
+            when = row.published_at or row.first_seen_at
+            published[row.id] = when
+            members[row.story_id].append(StoryMember(
+                item_id=row.id, outlet_keys=_outlet_keys(sources[row.source_id]),
+                published=when, cites=tuple(c for c in row.cites.split("\n") if c)))
+    for story_id, story_members in members.items():
+        choice = choose_representative(story_members)
+        session.execute(update(StoryRow).where(col(StoryRow.id) == story_id).values(
+            representative_item_id=choice.item_id,
+            representative_is_original=choice.is_original,
+            credited_origin=choice.credited_origin,
+            published_at=min(published[m.item_id] for m in story_members)))
+

@@ -1,0 +1,168 @@
+"""Issue 4 end to end: syndicated copies from several local feeds become one story,
+every outlet attributed, the credited original publisher as representative; hard
+negatives stay apart. On SQLite and PostgreSQL, across separate fetch runs."""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from lxml import etree
+from typer.testing import CliRunner
+
+from aggregator.cli import app
+from aggregator.config import load_config
+from aggregator.core import update_sources
+from aggregator.normalize import utc_now
+from aggregator.publish import render_output
+from aggregator.store import Store
+from tests.conftest import ATOM_RNG, write_config
+from tests.feedserver import FeedServer
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+SEED = (Path(__file__).parent / "data" / "seed-article.ru.txt").read_text(encoding="utf-8")
+TITLE, _, BODY = SEED.partition("\n\n")
+PARAGRAPHS = [p for p in BODY.split("\n\n") if p.strip()]
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+
+
+def _rss(channel: str, items: list[tuple[str, str, str, datetime]]) -> bytes:
+    entries = "".join(
+        f"<item><title>{html.escape(title)}</title><link>{link}</link><guid>{link}</guid>"
+        f"<pubDate>{when.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate>"
+        f"<description>{html.escape(body)}</description></item>"
+        for title, link, body, when in items)
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>{channel}</title><link>https://{channel.lower()}.example/</link>"
+            f"<description>{channel}</description>{entries}</channel></rss>").encode()
+
+
+def _paragraphs(texts: list[str]) -> str:
+    return "".join(f"<p>{html.escape(t)}</p>" for t in texts)
+
+
+# Izvestia's own text: no credit line. Its feed dates it *later* than a relay, so only
+# the credit can make it the representative.
+ORIGINAL = [PARAGRAPHS[0].replace(", передает Turantimes.kz со ссылкой на газету «Известия»",
+                                  ""), *PARAGRAPHS[1:]]
+RELAYED = PARAGRAPHS  # Turantimes: "передает Turantimes.kz со ссылкой на газету «Известия»"
+EDITED = [p.replace("«", '"').replace("»", '"').replace("ё", "е")
+          .replace("передает Turantimes.kz со ссылкой на газету", "сообщает Kazinform со ссылкой на")
+          for p in PARAGRAPHS] + ["Подписывайтесь на наш Telegram-канал, чтобы быть в курсе."]
+EXCERPT = PARAGRAPHS[:3]
+RATES = ("Курс доллара на {day} июля",
+         "Официальный курс доллара США на {day} июля установлен Национальным банком "
+         "Казахстана на уровне {rate} тенге. Курс евро составил {eur} тенге, курс рубля "
+         "{rub} тенге. Биржевые торги на Казахстанской фондовой бирже завершились "
+         "ростом основных индексов, сообщили в пресс-службе регулятора.")
+OTHER = ("Казахстан и Россия обсудили транспортные коридоры",
+         "Министры транспорта Казахстана и России провели переговоры о развитии "
+         "транспортных коридоров Север — Юг и модернизации пограничных переходов. Стороны "
+         "договорились увеличить пропускную способность железнодорожных станций, ускорить "
+         "цифровизацию таможенных процедур и создать совместную рабочую группу по "
+         "логистике. Следующее заседание группы пройдет в Астане осенью.")
+
+
+def _serve(feed_server: FeedServer) -> dict[str, str]:
+    rate = RATES[1]
+    return {
+        "izvestia": feed_server.serve("/iz.xml", _rss("Известия", [
+            ("Касым-Жомарт Токаев: Казахстан и Россия — союзники",
+             "https://iz.ru/1/tokaev-statya", _paragraphs(ORIGINAL), T0 + timedelta(hours=3))])),
+        "turantimes": feed_server.serve("/tt.xml", _rss("Turantimes.kz", [
+            (TITLE, "https://turantimes.kz/news/tokaev", _paragraphs(RELAYED), T0),
+            (RATES[0].format(day=3), "https://turantimes.kz/news/rates-3",
+             rate.format(day=3, rate="470,15", eur="510,20", rub="5,21"), T0)])),
+        "kazinform": feed_server.serve("/kz.xml", _rss("Kazinform", [
+            ("Токаев написал статью для «Известий»", "https://inform.kz/ru/tokaev",
+             _paragraphs(EDITED), T0 + timedelta(hours=1)),
+            (RATES[0].format(day=4), "https://inform.kz/ru/rates-4",
+             rate.format(day=4, rate="471,02", eur="511,75", rub="5,23"), T0),
+            (*OTHER[:1], "https://inform.kz/ru/corridors", OTHER[1], T0)])),
+        "digest": feed_server.serve("/dg.xml", _rss("Digest", [
+            ("Статья Токаева в «Известиях»", "https://digest.kz/a/77", _paragraphs(EXCERPT),
+             T0 + timedelta(hours=2))])),
+    }
+
+
+def _stories(store: Store) -> dict[str, list[str]]:
+    return {s.title: [s.representative.source_name, *(o.source_name for o in s.others)]
+            for s in store.stories_for(None, 100)}
+
+
+def test_syndicated_copies_in_any_order_and_across_runs_become_one_story(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    urls = _serve(feed_server)
+    # first run: two relays and the excerpt, the original not yet among our sources
+    first = {k: urls[k] for k in ("kazinform", "digest", "turantimes")}
+    config = load_config(write_config(tmp_path, first))
+    store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+    update_sources(store, config)
+    stories = _stories(store)
+    tokaev = [t for t, outlets in stories.items() if len(outlets) > 1]
+    assert len(tokaev) == 1
+    assert sorted(stories[tokaev[0]]) == ["digest", "kazinform", "turantimes"]
+    (story,) = [s for s in store.stories_for(None, 100) if s.title == tokaev[0]]
+    assert story.credited_origin == "Известия"  # credited, not (yet) one of ours
+    assert not story.representative_is_original
+    # second, separate run: the original publisher arrives and becomes representative
+    config = load_config(write_config(tmp_path, urls))
+    store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+    update_sources(store, config)
+    stories = _stories(store)
+    merged = {t: o for t, o in stories.items() if len(o) > 1}
+    assert list(merged.values()) == [["izvestia", "digest", "kazinform", "turantimes"]]
+    (story,) = [s for s in store.stories_for(None, 100) if len(s.others) == 3]
+    assert story.representative_is_original and story.credited_origin is None
+    assert story.title == "Касым-Жомарт Токаев: Казахстан и Россия — союзники"
+    # hard negatives stay apart: two days of the rates template, another Kazakh-Russian story
+    assert stories["Курс доллара на 3 июля"] == ["turantimes"]
+    assert stories["Курс доллара на 4 июля"] == ["kazinform"]
+    assert stories[OTHER[0]] == ["kazinform"]
+    assert len(stories) == 4
+
+    rendered = render_output(store, config, config.outputs[0], utc_now())
+    root = etree.fromstring(rendered.body)
+    assert etree.RelaxNG(etree.parse(str(ATOM_RNG))).validate(etree.ElementTree(root))
+    entry = next(e for e in root.iter(f"{ATOM}entry")
+                 if e.findtext(f"{ATOM}title") == story.title)
+    assert entry.find(f"{ATOM}source").findtext(f"{ATOM}title") == "Известия"
+    assert sorted(link.get("title") for link in entry.findall(f"{ATOM}link[@rel='related']")) \
+        == ["Digest", "Kazinform", "Turantimes.kz"]
+    content = entry.findtext(f"{ATOM}content")
+    assert 'Originally published by <a href="https://iz.ru/1/tokaev-statya">Известия</a>' \
+        in content
+    assert "also carried by" in content
+
+
+def test_explain_and_stories_commands(tmp_path: Path, feed_server: FeedServer,
+                                      db_url: str) -> None:
+    config = write_config(tmp_path, _serve(feed_server))
+    runner = CliRunner()
+    assert runner.invoke(app, ["fetch", "-c", str(config), "--db", db_url]).exit_code == 0
+    listing = runner.invoke(app, ["stories", "-c", str(config), "--db", db_url])
+    assert listing.exit_code == 0
+    assert "Касым-Жомарт Токаев: Казахстан и Россия — союзники" in listing.stdout
+    assert "Известия (original) · Digest, Kazinform, Turantimes.kz" in listing.stdout
+    explained = runner.invoke(app, ["explain", "https://inform.kz/ru/tokaev", "-c", str(config),
+                                    "--db", db_url])
+    assert explained.exit_code == 0, explained.stderr
+    assert "    why: near-duplicate of item #" in explained.stdout
+    assert "(one of its outlets; outlets: izvestia, " in explained.stdout
+    assert "credit: 'сообщает Kazinform со ссылкой на \"Известия\"' (relayed by Kazinform " \
+           "citing Известия)" in explained.stdout
+    reasons = []
+    for url in ("https://inform.kz/ru/rates-4", "https://turantimes.kz/news/rates-3"):
+        negative = runner.invoke(app, ["explain", url, "--json", "-c", str(config),
+                                       "--db", db_url])
+        assert negative.exit_code == 0
+        reasons.append(json.loads(negative.stdout)[0]["join_reason"])
+    # whichever arrived second was compared with the first and kept apart
+    assert sorted(r.split(":")[0] for r in reasons) == ["new story", "new story"]
+    assert any(r.startswith("new story: closest candidate item #") and "templated series" in r
+               for r in reasons), reasons
+    missing = runner.invoke(app, ["explain", "https://nowhere.example/x", "-c", str(config),
+                                  "--db", db_url])
+    assert missing.exit_code == 2 and "no item" in missing.stderr
