@@ -26,7 +26,7 @@ from aggregator.config import Config, config_path, database_url, load_config
 from aggregator.core import update_sources
 from aggregator.exceptions import AggregatorError, ConfigError, StorageError
 from aggregator.normalize import utc_now
-from aggregator.publish import render_outputs, select_stories, write_site
+from aggregator.publish import render_site, select_stories, write_site
 from aggregator.store import SourceStatus, Store
 from aggregator.types import Outcome, StoryView, UpdateResult
 
@@ -140,17 +140,18 @@ def publish(
                                           help="directory to write <name>.atom files into")],
     config: ConfigOption = None, db: DbOption = None,
 ) -> None:
-    """Write a static site: every output as DIR/<name>.atom, .rss and .json (older pages
-    as <name>.pageN.*), atomically; unchanged files are left alone."""
+    """Write the whole site for static hosting, atomically, with the same paths
+    `aggregator run` serves: DIR/feeds/<name>.atom, .rss, .json and .html (older pages as
+    <name>.pageN.*), DIR/index.html and DIR/sources.opml. Unchanged files are left alone."""
     _, conf = _config(config)
     with _store(db, conf) as store:
         try:
-            feeds = render_outputs(store, conf, utc_now(), static=True)
-            changed = write_site(out_dir, {path: feed.body for path, feed in feeds.items()})
+            files = render_site(store, conf, utc_now())
+            changed = write_site(out_dir, {path: file.body for path, file in files.items()})
         except AggregatorError as error:
             _fail(str(error), EXIT_FAILED)
     if err.is_terminal:
-        err.print(f"{len(conf.outputs)} outputs, {len(feeds)} files in {out_dir}, "
+        err.print(f"{len(conf.outputs)} outputs, {len(files)} files in {out_dir}, "
                   f"{len(changed)} changed", markup=False)
 
 

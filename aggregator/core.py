@@ -16,11 +16,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from aggregator.attribution import find_credits
 from aggregator.config import Config
 from aggregator.dedupe import decide, shared_urls, story_keys, unique_items
 from aggregator.exceptions import AggregatorError, FetchError, ParseError
 from aggregator.fetch import FetchLimits, fetch, make_client
-from aggregator.attribution import find_credits
 from aggregator.normalize import html_to_text, normalize_entry, utc_now
 from aggregator.parse import parse_feed
 from aggregator.schedule import (

@@ -1,7 +1,16 @@
-"""Publishing: select each output's stories, render every format and page, write files.
+"""Publishing: select each output's stories and render the whole site, as files.
 
-``select_stories`` reads the store and applies the output's rules (curate.py);
-``render_output_feeds`` is pure; ``write_site`` writes atomically.
+The site is the same whether `aggregator run` serves it or `aggregator publish --out`
+writes it for static hosting, so a subscriber's URL never depends on how it is hosted::
+
+    index.html                      every output, with autodiscovery links
+    feeds/<name>.atom|.rss|.json    each output in three formats (RFC 5005 older pages:
+    feeds/<name>.pageN.<ext>        <name>.page2.atom, ...)
+    feeds/<name>.html               a readable page per output
+    sources.opml                    every source
+
+``select_stories`` reads the store and applies the output's rules (curate.py); the
+rendering is pure; ``write_site`` writes atomically.
 """
 
 from __future__ import annotations
@@ -20,11 +29,15 @@ from pathlib import Path
 from aggregator.config import Config, OutputConfig
 from aggregator.curate import CurationResult, curate
 from aggregator.exceptions import PublishError
+from aggregator.opml import OpmlSource, export_opml
+from aggregator.pages import OPML_PATH, OutputSummary, SiteInfo, render_index, render_output_page
 from aggregator.render import render_atom, render_json, render_rss
 from aggregator.store import Store
 from aggregator.types import OutputFeed, StoryView
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+HTML = "text/html; charset=utf-8"
+OPML = "text/x-opml; charset=utf-8"
 MAX_PAGES = 10  # RFC 5005 paging goes back this many pages of `limit` stories
 CANDIDATES_PER_STORY = 4  # stories read per story wanted, when rules may drop some
 
@@ -44,11 +57,10 @@ FORMATS: dict[str, Format] = {
 
 
 @dataclass(frozen=True, slots=True)
-class RenderedFeed:
-    """One page of one output in one format: the bytes and the validators to serve."""
+class SiteFile:
+    """One file of the site: the bytes, gzipped once, and the validators to serve it."""
 
-    path: str  # relative to /feeds/, e.g. "all.atom", "all.page2.json"
-    output: str
+    path: str  # relative to the site root, e.g. "feeds/all.atom", "index.html"
     body: bytes
     gzip_body: bytes
     etag: str  # strong, quoted; the gzip variant adds "-gz" inside the quotes
@@ -56,27 +68,28 @@ class RenderedFeed:
     media_type: str
 
     @staticmethod
-    def of(path: str, output: str, body: bytes, updated: datetime,
-           media_type: str) -> RenderedFeed:
-        return RenderedFeed(
-            path=path, output=output, body=body, gzip_body=gzip.compress(body, mtime=0),
+    def of(path: str, body: bytes, updated: datetime, media_type: str) -> SiteFile:
+        return SiteFile(
+            path=path, body=body, gzip_body=gzip.compress(body, mtime=0),
             etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
             last_modified=updated.replace(microsecond=0), media_type=media_type)
 
+    @property
+    def is_feed(self) -> bool:
+        return self.path.startswith("feeds/") and not self.path.endswith(".html")
+
 
 def feed_path(name: str, extension: str, page: int = 1) -> str:
-    return f"{name}.{extension}" if page == 1 else f"{name}.page{page}.{extension}"
+    """An output's file, relative to the site root: ``feeds/<name>[.pageN].<ext>``."""
+    return f"feeds/{name}.{extension}" if page == 1 else f"feeds/{name}.page{page}.{extension}"
 
 
-def feeds_base(config: Config, static: bool = False) -> str:
-    """Where the feed files live: ``<base_url>/feeds/`` when served by `aggregator run`,
-    ``<base_url>/`` for a static site written by `aggregator publish --out`."""
-    return config.settings.base_url.rstrip("/") + ("/" if static else "/feeds/")
+def site_url(config: Config, path: str = "") -> str:
+    return config.settings.base_url.rstrip("/") + "/" + path
 
 
-def feed_url(config: Config, name: str, extension: str = "atom", page: int = 1,
-             *, static: bool = False) -> str:
-    return feeds_base(config, static) + feed_path(name, extension, page)
+def feed_url(config: Config, name: str, extension: str = "atom", page: int = 1) -> str:
+    return site_url(config, feed_path(name, extension, page))
 
 
 def select_stories(store: Store, config: Config, output: OutputConfig,
@@ -91,13 +104,13 @@ def select_stories(store: Store, config: Config, output: OutputConfig,
     return curate(rules, store.stories_for(names, wanted, since), now)
 
 
-def render_output_feeds(config: Config, output: OutputConfig, stories: Sequence[StoryView],
-                        *, static: bool = False) -> list[RenderedFeed]:
+def render_output_feeds(config: Config, output: OutputConfig,
+                        stories: Sequence[StoryView]) -> list[SiteFile]:
     """Every format and page of one output. Pure: same stories, same bytes."""
     settings = config.settings
 
     def url(extension: str, page: int = 1) -> str:
-        return feed_url(config, output.name, extension, page, static=static)
+        return feed_url(config, output.name, extension, page)
 
     pages = max(1, min(MAX_PAGES, math.ceil(len(stories) / output.limit)))
     languages = {s.language for s in stories}
@@ -109,7 +122,7 @@ def render_output_feeds(config: Config, output: OutputConfig, stories: Sequence[
         for fmt in FORMATS.values():
             meta = OutputFeed(
                 name=output.name, title=output.title, description=output.description,
-                # the id stays the same whether served or static, in every format
+                # one id for the output, in every format and on every page
                 feed_id="urn:uuid:" + str(uuid.uuid5(
                     uuid.NAMESPACE_URL, feed_url(config, output.name, "atom"))),
                 self_url=url(fmt.extension, page), site_url=settings.base_url,
@@ -123,28 +136,52 @@ def render_output_feeds(config: Config, output: OutputConfig, stories: Sequence[
             except (ValueError, TypeError) as error:
                 raise PublishError(f"output {output.name!r} could not be rendered as "
                                    f"{fmt.extension}: {error}") from error
-            feeds.append(RenderedFeed.of(feed_path(output.name, fmt.extension, page),
-                                         output.name, body, updated, fmt.media_type))
+            feeds.append(SiteFile.of(feed_path(output.name, fmt.extension, page), body,
+                                     updated, fmt.media_type))
     return feeds
 
 
 def render_output(store: Store, config: Config, output: OutputConfig, now: datetime,
-                  extension: str = "atom") -> RenderedFeed:
+                  extension: str = "atom") -> SiteFile:
     """The first page of one output in one format."""
     stories = select_stories(store, config, output, now).stories
     return next(f for f in render_output_feeds(config, output, stories)
                 if f.path == feed_path(output.name, extension))
 
 
-def render_outputs(store: Store, config: Config, now: datetime, *,
-                   static: bool = False) -> dict[str, RenderedFeed]:
-    """Every page and format of every output, by path."""
-    feeds: dict[str, RenderedFeed] = {}
+def render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFile]:
+    """Every file of the site, by path: feeds in every format and page, the HTML pages
+    and the OPML list of sources."""
+    files: dict[str, SiteFile] = {}
+    site = SiteInfo(title=config.settings.title, base_url=config.settings.base_url)
+    summaries = []
     for output in config.outputs:
         stories = select_stories(store, config, output, now).stories
-        feeds.update((f.path, f) for f in render_output_feeds(config, output, stories,
-                                                              static=static))
-    return feeds
+        files.update((f.path, f) for f in render_output_feeds(config, output, stories))
+        shown = stories[: output.limit]
+        updated = max((s.updated_at for s in shown), default=None)
+        summary = OutputSummary(output.name, output.title, output.description, len(shown),
+                                updated)
+        summaries.append(summary)
+        page = render_output_page(site, summary, shown).encode("utf-8")
+        files[feed_path(output.name, "html")] = SiteFile.of(
+            feed_path(output.name, "html"), page, updated or EPOCH, HTML)
+    newest = max((s.updated for s in summaries if s.updated), default=EPOCH)
+    files["index.html"] = SiteFile.of("index.html", render_index(site, summaries)
+                                      .encode("utf-8"), newest, HTML)
+    files[OPML_PATH] = SiteFile.of(OPML_PATH, sources_opml(store, config), newest, OPML)
+    return files
+
+
+def sources_opml(store: Store, config: Config) -> bytes:
+    """Every configured source as OPML 2.0, with the site URL its feed declares."""
+    known = {s.name: s for s in store.source_statuses()}
+    return export_opml(f"{config.settings.title}: sources", [
+        OpmlSource(name=s.name, title=s.title or (known[s.name].title if s.name in known
+                                                  else s.name),
+                   xml_url=s.url, html_url=known[s.name].site_url if s.name in known else None,
+                   tags=s.tags)
+        for s in config.sources])
 
 
 def write_atomic(path: Path, data: bytes) -> bool:

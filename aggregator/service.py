@@ -20,10 +20,10 @@ from aggregator.config import Config, load_config
 from aggregator.core import update_sources
 from aggregator.exceptions import AggregatorError, ConfigError
 from aggregator.normalize import utc_now
-from aggregator.publish import feeds_base, render_outputs
+from aggregator.publish import render_site, site_url
 from aggregator.store import Store
 from aggregator.types import Outcome
-from aggregator.web import FeedCache
+from aggregator.web import SiteCache
 from aggregator.websub import ping_hub
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,11 @@ class Service:
     """Keeps the store in step with feeds.yaml, polls due sources, republishes outputs."""
 
     def __init__(self, config_path: str, config: Config, store: Store,
-                 cache: FeedCache | None = None) -> None:
+                 cache: SiteCache | None = None) -> None:
         self.config_path = Path(config_path)
         self.config = config
         self.store = store
-        self.cache = cache or FeedCache(int(config.settings.cache_max_age.total_seconds()))
+        self.cache = cache or SiteCache(int(config.settings.cache_max_age.total_seconds()))
         self._config_digest = self._digest()
         self._published_once = False  # no ping for what was already published at start
         self._scheduler = BackgroundScheduler(timezone=UTC)
@@ -58,15 +58,15 @@ class Service:
         """Re-render every output; ping the WebSub hub for the feeds that changed."""
         config = self.config
         try:
-            feeds = render_outputs(self.store, config, utc_now())
+            files = render_site(self.store, config, utc_now())
         except AggregatorError as error:
             log.error("publishing failed: %s", error)
             return
-        changed = self.cache.replace(feeds, {o.name: o.title for o in config.outputs})
+        changed = self.cache.replace(files)
         hub = config.settings.websub_hub
-        if hub and changed and self._published_once:
-            base = feeds_base(config)
-            topics = [base + path for path in changed if ".page" not in path]
+        topics = [site_url(config, path) for path in changed
+                  if files[path].is_feed and ".page" not in path]
+        if hub and topics and self._published_once:
             self._scheduler.add_job(ping_hub, args=(hub, topics))
         self._published_once = True
 

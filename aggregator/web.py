@@ -1,13 +1,12 @@
-"""The ASGI app: serves the rendered outputs with ETag / Last-Modified / 304.
+"""The ASGI app: serves the rendered site with ETag / Last-Modified / 304.
 
-It serves what the publisher last rendered (held in a FeedCache), so a request
-never touches the database and a poll that finds nothing new costs a 304. Bodies
-are gzipped once at publish time; the gzip variant has its own strong ETag.
+It serves what the publisher last rendered (held in a SiteCache), so a request never
+touches the database and a poll that finds nothing new costs a 304. Bodies are
+gzipped once at publish time; the gzip variant has its own strong ETag.
 """
 
 from __future__ import annotations
 
-import html
 import threading
 from collections.abc import Mapping
 from datetime import datetime
@@ -15,43 +14,31 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from aggregator.publish import RenderedFeed
+from aggregator.publish import SiteFile
 
 
-class FeedCache:
-    """The latest rendering of every output, by path; replaced whole, read without locks."""
+class SiteCache:
+    """The latest rendering of the site, by path; replaced whole, read without locks."""
 
     def __init__(self, max_age: int = 300) -> None:
-        self._feeds: Mapping[str, RenderedFeed] = {}
-        self._titles: Mapping[str, str] = {}
-        self._pages: Mapping[str, bytes] = {}
+        self._files: Mapping[str, SiteFile] = {}
         self.cache_control = f"public, max-age={max_age}"
         self._lock = threading.Lock()
 
-    def replace(self, feeds: Mapping[str, RenderedFeed], titles: Mapping[str, str],
-                pages: Mapping[str, bytes] | None = None) -> list[str]:
+    def replace(self, files: Mapping[str, SiteFile]) -> list[str]:
         """Swap in a new rendering; return the paths whose content changed."""
         with self._lock:
-            old = self._feeds
-            changed = [path for path, feed in feeds.items()
-                       if path not in old or old[path].etag != feed.etag]
-            self._feeds = dict(feeds)
-            self._titles = dict(titles)
-            if pages is not None:
-                self._pages = dict(pages)
+            old = self._files
+            changed = [path for path, file in files.items()
+                       if path not in old or old[path].etag != file.etag]
+            self._files = dict(files)
             return changed
 
-    def get(self, path: str) -> RenderedFeed | None:
-        return self._feeds.get(path)
-
-    def page(self, path: str) -> bytes | None:
-        return self._pages.get(path)
-
-    def listing(self) -> list[tuple[str, str]]:
-        return sorted(self._titles.items())
+    def get(self, path: str) -> SiteFile | None:
+        return self._files.get(path)
 
 
 def _etag_matches(header: str, etag: str) -> bool:
@@ -74,7 +61,7 @@ def gzip_etag(etag: str) -> str:
     return etag[:-1] + '-gz"'
 
 
-def is_not_modified(request_headers: Mapping[str, str], feed: RenderedFeed) -> bool:
+def is_not_modified(request_headers: Mapping[str, str], file: SiteFile) -> bool:
     """A conditional request our representation still satisfies.
 
     If-None-Match wins over If-Modified-Since when both are sent (RFC 9110 13.2.2).
@@ -82,45 +69,36 @@ def is_not_modified(request_headers: Mapping[str, str], feed: RenderedFeed) -> b
     """
     if_none_match = request_headers.get("if-none-match")
     if if_none_match is not None:
-        return (_etag_matches(if_none_match, feed.etag)
-                or _etag_matches(if_none_match, gzip_etag(feed.etag)))
+        return (_etag_matches(if_none_match, file.etag)
+                or _etag_matches(if_none_match, gzip_etag(file.etag)))
     if_modified_since = request_headers.get("if-modified-since")
     return if_modified_since is not None and _not_modified_since(if_modified_since,
-                                                                 feed.last_modified)
+                                                                 file.last_modified)
 
 
-def create_app(cache: FeedCache) -> Starlette:
-    async def serve_feed(request: Request) -> Response:
-        feed = cache.get(request.path_params["path"])
-        if feed is None:
-            return PlainTextResponse("no such feed\n", status_code=404)
+def create_app(cache: SiteCache) -> Starlette:
+    def serve(path: str, request: Request) -> Response:
+        file = cache.get(path)
+        if file is None:
+            return PlainTextResponse("not found\n", status_code=404)
         gzipped = "gzip" in request.headers.get("accept-encoding", "").lower()
-        headers = {"ETag": gzip_etag(feed.etag) if gzipped else feed.etag,
+        headers = {"ETag": gzip_etag(file.etag) if gzipped else file.etag,
                    "Cache-Control": cache.cache_control, "Vary": "Accept-Encoding",
-                   "Last-Modified": format_datetime(feed.last_modified, usegmt=True)}
-        if is_not_modified(request.headers, feed):
+                   "Last-Modified": format_datetime(file.last_modified, usegmt=True)}
+        if is_not_modified(request.headers, file):
             return Response(status_code=304, headers=headers)
         if gzipped:
             headers["Content-Encoding"] = "gzip"
-            return Response(feed.gzip_body, media_type=feed.media_type, headers=headers)
-        return Response(feed.body, media_type=feed.media_type, headers=headers)
+            return Response(file.gzip_body, media_type=file.media_type, headers=headers)
+        return Response(file.body, media_type=file.media_type, headers=headers)
 
-    async def index(_request: Request) -> Response:
-        alternates = "".join(
-            f'<link rel="alternate" type="application/atom+xml" title="{html.escape(title)}" '
-            f'href="/feeds/{html.escape(name)}.atom">\n' for name, title in cache.listing())
-        items = "".join(
-            f'<li><a href="/feeds/{html.escape(name)}.atom">{html.escape(title)}</a></li>\n'
-            for name, title in cache.listing())
-        page = (f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Feeds</title>\n"
-                f"{alternates}</head><body><h1>Feeds</h1>\n<ul>\n{items}</ul></body></html>\n")
-        return HTMLResponse(page)
+    async def site_file(request: Request) -> Response:
+        return serve(request.path_params["path"] or "index.html", request)
 
     async def health(_request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
     return Starlette(routes=[
-        Route("/", index, methods=["GET", "HEAD"]),
-        Route("/feeds/{path:path}", serve_feed, methods=["GET", "HEAD"]),
         Route("/healthz", health, methods=["GET", "HEAD"]),
+        Route("/{path:path}", site_file, methods=["GET", "HEAD"]),
     ])

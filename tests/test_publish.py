@@ -15,7 +15,7 @@ from lxml import etree
 from aggregator.config import load_config, parse_config
 from aggregator.core import update_sources
 from aggregator.normalize import utc_now
-from aggregator.publish import render_output_feeds, render_outputs, select_stories
+from aggregator.publish import render_output_feeds, render_site, select_stories
 from aggregator.service import Service
 from aggregator.store import Store
 from tests.conftest import ATOM_RNG, write_config
@@ -46,12 +46,12 @@ def _by_path(stories=STORIES):  # type: ignore[no-untyped-def]
 
 def test_every_format_has_the_same_stories_and_ids() -> None:
     feeds = _by_path()
-    atom = etree.fromstring(feeds["all.atom"].body)
+    atom = etree.fromstring(feeds["feeds/all.atom"].body)
     assert SCHEMA.validate(etree.ElementTree(atom)), SCHEMA.error_log
     atom_ids = [e.findtext(f"{ATOM}id") for e in atom.iter(f"{ATOM}entry")]
-    rss = feedparser.parse(feeds["all.rss"].body)
+    rss = feedparser.parse(feeds["feeds/all.rss"].body)
     assert rss.bozo == 0 and rss.version == "rss20"
-    document = json.loads(feeds["all.json"].body)
+    document = json.loads(feeds["feeds/all.json"].body)
     jsonschema.validate(document, JSON_SCHEMA)
     assert atom_ids == [e.id for e in rss.entries] == [i["id"] for i in document["items"]]
     assert atom_ids == [STORIES[0].uid, STORIES[1].uid]
@@ -60,16 +60,16 @@ def test_every_format_has_the_same_stories_and_ids() -> None:
     assert [o["name"] for o in document["items"][0]["_aggregator"]["also_carried_by"]] == [
         "Kazinform", "Turantimes.kz"]
     assert "also carried by" in document["items"][0]["content_html"]
-    assert feeds["all.json"].media_type == "application/feed+json; charset=utf-8"
-    assert feeds["all.rss"].media_type == "application/rss+xml; charset=utf-8"
+    assert feeds["feeds/all.json"].media_type == "application/feed+json; charset=utf-8"
+    assert feeds["feeds/all.rss"].media_type == "application/rss+xml; charset=utf-8"
 
 
 def test_an_output_longer_than_its_limit_is_paged_rfc5005() -> None:
     feeds = _by_path()
-    assert sorted(feeds) == sorted(f"all{p}.{x}" for p in ("", ".page2", ".page3")
+    assert sorted(feeds) == sorted(f"feeds/all{p}.{x}" for p in ("", ".page2", ".page3")
                                    for x in ("atom", "rss", "json"))
-    pages = [etree.fromstring(feeds[p].body) for p in ("all.atom", "all.page2.atom",
-                                                       "all.page3.atom")]
+    pages = [etree.fromstring(feeds[p].body) for p in ("feeds/all.atom", "feeds/all.page2.atom",
+                                                       "feeds/all.page3.atom")]
     base = "https://feeds.example.org/feeds/"
 
     def link(root, rel):  # type: ignore[no-untyped-def]
@@ -86,30 +86,30 @@ def test_an_output_longer_than_its_limit_is_paged_rfc5005() -> None:
     assert [len(p.findall(f"{ATOM}entry")) for p in pages] == [2, 2, 1]
     for page in pages:
         assert SCHEMA.validate(etree.ElementTree(page)), SCHEMA.error_log
-    assert json.loads(feeds["all.json"].body)["next_url"] == base + "all.page2.json"
-    rss = etree.fromstring(feeds["all.rss"].body)
+    assert json.loads(feeds["feeds/all.json"].body)["next_url"] == base + "all.page2.json"
+    rss = etree.fromstring(feeds["feeds/all.rss"].body)
     assert rss.find(f"channel/{ATOM}link[@rel='next']").get("href") == base + "all.page2.rss"
 
 
 def test_a_short_output_has_no_paging_links() -> None:
     feeds = _by_path(STORIES[:2])
-    assert sorted(feeds) == ["all.atom", "all.json", "all.rss"]
-    root = etree.fromstring(feeds["all.atom"].body)
+    assert sorted(feeds) == ["feeds/all.atom", "feeds/all.json", "feeds/all.rss"]
+    root = etree.fromstring(feeds["feeds/all.atom"].body)
     assert root.find(f"{ATOM}link[@rel='next']") is None
     assert root.find(f"{ATOM}link[@rel='first']") is None
 
 
 def test_websub_hub_and_self_links_in_every_format() -> None:
     feeds = _by_path()
-    atom = etree.fromstring(feeds["all.atom"].body)
+    atom = etree.fromstring(feeds["feeds/all.atom"].body)
     assert atom.find(f"{ATOM}link[@rel='hub']").get("href") == "https://hub.example.org/"
     assert atom.find(f"{ATOM}link[@rel='self']").get("href") == \
         "https://feeds.example.org/feeds/all.atom"
-    rss = etree.fromstring(feeds["all.rss"].body)
+    rss = etree.fromstring(feeds["feeds/all.rss"].body)
     assert rss.find(f"channel/{ATOM}link[@rel='hub']").get("href") == "https://hub.example.org/"
     assert rss.find(f"channel/{ATOM}link[@rel='self']").get("href") == \
         "https://feeds.example.org/feeds/all.rss"
-    assert json.loads(feeds["all.json"].body)["hubs"] == [
+    assert json.loads(feeds["feeds/all.json"].body)["hubs"] == [
         {"type": "WebSub", "url": "https://hub.example.org/"}]
 
 
@@ -176,12 +176,18 @@ def test_the_service_pings_the_hub_only_for_feeds_that_changed(
     assert topics == [f"hub.mode=publish&hub.url={base}{x}" for x in ("atom", "json", "rss")]
 
 
-def test_static_site_links_point_at_the_static_files(
+def test_the_site_has_every_file_a_reader_or_a_browser_needs(
         tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
     config, _ = _fetched_store(tmp_path, store, feed_server,
                                "outputs:\n  - name: all\n    title: All")
-    feeds = render_outputs(store, config, utc_now(), static=True)
-    root = etree.fromstring(feeds["all.atom"].body)
-    assert root.find(f"{ATOM}link[@rel='self']").get("href") == "http://127.0.0.1:8080/all.atom"
-    served = etree.fromstring(render_outputs(store, config, utc_now())["all.atom"].body)
-    assert root.findtext(f"{ATOM}id") == served.findtext(f"{ATOM}id")
+    files = render_site(store, config, utc_now())
+    assert sorted(files) == ["feeds/all.atom", "feeds/all.html", "feeds/all.json",
+                             "feeds/all.rss", "index.html", "sources.opml"]
+    index = files["index.html"].body.decode()
+    assert 'href="http://127.0.0.1:8080/feeds/all.atom"' in index
+    opml = etree.fromstring(files["sources.opml"].body)
+    assert sorted(o.get("xmlUrl") for o in opml.iter("outline") if o.get("xmlUrl")) == [
+        feed_server.url("/atom.xml"), feed_server.url("/rss2.xml")]
+    page = files["feeds/all.html"].body.decode()
+    assert "Rates unchanged again" in page and "also carried by" in page
+    assert files["sources.opml"].media_type == "text/x-opml; charset=utf-8"

@@ -48,8 +48,9 @@ def _paragraphs(texts: list[str]) -> str:
 ORIGINAL = [PARAGRAPHS[0].replace(", передает Turantimes.kz со ссылкой на газету «Известия»",
                                   ""), *PARAGRAPHS[1:]]
 RELAYED = PARAGRAPHS  # Turantimes: "передает Turantimes.kz со ссылкой на газету «Известия»"
-EDITED = [p.replace("«", '"').replace("»", '"').replace("ё", "е")
-          .replace("передает Turantimes.kz со ссылкой на газету", "сообщает Kazinform со ссылкой на")
+CREDIT, NEW_CREDIT = ("передает Turantimes.kz со ссылкой на газету",
+                      "сообщает Kazinform со ссылкой на")
+EDITED = [p.replace("«", '"').replace("»", '"').replace("ё", "е").replace(CREDIT, NEW_CREDIT)
           for p in PARAGRAPHS] + ["Подписывайтесь на наш Telegram-канал, чтобы быть в курсе."]
 EXCERPT = PARAGRAPHS[:3]
 RATES = ("Курс доллара на {day} июля",

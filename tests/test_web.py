@@ -12,12 +12,13 @@ import httpx
 import pytest
 import uvicorn
 
-from aggregator.publish import RenderedFeed
-from aggregator.web import FeedCache, create_app
+from aggregator.publish import SiteFile
+from aggregator.web import SiteCache, create_app
 
-FEED = RenderedFeed.of("all.atom", "all", b"<feed/>" * 100,
-                       datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
-                       "application/atom+xml; charset=utf-8")
+FEED = SiteFile.of("feeds/all.atom", b"<feed/>" * 100, datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+                   "application/atom+xml; charset=utf-8")
+INDEX = SiteFile.of("index.html", b'<link rel="alternate" href="feeds/all.atom">',
+                    datetime(2026, 11, 24, 9, 0, tzinfo=UTC), "text/html; charset=utf-8")
 ETAG = FEED.etag
 GZ_ETAG = ETAG[:-1] + '-gz"'
 
@@ -31,8 +32,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[httpx.Client]:
-    cache = FeedCache()
-    cache.replace({"all.atom": FEED}, {"all": "All <stories>"})
+    cache = SiteCache()
+    cache.replace({"feeds/all.atom": FEED, "index.html": INDEX})
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(cache), host="127.0.0.1", port=port,
                                            log_level="warning"))
@@ -95,8 +96,18 @@ def test_unknown_feed_is_404(client: httpx.Client) -> None:
     assert client.get("/feeds/nope.atom").status_code == 404
 
 
-def test_the_index_lists_feeds_with_autodiscovery(client: httpx.Client) -> None:
-    page = client.get("/").text
-    assert '<link rel="alternate" type="application/atom+xml" title="All &lt;stories&gt;" ' \
-           'href="/feeds/all.atom">' in page
+def test_the_index_page_is_served_at_the_root(client: httpx.Client) -> None:
+    for path in ("/", "/index.html"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        assert response.text == INDEX.body.decode()
     assert client.get("/healthz").text == "ok\n"
+    assert client.get("/nothing/here").status_code == 404
+
+
+def test_the_cache_reports_what_changed() -> None:
+    cache = SiteCache()
+    assert cache.replace({"feeds/all.atom": FEED}) == ["feeds/all.atom"]
+    assert cache.replace({"feeds/all.atom": FEED, "index.html": INDEX}) == ["index.html"]
+    assert cache.replace({"feeds/all.atom": FEED, "index.html": INDEX}) == []

@@ -77,6 +77,7 @@ class SourceStatus:
     moved_to: str | None
     items: int
     stopped: bool = False
+    site_url: str | None = None
 
 
 def normalize_database_url(url: str) -> str:
@@ -253,7 +254,8 @@ class Store:
                 last_fetched_at=r.last_fetched_at, last_outcome=r.last_outcome,
                 last_http_status=r.last_http_status, next_fetch_at=r.next_fetch_at,
                 error_count=r.error_count, last_error=r.last_error, moved_to=r.moved_to,
-                items=counts.get(r.id or 0, 0), stopped=r.stopped) for r in rows]
+                items=counts.get(r.id or 0, 0), stopped=r.stopped, site_url=r.site_url)
+                for r in rows]
 
     # ---- applying an update --------------------------------------------------
 
