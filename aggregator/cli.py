@@ -23,18 +23,21 @@ from rich.table import Table
 
 from aggregator import __version__
 from aggregator.config import Config, config_path, database_url, load_config
+from aggregator.config_edit import NewSource, add_sources, remove_source
 from aggregator.core import update_sources
-from aggregator.exceptions import AggregatorError, ConfigError, StorageError
+from aggregator.exceptions import AggregatorError, ConfigError, StorageError, UpdateError
 from aggregator.normalize import utc_now
-from aggregator.publish import render_site, select_stories, write_site
+from aggregator.opml import OpmlError, derive_name, parse_opml, unique_name
+from aggregator.publish import render_site, select_stories, sources_opml, write_site
 from aggregator.store import SourceStatus, Store
+from aggregator.subscribe import find_feed
 from aggregator.types import Outcome, StoryView, UpdateResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 app = typer.Typer(
     name="aggregator", no_args_is_help=True, add_completion=False,
-    pretty_exceptions_enable=False,
+    pretty_exceptions_enable=False, rich_markup_mode=None,
     help="Poll RSS/Atom sources, merge the same story from several outlets, "
          "publish curated Atom feeds.",
 )
@@ -320,12 +323,21 @@ def check(config: ConfigOption = None) -> None:
               markup=False)
 
 
-@app.command("sources")
+sources_app = typer.Typer(help="List, add and remove sources.", no_args_is_help=False)
+app.add_typer(sources_app, name="sources")
+opml_app = typer.Typer(help="Export or import the sources as OPML.", no_args_is_help=True)
+app.add_typer(opml_app, name="opml")
+
+
+@sources_app.callback(invoke_without_command=True)
 def list_sources(
+    context: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
     config: ConfigOption = None, db: DbOption = None,
 ) -> None:
-    """List every source with its polling state."""
+    """List every source with its polling state (or: sources add / sources remove)."""
+    if context.invoked_subcommand is not None:
+        return
     _, conf = _config(config)
     with _store(db, conf) as store:
         store.sync_sources(conf.sources, conf.settings.poll_interval, utc_now())
@@ -341,6 +353,97 @@ def list_sources(
         } for s in statuses], ensure_ascii=False))
         return
     _print_sources(statuses)
+
+
+@sources_app.command("add")
+def add_source(
+    url: Annotated[str, typer.Argument(metavar="URL", help="a feed URL, or a web page "
+                                                          "that links to its feed")],
+    name: Annotated[str | None, typer.Option("--name", help="the source's slug")] = None,
+    tags: Annotated[list[str] | None, typer.Option("--tag", help="a tag (repeatable)")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="the title to show")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check the feed at URL (autodiscovering it from a web page) and add it to feeds.yaml,
+    keeping the file's comments, order and formatting."""
+    path = config_path(config)
+    conf = _config(config)[1] if Path(path).exists() else Config()
+    try:
+        found = find_feed(url, conf.settings)
+    except UpdateError as error:
+        _fail(f"{url}: {error}", EXIT_FAILED)
+    chosen = name or unique_name(derive_name(title or found.title, found.url),
+                                 {s.name for s in conf.sources})
+    try:
+        add_sources(path, [NewSource(chosen, found.url, title, tuple(tags or ()))])
+    except ConfigError as error:
+        _fail(str(error), EXIT_USAGE)
+    out.print(f"added {chosen}: {found.url} ({found.title or 'untitled'}, "
+              f"{found.entries} entries) to {path}", markup=False)
+
+
+@sources_app.command("remove")
+def remove(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="the source to remove")],
+    config: ConfigOption = None,
+) -> None:
+    """Remove a source from feeds.yaml, keeping the rest of the file as it is."""
+    path = config_path(config)
+    try:
+        remove_source(path, name)
+    except ConfigError as error:
+        _fail(str(error), EXIT_USAGE)
+    out.print(f"removed {name} from {path}", markup=False)
+
+
+@opml_app.command("export")
+def opml_export(
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", metavar="FILE", help="write here instead of standard output")] = None,
+    config: ConfigOption = None, db: DbOption = None,
+) -> None:
+    """Every source as OPML 2.0, for another reader."""
+    _, conf = _config(config)
+    with _store(db, conf) as store:
+        data = sources_opml(store, conf)
+    if out_file is None:
+        sys.stdout.buffer.write(data)
+        return
+    try:
+        write_site(out_file.parent, {out_file.name: data})
+    except AggregatorError as error:
+        _fail(str(error), EXIT_FAILED)
+
+
+@opml_app.command("import")
+def opml_import(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="an OPML file")],
+    config: ConfigOption = None,
+) -> None:
+    """Add the feeds of an OPML file to feeds.yaml (feeds already there are skipped)."""
+    path = config_path(config)
+    conf = _config(config)[1] if Path(path).exists() else Config()
+    try:
+        found = parse_opml(file.read_bytes())
+    except OSError as error:
+        _fail(f"{file}: {error.strerror or error}", EXIT_USAGE)
+    except OpmlError as error:
+        _fail(f"{file}: {error}", EXIT_USAGE)
+    taken = {s.name for s in conf.sources}
+    known_urls = {s.url for s in conf.sources}
+    new = []
+    for source in found:
+        if source.xml_url in known_urls:
+            continue
+        name = unique_name(source.name, taken)
+        taken.add(name)
+        new.append(NewSource(name, source.xml_url, source.title or None, source.tags))
+    try:
+        added = add_sources(path, new, skip_existing=True)
+    except ConfigError as error:
+        _fail(str(error), EXIT_USAGE)
+    out.print(f"added {len(added)} of {len(found)} feeds to {path}"
+              + (f": {', '.join(added)}" if added else ""), markup=False)
 
 
 def _when(value: datetime | None) -> str:

@@ -160,3 +160,50 @@ def test_preview_shows_stories_reasons_and_silent_rules(tmp_path: Path, feed_ser
     assert data["rules_matching_nothing"] == ["title: keywords 'bitcoin'"]
     code, _, err = _run("preview", "nope", "-c", str(config), db_url=db_url)
     assert code == 2 and "unknown output 'nope'; outputs: rates" in err
+
+
+def test_sources_add_discovers_checks_and_keeps_the_file(tmp_path: Path,
+                                                         feed_server: FeedServer) -> None:
+    config = write_config(tmp_path, {"news": feed_server.serve_file("/rss2.xml", "rss2.xml")})
+    config.write_text("# my sources\n" + config.read_text())
+    before = config.read_text()
+    feed_server.serve_file("/atom.xml", "atom.xml", "application/atom+xml")
+    feed_server.serve("/blog/", b'<html><head><link rel="alternate" '
+                      b'type="application/atom+xml" href="/atom.xml"></head></html>', "text/html")
+    code, out, err = _run("sources", "add", feed_server.url("/blog/"), "--tag", "wire",
+                          "-c", str(config))
+    assert code == 0, err
+    assert out == (f"added wire-service: {feed_server.url('/atom.xml')} (Wire Service, "
+                   f"2 entries) to {config}\n")
+    after = config.read_text()
+    assert after.startswith(before.split("outputs:")[0])  # comments and order kept
+    assert "  - name: wire-service\n" in after and "tags: [wire]" in after
+    # a page without any feed, and a feed already there, are clear errors
+    feed_server.serve("/plain", b"<html><body>nothing</body></html>", "text/html")
+    code, _, err = _run("sources", "add", feed_server.url("/plain"), "-c", str(config))
+    assert code == 1 and "the page announces no feed" in err
+    code, _, err = _run("sources", "add", feed_server.url("/atom.xml"), "-c", str(config))
+    assert code == 2 and "wire-service" in err
+    code, out, _ = _run("sources", "remove", "wire-service", "-c", str(config))
+    assert code == 0 and config.read_text() == before
+
+
+def test_opml_export_then_import_round_trips(tmp_path: Path, feed_server: FeedServer) -> None:
+    config = write_config(tmp_path, {
+        "news": feed_server.serve_file("/rss2.xml", "rss2.xml"),
+        "wire": feed_server.serve_file("/atom.xml", "atom.xml")}, tags={"wire": ["en"]})
+    db = f"sqlite:///{tmp_path / 'o.db'}"
+    code, out, _ = _run("opml", "export", "-c", str(config), db_url=db)
+    assert code == 0 and 'xmlUrl="' + feed_server.url("/atom.xml") + '"' in out
+    exported = tmp_path / "sources.opml"
+    assert _run("opml", "export", "--out", str(exported), "-c", str(config), db_url=db)[0] == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    fresh = other / "feeds.yaml"
+    fresh.write_text("sources: []\noutputs:\n  - name: all\n    title: All\n")
+    code, out, _ = _run("opml", "import", str(exported), "-c", str(fresh))
+    assert code == 0 and out == f"added 2 of 2 feeds to {fresh}: news, wire\n"
+    code, out, _ = _run("opml", "import", str(exported), "-c", str(fresh))
+    assert code == 0 and out == f"added 0 of 2 feeds to {fresh}\n"
+    code, _, err = _run("opml", "import", str(config), "-c", str(fresh))
+    assert code == 2 and "OPML" in err
