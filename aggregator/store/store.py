@@ -15,9 +15,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, or_, update
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, event, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
@@ -88,6 +91,18 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (alembic), under a lock on PostgreSQL so
+    several workers starting together do not race; SQLite serializes writers itself."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(8245120593)"))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -114,7 +129,7 @@ class Store:
                 event.listen(self.engine, "connect", _set_sqlite_pragmas)
             else:
                 self.engine = create_engine(self.url, pool_pre_ping=True)
-            SQLModel.metadata.create_all(self.engine)
+            migrate(self.engine)
         except ArgumentError as error:
             raise StorageError(f"invalid database URL {url!r}: {error}") from None
         except (OperationalError, DBAPIError) as error:
