@@ -34,6 +34,7 @@ from aggregator.subscribe import find_feed
 from aggregator.types import Outcome, StoryView, UpdateResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+logging.getLogger("alembic").setLevel(logging.WARNING)  # no INFO lines at every start
 
 app = typer.Typer(
     name="aggregator", no_args_is_help=True, add_completion=False,
@@ -107,7 +108,7 @@ def fetch(
     unknown = sorted(set(sources or ()) - {s.name for s in conf.sources})
     if unknown:
         _fail(f"unknown source(s): {', '.join(unknown)}; see `aggregator sources`", EXIT_USAGE)
-    names = sources or None
+    names = list(dict.fromkeys(sources)) if sources else None
     with _store(db, conf) as store:
         store.sync_sources(conf.sources, conf.settings.poll_interval, utc_now())
         total = len(names) if names else len(conf.sources)
@@ -140,7 +141,7 @@ def fetch(
 @app.command()
 def publish(
     out_dir: Annotated[Path, typer.Option("--out", metavar="DIR",
-                                          help="directory to write <name>.atom files into")],
+                                          help="directory to write the site into")],
     config: ConfigOption = None, db: DbOption = None,
 ) -> None:
     """Write the whole site for static hosting, atomically, with the same paths

@@ -65,14 +65,13 @@ def update_sources(store: Store, config: Config, *, names: Sequence[str] | None 
 
     Never raises for what a source does: each outcome is an UpdateResult.
     """
-    claimed = store.claim_sources(now or utc_now(), names=names, due_only=due_only)
-    if not claimed:
-        return []
-    return asyncio.run(_update_all(store, config, claimed, on_result))
+    return asyncio.run(_update_all(store, config, names=names, due_only=due_only,
+                                   on_result=on_result, now=now))
 
 
-async def _update_all(store: Store, config: Config, sources: list[SourceToFetch],
-                      on_result: ResultCallback | None) -> list[UpdateResult]:
+async def _update_all(store: Store, config: Config, *, names: Sequence[str] | None,
+                      due_only: bool, on_result: ResultCallback | None,
+                      now: datetime | None) -> list[UpdateResult]:
     settings = config.settings
     limits = FetchLimits(timeout=settings.timeout.total_seconds(),
                          max_body_size=settings.max_body_size,
@@ -81,8 +80,12 @@ async def _update_all(store: Store, config: Config, sources: list[SourceToFetch]
     host_gates: dict[str, asyncio.Semaphore] = defaultdict(
         lambda: asyncio.Semaphore(settings.per_host_concurrency))
     loop = asyncio.get_running_loop()
+    # The scheduler leases due sources a window at a time, topping the window up as
+    # sources finish: several workers share the due sources, and no lease is held
+    # much longer than one fetch. A one-off fetch leases what it was asked for at once.
+    window = settings.concurrency * 2 if due_only and names is None else None
     results: list[UpdateResult] = []
-    # Parsing and storing run on one thread beside the event loop: fetches keep
+    # Claims, parsing and storing run on one thread beside the event loop: fetches keep
     # flowing while a feed is processed, and the database sees one writer.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as ingest:
         async with make_client(limits, settings.user_agent, settings.concurrency) as client:
@@ -94,11 +97,26 @@ async def _update_all(store: Store, config: Config, sources: list[SourceToFetch]
                 return await loop.run_in_executor(ingest, process, store, config, source,
                                                   response)
 
-            for next_done in asyncio.as_completed([one(s) for s in sources]):
-                result = await next_done
-                results.append(result)
-                if on_result is not None:
-                    on_result(result)
+            def claim(limit: int | None) -> list[SourceToFetch]:
+                return store.claim_sources(now or utc_now(), names=names, due_only=due_only,
+                                           limit=limit)
+
+            running: set[asyncio.Task[UpdateResult]] = set()
+            more = True
+            while more or running:
+                if more and (window is None or len(running) < window):
+                    room = None if window is None else window - len(running)
+                    claimed = await loop.run_in_executor(ingest, claim, room)
+                    more = window is not None and room is not None and len(claimed) == room
+                    running |= {asyncio.create_task(one(s)) for s in claimed}
+                    if not running:
+                        break
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    result = task.result()
+                    results.append(result)
+                    if on_result is not None:
+                        on_result(result)
     return results
 
 
@@ -115,7 +133,7 @@ def process(store: Store, config: Config, source: SourceToFetch,
         failure = AggregatorError(f"internal error: {error!r}")
     try:
         _record_error(store, config, source, failure, now)
-    except AggregatorError:
+    except Exception:  # the database is failing too: the lease expires, it is retried
         log.exception("could not record the failure of %s", source.name)
     return UpdateResult(source.name, Outcome.ERROR, error=str(failure))
 

@@ -105,9 +105,9 @@ def test_the_same_url_from_two_sources_is_one_story_with_both_attributed(
     assert source.findtext(f"{ATOM}id") == "tag:wire.example.org,2026:feed"
     assert source.findtext(f"{ATOM}title") == "Wire Service"
     assert source.findtext(f"{ATOM}updated") == "2026-11-24T10:00:00Z"
-    related = story.findall(f"{ATOM}link[@rel='related']")
+    related = story.findall(f"{ATOM}link[@rel='related']")  # tracking parameters removed
     assert [(r.get("href"), r.get("title")) for r in related] == [
-        ("https://wire.example.org/stories/rates-unchanged?fbclid=abc123", "Example News")]
+        ("https://wire.example.org/stories/rates-unchanged", "Example News")]
     content = story.findtext(f"{ATOM}content")
     assert "Published by" in content and "also carried by" in content
 

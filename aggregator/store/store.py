@@ -401,7 +401,7 @@ def _outlet(item: ItemRow, source: SourceRow) -> Outlet:
         site_url=source.site_url,
         feed_id=source.feed_id or source.url,
         feed_updated=source.feed_updated or source.last_success_at or source.created_at,
-        item_url=item.url,
+        item_url=item.canonical_url or item.url,  # republished without tracking parameters
     )
 
 
@@ -415,7 +415,8 @@ def _story_view(story: StoryRow, items: list[ItemRow], sources: dict[Any, Source
             seen.add(item.source_id)
             others.append(_outlet(item, sources[item.source_id]))
     return StoryView(
-        uid=story.uid, title=rep.title, url=rep.url, content_html=rep.content_html,
+        uid=story.uid, title=rep.title, url=rep.canonical_url or rep.url,
+        content_html=rep.content_html,
         summary_text=rep.summary_text, author=rep.author, published_at=story.published_at,
         updated_at=max(story.updated_at, story.published_at),
         representative=_outlet(rep, sources[rep.source_id]),
