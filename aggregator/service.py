@@ -5,6 +5,9 @@ Jobs (a few interval jobs, not one per feed: when a source is due is data in the
 - ``reload``  every 2 s: re-read feeds.yaml if it changed; a broken edit is logged with
   file:line and the last good config stays in force.
 - ``update``  every ``TICK``: claim due sources, fetch and store them, then republish.
+- ``publish`` every minute: re-render, so a worker also serves what other workers
+  sharing its database stored (unchanged files keep their ETag: rendering is
+  deterministic).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from aggregator.websub import ping_hub
 log = logging.getLogger(__name__)
 TICK_SECONDS = 10
 RELOAD_SECONDS = 2
+REPUBLISH_SECONDS = 60
 
 
 class Service:
@@ -123,6 +127,9 @@ class Service:
                                 next_run_time=utc_now(), max_instances=1, coalesce=True)
         self._scheduler.add_job(self.reload_config, "interval", seconds=RELOAD_SECONDS,
                                 id="reload", max_instances=1, coalesce=True)
+        # other workers sharing the database store stories too: catch up with them
+        self._scheduler.add_job(self.publish, "interval", seconds=REPUBLISH_SECONDS,
+                                id="publish", max_instances=1, coalesce=True)
         self._scheduler.start()
 
     def stop(self) -> None:
