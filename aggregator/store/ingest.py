@@ -169,7 +169,8 @@ def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
                        "story_id": row["story_id"], "seen_at": seen_at}
                       for band in dict.fromkeys(fp.bands if fp else ())]
     insert_ignore(session, StoryKeyRow, key_rows, ["key_hash"])
-    insert_ignore(session, ItemBandRow, band_rows, ["band", "item_id"])
+    if band_rows:  # the items are new: their band rows cannot exist yet
+        session.execute(insert(ItemBandRow), band_rows)
     created = set(story_ids.values())
     touched = {int(r["story_id"]) for r in rows}
     gained = sorted(touched - created)
@@ -245,11 +246,14 @@ def refresh_representatives(session: Session, story_ids: Iterable[int]) -> None:
             members[row.story_id].append(StoryMember(
                 item_id=row.id, outlet_keys=_outlet_keys(sources[row.source_id]),
                 published=when, cites=tuple(c for c in row.cites.split("\n") if c)))
+    changes = []
     for story_id, story_members in members.items():
         choice = choose_representative(story_members)
-        session.execute(update(StoryRow).where(col(StoryRow.id) == story_id).values(
-            representative_item_id=choice.item_id,
-            representative_is_original=choice.is_original,
-            credited_origin=choice.credited_origin,
-            published_at=min(published[m.item_id] for m in story_members)))
+        changes.append({
+            "id": story_id, "representative_item_id": choice.item_id,
+            "representative_is_original": choice.is_original,
+            "credited_origin": choice.credited_origin,
+            "published_at": min(published[m.item_id] for m in story_members)})
+    if changes:  # one executemany by primary key
+        session.execute(update(StoryRow), changes)
 

@@ -137,11 +137,11 @@ class ItemBandRow(SQLModel, table=True):
     """An LSH band key of an item's fingerprint: items sharing a key are candidates.
 
     Kept in the store so a restarted process or another worker finds the same
-    candidates; ``seen_at`` bounds the lookup to the time window.
+    candidates; ``seen_at`` bounds the lookup to the time window. The primary key
+    (band first) is the only index: writes of band rows dominate ingest.
     """
 
     __tablename__ = "item_band"
-    __table_args__ = (Index("ix_item_band_band_seen", "band", "seen_at"),)
 
     band: str = Field(max_length=40, primary_key=True)
     item_id: int = Field(foreign_key="item.id", primary_key=True)

@@ -151,13 +151,13 @@ class Store:
 
     def _insert_ignore(self, session: Session, model: type[SQLModel],
                        values: list[dict[str, Any]], conflict: Sequence[str]) -> None:
-        """INSERT ... ON CONFLICT DO NOTHING, on either database."""
+        """INSERT ... ON CONFLICT DO NOTHING, on either database, as one executemany
+        (one cached statement, not a VALUES list compiled anew for every batch)."""
         if not values:
             return
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        statement = insert(model).values(values).on_conflict_do_nothing(
-            index_elements=list(conflict))
-        session.execute(statement)
+        statement = insert(model).on_conflict_do_nothing(index_elements=list(conflict))
+        session.connection().execute(statement, values)
 
     # ---- sources -------------------------------------------------------------
 
