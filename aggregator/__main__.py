@@ -1,3 +1,4 @@
 from aggregator.cli import main
 
-main()
+if __name__ == "__main__":  # guarded: the parse pool's worker processes import __main__
+    main()

@@ -88,8 +88,9 @@ _AUTHORITY_WORDS = re.compile(
     r"|министерств\w*|ведомств\w*|управлени\w*|департамент\w*|правительств\w*|полици\w*"
     r"|суд\w*|комитет\w*|служб\w*|президент\w*|министр\w*|акимат\w*|мэри\w*)\b"
 )
-_HAS_DESCRIPTOR = re.compile(rf"(?i)^(?:the[ ]+)?(?:{_DESC_RU}|{_DESC_EN})[ ]+")
-_DESCRIPTOR_WORDS = re.compile(rf"{_HAS_DESCRIPTOR.pattern}|(?i:^the[ ]+)")
+_HAS_DESCRIPTOR = re.compile(rf"(?i:^(?:the[ ]+)?(?:{_DESC_RU}|{_DESC_EN})[ ]+)")
+# Outlet words and a lowercase "the" go ("the BBC"); "The Guardian" keeps its article.
+_DESCRIPTOR_WORDS = re.compile(rf"{_HAS_DESCRIPTOR.pattern}|^the[ ]+")
 _QUOTE_CHARS = "«»\"“”„‘’'‹›"
 _LATIN = re.compile(r"[A-Za-z]")
 _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
@@ -98,7 +99,7 @@ _ACRONYM = re.compile(r"^[A-ZА-ЯЁ]{2,6}$")
 # --- outlet keys ---------------------------------------------------------------------------
 
 _DOMAIN_SUFFIX = re.compile(
-    r"(?:\.(?:co\.uk|kz|ru|com|net|org|uz|kg|by|ua|az|am|ge|tj|tm|info|media|news|io|рф))+$")
+    r"(?:\.(?:co\.uk|kz|ru|com|net|org|uz|kg|by|ua|az|am|ge|tj|tm|info|media|news|io|рф|ру))+$")
 _KEY_DROP_WORDS = re.compile(
     rf"(?i)(?<!\w)(?:the|{_DESC_RU}|{_DESC_EN})(?!\w)")
 _NON_WORD = re.compile(r"[\W_]+")
@@ -162,7 +163,7 @@ def _looks_like_outlet(raw: str, strength: Strength, cyrillic_text: bool) -> boo
         return raw.strip().startswith("The ") and " " in name
     if strength == "medium":
         # A Latin-script name in a Russian text is a foreign outlet, not a person.
-        return cyrillic_text and _LATIN.match(name) is not None
+        return cyrillic_text and _LATIN.match(name) is not None and name[:1].isupper()
     return name[:1].isupper() or name[:1].isdigit()
 
 
@@ -170,6 +171,7 @@ def _looks_like_outlet(raw: str, strength: Strength, cyrillic_text: bool) -> boo
 
 _RELAY_VERB = r"(?i:переда[её]т|передают|сообщает|сообщают|пишет|пишут)"
 _END = r"(?=[ ]*(?:[.;!?)\n]|$))"
+_JOIN = r"(?:,[ ]*|[ ]+[—–-][ ]*)"  # what ties a credit to the sentence before it
 # "…, сообщает агентство X со ссылкой на источники": the relay stands, nobody is cited.
 _VAGUE_CITE = r"(?:[ ]+(?i:со[ ]+ссылкой[ ]+на)[ ]+[^.;!?\n]{1,80}?)?"
 
@@ -187,9 +189,6 @@ def _p(pattern: str, relay: Strength | None, cite: Strength | None,
     return _Pattern(re.compile(pattern, re.MULTILINE), relay, cite, triggers)
 
 
-
-
-
 _PATTERNS: Final = (
     # "…, передает Turantimes.kz со ссылкой на газету «Известия»."
     _p(rf"(?:,[ ]*|[ ]+[—–-][ ]*)?{_RELAY_VERB}[ ]+(?P<relay>{_NAME})[ ]+(?i:со[ ]+ссылкой[ ]+на)"
@@ -200,10 +199,10 @@ _PATTERNS: Final = (
        None, "medium", ("как",)),
     # "…, передает Turantimes.kz." / "…, сообщает Kazinform." (a relay ending a sentence;
     # "сообщает"/"пишет" also follow people, so they need an outlet-looking name)
-    _p(rf"(?:,[ ]*|[ ]+[—–-][ ]*)(?i:переда[её]т|передают)[ ]+(?P<relay>{_NAME}){_VAGUE_CITE}"
-       rf"{_END}", "strong", None, ("переда",)),
-    _p(rf"(?:,[ ]*|[ ]+[—–-][ ]*)(?i:сообщает|сообщают|пишет|пишут)[ ]+(?P<relay>{_NAME}){_VAGUE_CITE}"
-       rf"{_END}", "medium", None, ("сообща", "пишет", "пишут")),
+    _p(rf"{_JOIN}(?i:переда[её]т|передают)[ ]+(?P<relay>{_NAME}){_VAGUE_CITE}{_END}",
+       "strong", None, ("переда",)),
+    _p(rf"{_JOIN}(?i:сообщает|сообщают|пишет|пишут)[ ]+(?P<relay>{_NAME}){_VAGUE_CITE}{_END}",
+       "medium", None, ("сообща", "пишет", "пишут")),
     # "…, со ссылкой на «Известия»." / "по данным РБК, …"
     _p(rf"(?:,[ ]*)?(?i:со[ ]+ссылкой[ ]+на|по[ ]+(?:данным|информации|сообщению|сведениям))"
        rf"[ ]+(?P<cite>{_NAMES}){_END}", None, "weak", ("ссылкой", "по ")),
@@ -262,8 +261,8 @@ def _names(group: str) -> list[str]:
 def _source_names(value: str) -> list[str]:
     """Names in a "Source:" line: outlets or links, separated by commas or semicolons."""
     names: list[str] = []
-    for part in re.split(r"[,;]|\s+и\s+|\s+and\s+", value):
-        part = part.strip().rstrip(".")
+    for raw in re.split(r"[,;]|\s+и\s+|\s+and\s+", value):
+        part = raw.strip().rstrip(".")
         url = _URL.match(part)
         if url and " " not in part and "." in part:
             names.append(url.group(1).removeprefix("www."))

@@ -8,33 +8,30 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
+from multiprocessing import get_context
 from urllib.parse import urlsplit
 
-from aggregator.attribution import find_credits
 from aggregator.config import Config
-from aggregator.dedupe import decide, shared_urls, story_keys, unique_items
-from aggregator.exceptions import AggregatorError, FetchError, ParseError
+from aggregator.dedupe import decide
+from aggregator.exceptions import AggregatorError, FetchError
 from aggregator.fetch import FetchLimits, fetch, make_client
-from aggregator.normalize import html_to_text, normalize_entry, utc_now
-from aggregator.parse import parse_feed
+from aggregator.normalize import utc_now
+from aggregator.prepare import PreparedFeed, prepare_feed
 from aggregator.schedule import (
     PollPolicy,
     ServerHints,
-    feed_ttl,
     freshness,
     next_fetch_at,
-    weekly_entry_rate,
 )
-from aggregator.similarity import fingerprint
 from aggregator.store import Store
 from aggregator.types import (
-    FeedMeta,
     Fetched,
     NotModified,
     Outcome,
@@ -85,6 +82,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
     # much longer than one fetch. A one-off fetch leases what it was asked for at once.
     window = settings.concurrency * 2 if due_only and names is None else None
     results: list[UpdateResult] = []
+    pool = _parse_pool(settings.parse_workers)
     # Claims, parsing and storing run on one thread beside the event loop: fetches keep
     # flowing while a feed is processed, and the database sees one writer.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as ingest:
@@ -94,8 +92,20 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 # the host's gate first, so a busy host does not hold a global slot
                 async with host_gates[urlsplit(source.url).hostname or ""], gate:
                     response = await fetch(client, source, limits, utc_now())
+                prepared: PreparedFeed | Exception | None = None
+                if pool is not None and isinstance(response, Fetched) and \
+                        hashlib.sha256(response.body).hexdigest() != source.body_hash:
+                    try:
+                        prepared = await loop.run_in_executor(
+                            pool, prepare_feed, response.body, dict(response.headers),
+                            response.url, utc_now())
+                    except ParseError as error:
+                        prepared = error
+                    except Exception:  # the pool broke: prepare on the ingest thread instead
+                        log.warning("parse worker failed for %s; parsing in-process",
+                                    source.name, exc_info=True)
                 return await loop.run_in_executor(ingest, process, store, config, source,
-                                                  response)
+                                                  response, prepared)
 
             def claim(limit: int | None) -> list[SourceToFetch]:
                 return store.claim_sources(now or utc_now(), names=names, due_only=due_only,
@@ -117,15 +127,31 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                     results.append(result)
                     if on_result is not None:
                         on_result(result)
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
     return results
 
 
+def _parse_pool(workers: int) -> ProcessPoolExecutor | None:
+    """Processes for the CPU-heavy preparation of feeds, or None to prepare them on the
+    ingest thread. 0 (auto) leaves one core to the event loop and the database writer:
+    cores - 1 processes from 3 cores up, none below (measured on 2 cores: no gain)."""
+    cores = os.cpu_count() or 1
+    count = workers or (cores - 1 if cores >= 3 else 0)
+    if count <= 0:
+        return None
+    # forkserver: never fork a process that runs threads (the scheduler, the web server)
+    return ProcessPoolExecutor(max_workers=count, mp_context=get_context("forkserver"))
+
+
 def process(store: Store, config: Config, source: SourceToFetch,
-            response: Fetched | NotModified | FetchError) -> UpdateResult:
-    """Turn one fetch outcome into a stored update. Never raises."""
+            response: Fetched | NotModified | FetchError,
+            prepared: PreparedFeed | Exception | None = None) -> UpdateResult:
+    """Turn one fetch outcome (and its feed, if already prepared) into a stored update.
+    Never raises."""
     now = utc_now()
     try:
-        return _process(store, config, source, response, now)
+        return _process(store, config, source, response, now=now, prepared=prepared)
     except AggregatorError as error:
         failure = error
     except Exception as error:  # a bug on one feed must not stop the others
@@ -161,7 +187,8 @@ def _record_error(store: Store, config: Config, source: SourceToFetch, error: Ex
 
 
 def _process(store: Store, config: Config, source: SourceToFetch,
-             response: Fetched | NotModified | FetchError, now: datetime) -> UpdateResult:
+             response: Fetched | NotModified | FetchError, *, now: datetime,
+             prepared: PreparedFeed | Exception | None) -> UpdateResult:
     if isinstance(response, FetchError):
         outcome = _record_error(store, config, source, response, now)
         return UpdateResult(source.name, outcome, error=str(response))
@@ -189,27 +216,24 @@ def _process(store: Store, config: Config, source: SourceToFetch,
         store.apply(source.id, unchanged)
         return UpdateResult(source.name, Outcome.NOT_MODIFIED,
                             moved_to=response.permanent_redirect)
-    parsed = parse_feed(response.body, response.headers)
-    normalized = [normalize_entry(e, response.url, now) for e in parsed.entries]
-    items = unique_items(i for i in normalized if i is not None)
-    if parsed.entries and not items:
-        raise ParseError(f"none of the {len(parsed.entries)} entries could be used")
-    decision = decide(items, store.stored_hashes(source.id, [i.guid for i in items]))
-    ambiguous = shared_urls(items)
-    texts = {i.guid: html_to_text(i.content_html) for i in (*decision.new, *decision.changed)}
-    weekly = weekly_entry_rate((i.published_at for i in items), now)
-    ttl = feed_ttl(parsed.ttl, parsed.update_period, parsed.update_frequency)
+    if prepared is None:
+        prepared = prepare_feed(response.body, response.headers, response.url, now)
+    elif isinstance(prepared, Exception):
+        raise prepared
+    decision = decide(prepared.items,
+                      store.stored_hashes(source.id, [i.guid for i in prepared.items]))
+    new = {i.guid for i in decision.new}
+    ttl = prepared.ttl
     hints = replace(hints, feed_ttl=ttl)
     store.apply(source.id, replace(
         unchanged, outcome=Outcome.OK,
         next_fetch_at=next_fetch_at(now, policy, Outcome.OK, 0, random.random(),
-                                    weekly_entries=weekly, hints=hints),
-        feed=FeedMeta(parsed.title, parsed.site_url, parsed.feed_id, parsed.updated,
-                      (parsed.language or "")[:35] or None),
-        weekly_entries=weekly, feed_ttl_seconds=int(ttl.total_seconds()) if ttl else None,
+                                    weekly_entries=prepared.weekly_entries, hints=hints),
+        feed=prepared.feed, weekly_entries=prepared.weekly_entries,
+        feed_ttl_seconds=int(ttl.total_seconds()) if ttl else None,
         new_items=decision.new, changed_items=decision.changed,
-        story_keys={i.guid: story_keys(i, ambiguous) for i in decision.new},
-        fingerprints={i.guid: fingerprint(i.title, texts[i.guid]) for i in decision.new},
-        credits={guid: find_credits(text) for guid, text in texts.items()}))
+        story_keys={g: k for g, k in prepared.story_keys.items() if g in new},
+        fingerprints={g: f for g, f in prepared.fingerprints.items() if g in new},
+        credits=prepared.credits))
     return UpdateResult(source.name, Outcome.OK, new=len(decision.new),
                         updated=len(decision.changed), moved_to=response.permanent_redirect)

@@ -5,15 +5,23 @@ The path of one item::
 
     comparable_text(title, text)   NFKC, casefold, ё -> е, quotes/dashes unified, markup,
                                    credit lines and boilerplate removed, white space folded
-    fingerprint(title, text)       word shingles -> MinHash signatures of the whole text and of
-                                   its lead -> band keys (equal key => candidate), numbers and
-                                   a skeleton hash for the templated-series guard
-    compare(a, b)                  estimated Jaccard and containment, guards -> Match
+    fingerprint(title, text)       5-word shingles -> MinHash signatures of the whole text, of
+                                   its lead (first 60 words of the body) and of its opening
+                                   (first 20) -> LSH band keys of the whole text and of the
+                                   opening (an equal key makes a candidate); the slots a
+                                   template fills (numbers, dates, names) and a skeleton hash
+    compare(a, b)                  estimated Jaccard and containment (of the smaller in the
+                                   larger), template guards -> Match with a reason
+
+The store keeps the band keys in an index and the rest of the fingerprint beside the item;
+``compare`` reads only the signature, counts, slots and skeleton (never ``bands``), so a
+fingerprint loaded from the store may carry ``bands=()``.
 
 False positives are worse than misses (lemon24/reader's rule for entry_dedupe): texts
 that differ only in numbers, dates or names (a daily exchange rate, the weather per
-weekday, match reports) stay apart, short texts need near-identity, and an excerpt joins
-a longer copy only when it is contained in it.
+weekday, match reports, a power cut per district) stay apart, short texts need
+near-identity, and an excerpt joins a longer copy only when it is contained in it from its
+beginning (the second item of a digest is not an excerpt of the digest).
 
 Every tuned constant below comes from ``python -m bench.dedupe.quality`` (figures in
 ``bench/dedupe/README.md``); :class:`Tuning` carries them so the benchmark can try others.
@@ -38,27 +46,38 @@ from aggregator.attribution import strip_credits
 # The integrator's time window: a candidate older than this is not the same story.
 WINDOW: Final = timedelta(days=7)
 
-# --- tuned constants (bench/dedupe/README.md) ------------------------------------------------
-NUM_PERM: Final = 128  # MinHash permutations per signature; the whole text and its lead each
-SHINGLE: Final = 4  # words per shingle
-BANDS: Final = 32  # LSH bands over the whole-text signature ...
-ROWS: Final = 4  # ... of this many rows each: candidate at Jaccard ~ (1/32)^(1/4) = 0.42
-LEAD_WORDS: Final = 60  # the lead: the first words of the body, an excerpt is compared with
-OPENING_WORDS: Final = 25  # the opening: the first words of the body, for excerpt candidates
+# --- tuned constants ----------------------------------------------------------------------
+# From `python -m bench.dedupe.quality` on a labeled corpus of 5,201 items (figures and the
+# choice rule in bench/dedupe/README.md): the highest recall at precision >= 0.995 whose
+# thresholds alone (guards off) keep different articles apart; near-ties go to the strictest.
+NUM_PERM: Final = 128  # MinHash permutations per signature (whole text, lead, opening)
+SHINGLE: Final = 5  # words per shingle (3: no eligible thresholds; 4: recall 0.918; 5: 0.930)
+BANDS: Final = 42  # LSH bands over the whole-text signature ...
+ROWS: Final = 3  # ... of this many rows each: candidate at Jaccard ~ (1/42)^(1/3) = 0.29
 LEAD_BANDS: Final = 16  # LSH bands over the opening's signature ...
 LEAD_ROWS: Final = 8  # ... candidate at opening Jaccard ~ (1/16)^(1/8) = 0.71
+OPENING_WORDS: Final = 20  # the opening: the body's first words (excerpt candidates, above)
+LEAD_WORDS: Final = 60  # the lead: the body's first words, that a short excerpt lies in
+OPENING_JACCARD: Final = 0.9  # ... and whose opening it shares this much
+MIN_LEAD_SHINGLES: Final = 8  # ... with this many shingles ("Подробности позже." under two
+# titles is no evidence)
 MIN_WORDS: Final = 8  # below this there is nothing to fingerprint
-TITLE_WORDS: Final = 40  # the title joins the signature only when the body is shorter than this
+TITLE_WORDS: Final[int | None] = None  # the title joins the signature when the body has fewer
+# words than this; None: always (no difference in the benchmark, and then the signature is
+# exactly that of comparable_text)
 SHORT_WORDS: Final = 40  # a text shorter than this is "short": it merges on near-identity only
-JACCARD: Final = 0.5  # same when the estimated Jaccard similarity reaches this ...
-CONTAINMENT: Final = 0.8  # ... or the smaller is contained in the larger this much ...
-MIN_SHARED: Final = 8  # ... on at least this many equal signature slots ...
-LEAD_ANCHOR: Final = 0.5  # ... with its lead this much contained in the longer's lead
-SHORT_JACCARD: Final = 0.85  # a short text needs this much Jaccard, or to be the lead of
-SHORT_CONTAINMENT: Final = 0.9  # the longer text this much (lead signatures)
-NUMBERS_MISSING: Final = 0.2  # this share of the shorter text's numbers missing from the longer
-NAMES_MISSING: Final = 0.2  # this share of the shorter text's names missing from the longer:
-# a templated series that differs in names (a power cut per district, road work per town)
+JACCARD: Final = 0.7  # same when the estimated Jaccard similarity reaches this ...
+CONTAINMENT: Final = 0.7  # ... or the smaller is contained in the larger this much ...
+MIN_SHARED: Final = 6  # ... on at least this many equal signature slots (4-8 tie; 6 lets the
+# issue's case, the seed article's first two paragraphs, join it) ...
+LEAD_ANCHOR: Final = 0.3  # ... with its lead this much contained in the longer's lead
+SHORT_JACCARD: Final = 0.95  # a short text needs this much Jaccard, or to be the lead of
+SHORT_CONTAINMENT: Final = 0.95  # the longer text this much (lead signatures)
+NUMBERS_MISSING: Final = 0.2  # a template: this share of the shorter text's numbers missing
+SLOT_SLACK: Final = 1  # from the longer (one odd number is tolerated when it has more than 3;
+# no slack for names: a templated series may differ in one street name)
+NAMES_MISSING: Final = 0.1  # a template: this share of the shorter text's names missing (a
+# power cut per district, road works per town); 0.2 lets such series merge
 SEED: Final = 1  # MinHash permutation seed: changing it invalidates every stored signature
 
 
@@ -72,10 +91,12 @@ class Tuning:
     rows: int = ROWS
     lead_words: int = LEAD_WORDS
     opening_words: int = OPENING_WORDS
+    opening_jaccard: float = OPENING_JACCARD
+    min_lead_shingles: int = MIN_LEAD_SHINGLES
     lead_bands: int = LEAD_BANDS
     lead_rows: int = LEAD_ROWS
     min_words: int = MIN_WORDS
-    title_words: int = TITLE_WORDS
+    title_words: int | None = TITLE_WORDS
     short_words: int = SHORT_WORDS
     jaccard: float = JACCARD
     containment: float = CONTAINMENT
@@ -85,6 +106,7 @@ class Tuning:
     short_containment: float = SHORT_CONTAINMENT
     numbers_missing: float = NUMBERS_MISSING
     names_missing: float = NAMES_MISSING
+    slot_slack: int = SLOT_SLACK
 
 
 DEFAULT: Final = Tuning()
@@ -98,27 +120,31 @@ _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060\ufeff]")
 _QUOTES = re.compile("[«»„“”‟‘’‚‛'‹›「」]")
 _DASHES = re.compile("[‐‑‒–—―−⸺⸻]")
 # Boilerplate: from the phrase to the end of its sentence or line (at most 300 characters).
-_BOILERPLATE = re.compile(
-    r"(?im)(?:^|(?<=[.!?…\n]))[ \t]*(?:"
+_BOILERPLATE_PHRASES = (
     r"подпис(?:ывайтесь|аться|ывайся)\s+на\s+(?:наш|нас|наши|канал)"
     r"|(?:читайте|смотрите)\s+(?:также|еще|ещё|нас|по\s+теме)|новости\s+по\s+теме"
     r"|(?:больше|все)\s+(?:новостей|новости)\s+(?:в|на)\s+(?:нашем|наших)"
     r"|(?:присоединяйтесь|следите)\s+(?:к\s+нам|за\s+нами|за\s+новостями)"
     r"|наш\s+(?:telegram|телеграм)|(?:фото|видео|иллюстрация)\s*[:©-]"
-    r"|нашли\s+ошибку|если\s+вы\s+нашли\s+ошибку|все\s+права\s+защищены|реклама\b|erid\b"
+    r"|нашли\s+ошибку|если\s+вы\s+нашли\s+ошибку|выделите\s+(?:ее|её|его|текст|фрагмент)\s+и"
+    r"|все\s+права\s+защищены|реклама\b|erid\b"
     r"|при\s+(?:использовании|цитировании)\s+материалов|использование\s+материалов"
     r"|subscribe\s+to\s+our|sign\s+up\s+for\s+our|follow\s+us\s+on|join\s+(?:us|our)\s+on"
     r"|like\s+us\s+on|download\s+our\s+app|(?:read|see)\s+(?:more|also)\b|related\s*:"
     r"|click\s+here|share\s+this\s+(?:article|story|post)|(?:photo|image|video)\s*(?:credit)?\s*:"
     r"|advertisement\b|all\s+rights\s+reserved|copyright\b|©"
-    r")[^\n]{0,300}?(?:[.!?…](?=\s|$)|$)"
 )
-
-
+# Boilerplate: a line that starts with a phrase goes whole (at most 300 characters); a phrase
+# inside a line goes to the end of its sentence.
+_BOILERPLATE_LINE = re.compile(rf"(?im)^[ \t]*(?:{_BOILERPLATE_PHRASES})[^\n]{{0,300}}$")
+_BOILERPLATE = re.compile(
+    rf"(?im)(?<=[.!?…])[ \t]*(?:{_BOILERPLATE_PHRASES})[^\n]{{0,300}}?(?:[.!?…](?=\s|$)|$)")
+_AGE_MARK = re.compile(r"(?<![\w+])(?:0|6|12|16|18)\+(?![\w+])")  # "18+" age ratings
 # One of these is in every boilerplate phrase: the regular expression runs only then.
 _BOILERPLATE_WORDS: Final = (
     "подпис", "читайте", "смотрите", "по теме", "новост", "присоединяйтесь", "следите",
-    "telegram", "телеграм", "фото", "видео", "иллюстрац", "ошибк", "права", "реклама", "erid",
+    "telegram", "телеграм", "фото", "видео", "иллюстрац", "ошибк", "выделите", "права",
+    "реклама", "erid",
     "материал", "subscribe", "sign up", "follow", "join", "like us", "download", "read",
     "see ", "related", "click", "share", "photo", "image", "video", "advertisement",
     "rights", "copyright", "©",
@@ -129,7 +155,7 @@ def _prepare(text: str) -> str:
     """Clean ``text`` keeping its case: markup, URLs, credits and boilerplate removed,
     quotes and dashes unified, white space folded."""
     text = html.unescape(_TAG.sub(" ", text))
-    text = _ENTITY_LEFT.sub(" ", _TAG.sub(" ", text))
+    text = _ENTITY_LEFT.sub(" ", _TAG.sub(" ", text)).replace("<", " ").replace(">", " ")
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
     text = _DASHES.sub("-", _QUOTES.sub('"', text))
     if "@" in text or "//" in text or "www." in text:
@@ -137,7 +163,9 @@ def _prepare(text: str) -> str:
     text = strip_credits(text)
     lowered = text.lower()
     if any(word in lowered for word in _BOILERPLATE_WORDS):
-        text = _BOILERPLATE.sub(" ", text)
+        text = _BOILERPLATE.sub(" ", _BOILERPLATE_LINE.sub(" ", text))
+    if "+" in text:
+        text = _AGE_MARK.sub(" ", text)
     return " ".join(text.split())
 
 
@@ -150,7 +178,13 @@ def comparable_text(title: str, text: str) -> str:
     unified, markup and URLs removed, credit lines (attribution.strip_credits) and
     boilerplate ("Подписывайтесь на наш Telegram", "Read more: ...") removed, white space
     folded. The title comes first."""
-    return _fold(" ".join(p for p in (_prepare(title), _prepare(text)) if p))
+    result = _fold(" ".join(p for p in (_prepare(title), _prepare(text)) if p))
+    for _ in range(3):  # joining title and body may make a credit or markup of the seam
+        again = _fold(_prepare(result))
+        if again == result:
+            break
+        result = again
+    return result
 
 
 # --- tokens, numbers, skeleton ---------------------------------------------------------------
@@ -178,13 +212,11 @@ _WEEKDAY_KEYS: Final = frozenset(key for key, _ in _WEEKDAYS)
 _WEEKDAY_PREPOSITIONS: Final = frozenset({"в", "во", "на", "до", "к", "по", "с", "со"})
 
 
-_DATE_PREFIXES: Final = frozenset(
-    ["янв", "фев", "мар", "апр", "май", "мая", "мае", "маю", "июн", "июл", "авг", "сен", "окт", "ноя", "дек", "пон", "вто", "чет", "пят", "суб", "вос", "jan", "feb", "apr", "jun", "jul", "sep", "oct", "nov", "dec", "mon", "tue", "wed", "thu", "fri", "sat", "sun"])
-
-
-def _maybe_date(word: str) -> bool:
-    """A cheap test before :func:`_date_key`."""
-    return word[:3] in _DATE_PREFIXES or word in _AMBIGUOUS
+_DATE_PREFIXES: Final = frozenset((
+    "янв", "фев", "мар", "апр", "май", "мая", "мае", "маю", "июн", "июл", "авг", "сен",
+    "окт", "ноя", "дек", "пон", "вто", "чет", "пят", "суб", "вос", "jan", "feb", "apr",
+    "jun", "jul", "sep", "oct", "nov", "dec", "mon", "tue", "wed", "thu", "fri", "sat", "sun",
+))
 
 
 def _date_key(tokens: list[str], i: int) -> str | None:
@@ -216,7 +248,7 @@ def _names(cased: str) -> set[str]:
     folded."""
     names: set[str] = set()
     for match in _CAPITALISED.finditer(cased):
-        before = cased[max(match.start() - 4, 0):match.start()].rstrip(' "(-')
+        before = cased[max(match.start() - 12, 0):match.start()].rstrip(" \"(-")
         if before and before[-1] not in ".!?…:":
             names.add(_fold(match.group()))
     return names
@@ -226,7 +258,8 @@ def _mask(folded: list[str], names: set[str]) -> tuple[list[str], dict[int, str]
     """The folded words with numbers, dates and names masked, and the date words found,
     by position ("jul", "mon")."""
     dates = {i: key for i, word in enumerate(folded)
-             if _maybe_date(word) and (key := _date_key(folded, i))}
+             if (word[:3] in _DATE_PREFIXES or word in _AMBIGUOUS)
+             and (key := _date_key(folded, i))}
     masked = [
         "0" if word[0].isdigit() else "@" if i in dates else "A" if word in names else word
         for i, word in enumerate(folded)
@@ -289,20 +322,31 @@ def _shingle_hashes(tokens: list[str], size: int) -> np.ndarray:
     return ((combined ^ (combined >> _SHIFT)) & _LOW32).astype(np.uint32)
 
 
-def _signature(hashes: np.ndarray, num_perm: int) -> np.ndarray:
-    minhash = _minhash(num_perm)
-    if hashes.size:
-        minhash.update_batch(hashes.tolist())
-    return np.asarray(minhash.hashvalues, dtype=np.uint32)
+def _signatures(hashes: np.ndarray, body: np.ndarray, tuning: Tuning) -> tuple[
+        np.ndarray, np.ndarray, np.ndarray]:
+    """MinHash signatures of the body's opening, of its lead and of the whole text, grown in
+    one pass: ``body`` holds the body's shingle hashes, ``hashes`` all of the text's."""
+    minhash = _minhash(tuning.num_perm)
+    opening_end = max(tuning.opening_words - tuning.shingle + 1, 1)
+    lead_end = max(tuning.lead_words - tuning.shingle + 1, 1)
+    parts = []
+    for chunk in (body[:opening_end], body[opening_end:lead_end], hashes):
+        if chunk.size:
+            minhash.update_batch(chunk.tolist())
+        parts.append(np.asarray(minhash.hashvalues, dtype=np.uint32).copy())
+    opening, lead, whole = parts
+    return whole, lead, opening
 
 
 def _band_keys(signature: np.ndarray, bands: int, rows: int, prefix: str) -> list[str]:
     data = signature.astype("<u4").tobytes()
     width = rows * 4
-    return [
-        f"{prefix}{band}:{hashlib.blake2b(data[band * width:(band + 1) * width], digest_size=8).hexdigest()}"
-        for band in range(bands)
-    ]
+    return [f"{prefix}{band}:{_digest(data[band * width:(band + 1) * width])}"
+            for band in range(bands)]
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
 # --- fingerprints ---------------------------------------------------------------------------
@@ -310,16 +354,21 @@ def _band_keys(signature: np.ndarray, bands: int, rows: int, prefix: str) -> lis
 
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
-    """What the store keeps of an item to find its near-duplicates."""
+    """What the store keeps of an item to find its near-duplicates.
 
-    words: int  # words in the fingerprinted text
+    ``bands`` go to an index (one row per key); the other fields beside the item, and
+    :func:`compare` needs only those (a fingerprint read back may have ``bands=()``).
+    """
+
+    words: int  # words in the fingerprinted text (title and body)
     shingles: int  # distinct shingles in it
-    signature: bytes  # MinHash of the whole text then of its lead: NUM_PERM uint32
-    # little-endian each (8 * NUM_PERM bytes)
-    bands: tuple[str, ...]  # LSH band keys: an equal key makes a candidate
-    numbers: tuple[str, ...]  # the slots a template fills, sorted: numbers ("89.5"), months
-    # and weekdays ("jul", "mon"), names of the body ("@медеуском": capitalised mid-sentence)
-    skeleton_hash: str  # the text with numbers, dates and names masked
+    signature: bytes  # MinHash of the whole text, its lead, its opening: NUM_PERM uint32
+    # little-endian each (12 * NUM_PERM bytes = 1,536)
+    bands: tuple[str, ...]  # LSH band keys "i:hex" (whole text) and "Li:hex" (opening)
+    numbers: tuple[str, ...]  # the slots a template fills, sorted: numbers ("89.5"), dates
+    # ("jul", "mon", "jul3"), those only the title has ("t:27"), names of the body
+    # ("@медеуском": capitalised words inside sentences); no entry contains white space
+    skeleton_hash: str  # 16 hex digits: the text with numbers, dates and names masked
 
 
 def fingerprint(title: str, text: str, tuning: Tuning = DEFAULT) -> Fingerprint | None:
@@ -327,7 +376,7 @@ def fingerprint(title: str, text: str, tuning: Tuning = DEFAULT) -> Fingerprint 
     cased_title, cased_body = _prepare(title), _prepare(text)
     title_tokens, title_text = _tokens(cased_title)
     body_tokens, body_text = _tokens(cased_body)
-    with_title = len(body_tokens) < tuning.title_words
+    with_title = tuning.title_words is None or len(body_tokens) < tuning.title_words
     signed = title_tokens + body_tokens if with_title else body_tokens
     if len(signed) < tuning.min_words:
         return None
@@ -339,21 +388,20 @@ def fingerprint(title: str, text: str, tuning: Tuning = DEFAULT) -> Fingerprint 
                    (body_text, body_tokens, {i - cut: k for i, k in dates.items() if i >= cut}))
     slots.update("@" + name for name in body_names)
     hashes = _shingle_hashes(signed, tuning.shingle)
-    unique = np.unique(hashes)
-    whole = _signature(unique, tuning.num_perm)
-    lead = _signature(np.unique(_shingle_hashes(body_tokens[:tuning.lead_words], tuning.shingle)
-                                if body_tokens else hashes), tuning.num_perm)
+    if len(body_tokens) >= tuning.shingle or not body_tokens:
+        body = hashes[len(signed) - len(body_tokens):] if body_tokens else hashes
+        whole, lead, opening = _signatures(hashes, body, tuning)
+    else:  # a body shorter than a shingle is one shingle of its own
+        whole = _signatures(hashes, hashes[:0], tuning)[0]
+        lead = opening = _signatures(_shingle_hashes(body_tokens, tuning.shingle),
+                                     hashes[:0], tuning)[0]
     bands = _band_keys(whole, tuning.bands, tuning.rows, "")
-    if tuning.lead_bands:
-        opening = _signature(np.unique(_shingle_hashes(body_tokens[:tuning.opening_words],
-                                                       tuning.shingle) if body_tokens else hashes),
-                             tuning.num_perm)
-        bands += _band_keys(opening, tuning.lead_bands, tuning.lead_rows, "L")
-    skeleton = hashlib.blake2b(" ".join(masked_signed).encode(), digest_size=8).hexdigest()
+    bands += _band_keys(opening, tuning.lead_bands, tuning.lead_rows, "L")
+    skeleton = _digest(" ".join(masked_signed).encode())
     return Fingerprint(
         words=len(signed),
-        shingles=int(unique.size),
-        signature=whole.astype("<u4").tobytes() + lead.astype("<u4").tobytes(),
+        shingles=int(np.unique(hashes).size),
+        signature=b"".join(part.astype("<u4").tobytes() for part in (whole, lead, opening)),
         bands=tuple(bands),
         numbers=tuple(sorted(slots)),
         skeleton_hash=skeleton,
@@ -373,11 +421,11 @@ class Match:
     reason: str  # a sentence for `aggregator explain`
 
 
-def _unpack(fp: Fingerprint) -> tuple[np.ndarray, np.ndarray]:
-    """The whole-text and lead signatures."""
+def _unpack(fp: Fingerprint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The signatures of the whole text, its lead and its opening."""
     values = np.frombuffer(fp.signature, dtype="<u4")
-    half = values.size // 2
-    return values[:half], values[half:]
+    third = values.size // 3
+    return values[:third], values[third:2 * third], values[2 * third:]
 
 
 def _containment(small: np.ndarray, large: np.ndarray) -> tuple[int, float]:
@@ -425,21 +473,30 @@ class _Slots:
         if missing:
             return f"dates of the shorter text are not in the longer: {_listed(missing)}"
         missing = self.numbers - longer.numbers
-        if missing and len(missing) >= tuning.numbers_missing * len(self.numbers):
+        if _too_many(missing, self.numbers, tuning.numbers_missing, tuning.slot_slack):
             return f"numbers of the shorter text are not in the longer: {_listed(missing)}"
         if self.title and longer.title and not (self.title <= longer.title
                                                 or longer.title <= self.title):
             return (f"the titles carry other numbers or dates: {_listed(set(self.title))} vs "
                     f"{_listed(set(longer.title))}")
         missing = self.names - longer.names
-        if missing and len(missing) >= tuning.names_missing * len(self.names):
+        if _too_many(missing, self.names, tuning.names_missing, 0):
             return f"names of the shorter text are not in the longer: {_listed(missing)}"
         return None
 
 
-def _same_opening(a: Fingerprint, b: Fingerprint) -> bool:
-    """Whether two texts share an opening band key: they begin with the same words."""
-    return not {k for k in a.bands if k.startswith("L")}.isdisjoint(b.bands)
+def _too_many(missing: frozenset[str], mine: frozenset[str], share: float, slack: int) -> bool:
+    """Whether ``missing`` (of ``mine``) marks a template: at least ``share`` of them, and
+    more than ``slack`` of them unless there are only a few (a copy may add a figure)."""
+    if not missing or len(missing) < share * len(mine):
+        return False
+    return len(missing) > slack or len(mine) <= 3
+
+
+def _size(signature: np.ndarray) -> float:
+    """The number of distinct shingles a MinHash signature was made of, estimated from its
+    minima (about 1 / (n + 1) of the hash range each): a body without its title."""
+    return float(signature.size / np.sum(signature / 2.0**32) - 1)
 
 
 def _listed(values: set[str] | frozenset[str]) -> str:
@@ -451,7 +508,8 @@ def compare(a: Fingerprint, b: Fingerprint, tuning: Tuning = DEFAULT) -> Match:
     if len(a.signature) != len(b.signature):
         raise ValueError("fingerprints made with different NUM_PERM cannot be compared")
     small, large = sorted((a, b), key=lambda f: (f.shingles, f.words, f.signature))
-    (small_sig, small_lead), (large_sig, large_lead) = _unpack(small), _unpack(large)
+    (small_sig, small_lead, small_opening), (large_sig, large_lead, large_opening) = (
+        _unpack(small), _unpack(large))
     perms = small_sig.size
     equal, contained = _containment(small_sig, large_sig)
     jaccard = equal / perms
@@ -482,11 +540,13 @@ def compare(a: Fingerprint, b: Fingerprint, tuning: Tuning = DEFAULT) -> Match:
         return verdict(True, f"{figures}: the shorter ({small.words} words) is contained in "
                              f"the longer ({large.words} words), from its lead "
                              f"(lead containment {lead_contained:.2f})")
-    # A short excerpt lies inside the longer's lead and opens the way it opens (an equal
-    # opening band key): the second paragraph of a digest does not.
+    # A short excerpt lies inside the longer's lead and opens with the same words: the
+    # second paragraph of a digest does not.
     needed = tuning.short_containment if short else tuning.containment
+    opening = np.count_nonzero(small_opening == large_opening) / perms
     if small.words <= tuning.lead_words and lead_equal >= tuning.min_shared \
-            and lead_contained >= needed and _same_opening(small, large):
+            and lead_contained >= needed and _size(small_lead) >= tuning.min_lead_shingles \
+            and opening >= tuning.opening_jaccard:
         return verdict(True, f"{figures}: the shorter ({small.words} words) is the lead of the "
                              f"longer (lead containment {lead_contained:.2f} >= {needed})")
     if short:
@@ -506,20 +566,25 @@ __all__ = [
     "CONTAINMENT",
     "DEFAULT",
     "JACCARD",
+    "LEAD_ANCHOR",
     "LEAD_BANDS",
     "LEAD_ROWS",
     "LEAD_WORDS",
+    "MIN_LEAD_SHINGLES",
     "MIN_SHARED",
     "MIN_WORDS",
     "NAMES_MISSING",
     "NUMBERS_MISSING",
     "NUM_PERM",
+    "OPENING_JACCARD",
     "OPENING_WORDS",
     "ROWS",
+    "SEED",
     "SHINGLE",
     "SHORT_CONTAINMENT",
     "SHORT_JACCARD",
     "SHORT_WORDS",
+    "SLOT_SLACK",
     "TITLE_WORDS",
     "WINDOW",
     "Fingerprint",

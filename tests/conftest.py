@@ -72,7 +72,8 @@ def write_config(directory: Path, sources: dict[str, str], outputs: str | None =
                  tags: dict[str, list[str]] | None = None) -> Path:
     """A feeds.yaml for the tests: ``sources`` maps name -> url; ``settings`` overrides."""
     chosen: dict[str, object] = {"timeout": "5s", "poll_interval": "30m",
-                                 "allow_private_networks": True, **(settings or {})}
+                                 "allow_private_networks": True, "parse_workers": -1,
+                                 **(settings or {})}
     lines = ["settings:"]
     lines += [f"  {key}: {str(value).lower() if isinstance(value, bool) else value}"
               for key, value in chosen.items()]

@@ -214,3 +214,19 @@ def test_hostile_content_is_sanitized_and_future_dates_clamped(
     assert etree.RelaxNG(etree.parse(str(ATOM_RNG))).validate(etree.ElementTree(root))
     titles = [e.findtext(f"{ATOM}title") for e in root.iter(f"{ATOM}entry")]
     assert "Null and bell in title" in titles
+
+
+def test_feeds_prepared_in_worker_processes_store_the_same(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    sources = {"news": feed_server.serve_file("/rss2.xml", "rss2.xml"),
+               "wire": feed_server.serve_file("/atom.xml", "atom.xml"),
+               "ru": feed_server.serve_file("/ru.xml", "ru-cp1251.xml", "text/xml"),
+               "html": feed_server.serve("/h", b"<!doctype html><html></html>", "text/html")}
+    config = load_config(write_config(tmp_path, sources, settings={"parse_workers": 2}))
+    store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+    results = {r.source: r for r in update_sources(store, config)}
+    assert (results["news"].new, results["wire"].new, results["ru"].new) == (3, 2, 2)
+    assert results["html"].error == "not a feed: the server sent an HTML page"
+    titles = {s.title for s in store.stories_for(None, 20)}
+    assert "Ёлки на площади" in titles and "Rates unchanged again" in titles
+    assert len(titles) == 6  # the shared wire story is one story

@@ -1,0 +1,54 @@
+"""The CPU-heavy, pure half of an update: a feed body -> everything the store needs.
+
+Parse, normalize, one item per guid, exact story keys, near-duplicate fingerprints,
+syndication credits. Pure and picklable both ways, so a process pool can run it on
+every core while the event loop fetches and one thread writes to the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aggregator.attribution import Credit, find_credits
+from aggregator.dedupe import shared_urls, story_keys, unique_items
+from aggregator.exceptions import ParseError
+from aggregator.normalize import html_to_text, normalize_entry
+from aggregator.parse import parse_feed
+from aggregator.schedule import feed_ttl, weekly_entry_rate
+from aggregator.similarity import Fingerprint, fingerprint
+from aggregator.types import FeedMeta, ItemData
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedFeed:
+    feed: FeedMeta
+    items: tuple[ItemData, ...]
+    story_keys: Mapping[str, tuple[str, ...]]  # by guid
+    fingerprints: Mapping[str, Fingerprint | None]  # by guid
+    credits: Mapping[str, Credit | None]  # by guid
+    weekly_entries: float | None
+    ttl: timedelta | None
+
+
+def prepare_feed(body: bytes, headers: Mapping[str, str], url: str,
+                 now: datetime) -> PreparedFeed:
+    """Everything about a fetched feed that needs no database. Raises ParseError."""
+    parsed = parse_feed(body, headers)
+    normalized = [normalize_entry(e, url, now) for e in parsed.entries]
+    items = unique_items(i for i in normalized if i is not None)
+    if parsed.entries and not items:
+        raise ParseError(f"none of the {len(parsed.entries)} entries could be used")
+    ambiguous = shared_urls(items)
+    texts = {i.guid: html_to_text(i.content_html) for i in items}
+    return PreparedFeed(
+        feed=FeedMeta(parsed.title, parsed.site_url, parsed.feed_id, parsed.updated,
+                      (parsed.language or "")[:35] or None),
+        items=tuple(items),
+        story_keys={i.guid: story_keys(i, ambiguous) for i in items},
+        fingerprints={i.guid: fingerprint(i.title, texts[i.guid]) for i in items},
+        credits={guid: find_credits(text) for guid, text in texts.items()},
+        weekly_entries=weekly_entry_rate((i.published_at for i in items), now),
+        ttl=feed_ttl(parsed.ttl, parsed.update_period, parsed.update_frequency),
+    )
