@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from aggregator.config import Config
 from aggregator.dedupe import decide
-from aggregator.exceptions import AggregatorError, FetchError
+from aggregator.exceptions import AggregatorError, FetchError, ParseError
 from aggregator.fetch import FetchLimits, fetch, make_client
 from aggregator.normalize import utc_now
 from aggregator.prepare import PreparedFeed, prepare_feed
