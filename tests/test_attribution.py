@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aggregator.attribution import Credit, find_credits, outlet_key, strip_credits
+
+SEED = (Path(__file__).parent / "data" / "seed-article.ru.txt").read_text(encoding="utf-8")
+
+
+def test_the_seed_article_is_relayed_by_turantimes_citing_izvestia() -> None:
+    credit = find_credits(SEED)
+    assert credit == Credit(
+        relayed_by="Turantimes.kz", cites=("Известия",),
+        line="передает Turantimes.kz со ссылкой на газету «Известия»")
+
+
+def test_stripping_the_seed_article_keeps_its_sentence() -> None:
+    stripped = strip_credits(SEED)
+    assert "Turantimes" not in stripped
+    assert "стратегического партнёрства Казахстана и России.\n" in stripped
+    # the article's own mention of the newspaper is content, not a credit
+    assert "опубликована в российской газете «Известия»" in stripped
+
+
+@pytest.mark.parametrize(("text", "relayed_by", "cites"), [
+    # Russian
+    ("Сделка закрыта, передает Zakon.kz со ссылкой на газету «Известия» и агентство ТАСС.",
+     "Zakon.kz", ("Известия", "ТАСС")),
+    ("Сделка закрыта, сообщает Kazinform.", "Kazinform", ()),
+    ("Сделка закрыта, передает корреспондент Tengrinews.kz.", "Tengrinews.kz", ()),
+    ("Сделка закрыта, сообщает агентство Bloomberg со ссылкой на источники.", "Bloomberg", ()),
+    ("Сделка закрыта, пишет Bloomberg.", "Bloomberg", ()),
+    ("Как сообщает ТАСС, сделка закрыта.", None, ("ТАСС",)),
+    ("По данным РБК, сделка закрыта.", None, ("РБК",)),
+    ("По данным «Известий», сделка закрыта.", None, ("Известий",)),
+    ("Сделка закрыта, со ссылкой на «Коммерсантъ».", None, ("Коммерсантъ",)),
+    ("МОСКВА, 24 ноября. /ТАСС/. Президент России провел совещание.", None, ("ТАСС",)),
+    ("МОСКВА, 24 ноя — РИА Новости. Президент России провел совещание.", None,
+     ("РИА Новости",)),
+    ("АСТАНА. KAZINFORM – Глава государства провел совещание.", None, ("KAZINFORM",)),
+    ("Глава государства провел совещание.\nИсточник: Известия", None, ("Известия",)),
+    # English
+    ("MOSCOW (Reuters) - Russia said on Monday it would.", None, ("Reuters",)),
+    ("WASHINGTON, Nov 24 (Reuters) - The U.S. said.", None, ("Reuters",)),
+    ("(AP) — A storm hit the coast.", None, ("AP",)),
+    ("Revenue rose 5%, according to Reuters.", None, ("Reuters",)),
+    ("According to The Guardian, the plan was dropped.", None, ("The Guardian",)),
+    ("The plan was dropped, according to the newspaper Le Monde.", None, ("Le Monde",)),
+    ("Shares fell, as reported by the BBC.", None, ("BBC",)),
+    ("The story first ran in French (via AFP).", "AFP", ()),
+    ("Text.\nSource: https://www.reuters.com/world/abc", None, ("reuters.com",)),
+])
+def test_credit_lines(text: str, relayed_by: str | None, cites: tuple[str, ...]) -> None:
+    credit = find_credits(text)
+    assert credit is not None
+    assert (credit.relayed_by, credit.cites) == (relayed_by, cites)
+
+
+@pytest.mark.parametrize("text", [
+    "Revenue rose 5%, according to the ministry.",
+    "According to John Smith, the plan was dropped.",
+    "По данным Минздрава, число случаев выросло.",
+    "По данным Росстата, инфляция замедлилась.",
+    "Сделка закрыта, пишет Токаев.",
+    "Как сообщил Токаев, сделка закрыта.",
+    "Сделка закрыта, сообщает пресс-служба министерства.",
+    "Сделка закрыта, сообщает Минздрав.",
+    "The files were sent via Telegram.",
+    "Source: company data",
+    "Курс доллара на 3 июля: 89,5 рубля.",
+    "",
+])
+def test_no_outlet_no_credit(text: str) -> None:
+    assert find_credits(text) is None
+    assert strip_credits(text) == text
+
+
+def test_a_citation_deep_in_the_body_is_not_an_origin_credit() -> None:
+    body = "Первый абзац статьи. " * 60 + "Как сообщает ТАСС, это важно. " + "Еще текст. " * 60
+    assert find_credits(body) is None
+
+
+@pytest.mark.parametrize(("text", "stripped"), [
+    ("Сделка закрыта, передает Zakon.kz со ссылкой на газету «Известия».", "Сделка закрыта."),
+    ("Как сообщает ТАСС, сделка закрыта.", "сделка закрыта."),
+    ("МОСКВА, 24 ноября. /ТАСС/. Президент провел совещание.", "Президент провел совещание."),
+    ("MOSCOW (Reuters) - Russia said.", "Russia said."),
+    ("Revenue rose 5%, according to Reuters.", "Revenue rose 5%."),
+    ("Text.\nSource: Reuters", "Text.\n"),
+])
+def test_strip_credits(text: str, stripped: str) -> None:
+    assert strip_credits(text) == stripped
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("газета «Известия»", "Известия"),
+    ("Известий", "Известия"),
+    ("Turantimes.kz", "TuranTimes"),
+    ("https://www.reuters.com/world/x", "Reuters"),
+    ("The Guardian", "guardian"),
+    ("Коммерсантъ", "Коммерсанта"),
+    ("РИА «Новости»", "РИА Новости"),
+    ("Ёлка.ру", "елка"),
+    ("агентство ТАСС", "ТАСС"),
+])
+def test_outlet_keys_meet(a: str, b: str) -> None:
+    assert outlet_key(a) == outlet_key(b)
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("Известия", "Ведомости"),
+    ("Kazinform", "Tengrinews.kz"),
+    ("BBC", "CNN"),
+])
+def test_outlet_keys_differ(a: str, b: str) -> None:
+    assert outlet_key(a) != outlet_key(b)
+
+
+@given(st.text(max_size=400))
+def test_found_credits_and_stripping_agree(text: str) -> None:
+    credit = find_credits(text)
+    stripped = strip_credits(text)
+    assert (credit is None) == (stripped == text)
+    assert len(stripped) <= len(text)
+
+
+@given(st.text(max_size=60))
+def test_outlet_key_is_stable(name: str) -> None:
+    key = outlet_key(name)
+    assert key == key.casefold()
+    assert "ё" not in key

@@ -1,0 +1,274 @@
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aggregator.similarity import (
+    BANDS,
+    LEAD_BANDS,
+    NUM_PERM,
+    WINDOW,
+    Fingerprint,
+    Tuning,
+    comparable_text,
+    compare,
+    fingerprint,
+)
+
+SEED = (Path(__file__).parent / "data" / "seed-article.ru.txt").read_text(encoding="utf-8")
+SEED_TITLE, SEED_BODY = SEED.split("\n", 1)
+PARAGRAPHS = [p for p in SEED_BODY.split("\n") if p.strip()]
+
+# Another article on Kazakhstan-Russia relations: the same people and places, other news.
+OTHER_ARTICLE = """\
+Путин прибыл в Астану с государственным визитом
+
+Президент России Владимир Путин прибыл в Астану с государственным визитом. В аэропорту \
+его встретил Президент Казахстана Касым-Жомарт Токаев, сообщает пресс-служба Акорды.
+
+В ходе переговоров в узком и расширенном составах главы государств обсудят торгово-\
+экономическое сотрудничество, энергетику, транспорт и гуманитарные связи. Ожидается, что \
+по итогам визита будет подписан пакет межправительственных соглашений.
+
+Особое внимание стороны уделят поставкам российского газа в северные и восточные регионы \
+Казахстана, а также строительству новых угольных электростанций в Кокшетау, Семее и \
+Усть-Каменогорске с участием российских компаний.
+
+Кроме того, лидеры обсудят использование космодрома Байконур, сотрудничество в сфере \
+образования и открытие филиалов российских университетов в казахстанских городах.
+
+В программе визита также значатся встреча с представителями деловых кругов двух стран и \
+посещение выставки совместных промышленных проектов. Завершится визит неформальным ужином \
+в резиденции Президента Казахстана.
+"""
+OTHER_TITLE, OTHER_BODY = OTHER_ARTICLE.split("\n", 1)
+
+
+def _fp(title: str, text: str) -> Fingerprint:
+    result = fingerprint(title, text)
+    assert result is not None
+    return result
+
+
+def _edited_copy(text: str) -> str:
+    """The seed article as another outlet republishes it."""
+    text = text.replace("«", '"').replace("»", '"').replace("ё", "е").replace("—", "-")
+    text = text.replace('передает Turantimes.kz со ссылкой на газету "Известия"',
+                        "сообщает Kazinform")
+    return text + "\n\nПодписывайтесь на наш Telegram-канал, чтобы быть в курсе событий."
+
+
+# --- comparable text --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("title", "text", "expected"), [
+    ("Заголовок", "Текст", "заголовок текст"),
+    ("", "«Ёлка» — „праздник“", '"елка" - "праздник"'),
+    ("", "<p>One &amp; <b>two</b></p><p>three</p>", "one & two three"),
+    ("", "Read https://example.com/a?utm_source=x now", "read now"),
+    ("", "ＦＵＬＬ　ｗｉｄｔｈ ﬁne", "full width fine"),
+    ("", "Сделка закрыта, передает Zakon.kz со ссылкой на газету «Известия».",
+     "сделка закрыта."),
+    ("", "Текст.\nПодписывайтесь на наш Telegram-канал, чтобы быть в курсе.\nКонец.",
+     "текст. конец."),
+    ("", "Text.\nRead more: Another story about 3 things\nEnd.", "text. end."),
+    ("", "Text. Follow us on X and Facebook. End.", "text. end."),
+    ("", "Текст. Реклама. 18+", "текст."),
+    ("", "Нашли ошибку? Выделите ее и нажмите Ctrl+Enter.", ""),
+])
+def test_comparable_text(title: str, text: str, expected: str) -> None:
+    assert comparable_text(title, text) == expected
+
+
+@given(st.text(max_size=300), st.text(max_size=60))
+def test_comparable_text_is_idempotent(text: str, title: str) -> None:
+    once = comparable_text(title, text)
+    assert comparable_text("", once) == once
+
+
+# --- fingerprints -------------------------------------------------------------------------
+
+
+def test_fingerprint_shape() -> None:
+    fp = _fp(SEED_TITLE, SEED_BODY)
+    assert len(fp.signature) == 3 * 4 * NUM_PERM
+    assert len(fp.bands) == BANDS + LEAD_BANDS == len(set(fp.bands))
+    assert all(key.split(":")[0].removeprefix("L").isdigit() for key in fp.bands)
+    assert fp.words > 600 and 0 < fp.shingles <= fp.words
+    assert {"2023", "23", "49"} <= set(fp.numbers)
+    assert "@токаев" in fp.numbers  # names are slots too
+    assert len(fp.skeleton_hash) == 16
+    assert WINDOW.days == 7
+
+
+@pytest.mark.parametrize("text", ["", "Коротко.", "Слишком мало слов для отпечатка"])
+def test_too_little_text_has_no_fingerprint(text: str) -> None:
+    assert fingerprint("", text) is None
+
+
+def test_fingerprints_are_deterministic() -> None:
+    assert _fp(SEED_TITLE, SEED_BODY) == _fp(SEED_TITLE, SEED_BODY)
+
+
+def test_nfkc_and_yo_variants_have_one_fingerprint() -> None:
+    variants = [
+        SEED_BODY,
+        unicodedata.normalize("NFD", SEED_BODY),
+        SEED_BODY.replace("ё", "е").replace("Ё", "Е"),
+        SEED_BODY.replace(" ", "\u00a0").replace("2023", "２０２３"),
+    ]
+    assert len({_fp(SEED_TITLE, v) for v in variants}) == 1
+
+
+WORDS = st.sampled_from((
+    "the", "a", "of", "and", "to", "in", "storm", "city", "council", "vote", "budget", "river",
+    "bridge", "road", "port", "министр", "город", "мост", "река", "школа", "бюджет", "порт",
+    "дорога", "совет", "решение", "план", "3", "2024", "Москва", "Reuters",
+))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(WORDS, min_size=8, max_size=200), st.lists(WORDS, min_size=0, max_size=200))
+def test_compare_is_symmetric(a: list[str], b: list[str]) -> None:
+    fa, fb = fingerprint("", " ".join(a)), fingerprint("", " ".join(b))
+    if fa is not None and fb is not None:
+        assert compare(fa, fb).same == compare(fb, fa).same
+        assert compare(fa, fb).jaccard == compare(fb, fa).jaccard
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(WORDS, min_size=8, max_size=300))
+def test_a_text_is_the_same_as_itself(words: list[str]) -> None:
+    fp = _fp("", " ".join(words))
+    match = compare(fp, fp)
+    assert match.same and match.jaccard == 1.0
+
+
+# --- the verdict ---------------------------------------------------------------------------
+
+
+def test_an_edited_copy_of_the_seed_article_is_the_same_story() -> None:
+    match = compare(_fp(SEED_TITLE, SEED_BODY),
+                    _fp("Токаев написал статью для «Известий»", _edited_copy(SEED_BODY)))
+    assert match.same, match.reason
+    assert match.jaccard > 0.9
+
+
+def test_the_first_two_paragraphs_join_the_full_article() -> None:
+    excerpt = _fp(SEED_TITLE, "\n".join(PARAGRAPHS[:2]))
+    match = compare(_fp(SEED_TITLE, SEED_BODY), excerpt)
+    assert match.same, match.reason
+    assert match.jaccard < 0.3 and match.containment > 0.9
+    assert "contained" in match.reason or "lead" in match.reason
+
+
+def test_the_lead_paragraph_of_an_edited_copy_joins_too() -> None:
+    match = compare(_fp(SEED_TITLE, SEED_BODY),
+                    _fp("Статья Токаева в «Известиях»", _edited_copy(PARAGRAPHS[0])))
+    assert match.same, match.reason
+
+
+def test_two_articles_on_kazakhstan_russia_relations_stay_apart() -> None:
+    match = compare(_fp(SEED_TITLE, SEED_BODY), _fp(OTHER_TITLE, OTHER_BODY))
+    assert not match.same, match.reason
+    assert match.jaccard < 0.1
+
+
+def test_a_digest_quoting_the_lead_is_not_the_story() -> None:
+    digest = ("Главные новости к этому часу.\n\n" + OTHER_BODY.split("\n\n")[0] + "\n\n"
+              + PARAGRAPHS[0] + "\n\nКурс доллара снизился на 3 тенге.")
+    match = compare(_fp("Главное за день", digest), _fp(SEED_TITLE, PARAGRAPHS[0]))
+    assert not match.same, match.reason
+
+
+def _rate(day: int, rate: str, euro: str) -> tuple[str, str]:
+    title = f"Курс доллара на {day} июля"
+    text = (f"Курс доллара на {day} июля: {rate} рубля. Центральный банк России установил "
+            f"официальный курс доллара США на {day} июля в размере {rate} рубля, евро - "
+            f"{euro} рубля. На Московской бирже торги проходили спокойно, объем сделок "
+            "остался на уровне прошлой недели. Аналитики ожидают, что в ближайшие дни курс "
+            "будет колебаться в узком диапазоне. Напомним, официальный курс устанавливается "
+            "по итогам торгов на бирже и действует со следующего дня, а коммерческие банки "
+            "устанавливают свои курсы покупки и продажи валюты самостоятельно.")
+    return title, text
+
+
+def test_a_daily_exchange_rate_series_stays_apart() -> None:
+    july3, july4 = _fp(*_rate(3, "89,5", "96,1")), _fp(*_rate(4, "89,7", "96,3"))
+    match = compare(july3, july4)
+    assert not match.same
+    assert "templated series" in match.reason
+    assert match.jaccard > 0.5  # similar text: only the guard keeps them apart
+
+
+def test_a_copy_of_one_days_exchange_rate_joins_it() -> None:
+    title, text = _rate(3, "89,5", "96,1")
+    copy = "МОСКВА, 3 июля. /ТАСС/. " + text.replace(" - ", " — ") + "\nИсточник: ТАСС"
+    match = compare(_fp(title, text), _fp("Доллар подешевел", copy))
+    assert match.same, match.reason
+
+
+def test_the_same_rate_on_another_day_stays_apart() -> None:
+    match = compare(_fp(*_rate(3, "89,5", "96,1")), _fp(*_rate(4, "89,5", "96,1")))
+    assert not match.same, match.reason
+
+
+def _weather(day: str, high: int, low: int) -> tuple[str, str]:
+    return (f"Weather for {day}", f"Weather for {day}: sunny skies over the city with highs "
+            f"of {high} degrees and a light breeze from the west. Expect a mild evening with "
+            f"temperatures falling to {low} degrees overnight. Forecasters advise residents "
+            "to drink plenty of water and check on elderly neighbours.")
+
+
+def test_weather_for_monday_and_tuesday_stay_apart() -> None:
+    match = compare(_fp(*_weather("Monday", 25, 15)), _fp(*_weather("Tuesday", 27, 16)))
+    assert not match.same
+    assert "templated series" in match.reason
+
+
+def test_weather_with_equal_figures_on_other_days_stays_apart() -> None:
+    match = compare(_fp(*_weather("Monday", 25, 15)), _fp(*_weather("Tuesday", 25, 15)))
+    assert not match.same, match.reason
+
+
+def test_templated_posts_that_differ_in_a_name_stay_apart() -> None:
+    template = ("Drivers in Springfield should expect delays on {} between 9 a.m. and 5 p.m. "
+                "on Saturday as crews repave the road. Traffic will be detoured along Route 9. "
+                "Officials ask residents to avoid the area and to follow posted signs.")
+    match = compare(_fp("Road work", template.format("Main Street")),
+                    _fp("Road work", template.format("Oak Avenue")))
+    assert not match.same, match.reason
+
+
+def test_short_texts_merge_only_when_nearly_identical() -> None:
+    line = ("Президент Казахстана Касым-Жомарт Токаев опубликовал статью в российской газете "
+            "«Известия».")
+    copy = line.replace("«", '"').replace("»", '"').rstrip(".") + ", сообщает Kazinform."
+    same_title = compare(_fp("Статья Токаева в «Известиях»", line),
+                         _fp("Статья Токаева в \"Известиях\"", copy))
+    other_title = compare(_fp("Статья Токаева в «Известиях»", line),
+                          _fp("Глава государства выступил в российской прессе с программной "
+                              "речью о союзничестве", line))
+    placeholder = compare(_fp("Курс доллара вырос на 2 тенге", "Подробности позже."),
+                          _fp("Курс евро вырос на 2 тенге", "Подробности позже."))
+    assert same_title.same, same_title.reason
+    assert not other_title.same, other_title.reason  # one 13-word line is not enough
+    assert not placeholder.same, placeholder.reason
+
+
+def test_compare_refuses_fingerprints_of_other_sizes() -> None:
+    small = fingerprint(SEED_TITLE, SEED_BODY, Tuning(num_perm=64, bands=16, rows=4,
+                                                      lead_bands=16, lead_rows=4))
+    assert small is not None
+    with pytest.raises(ValueError, match="NUM_PERM"):
+        compare(small, _fp(SEED_TITLE, SEED_BODY))
+
+
+def test_reasons_carry_the_figures() -> None:
+    match = compare(_fp(SEED_TITLE, SEED_BODY), _fp(OTHER_TITLE, OTHER_BODY))
+    assert f"{match.jaccard:.2f}" in match.reason
+    assert f"{match.containment:.2f}" in match.reason
