@@ -139,6 +139,7 @@ class Candidate:
 class Assignment:
     story: StoryRef | None  # None: a new story
     reason: str
+    merge: tuple[StoryRef, ...] = ()  # other stories it matched too: one story after all
 
 
 def assign_story(keys: Sequence[str], exact: Mapping[str, tuple[StoryRef, str]],
@@ -156,11 +157,13 @@ def assign_story(keys: Sequence[str], exact: Mapping[str, tuple[StoryRef, str]],
         return Assignment(None, "new story: too little text to compare with others")
     best: tuple[float, float, Candidate, Match] | None = None
     closest: tuple[float, Candidate, Match] | None = None
+    matched: list[StoryRef] = []
     for candidate in candidates:
         if abs(candidate.seen_at - seen_at) > WINDOW:
             continue
         match = compare(fp, candidate.fingerprint)
         if match.same:
+            matched.append(candidate.story)
             rank = (match.containment, match.jaccard)
             if best is None or rank > best[:2]:
                 best = (*rank, candidate, match)
@@ -168,8 +171,13 @@ def assign_story(keys: Sequence[str], exact: Mapping[str, tuple[StoryRef, str]],
             closest = (match.jaccard, candidate, match)
     if best is not None:
         _, _, candidate, match = best
-        return Assignment(candidate.story, f"near-duplicate of {candidate.label}: "
-                                           f"{match.reason}")
+        # The item bridges every story it matched: they are one story. The oldest
+        # stored one survives (its id is the one readers have had longest).
+        stories = list(dict.fromkeys(matched))
+        stored = sorted(s for s in stories if isinstance(s, int))
+        target = stored[0] if stored else candidate.story
+        return Assignment(target, f"near-duplicate of {candidate.label}: {match.reason}",
+                          merge=tuple(s for s in stories if s != target))
     if closest is not None:
         _, candidate, match = closest
         return Assignment(None, f"new story: closest candidate {candidate.label} is not the "

@@ -167,3 +167,31 @@ def test_explain_and_stories_commands(tmp_path: Path, feed_server: FeedServer,
     missing = runner.invoke(app, ["explain", "https://nowhere.example/x", "-c", str(config),
                                   "--db", db_url])
     assert missing.exit_code == 2 and "no item" in missing.stderr
+
+
+def test_an_item_that_bridges_two_stories_makes_them_one(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    # Two excerpts of one article (its first two paragraphs; paragraphs two to five)
+    # are too unlike each other to be one story. The full article contains both: it
+    # joins the older one and folds the other into it.
+    head = feed_server.serve("/head.xml", _rss("Head", [
+        ("Статья Токаева: начало", "https://head.example/1", _paragraphs(PARAGRAPHS[:2]),
+         T0)]))
+    tail = feed_server.serve("/tail.xml", _rss("Tail", [
+        ("Статья Токаева: подробности", "https://tail.example/1",
+         _paragraphs(PARAGRAPHS[1:5]), T0 + timedelta(hours=1))]))
+    config = load_config(write_config(tmp_path, {"head": head, "tail": tail}))
+    store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+    update_sources(store, config)
+    before = store.stories_for(None, 10)
+    assert len(before) == 2
+    oldest = min(before, key=lambda s: s.published_at).uid
+    full = feed_server.serve("/full.xml", _rss("Full", [
+        (TITLE, "https://full.example/1", _paragraphs(PARAGRAPHS), T0 + timedelta(hours=2))]))
+    config = load_config(write_config(tmp_path, {"head": head, "tail": tail, "full": full}))
+    store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+    update_sources(store, config)
+    (story,) = store.stories_for(None, 10)
+    assert story.uid == oldest  # the survivor keeps the id readers have had longest
+    assert sorted([story.representative.source_name, *(o.source_name for o in story.others)]) \
+        == ["full", "head", "tail"]

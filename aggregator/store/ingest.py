@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import insert, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, SQLModel, col, select
 
@@ -112,6 +112,13 @@ def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
             exact[key] = (story_id, "a stored item")
     assignments: list[tuple[ItemData, StoryRef, str]] = []
     new_stories: dict[str, dict[str, Any]] = {}
+    merged: dict[StoryRef, StoryRef] = {}  # a story that turned out to be another one
+
+    def resolve(story: StoryRef) -> StoryRef:
+        while story in merged:
+            story = merged[story]
+        return story
+
     for item, seen_at in zip(items, seen, strict=True):
         fp = prints[item.guid]
         candidates = {id(c): c for b in (fp.bands if fp else ()) for c in by_band.get(b, ())}
@@ -126,7 +133,10 @@ def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
                                            "first_seen_at": now,
                                            "updated_at": item.updated_at or published})
         else:
-            story = decision.story
+            story = resolve(decision.story)
+            for other in map(resolve, decision.merge):
+                if other != story:
+                    merged[other] = story
         assignments.append((item, story, decision.reason))
         label = f"item {item.guid} ({source.name}, same fetch)"
         for key in keys[item.guid]:
@@ -135,7 +145,10 @@ def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
             candidate = Candidate(item.guid, story, label, fp, seen_at)
             for band in fp.bands:
                 by_band[band].append(candidate)
-    story_ids = _create_stories(session, insert_ignore, new_stories)
+    assignments = [(item, resolve(story), reason) for item, story, reason in assignments]
+    used = {story for _, story, _ in assignments}
+    story_ids = _create_stories(session, insert_ignore,
+                                {uid: v for uid, v in new_stories.items() if uid in used})
     rows: list[dict[str, Any]] = []
     for item, story, reason in assignments:
         fp = prints[item.guid]
@@ -173,11 +186,29 @@ def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
         session.execute(insert(ItemBandRow), band_rows)
     created = set(story_ids.values())
     touched = {int(r["story_id"]) for r in rows}
+    _merge_stored(session, {old: int(story_ids.get(new, new) if isinstance(new, str) else new)
+                            for old, new in ((o, resolve(o)) for o in merged)
+                            if isinstance(old, int)})
     gained = sorted(touched - created)
     for chunk in _chunks(gained):  # an existing story gained an outlet: it changed
         session.execute(update(StoryRow).where(col(StoryRow.id).in_(chunk))
                         .values(updated_at=now))
     return touched
+
+
+def _merge_stored(session: Session, merges: dict[int, int]) -> None:
+    """Fold stored stories into the story an item showed them to be part of.
+
+    The surviving story keeps its id; the folded story's entry leaves the outputs and
+    its outlets appear under the survivor (the rarer cost of recall: see dedupe).
+    """
+    for old, new in merges.items():
+        if old == new:
+            continue
+        for model in (ItemRow, StoryKeyRow, ItemBandRow):
+            session.execute(update(model).where(col(model.story_id) == old)
+                            .values(story_id=new))
+        session.execute(delete(StoryRow).where(col(StoryRow.id) == old))
 
 
 def _create_stories(session: Session, insert_ignore: InsertIgnore,
