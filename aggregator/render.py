@@ -86,6 +86,17 @@ def _feed_links(feed: OutputFeed) -> list[tuple[str, str]]:
     return [(rel, href) for rel, href in links if href]
 
 
+def _insert_feed_links(parent: etree._Element, feed: OutputFeed, entry_tag: str) -> None:
+    """Add the paging and hub links as atom:link, before the first entry (Atom and RSS)."""
+    first_entry = parent.find(entry_tag)
+    for rel, href in _feed_links(feed):
+        link = etree.Element(_A + "link", {"rel": rel, "href": href})
+        if first_entry is not None:
+            first_entry.addprevious(link)
+        else:
+            parent.append(link)
+
+
 def render_atom(feed: OutputFeed, stories: Sequence[StoryView]) -> bytes:
     """An Atom 1.0 document with one entry per story, newest first."""
     generator = FeedGenerator()
@@ -116,13 +127,7 @@ def render_atom(feed: OutputFeed, stories: Sequence[StoryView]) -> bytes:
             if _text(term):
                 entry.category(term=_text(term))
     root = etree.fromstring(generator.atom_str(pretty=False))
-    first_entry = root.find(_A + "entry")
-    for rel, href in _feed_links(feed):
-        link = etree.Element(_A + "link", {"rel": rel, "href": href})
-        if first_entry is not None:
-            first_entry.addprevious(link)
-        else:
-            root.append(link)
+    _insert_feed_links(root, feed, _A + "entry")
     for element, story in zip(root.iterfind(_A + "entry"), stories, strict=True):
         _complete_entry(element, story)
     etree.indent(root, space="  ")
@@ -158,13 +163,7 @@ def render_rss(feed: OutputFeed, stories: Sequence[StoryView]) -> bytes:
     assert channel is not None
     for element in channel.findall("docs"):
         channel.remove(element)
-    item = channel.find("item")
-    for rel, href in _feed_links(feed):
-        link = etree.Element(_A + "link", {"rel": rel, "href": href})
-        if item is not None:
-            item.addprevious(link)
-        else:
-            channel.append(link)
+    _insert_feed_links(channel, feed, "item")
     etree.indent(root, space="  ")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8") + b"\n"
 
