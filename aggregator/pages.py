@@ -357,10 +357,12 @@ _OUTPUT = """{% extends "base.html" %}
 {% if story.summary_text %}
 <p class="summary">{{ story.summary_text }}</p>
 {% endif %}
-<p class="outlets">Published by {{ outlet_link(story.representative | outlet) }}\
+<p class="outlets">{{ "Originally published" if story.representative_is_original \
+else "Published" }} by {{ outlet_link(story.representative | outlet) }}\
 {% if story.others %} · also carried by \
 {% for other in story.others %}{{ outlet_link(other | outlet) }}{{ ", " if not loop.last }}\
-{% endfor %}{% endif %}</p>
+{% endfor %}{% endif %}\
+{% if story.credited_origin %} · credited to {{ story.credited_origin }}{% endif %}</p>
 </article>
 </li>
 {% endfor %}

@@ -261,3 +261,17 @@ def test_untrusted_text_never_becomes_markup(title: str, summary: str, outlet: s
     article = _dom(render_output_page(SITE, output, [story])).xpath("//article")[0]
     assert len(article.xpath(".//h2/*")) == 1  # the one link, nothing injected
     assert len(article.xpath(".//p[@class='outlets']/*")) == 1
+
+
+def test_the_output_page_says_originally_published_and_names_a_credited_origin() -> None:
+    from dataclasses import replace as _replace
+
+    from aggregator.pages import OutputSummary as _Summary
+    from aggregator.pages import SiteInfo as _Site
+    from aggregator.pages import render_output_page as _render
+    from tests.test_render import STORY as _STORY
+
+    page = _render(_Site("t", "http://x/"), _Summary("all", "All", None, 1, None),
+                   [_replace(_STORY, representative_is_original=True, credited_origin="Reuters")])
+    assert 'Originally published by <a href="https://iz.ru/1/tokaev">Известия</a>' in page
+    assert "· credited to Reuters</p>" in page
