@@ -25,6 +25,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	command -v wrk >/dev/null || echo "note: install wrk (apt-get install -y wrk) for the web rows"
 	$(BIN)/python -m bench
 
 clean:

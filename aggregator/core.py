@@ -89,8 +89,13 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
         async with make_client(limits, settings.user_agent, settings.concurrency) as client:
 
             async def one(source: SourceToFetch) -> UpdateResult:
-                # the host's gate first, so a busy host does not hold a global slot
-                async with host_gates[urlsplit(source.url).hostname or ""], gate:
+                # The global slot is held until the feed is stored, so at most
+                # `concurrency` bodies wait in memory however fast the network is.
+                async with gate:
+                    return await fetch_and_store(source)
+
+            async def fetch_and_store(source: SourceToFetch) -> UpdateResult:
+                async with host_gates[urlsplit(source.url).hostname or ""]:
                     response = await fetch(client, source, limits, utc_now())
                 prepared: PreparedFeed | Exception | None = None
                 if pool is not None and isinstance(response, Fetched) and \

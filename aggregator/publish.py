@@ -92,21 +92,23 @@ def feed_url(config: Config, name: str, extension: str = "atom", page: int = 1) 
     return site_url(config, feed_path(name, extension, page))
 
 
-def select_stories(store: Store, config: Config, output: OutputConfig,
-                   now: datetime) -> CurationResult:
-    """The stories an output publishes (every page), newest first, with the reasons."""
+def select_stories(store: Store, config: Config, output: OutputConfig, now: datetime,
+                   pages: int = MAX_PAGES) -> CurationResult:
+    """The stories an output publishes (its first ``pages`` pages), newest first, with
+    the reasons."""
     names = [s.name for s in config.sources_of(output)]
     rules = output.curation()
     filtered = bool(rules.include or rules.exclude or rules.languages or rules.min_outlets > 1
                     or rules.per_source_limit)
-    wanted = output.limit * MAX_PAGES * (CANDIDATES_PER_STORY if filtered else 1)
+    wanted = output.limit * pages * (CANDIDATES_PER_STORY if filtered else 1)
     since = now - output.max_age if output.max_age else None
     return curate(rules, store.stories_for(names, wanted, since), now)
 
 
-def render_output_feeds(config: Config, output: OutputConfig,
-                        stories: Sequence[StoryView]) -> list[SiteFile]:
-    """Every format and page of one output. Pure: same stories, same bytes."""
+def render_output_feeds(config: Config, output: OutputConfig, stories: Sequence[StoryView],
+                        *, only: tuple[str, int] | None = None) -> list[SiteFile]:
+    """Every format and page of one output (or ``only`` one (extension, page)).
+    Pure: same stories, same bytes."""
     settings = config.settings
 
     def url(extension: str, page: int = 1) -> str:
@@ -120,6 +122,8 @@ def render_output_feeds(config: Config, output: OutputConfig,
         chunk = stories[(page - 1) * output.limit: page * output.limit]
         updated = max((s.updated_at for s in chunk), default=EPOCH)
         for fmt in FORMATS.values():
+            if only is not None and only != (fmt.extension, page):
+                continue
             meta = OutputFeed(
                 name=output.name, title=output.title, description=output.description,
                 # one id for the output, in every format and on every page
@@ -144,9 +148,8 @@ def render_output_feeds(config: Config, output: OutputConfig,
 def render_output(store: Store, config: Config, output: OutputConfig, now: datetime,
                   extension: str = "atom") -> SiteFile:
     """The first page of one output in one format."""
-    stories = select_stories(store, config, output, now).stories
-    return next(f for f in render_output_feeds(config, output, stories)
-                if f.path == feed_path(output.name, extension))
+    stories = select_stories(store, config, output, now, pages=1).stories
+    return render_output_feeds(config, output, stories, only=(extension, 1))[0]
 
 
 def render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFile]:

@@ -1,0 +1,560 @@
+"""One measurement, run in a process of its own: ``python -m bench.ingest.jobs SPEC_JSON``.
+
+Each job does its work, then prints one line ``RESULT {json}`` with what it
+measured and the peak resident memory of this process (VmHWM: the interpreter,
+the imports and the work, as a user would see it in ``top``). The suite runs
+every job in a fresh process so that one job's memory or caches never count for
+another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+Spec = dict[str, Any]
+
+
+def memory_kb(field: str = "VmHWM") -> int:
+    """A field of /proc/self/status in kB (VmHWM: peak resident set; VmRSS: current)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (every thread)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load_bodies(corpus: str) -> list[tuple[bytes, dict[str, str]]]:
+    manifest = json.loads((Path(corpus) / "manifest.json").read_text())
+    return [((Path(corpus) / f["file"]).read_bytes(), {"content-type": f["content_type"]})
+            for f in manifest["files"]]
+
+
+# ---- feedparser alone ----------------------------------------------------------
+
+_FP_OPTIONS = {
+    "default": {},
+    "no-sanitize": {"sanitize_html": False, "resolve_relative_uris": False},
+}
+_worker_bodies: list[tuple[bytes, dict[str, str]]] = []
+
+
+def _fp_init(corpus: str) -> None:
+    global _worker_bodies  # noqa: PLW0603 - one copy per pool worker
+    _worker_bodies = _load_bodies(corpus)
+
+
+def _fp_range(args: tuple[int, int, str]) -> int:
+    import feedparser
+
+    start, stop, options = args
+    count = 0
+    for body, headers in _worker_bodies[start:stop]:
+        count += len(feedparser.parse(body, response_headers=headers,
+                                      **_FP_OPTIONS[options]).entries)
+    return count
+
+
+def job_feedparser(spec: Spec) -> dict[str, Any]:
+    """feedparser.parse on every file, from bytes already in memory."""
+    import feedparser
+
+    options = spec["options"]
+    processes = spec.get("processes", 1)
+    if processes == 1:
+        bodies = _load_bodies(spec["corpus"])
+        feedparser.parse(bodies[0][0], response_headers=bodies[0][1])  # warm imports
+        started = time.perf_counter()
+        entries = sum(len(feedparser.parse(b, response_headers=h, **_FP_OPTIONS[options])
+                          .entries) for b, h in bodies)
+        seconds = time.perf_counter() - started
+        return {"seconds": seconds, "items": entries, "items_per_s": entries / seconds}
+    from concurrent.futures import ProcessPoolExecutor
+
+    total = len(json.loads((Path(spec["corpus"]) / "manifest.json").read_text())["files"])
+    step = 10  # small chunks, so both workers stay busy to the end
+    chunks = [(s, min(s + step, total), options) for s in range(0, total, step)]
+    with ProcessPoolExecutor(processes, initializer=_fp_init,
+                             initargs=(spec["corpus"],)) as pool:
+        list(pool.map(_fp_range, [(0, 1, options)] * processes * 2))  # start and load
+        started = time.perf_counter()
+        entries = sum(pool.map(_fp_range, chunks))
+        seconds = time.perf_counter() - started
+    return {"seconds": seconds, "items": entries, "items_per_s": entries / seconds}
+
+
+# ---- httpx alone ---------------------------------------------------------------
+
+
+async def _httpx_cycle(urls: list[str], concurrency: int, clients: int,
+                       etags: dict[str, str] | None) -> tuple[float, Counter[int], int]:
+    import httpx
+
+    per_client = max(1, concurrency // clients)
+    pools = [httpx.AsyncClient(limits=httpx.Limits(max_connections=per_client,
+                                                   max_keepalive_connections=per_client),
+                               timeout=30.0, trust_env=False) for _ in range(clients)]
+    gate = asyncio.Semaphore(concurrency)
+    statuses: Counter[int] = Counter()
+    received = 0
+
+    async def one(n: int, url: str) -> None:
+        nonlocal received
+        headers = {"Accept-Encoding": "gzip"}
+        if etags is not None and url in etags:
+            headers["If-None-Match"] = etags[url]
+        async with gate:
+            response = await pools[n % clients].get(url, headers=headers)
+        statuses[response.status_code] += 1
+        received += len(response.content)
+        if etags is not None and "etag" in response.headers:
+            etags[url] = response.headers["etag"]
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(n, u) for n, u in enumerate(urls)))
+    seconds = time.perf_counter() - started
+    for pool in pools:
+        await pool.aclose()
+    return seconds, statuses, received
+
+
+def job_httpx(spec: Spec) -> dict[str, Any]:
+    """GET every feed with httpx alone: ``conditional`` sends the ETag of a first pass."""
+    urls = spec["urls"]
+    concurrency, clients = spec["concurrency"], spec.get("clients", 1)
+    etags: dict[str, str] | None = None
+    if spec["conditional"]:
+        etags = {}
+        asyncio.run(_httpx_cycle(urls, concurrency, clients, etags))  # learn the validators
+    runs = [asyncio.run(_httpx_cycle(urls, concurrency, clients, etags))
+            for _ in range(spec.get("repeat", 1))]
+    times = [r[0] for r in runs]
+    seconds = statistics.median(times)
+    return {"seconds": seconds, "all_seconds": times, "requests": len(urls),
+            "requests_per_s": len(urls) / seconds,
+            "statuses": {str(k): v for k, v in runs[-1][1].items()},
+            "mb_received": round(runs[-1][2] / 1e6, 1)}
+
+
+# ---- our pipeline --------------------------------------------------------------
+
+
+def _our_config(spec: Spec) -> Any:
+    from aggregator.config import load_config
+
+    return load_config(spec["config"])
+
+
+def job_ours(spec: Spec) -> dict[str, Any]:
+    """Our pipeline through its public API: Store, sync_sources, update_sources."""
+    import logging
+
+    from aggregator.core import update_sources
+    from aggregator.normalize import utc_now
+    from aggregator.store import Store
+    from aggregator.types import Outcome
+
+    logging.basicConfig(level=logging.WARNING)
+    config = _our_config(spec)
+    rss_before = memory_kb("VmRSS")
+    started = time.perf_counter()
+    store = Store(spec["db"])
+    store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+    setup = time.perf_counter() - started
+    times, cpu, outcomes, new, updated, errors = [], [], Counter(), 0, 0, []
+    progress: list[tuple[float, int]] = []  # (seconds since start, new items) per source
+    for _ in range(spec.get("repeat", 1)):
+        progress.clear()
+        started, cpu_started = time.perf_counter(), cpu_seconds()
+
+        def done(result: Any, started: float = started) -> None:
+            progress.append((time.perf_counter() - started, result.new))
+
+        results = update_sources(store, config, on_result=done)
+        times.append(time.perf_counter() - started)
+        cpu.append(cpu_seconds() - cpu_started)
+        outcomes = Counter(str(r.outcome.value) for r in results)
+        new += sum(r.new for r in results)
+        updated += sum(r.updated for r in results)
+        errors = [f"{r.source}: {r.error}" for r in results if r.outcome is Outcome.ERROR]
+    store.close()
+    seconds = statistics.median(times)
+    return {"seconds": seconds, "all_seconds": times, "setup_seconds": setup,
+            "items": new, "updated_items": updated, "items_per_s": new / seconds if new else None,
+            "cpu_seconds": statistics.median(cpu),
+            "cpu_per_wall": statistics.median(c / t for c, t in zip(cpu, times, strict=True)),
+            "outcomes": dict(outcomes), "errors": len(errors), "first_errors": errors[:3],
+            "rss_before_mb": rss_before / 1024, "items_per_s_by_tenth": _by_tenth(progress)}
+
+
+def _by_tenth(progress: list[tuple[float, int]]) -> list[float] | None:
+    """items/s over each tenth of the sources, in the order they were stored: a rate that
+    falls from the first tenth to the last says a source costs more as the store grows."""
+    if len(progress) < 10 or not sum(n for _, n in progress):
+        return None
+    rates, previous = [], 0.0
+    for tenth in range(10):
+        chunk = progress[len(progress) * tenth // 10: len(progress) * (tenth + 1) // 10]
+        end = chunk[-1][0]
+        rates.append(round(sum(n for _, n in chunk) / max(end - previous, 1e-9), 1))
+        previous = end
+    return rates
+
+
+def job_stages(spec: Spec) -> dict[str, Any]:
+    """Our parse and normalize stages alone, in one thread, on bytes in memory.
+
+    No profiler is running, so the shares are not skewed; the store's share is what is
+    left of the cold ingest.
+    """
+    from aggregator.normalize import normalize_entry
+    from aggregator.parse import parse_feed
+
+    bodies = _load_bodies(spec["corpus"])[:spec.get("feeds")]
+    urls = spec["urls"][:len(bodies)]
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    parsed = [parse_feed(body, headers) for body, headers in bodies]
+    parse_seconds = time.perf_counter() - started
+    entries = sum(len(p.entries) for p in parsed)
+    started = time.perf_counter()
+    normalized = []
+    for feed, url in zip(parsed, urls, strict=True):
+        normalized.append([i for i in (normalize_entry(e, url, now) for e in feed.entries)
+                           if i is not None])
+    normalize_seconds = time.perf_counter() - started
+    items = sum(len(n) for n in normalized)
+    del parsed
+    sqlite_seconds = _sqlite_floor(normalized, Path(spec["scratch"]))
+    return {"parse_seconds": parse_seconds, "normalize_seconds": normalize_seconds,
+            "entries": entries, "items": items,
+            "parse_items_per_s": entries / parse_seconds,
+            "normalize_items_per_s": items / normalize_seconds,
+            "sqlite_floor_seconds": sqlite_seconds,
+            "sqlite_floor_items_per_s": items / sqlite_seconds}
+
+
+def _sqlite_floor(feeds: list[list[Any]], scratch: Path) -> float:
+    """The same items written with the sqlite3 module alone: one transaction and one
+    executemany per feed, a unique (source, guid) index and a url index, WAL and
+    synchronous=NORMAL as our store sets them. A floor for what storing can cost."""
+    import sqlite3
+
+    path = scratch / "floor.sqlite"
+    path.unlink(missing_ok=True)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE item (id INTEGER PRIMARY KEY, source_id INT, guid TEXT, url TEXT, "
+               "canonical_url TEXT, title TEXT, author TEXT, content_html TEXT, "
+               "summary_text TEXT, categories TEXT, published_at TEXT, updated_at TEXT, "
+               "content_hash TEXT)")
+    db.execute("CREATE UNIQUE INDEX item_source_guid ON item (source_id, guid)")
+    db.execute("CREATE INDEX item_url ON item (canonical_url)")
+
+    def row(source: int, i: Any) -> tuple[Any, ...]:
+        published = getattr(i, "published_at", None)
+        updated = getattr(i, "updated_at", None)
+        return (source, i.guid, getattr(i, "url", None), getattr(i, "canonical_url", None),
+                getattr(i, "title", None), getattr(i, "author", None),
+                getattr(i, "content_html", None), getattr(i, "summary_text", None),
+                "\n".join(getattr(i, "categories", ()) or ()),
+                published.isoformat() if published else None,
+                updated.isoformat() if updated else None, getattr(i, "content_hash", None))
+
+    started = time.perf_counter()
+    for source, items in enumerate(feeds):
+        db.execute("BEGIN")
+        db.executemany("INSERT OR IGNORE INTO item (source_id, guid, url, canonical_url, title, "
+                       "author, content_html, summary_text, categories, published_at, "
+                       "updated_at, content_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                       [row(source, i) for i in items])
+        db.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    db.close()
+    return seconds
+
+
+def _package_of(filename: str, function: str) -> str:
+    path = filename.replace("\\", "/")
+    for marker in ("/site-packages/", "/aggregator/"):
+        if marker in path:
+            rest = path.split(marker, 1)[1]
+            top = rest.split("/", 1)[0].removesuffix(".py")
+            if marker == "/aggregator/":
+                return "aggregator." + rest.removesuffix(".py").replace("/", ".")
+            return top
+    if filename == "~":  # a C function: name it by its module when cProfile shows one
+        if _is_wait(filename, function):
+            return "waiting"
+        for word, name in (("nh3", "nh3 (Rust)"), ("sqlite3", "sqlite3 (C)"),
+                           ("zlib", "zlib (C)"), ("pyexpat", "expat (C)"),
+                           ("xmlparser", "expat (C)"), ("re.Pattern", "re (C)"),
+                           ("_sre", "re (C)"), ("hashlib", "hashlib (C)"),
+                           ("of 'str' objects", "str methods (C)"),
+                           ("of 'dict' objects", "dict methods (C)"),
+                           ("of 'list' objects", "list methods (C)"),
+                           ("isinstance", "isinstance/getattr/hasattr (C)"),
+                           ("getattr", "isinstance/getattr/hasattr (C)"),
+                           ("hasattr", "isinstance/getattr/hasattr (C)"),
+                           ("_ssl", "ssl (C)"), ("socket", "socket calls (C)")):
+            if word in function:
+                return name
+        return "other builtins (C)"
+    if "/lib/python3" in path:
+        rest = path.split("/lib/python3", 1)[1].split("/", 1)
+        module = rest[1] if len(rest) > 1 else path
+        return "stdlib " + module.split("/", 1)[0].removesuffix(".py")
+    return path
+
+
+def _busy(stats: Any) -> float:
+    """Self time in a profile, less the time spent waiting."""
+    return float(sum(v[2] for (f, _l, fn), v in stats.stats.items() if not _is_wait(f, fn)))
+
+
+def _is_wait(filename: str, function: str) -> bool:
+    """A C call that blocks: the event loop's poll, a queue or lock wait, a sleep."""
+    return filename == "~" and any(
+        word in function for word in ("poll' of 'select", "select.select", "SimpleQueue",
+                                      "acquire' of '_thread", "time.sleep"))
+
+
+def _profiled(call: Callable[[], Any]) -> tuple[Any, float, Any, Counter[str]]:
+    """Run ``call`` under cProfile in every thread it starts; the stats merged, and the
+    busy (non-waiting) self time of each thread."""
+    import cProfile
+    import pstats
+    import threading
+
+    profiles: list[tuple[str, cProfile.Profile]] = []
+    lock = threading.Lock()
+
+    def start_in_thread(*_args: object) -> None:  # the first event of each new thread
+        profile = cProfile.Profile()
+        with lock:
+            profiles.append((threading.current_thread().name, profile))
+        profile.enable()
+
+    main = cProfile.Profile()
+    threading.setprofile(start_in_thread)
+    started = time.perf_counter()
+    main.enable()
+    result = call()
+    main.disable()
+    seconds = time.perf_counter() - started
+    threading.setprofile(None)  # type: ignore[arg-type]
+    for _name, profile in profiles:
+        profile.disable()
+    stats = pstats.Stats(main)
+    threads: Counter[str] = Counter()
+    threads["MainThread (event loop, httpx)"] = _busy(pstats.Stats(main))
+    for name, profile in profiles:
+        with suppress(TypeError):  # a thread that never ran anything
+            stats.add(profile)
+            threads[name.rsplit("_", 1)[0]] += _busy(pstats.Stats(profile))
+    return result, seconds, stats, threads
+
+
+_CUMULATIVE = {"parse_feed", "normalize_entry", "apply", "stored_hashes", "sanitize_html",
+               "html_to_text", "canonical_url", "unique_items", "decide", "fetch", "parse",
+               "claim_sources", "clean", "commit", "flush", "execute", "apply_batch",
+               "assign", "fingerprint", "render_atom", "_process", "process"}
+
+
+def _summary(title: str, seconds: float, stats: Any,
+             threads: Counter[str]) -> tuple[str, dict[str, Any]]:
+    import io
+
+    by_package: Counter[str] = Counter()
+    cumulative: dict[str, float] = {}
+    for (filename, _line, function), (_cc, _nc, tottime, cumtime, _callers) in \
+            stats.stats.items():
+        package = _package_of(filename, function)
+        if package != "waiting":
+            by_package[package] += tottime
+        label = function if filename == "~" else f"{Path(filename).stem}.{function}"
+        if function in _CUMULATIVE:
+            cumulative[label] = max(cumulative.get(label, 0.0), cumtime)
+    total = sum(by_package.values()) or 1.0
+    text = io.StringIO()
+    stats.stream = text
+    stats.sort_stats("tottime").print_stats(30)
+    stats.sort_stats("cumulative").print_stats(50)
+    top = sorted(cumulative.items(), key=lambda kv: -kv[1])[:20]
+    report = (f"==== {title}: {seconds:.1f} s wall under cProfile\n\n"
+              "busy time by thread (waits excluded):\n"
+              + "".join(f"  {t:8.2f} s  {n}\n" for n, t in threads.most_common())
+              + "\nself time by package (all threads, waits excluded):\n"
+              + "".join(f"  {t:8.2f} s {100 * t / total:5.1f}%  {p}\n"
+                        for p, t in by_package.most_common(25))
+              + "\ncumulative time of our stages and their big callees:\n"
+              + "".join(f"  {t:8.2f} s  {n}\n" for n, t in top)
+              + "\n" + text.getvalue())
+    return report, {"seconds": seconds,
+                    "busy_by_thread": {n: round(t, 3) for n, t in threads.most_common()},
+                    "self_by_package": {p: round(t, 3) for p, t in by_package.most_common(20)},
+                    "self_total": round(total, 3),
+                    "cumulative": {n: round(t, 3) for n, t in top}}
+
+
+def job_profile(spec: Spec) -> dict[str, Any]:
+    """The cold ingest, then one warm cycle (304s), under cProfile in every thread (the
+    event loop's and the ingest thread).
+
+    cProfile makes small Python calls dearer than they are (feedparser's SAX callbacks,
+    SQLAlchemy's layers), so shares are indicative; ``job_stages`` gives unskewed ones.
+    """
+    from aggregator.core import update_sources
+    from aggregator.normalize import utc_now
+    from aggregator.store import Store
+
+    config = _our_config(spec)
+    store = Store(spec["db"])
+    store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+    results, seconds, stats, threads = _profiled(lambda: update_sources(store, config))
+    items = sum(r.new for r in results)
+    cold_report, cold = _summary(f"cold ingest of {len(results)} feeds, {items} items",
+                                 seconds, stats, threads)
+    results, seconds, stats, threads = _profiled(lambda: update_sources(store, config))
+    warm_report, warm = _summary(f"warm cycle of {len(results)} feeds (304)", seconds, stats,
+                                 threads)
+    store.close()
+    Path(spec["report"]).write_text(cold_report + "\n\n" + warm_report)
+    return {**cold, "items": items, "warm": warm}
+
+
+# ---- reader (lemon24/reader) ---------------------------------------------------
+
+
+def job_reader(spec: Spec) -> dict[str, Any]:
+    """reader's public API: make_reader, add_feed, update_feeds(workers=...)."""
+    from reader import make_reader
+
+    reader = make_reader(spec["db"])
+    setup_started = time.perf_counter()
+    if spec["phase"] == "cold":
+        for url in spec["urls"]:
+            reader.add_feed(url, exist_ok=True)
+    setup = time.perf_counter() - setup_started
+    before = reader.get_entry_counts().total
+    times, cpu = [], []
+    for _ in range(spec.get("repeat", 1)):
+        started, cpu_started = time.perf_counter(), cpu_seconds()
+        # scheduled=False: every feed, whatever its update interval says (a full cycle)
+        reader.update_feeds(workers=spec["workers"], scheduled=False)
+        times.append(time.perf_counter() - started)
+        cpu.append(cpu_seconds() - cpu_started)
+    after = reader.get_entry_counts().total
+    errors = sum(1 for f in reader.get_feeds() if f.last_exception is not None)
+    reader.close()
+    seconds = statistics.median(times)
+    new = after - before
+    return {"seconds": seconds, "all_seconds": times, "setup_seconds": setup, "items": new,
+            "items_per_s": new / seconds if new else None, "errors": errors,
+            "cpu_seconds": statistics.median(cpu),
+            "cpu_per_wall": statistics.median(c / t for c, t in zip(cpu, times, strict=True)),
+            "total_entries": after}
+
+
+# ---- publishing ----------------------------------------------------------------
+
+
+def job_render(spec: Spec) -> dict[str, Any]:
+    """render_output of one output (100 stories) from a store filled by a cold ingest."""
+    import inspect
+
+    try:  # where publishing lives has moved once already; take it where it is
+        from aggregator.publish import render_output
+    except ImportError:
+        from aggregator.core import render_output  # type: ignore[attr-defined,no-redef]
+    from aggregator.store import Store
+
+    config = _our_config(spec)
+    output = config.output(spec["output"])
+    assert output is not None
+    store = Store(spec["db"])
+    now = datetime.now(UTC)
+    takes_now = "now" in inspect.signature(render_output).parameters
+
+    def render() -> Any:
+        if takes_now:
+            return render_output(store, config, output, now)
+        return render_output(store, config, output)  # type: ignore[call-arg]
+
+    feed = render()  # first call: imports, caches
+    times = []
+    for _ in range(spec.get("repeat", 20)):
+        started = time.perf_counter()
+        feed = render()
+        times.append(time.perf_counter() - started)
+    stories = feed.body.count(b"<entry>") + feed.body.count(b"<entry ")
+    store.close()
+    return {"ms": 1000 * statistics.median(times), "min_ms": 1000 * min(times),
+            "stories": stories, "bytes": len(feed.body)}
+
+
+def job_web_load(spec: Spec) -> dict[str, Any]:
+    """A bounded httpx load loop against the web app (used when wrk is not installed)."""
+    import httpx
+
+    async def run() -> tuple[int, float]:
+        deadline = time.perf_counter() + spec["seconds"]
+        count = 0
+        headers = spec.get("headers", {})
+
+        async def worker() -> None:
+            nonlocal count
+            async with httpx.AsyncClient(trust_env=False) as client:
+                while time.perf_counter() < deadline:
+                    response = await client.get(spec["url"], headers=headers)
+                    assert response.status_code in (200, 304)
+                    count += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(spec.get("connections", 8))))
+        return count, time.perf_counter() - started
+
+    count, seconds = asyncio.run(run())
+    return {"requests": count, "seconds": seconds, "requests_per_s": count / seconds}
+
+
+JOBS: dict[str, Callable[[Spec], dict[str, Any]]] = {
+    "feedparser": job_feedparser, "httpx": job_httpx, "ours": job_ours, "stages": job_stages,
+    "profile": job_profile, "reader": job_reader, "render": job_render,
+    "web_load": job_web_load,
+}
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    result = JOBS[spec["job"]](spec)
+    result["peak_mb"] = round(memory_kb("VmHWM") / 1024, 1)
+    result["pid"] = os.getpid()
+    print("RESULT " + json.dumps(result, ensure_ascii=False), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,824 @@
+"""The ingest and publishing benchmark suite: ``python -m bench`` (or ``make bench``).
+
+Order of a run (each measurement in a fresh process, see jobs.py):
+
+1. corpus: N feeds x M items, generated once and cached (corpus.py);
+2. baselines without a network: feedparser alone (default options, one core), the
+   same without its sanitizer and relative-URI pass, the same on two processes, and
+   our own parse and normalize stages alone;
+3. for each latency (0 and 50 ms): the feed server (server.py) honouring validators:
+   its capacity (wrk), httpx alone, our cold ingest, our warm cycle (304s), reader's
+   cold ingest and warm cycle; then the server ignoring validators: the warm cycle
+   with 200s and unchanged bodies, ours and reader's;
+4. our warm cycle against a server that closes every connection (no keep-alive);
+5. publishing: render_output of 100 stories, and the web app under wrk;
+6. optionally (--profile) the cold ingest under cProfile, written to bench/results/.
+
+Every scenario prints one line and appends one JSON record to the results file; the
+run ends with a table of figures and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.ingest import corpus as corpus_mod
+from bench.ingest.server import feed_url
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = REPO / "bench" / "results"
+JOB_TIMEOUT = 3600.0
+
+
+# ---- the machine ---------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    with suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_gb = None
+    with suppress(OSError, ValueError, IndexError):
+        mem_kb = int(Path("/proc/meminfo").read_text().split("\n")[0].split()[1])
+        mem_gb = round(mem_kb / 1024 / 1024, 1)
+    return {
+        "nproc": len(os.sched_getaffinity(0)), "cpu": cpu, "mem_gb": mem_gb,
+        "python": platform.python_version(), "platform": platform.platform(),
+        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "shared_machine": True,
+    }
+
+
+def git_state() -> dict[str, Any]:
+    """The commit measured, and whether the work tree had uncommitted changes under aggregator/."""
+    def git(*command: str) -> str:
+        done = subprocess.run(["git", *command], cwd=REPO, capture_output=True, text=True,
+                              timeout=30, check=False)
+        return done.stdout.strip()
+
+    with suppress(OSError, subprocess.SubprocessError):
+        return {"commit": git("rev-parse", "--short", "HEAD"),
+                "aggregator_dirty": bool(git("status", "--porcelain", "--", "aggregator"))}
+    return {}
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("aggregator", "feedparser", "httpx", "httpcore", "sqlalchemy", "nh3", "reader",
+                 "uvicorn", "starlette"):
+        with suppress(PackageNotFoundError):
+            out[name] = version(name)
+    wrk = shutil.which("wrk")
+    if wrk:
+        with suppress(OSError, subprocess.SubprocessError):
+            text = subprocess.run([wrk, "--version"], capture_output=True, text=True,
+                                  timeout=10, check=False)
+            out["wrk"] = (text.stdout + text.stderr).split()[1]
+    return out
+
+
+# ---- running things ------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """What one run of the suite collects."""
+
+    args: argparse.Namespace
+    run_id: str
+    machine: dict[str, Any]
+    corpus: dict[str, Any]
+    settings: dict[str, Any]
+    log: Path
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self, scenario: str, latency_ms: int | None, result: dict[str, Any],
+               line: str) -> dict[str, Any]:
+        rec = {"run_id": self.run_id, "time": datetime.now(UTC).isoformat(timespec="seconds"),
+               "scenario": scenario, "latency_ms": latency_ms, **result,
+               "load_avg": [round(x, 2) for x in os.getloadavg()],
+               "machine": self.machine, "corpus": self.corpus, "settings": self.settings}
+        self.records.append(rec)
+        print(line, flush=True)
+        if not self.args.no_save:
+            self.args.results.parent.mkdir(parents=True, exist_ok=True)
+            with self.args.results.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        return rec
+
+    def get(self, scenario: str, latency_ms: int | None = None) -> dict[str, Any] | None:
+        for rec in self.records:
+            if rec["scenario"] == scenario and rec["latency_ms"] == latency_ms:
+                return rec
+        return None
+
+
+def run_job(run: Run, spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one job in a fresh process; its RESULT line, or {"failed": reason}."""
+    with run.log.open("a") as log:
+        shown = {k: v for k, v in spec.items() if k != "urls"}
+        log.write(f"\n=== {spec['job']} {json.dumps(shown)}\n")
+        log.flush()
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "bench.ingest.jobs", json.dumps(spec)], cwd=REPO,
+                stdout=subprocess.PIPE, stderr=log, text=True, timeout=JOB_TIMEOUT,
+                check=False)
+        except subprocess.TimeoutExpired:
+            return {"failed": f"timed out after {JOB_TIMEOUT:.0f} s"}
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith("RESULT "):
+            result: dict[str, Any] = json.loads(line[len("RESULT "):])
+            return result
+    tail = run.log.read_text(errors="replace").strip().splitlines()[-3:]
+    return {"failed": f"exit {done.returncode}: " + " / ".join(tail)[-400:]}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerError(RuntimeError):
+    pass
+
+
+@contextmanager
+def feed_server(run: Run, port: int, *, latency_ms: int, validators: bool = True,
+                keepalive: bool = True) -> Iterator[None]:
+    """Start the feed server's processes; stop them (by pid) on exit."""
+    args = run.args
+    command = [sys.executable, "-m", "bench.ingest.server", str(args.corpus_dir), "--port",
+               str(port), "--hosts", str(args.hosts), "--latency", str(latency_ms / 1000)]
+    if not validators:
+        command.append("--no-validators")
+    if not keepalive:
+        command.append("--no-keepalive")
+    if args.server_procs > 1:
+        command.append("--reuse-port")
+    processes: list[subprocess.Popen[str]] = []
+    try:
+        with run.log.open("a") as log:
+            for _ in range(args.server_procs):
+                processes.append(subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
+                                                  stderr=log, text=True))
+        for process in processes:
+            assert process.stdout is not None
+            ready, _, _ = select.select([process.stdout], [], [], 120)
+            line = process.stdout.readline() if ready else ""
+            if not line.startswith("READY"):
+                raise ServerError(f"the feed server did not start (port {port}); see {run.log}")
+        yield
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def start_feed_server_port(run: Run) -> int:
+    """A port free on every loopback address we serve from (tried a few times)."""
+    for _ in range(10):
+        port = free_port()
+        try:
+            with feed_server(run, port, latency_ms=0):
+                return port
+        except ServerError:
+            continue
+    raise ServerError("no free port for the feed server")
+
+
+def wrk(url: str, seconds: float, connections: int, *, headers: dict[str, str] | None = None,
+        script: Path | None = None, threads: int = 1) -> dict[str, Any]:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    if script is not None:
+        command += ["-s", str(script)]
+    done = subprocess.run([*command, url], capture_output=True, text=True,
+                          timeout=seconds + 60, check=False)
+    text = done.stdout
+    rate = re.search(r"Requests/sec:\s*([\d.]+)", text)
+    errors = re.search(r"Socket errors: (.*)", text)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    p99 = re.search(r"\s99%\s+([\d.]+)(us|ms|s)", text)
+    p99_ms = None
+    if p99:
+        p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    if rate is None:
+        return {"failed": (text + done.stderr)[-300:]}
+    return {"requests_per_s": float(rate.group(1)), "p99_ms": p99_ms,
+            "socket_errors": errors.group(1) if errors else None,
+            "non_2xx_3xx": int(non2xx.group(1)) if non2xx else 0, "tool": "wrk"}
+
+
+WRK_ROTATE = """
+-- every request asks for another feed, as a polling cycle does
+counter = 0
+request = function()
+  counter = counter + 1
+  local path = string.format("/feeds/%04d.xml", counter % FEEDS)
+  return wrk.format("GET", path, HEADERS)
+end
+"""
+
+
+def wrk_script(work: Path, feeds: int, headers: dict[str, str], name: str) -> Path:
+    lua_headers = "{" + ", ".join(f'["{k}"]="{v}"' for k, v in headers.items()) + "}"
+    path = work / f"{name}.lua"
+    path.write_text(WRK_ROTATE.replace("FEEDS", str(feeds)).replace("HEADERS", lua_headers))
+    return path
+
+
+# ---- configuration for our pipeline --------------------------------------------
+
+
+def write_config(path: Path, urls: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """feeds.yaml for our pipeline; settings only where aggregator.config knows them."""
+    from aggregator.config import Settings
+
+    fields = Settings.model_fields
+    settings: dict[str, Any] = {"concurrency": args.concurrency}
+    if "allow_private_networks" in fields:  # the server is on loopback addresses
+        settings["allow_private_networks"] = True
+    if "per_host_concurrency" in fields and args.hosts < len(urls):
+        # several feeds share a host here only because loopback has few of them
+        settings["per_host_concurrency"] = args.concurrency
+    for item in args.set:  # --set KEY=VALUE, e.g. parse_workers=2
+        key, _, value = item.partition("=")
+        if key not in fields:
+            raise SystemExit(f"--set {item}: aggregator.config.Settings has no field {key!r}")
+        try:
+            settings[key] = json.loads(value)
+        except ValueError:  # a bare string such as 2h
+            settings[key] = value
+    lines = ["# written by bench/ingest/suite.py", "settings:"]
+    lines += [f"  {k}: {json.dumps(v)}" for k, v in settings.items()]
+    lines += ["outputs:", "  - name: all", "    title: All stories", "    limit: 100",
+              "sources:"]
+    for n, url in enumerate(urls):
+        lines += [f"  - name: f{n:05d}", f"    url: {url}"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return settings
+
+
+# ---- formatting ----------------------------------------------------------------
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.{digits}f}"
+
+
+def _secs(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
+
+
+def _peak(result: dict[str, Any]) -> str:
+    return _num(result.get("peak_mb"), 0)
+
+
+def _failed(result: dict[str, Any]) -> str | None:
+    return result.get("failed")
+
+
+def line_items(name: str, latency: int | None, result: dict[str, Any]) -> str:
+    lat = f"{latency} ms" if latency is not None else "-"
+    if _failed(result):
+        return f"{name:<52} {lat:>6}  FAILED: {result['failed']}"
+    extra = f"  errors {result['errors']}" if result.get("errors") else ""
+    tenths = result.get("items_per_s_by_tenth")
+    if tenths:
+        extra += f"  (first tenth of sources {tenths[0]:,.0f}, last {tenths[-1]:,.0f} items/s)"
+    return (f"{name:<52} {lat:>6}  {_num(result.get('items'))} items in "
+            f"{_secs(result.get('seconds'))}  = {_num(result.get('items_per_s'))} items/s"
+            f"  peak {_peak(result)} MB{extra}")
+
+
+def line_cycle(name: str, latency: int | None, result: dict[str, Any]) -> str:
+    lat = f"{latency} ms" if latency is not None else "-"
+    if _failed(result):
+        return f"{name:<52} {lat:>6}  FAILED: {result['failed']}"
+    detail = result.get("outcomes") or result.get("statuses") or ""
+    extra = f"  errors {result['errors']}" if result.get("errors") else ""
+    runs = result.get("all_seconds") or []
+    spread = (f" (runs: {', '.join(f'{t:.2f}' for t in runs)})" if len(runs) > 1 else "")
+    return (f"{name:<52} {lat:>6}  {_secs(result.get('seconds'))}{spread}  "
+            f"peak {_peak(result)} MB  {json.dumps(detail)}{extra}")
+
+
+def line_rate(name: str, latency: int | None, result: dict[str, Any]) -> str:
+    lat = f"{latency} ms" if latency is not None else "-"
+    if _failed(result):
+        return f"{name:<52} {lat:>6}  FAILED: {result['failed']}"
+    p99 = f"  p99 {result['p99_ms']:.1f} ms" if result.get("p99_ms") is not None else ""
+    return f"{name:<52} {lat:>6}  {_num(result.get('requests_per_s'))} requests/s{p99}"
+
+
+# ---- the suite -----------------------------------------------------------------
+
+
+def ingest_scenarios(run: Run, port: int, work: Path, urls: list[str], config: Path) -> None:
+    args = run.args
+    have_reader = args.reader and _importable("reader")
+    if args.reader and not have_reader:
+        print("reader is not installed: its baseline is skipped "
+              "(.venv/bin/pip install -e '.[bench]')", flush=True)
+    have_wrk = shutil.which("wrk") is not None
+    reader_db_path = str(work / f"reader-{args.latencies[0]}.sqlite")
+    our_db = {lat: f"sqlite:///{work / f'ours-{lat}.sqlite'}" for lat in args.latencies}
+    repeat = args.repeat
+    for lat in args.latencies:
+        with feed_server(run, port, latency_ms=lat):
+            if lat == 0 and have_wrk:
+                gz = wrk_script(work, len(urls), {"Accept-Encoding": "gzip"}, "rotate-200")
+                cap = wrk(f"http://127.0.0.1:{port}/", args.wrk_seconds, args.concurrency,
+                          script=gz)
+                run.record("server capacity: 200 gzip, keep-alive (wrk)", lat, cap,
+                           line_rate("server capacity: 200 gzip, keep-alive (wrk)", lat, cap))
+                nm = wrk_script(work, len(urls), {"If-Modified-Since":
+                                                  "Fri, 01 Jan 2100 00:00:00 GMT"}, "rotate-304")
+                cap = wrk(f"http://127.0.0.1:{port}/", args.wrk_seconds, args.concurrency,
+                          script=nm)
+                run.record("server capacity: 304, keep-alive (wrk)", lat, cap,
+                           line_rate("server capacity: 304, keep-alive (wrk)", lat, cap))
+                # a new connection for every request, as a cycle over many hosts makes
+                nc = wrk_script(work, len(urls), {"Accept-Encoding": "gzip",
+                                                  "Connection": "close"}, "rotate-close")
+                name = "server capacity: 200 gzip, new connection each (wrk)"
+                cap = wrk(f"http://127.0.0.1:{port}/", args.wrk_seconds, args.concurrency,
+                          script=nc)
+                run.record(name, lat, cap, line_rate(name, lat, cap))
+            base = {"job": "httpx", "urls": urls, "concurrency": args.concurrency}
+            res = run_job(run, {**base, "conditional": False, "clients": 1})
+            run.record("httpx alone: all 200 (1 client)", lat, res,
+                       line_cycle("httpx alone: all 200 (1 client)", lat, res))
+            res = run_job(run, {**base, "conditional": True, "clients": 1, "repeat": repeat})
+            run.record("httpx alone: all 304 (1 client)", lat, res,
+                       line_cycle("httpx alone: all 304 (1 client)", lat, res))
+            res = run_job(run, {**base, "conditional": True, "clients": 4, "repeat": repeat})
+            run.record("httpx alone: all 304 (4 clients)", lat, res,
+                       line_cycle("httpx alone: all 304 (4 clients)", lat, res))
+
+            first_cold = run.get("ours: cold ingest", args.latencies[0])
+            if first_cold is not None and (first_cold.get("failed") or first_cold.get("skipped")
+                                           or first_cold["seconds"] > args.cold_budget):
+                # The warm cycles below need a filled store, not this latency's cold run.
+                copy_sqlite(our_db[args.latencies[0]], our_db[lat])
+                why = (f"the cold ingest at {args.latencies[0]} ms took more than "
+                       f"--cold-budget {args.cold_budget:g} s; the warm cycles use a copy of "
+                       "its store")
+                run.record("ours: cold ingest", lat, {"skipped": why},
+                           f"{'ours: cold ingest':<52} {lat:>3} ms  skipped: {why}")
+            else:
+                res = run_job(run, {"job": "ours", "config": str(config), "db": our_db[lat]})
+                run.record("ours: cold ingest", lat, res,
+                           line_items("ours: cold ingest", lat, res))
+            res = run_job(run, {"job": "ours", "config": str(config), "db": our_db[lat],
+                                "repeat": repeat})
+            run.record("ours: warm cycle, 304", lat, res,
+                       line_cycle("ours: warm cycle, 304", lat, res))
+            if have_reader:
+                if lat == args.latencies[0] or args.reader_every_latency:
+                    db = (reader_db_path if lat == args.latencies[0]
+                          else str(work / f"reader-{lat}.sqlite"))
+                    res = run_job(run, {"job": "reader", "db": db, "urls": urls,
+                                        "phase": "cold", "workers": args.concurrency})
+                    run.record("reader: cold ingest", lat, res,
+                               line_items("reader: cold ingest", lat, res))
+                res = run_job(run, {"job": "reader", "db": reader_db_path, "urls": urls,
+                                    "phase": "warm", "workers": args.concurrency,
+                                    "repeat": repeat})
+                run.record("reader: warm cycle, 304", lat, res,
+                           line_cycle("reader: warm cycle, 304", lat, res))
+            if lat == args.latencies[0]:
+                publishing(run, work, config, our_db[lat], have_wrk)
+        with feed_server(run, port, latency_ms=lat, validators=False):
+            res = run_job(run, {"job": "ours", "config": str(config), "db": our_db[lat],
+                                "repeat": repeat})
+            run.record("ours: warm cycle, validators ignored (200)", lat, res,
+                       line_cycle("ours: warm cycle, validators ignored (200)", lat, res))
+            if have_reader and (lat == args.latencies[0] or args.reader_every_latency):
+                res = run_job(run, {"job": "reader", "db": reader_db_path, "urls": urls,
+                                    "phase": "warm", "workers": args.concurrency,
+                                    "repeat": 1})
+                run.record("reader: warm cycle, validators ignored (200)", lat, res,
+                           line_cycle("reader: warm cycle, validators ignored (200)", lat, res))
+    if 0 in args.latencies:
+        with feed_server(run, port, latency_ms=0, keepalive=False):
+            res = run_job(run, {"job": "ours", "config": str(config), "db": our_db[0],
+                                "repeat": repeat})
+            run.record("ours: warm cycle, 304, no keep-alive", 0, res,
+                       line_cycle("ours: warm cycle, 304, no keep-alive", 0, res))
+
+
+def copy_sqlite(source: str, target: str) -> None:
+    """Copy a closed SQLite database (and its WAL files, if any) between sqlite:/// URLs."""
+    src, dst = Path(source.removeprefix("sqlite:///")), Path(target.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm"):
+        if Path(str(src) + suffix).exists():
+            shutil.copyfile(str(src) + suffix, str(dst) + suffix)
+
+
+def publishing(run: Run, work: Path, config: Path, db: str, have_wrk: bool) -> None:
+    args = run.args
+    res = run_job(run, {"job": "render", "config": str(config), "db": db, "output": "all",
+                        "repeat": 20})
+    line = (f"{'publish: render_output, 100 stories':<52} {'-':>6}  "
+            + (f"FAILED: {res['failed']}" if _failed(res) else
+               f"{res['ms']:.1f} ms (median of 20; {res['stories']} entries, "
+               f"{res['bytes'] / 1000:.0f} kB)"))
+    run.record("publish: render_output, 100 stories", None, res, line)
+    port = free_port()
+    aggregator = Path(sys.executable).with_name("aggregator")
+    command = ([str(aggregator)] if aggregator.exists()
+               else [sys.executable, "-m", "aggregator"])
+    with run.log.open("a") as log:  # the real service: publishes from the store at start
+        server = subprocess.Popen(
+            [*command, "run", "--config", str(config), "--db", db,
+             "--listen", f"127.0.0.1:{port}"], cwd=work, stdout=log, stderr=log)
+    try:
+        url = f"http://127.0.0.1:{port}/feeds/all.atom"
+        etag = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    etag = response.headers["ETag"]
+                    break
+            except OSError:
+                time.sleep(0.2)
+        if etag is None:
+            fail = {"failed": f"the web app did not start; see {run.log}"}
+            run.record("web: cached output, 200", None, fail,
+                       line_rate("web: cached output, 200", None, fail))
+            return
+        for name, headers in (("web: cached output, 200", {}),
+                              ("web: conditional request, 304", {"If-None-Match": etag})):
+            if have_wrk:
+                res = wrk(url, args.wrk_seconds, 32, headers=headers)
+                name_used = name + " (wrk, 32 connections)"
+            else:
+                res = run_job(run, {"job": "web_load", "url": url, "headers": headers,
+                                    "seconds": args.wrk_seconds, "connections": 8})
+                res["tool"] = "httpx load loop (wrk not installed)"
+                name_used = name + " (httpx loop: wrk not installed)"
+            run.record(name, None, res, line_rate(name_used, None, res))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def profile(run: Run, port: int, work: Path, urls: list[str]) -> None:
+    count = min(len(urls), run.args.profile_feeds)
+    config = work / "feeds-profile.yaml"
+    write_config(config, urls[:count], run.args)
+    report = (work if run.args.no_save else RESULTS) / "profile-cold.txt"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    with feed_server(run, port, latency_ms=0):
+        res = run_job(run, {"job": "profile", "config": str(config),
+                            "db": f"sqlite:///{work / 'profile.sqlite'}", "report": str(report)})
+    line = (f"{'profile: cold ingest under cProfile':<52} {'0 ms':>6}  "
+            + (f"FAILED: {res['failed']}" if _failed(res) else
+               f"{count} feeds, {res['items']} items in {res['seconds']:.1f} s, then a warm "
+               f"cycle in {res['warm']['seconds']:.1f} s; {report}"))
+    run.record("profile: cold ingest under cProfile", 0, res, line)
+    if not _failed(res):
+        for title, part in (("cold ingest", res), ("warm cycle", res["warm"])):
+            top = ", ".join(f"{p} {100 * t / part['self_total']:.0f}%"
+                            for p, t in list(part["self_by_package"].items())[:6])
+            threads = ", ".join(f"{n} {t:.1f} s" for n, t in part["busy_by_thread"].items())
+            print(f"  {title}: busy {threads}; self time: {top}", flush=True)
+
+
+def baselines(run: Run, urls: list[str]) -> None:
+    corpus = str(run.args.corpus_dir)
+    for name, options, processes in (
+            ("feedparser alone, default options", "default", 1),
+            ("feedparser alone, no sanitize/resolve", "no-sanitize", 1),
+            ("feedparser alone, no sanitize/resolve, 2 procs", "no-sanitize", 2)):
+        res = run_job(run, {"job": "feedparser", "corpus": corpus, "options": options,
+                            "processes": processes})
+        run.record(name, None, res, line_items(name, None, res))
+    res = run_job(run, {"job": "stages", "corpus": corpus, "urls": urls,
+                        "feeds": run.args.stage_feeds, "scratch": str(run.log.parent)})
+    name = "ours: parse_feed + normalize_entry alone"
+    line = (f"{name:<52} {'-':>6}  " + (f"FAILED: {res['failed']}" if _failed(res) else
+            f"parse {_num(res['parse_items_per_s'])} items/s ({_secs(res['parse_seconds'])}), "
+            f"normalize {_num(res['normalize_items_per_s'])} items/s "
+            f"({_secs(res['normalize_seconds'])}); sqlite3 alone stores them at "
+            f"{_num(res['sqlite_floor_items_per_s'])} items/s  peak {_peak(res)} MB"))
+    run.record(name, None, res, line)
+
+
+# ---- the table -----------------------------------------------------------------
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def _x(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}x"
+
+
+def table(run: Run) -> str:
+    """The markdown table of one run: figures, then ratios against targets."""
+    rows: list[tuple[str, str, str, str, str]] = []
+    fp = run.get("feedparser alone, default options")
+    fp_rate = fp.get("items_per_s") if fp else None
+    reader_cold = run.get("reader: cold ingest", 0)
+    for rec in run.records:
+        name, lat = rec["scenario"], rec["latency_ms"]
+        lat_text = f"{lat} ms" if lat is not None else ""
+        if rec.get("failed") or rec.get("skipped"):
+            why = "FAILED: " + rec["failed"] if rec.get("failed") else "skipped: " + rec["skipped"]
+            rows.append((name, lat_text, why, "", ""))
+            continue
+        peak = _peak(rec)
+        ratio = ""
+        if rec.get("items_per_s") and ("cold" in name or name.startswith("feedparser")):
+            value = f"{_num(rec.get('items_per_s'))} items/s ({_secs(rec.get('seconds'))})"
+            parts = []
+            if fp_rate and not name.startswith("feedparser alone, default"):
+                parts.append(f"{_x(_ratio(rec.get('items_per_s'), fp_rate))} feedparser-alone")
+            if name.startswith("ours: cold") and reader_cold and not reader_cold.get("failed"):
+                rc = run.get("reader: cold ingest", lat) or reader_cold
+                parts.append(f"reader/ours time {_x(_ratio(rc['seconds'], rec['seconds']))}")
+            ratio = "; ".join(parts)
+        elif name.startswith("ours: parse_feed"):
+            value = (f"parse {_num(rec['parse_items_per_s'])} items/s, normalize "
+                     f"{_num(rec['normalize_items_per_s'])} items/s; plain sqlite3 stores "
+                     f"{_num(rec['sqlite_floor_items_per_s'])} items/s")
+            if fp_rate:
+                ratio = (f"parse {_x(_ratio(rec['parse_items_per_s'], fp_rate))} "
+                         "feedparser-alone")
+        elif "requests_per_s" in rec and "seconds" not in rec:
+            value = f"{_num(rec['requests_per_s'])} req/s"
+            if rec.get("p99_ms") is not None:
+                value += f", p99 {rec['p99_ms']:.1f} ms"
+            peak = ""
+        elif name.startswith("publish"):
+            value = f"{rec['ms']:.1f} ms"
+            peak = _peak(rec)
+        elif name.startswith("profile"):
+            value = (f"cold {rec['seconds']:.1f} s ({rec['items']} items), warm "
+                 f"{rec['warm']['seconds']:.1f} s, under cProfile")
+        else:
+            value = _secs(rec.get("seconds"))
+            if rec.get("requests_per_s"):
+                value += f" ({_num(rec['requests_per_s'])} req/s)"
+            ratio = _cycle_ratio(run, name, lat, rec)
+        if rec.get("errors"):
+            value += f", {rec['errors']} errors"
+        rows.append((name, lat_text, value, peak, ratio))
+    head = "| scenario | latency | result | peak MB | ratio |\n|---|---|---|---|---|\n"
+    return head + "".join(f"| {' | '.join(r)} |\n" for r in rows)
+
+
+def cycle_floor(feeds: int, concurrency: int, latency_ms: int) -> float:
+    """The least a cycle can take: rounds of ``concurrency`` requests, each one RTT."""
+    return math.ceil(feeds / concurrency) * latency_ms / 1000
+
+
+def _cycle_ratio(run: Run, name: str, lat: int | None, rec: dict[str, Any]) -> str:
+    parts = []
+    if name.startswith("ours: warm cycle, 304") and "no keep-alive" not in name:
+        httpx = run.get("httpx alone: all 304 (1 client)", lat)
+        if httpx and not httpx.get("failed"):
+            parts.append(f"{_x(_ratio(rec['seconds'], httpx['seconds']))} httpx-alone time")
+        if lat:
+            floor = cycle_floor(run.args.feeds, run.args.concurrency, lat)
+            parts.append(f"{_x(_ratio(rec['seconds'], floor))} floor ({floor:.2f} s)")
+    if name.startswith("ours: warm"):
+        peer = run.get(name.replace("ours:", "reader:"), lat)
+        if peer and not peer.get("failed"):
+            parts.append(f"reader/ours time {_x(_ratio(peer['seconds'], rec['seconds']))}")
+    return "; ".join(parts)
+
+
+def targets(run: Run) -> str:
+    """The issue's targets against this run."""
+    a = run.args
+    rows = []
+
+    def add(target: str, measured: str, met: bool | None) -> None:
+        rows.append(f"| {target} | {measured} | "
+                    f"{'n/a' if met is None else ('yes' if met else 'no')} |")
+
+    fp = run.get("feedparser alone, default options")
+    cold = run.get("ours: cold ingest", 0)
+    rcold = run.get("reader: cold ingest", 0)
+    ok = (fp and cold and not fp.get("failed") and not cold.get("failed")
+          and cold.get("items_per_s"))
+    r = _ratio(cold["items_per_s"], fp["items_per_s"]) if ok and fp and cold else None
+    add("cold ingest >= 2.0x feedparser-alone items/s", _x(r), None if r is None else r >= 2.0)
+    r = (_ratio(rcold["seconds"], cold["seconds"])
+         if rcold and cold and not rcold.get("failed") and not cold.get("failed") else None)
+    add("cold ingest >= 3x reader (reader time / ours)", _x(r), None if r is None else r >= 3)
+    warm = run.get("ours: warm cycle, 304", 0)
+    w = warm.get("seconds") if warm else None
+    add(f"warm cycle of {a.feeds} unchanged feeds <= 1.0 s (0 ms)", _secs(w),
+        None if w is None else w <= 1.0)
+    if 50 in a.latencies:
+        warm50 = run.get("ours: warm cycle, 304", 50)
+        floor = cycle_floor(a.feeds, a.concurrency, 50)
+        w50 = warm50.get("seconds") if warm50 else None
+        r = _ratio(w50, floor)
+        add(f"warm cycle at 50 ms <= 1.3x floor ({floor:.2f} s)",
+            f"{_secs(w50)} = {_x(r)}", None if r is None else r <= 1.3)
+    ign = run.get("ours: warm cycle, validators ignored (200)", 0)
+    s = ign.get("seconds") if ign else None
+    add("validators ignored, warm cycle <= 3 s (0 ms)", _secs(s), None if s is None else s <= 3)
+    peak = cold.get("peak_mb") if cold else None
+    add("peak memory of the cold run <= 150 MB", f"{_num(peak)} MB",
+        None if peak is None else peak <= 150)
+    render = run.get("publish: render_output, 100 stories")
+    ms = render.get("ms") if render and not render.get("failed") else None
+    add("render 100 stories in milliseconds", "n/a" if ms is None else f"{ms:.1f} ms",
+        None if ms is None else ms < 100)
+    for name in ("web: cached output, 200", "web: conditional request, 304"):
+        web = run.get(name)
+        rate = web.get("requests_per_s") if web and not web.get("failed") else None
+        add(f"{name}: thousands of req/s", f"{_num(rate)} req/s",
+            None if rate is None else rate >= 1000)
+    return ("| target (issue 6) | measured | met |\n|---|---|---|\n" + "\n".join(rows) + "\n")
+
+
+# ---- entry point ---------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmark suite for aggregator: ingest (cold, warm, validators "
+                    "ignored), baselines (feedparser, httpx, reader), publishing.")
+    parser.add_argument("--feeds", type=int, default=1000, help="feeds in the corpus")
+    parser.add_argument("--items", type=int, default=50, help="items per feed")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 100 feeds x 20 items, short wrk runs")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--syndicated", type=float, default=0.15,
+                        help="share of items that are copies of a wire story")
+    parser.add_argument("--concurrency", type=int, default=16,
+                        help="fetches at once: ours (settings.concurrency), httpx alone, "
+                             "reader's workers")
+    parser.add_argument("--latencies", default="0,50",
+                        help="per-response server latencies in ms, comma-separated")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="another setting for our feeds.yaml, e.g. --set parse_workers=2 "
+                             "(repeatable; JSON values)")
+    parser.add_argument("--hosts", type=int, default=None,
+                        help="distinct loopback addresses to serve from "
+                             "[default: one per feed, at most 4000]")
+    parser.add_argument("--server-procs", type=int, default=1,
+                        help="feed server processes sharing the port (SO_REUSEPORT)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each warm cycle (the median is reported)")
+    parser.add_argument("--wrk-seconds", type=float, default=5.0)
+    parser.add_argument("--no-reader", dest="reader", action="store_false",
+                        help="skip the reader baseline")
+    parser.add_argument("--reader-every-latency", action="store_true",
+                        help="run reader's cold ingest and validators-ignored cycle at every "
+                             "latency, not only the first (each takes about a minute)")
+    parser.add_argument("--cold-budget", type=float, default=180.0,
+                        help="when our cold ingest at the first latency takes longer than "
+                             "this (seconds), skip it at the other latencies")
+    parser.add_argument("--stage-feeds", type=int, default=200,
+                        help="feeds used to time our parse and normalize stages alone")
+    parser.add_argument("--work-dir", type=Path, default=None,
+                        help="keep the databases and logs here [default: a temporary folder]")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile a cold ingest with cProfile")
+    parser.add_argument("--profile-only", action="store_true",
+                        help="only the profile (and the corpus)")
+    parser.add_argument("--profile-feeds", type=int, default=100,
+                        help="feeds in the profiled cold ingest")
+    parser.add_argument("--corpus-dir", type=Path, default=None,
+                        help="where the corpus is cached [default: a folder in $TMPDIR]")
+    parser.add_argument("--results", type=Path, default=RESULTS / "results.jsonl",
+                        help="JSON lines file appended with one record per scenario")
+    parser.add_argument("--no-save", action="store_true",
+                        help="print only: append nothing to the results file")
+    args = parser.parse_args(argv)
+    if args.quick:
+        if args.feeds == 1000:
+            args.feeds = 100
+        if args.items == 50:
+            args.items = 20
+        args.wrk_seconds = min(args.wrk_seconds, 2.0)
+        args.profile_feeds = min(args.profile_feeds, 50)
+    args.latencies = [int(x) for x in str(args.latencies).split(",") if x.strip()]
+    if args.hosts is None:
+        args.hosts = min(args.feeds, 4000)
+    if args.corpus_dir is None:
+        args.corpus_dir = (Path(tempfile.gettempdir()) / "aggregator-bench" /
+                           f"corpus-{args.feeds}x{args.items}-s{args.seed}-"
+                           f"y{args.syndicated:g}-v{corpus_mod.CORPUS_VERSION}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    print(f"aggregator benchmark {run_id}: {args.feeds} feeds x {args.items} items, "
+          f"concurrency {args.concurrency}, latencies {args.latencies} ms, "
+          f"{args.hosts} loopback hosts", flush=True)
+    generated = time.perf_counter()
+    corpus = corpus_mod.generate(args.corpus_dir, args.feeds, args.items, args.seed,
+                                 args.syndicated)
+    print(f"corpus: {args.corpus_dir} ({corpus.total_items} items, "
+          f"{corpus.total_bytes / 1e6:.1f} MB, ready in {time.perf_counter() - generated:.1f} s)",
+          flush=True)
+    mach = machine()
+    print(f"machine: {mach['nproc']} cores, {mach['cpu']}, Python {mach['python']}, load "
+          f"{mach['load_avg_at_start']} (a shared machine: figures move with other work)",
+          flush=True)
+    with tempfile.TemporaryDirectory(prefix="aggregator-bench-") as tmp:
+        work = Path(tmp)
+        if args.work_dir is not None:
+            work = args.work_dir.resolve()
+            work.mkdir(parents=True, exist_ok=True)
+            for old in work.glob("*.sqlite*"):
+                old.unlink()
+        log = work / "jobs.log"
+        run = Run(args=args, run_id=run_id, machine=mach, corpus=corpus.describe(),
+                  settings={}, log=log)
+        port = start_feed_server_port(run)
+        urls = [feed_url(i, port, args.hosts) for i in range(args.feeds)]
+        config = work / "feeds.yaml"
+        our_settings = write_config(config, urls, args)
+        git = git_state()
+        dirty = " plus uncommitted changes under aggregator/" if git.get("aggregator_dirty") else ""
+        print(f"aggregator at {git.get('commit')}{dirty}", flush=True)
+        run.settings = {"concurrency": args.concurrency, "hosts": args.hosts,
+                        "server_procs": args.server_procs, "our_settings": our_settings,
+                        "reader_workers": args.concurrency, "versions": versions(),
+                        "git": git}
+        if not args.profile_only:
+            baselines(run, urls)
+            ingest_scenarios(run, port, work, urls, config)
+        if args.profile or args.profile_only:
+            profile(run, port, work, urls)
+        summary = ("\n" + table(run) + "\n" + targets(run))
+    print(summary)
+    if not args.no_save and not args.profile_only:
+        git = run.settings.get("git", {})
+        header = (f"run {run_id}; aggregator at {git.get('commit')}"
+                  f"{' plus uncommitted changes' if git.get('aggregator_dirty') else ''}; "
+                  f"{args.feeds} feeds x {args.items} items; concurrency "
+                  f"{args.concurrency}; {args.hosts} loopback hosts; machine: "
+                  f"{mach['nproc']} cores, {mach['cpu']}, Python {mach['python']}, "
+                  f"load at start {mach['load_avg_at_start']}\n\n")
+        (RESULTS / "latest.md").write_text(header + summary.lstrip("\n"), encoding="utf-8")
+    print(f"done in {time.perf_counter() - started:.0f} s; records appended to "
+          f"{args.results}" if not args.no_save else "")
+    return 0
