@@ -83,7 +83,7 @@ class Settings(_Strict):
     max_body_size: int = Field(15 * 1024 * 1024, ge=1024)
     concurrency: int = Field(16, ge=1, le=256)
     per_host_concurrency: int = Field(2, ge=1, le=64)
-    # processes that parse feeds: 0 = auto (cores - 1 from 3 cores up), -1 = none
+    # processes that parse feeds: 0 = auto (one per core but one), -1 = none
     parse_workers: int = Field(0, ge=-1, le=64)
     adaptive_polling: bool = True
     min_interval: Duration = timedelta(minutes=5)
