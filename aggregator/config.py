@@ -28,6 +28,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from aggregator.curate import Curation, Rule, compile_regex
 from aggregator.exceptions import ConfigError
+from aggregator.normalize import url_problem
 
 DEFAULT_CONFIG_PATH = "feeds.yaml"
 DEFAULT_DATABASE_URL = "sqlite:///aggregator.db"
@@ -66,6 +67,9 @@ class _Strict(BaseModel):
 def _check_http_url(value: str) -> str:
     if not re.match(r"^https?://[^/\s]+", value, re.IGNORECASE):
         raise ValueError("expected an http:// or https:// URL")
+    problem = url_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 

@@ -93,10 +93,16 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 # The global slot is held until the feed is stored, so at most
                 # `concurrency` bodies wait in memory however fast the network is.
                 async with gate:
-                    return await fetch_and_store(source)
+                    try:
+                        return await fetch_and_store(source)
+                    except Exception as error:  # whatever raised, it is this source's error
+                        log.exception("internal error while fetching %s", source.name)
+                        failure = FetchError(f"internal error: {error!r}", kind="internal")
+                        return await loop.run_in_executor(ingest, process, store, config,
+                                                          source, failure, None)
 
             async def fetch_and_store(source: SourceToFetch) -> UpdateResult:
-                async with host_gates[urlsplit(source.url).hostname or ""]:
+                async with host_gates[_host(source.url)]:
                     response = await fetch(client, source, limits, utc_now())
                 prepared: PreparedFeed | Exception | None = None
                 if workers and isinstance(response, Fetched) and \
@@ -134,6 +140,14 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                     if on_result is not None:
                         on_result(result)
     return results
+
+
+def _host(url: str) -> str:
+    """The per-host gate's key; a URL that does not parse shares the gate of ''."""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
 
 
 def _parse_workers(setting: int) -> int:

@@ -29,6 +29,7 @@ from httpcore._backends.auto import AutoBackend
 
 from aggregator import __version__
 from aggregator.exceptions import FetchError
+from aggregator.normalize import url_problem
 from aggregator.schedule import parse_retry_after
 from aggregator.types import Fetched, NotModified, SourceToFetch
 
@@ -102,6 +103,13 @@ class GuardedBackend(AutoBackend):
         raise last
 
 
+async def _refuse_unfetchable(request: httpx.Request) -> None:
+    """Request hook, so a redirect's target is checked before it is connected to."""
+    problem = url_problem(str(request.url))
+    if problem is not None:
+        raise FetchError(f"redirected to a URL that cannot be fetched: {problem}", kind="url")
+
+
 def make_client(limits: FetchLimits, user_agent: str | None = None,
                 concurrency: int = 16) -> httpx.AsyncClient:
     """One client for one update run: shared connection pool, our headers, our limits."""
@@ -118,6 +126,7 @@ def make_client(limits: FetchLimits, user_agent: str | None = None,
         headers={"User-Agent": user_agent or USER_AGENT, "Accept": ACCEPT,
                  "Accept-Encoding": "gzip, deflate"},
         trust_env=False,
+        event_hooks={"request": [_refuse_unfetchable]},
     )
 
 
@@ -199,6 +208,9 @@ def _raw_client_error(error: httpx.HTTPError) -> FetchError:
 async def fetch(client: httpx.AsyncClient, source: SourceToFetch, limits: FetchLimits,
                 now: datetime) -> Fetched | NotModified | FetchError:
     """GET a source's feed. Never raises for anything the network or server does."""
+    problem = url_problem(source.url)
+    if problem is not None:
+        return FetchError(problem, kind="url")
     headers: dict[str, str] = {"Accept-Encoding": "gzip, deflate"}
     if source.etag:
         headers["If-None-Match"] = source.etag
@@ -223,6 +235,15 @@ async def fetch(client: httpx.AsyncClient, source: SourceToFetch, limits: FetchL
         return _raw_client_error(error)
     except OSError as error:
         return FetchError(f"network error: {error}", kind="network")
+    except (ValueError, OverflowError) as error:  # UnicodeError (IDNA), a port out of range
+        return FetchError(f"invalid URL: {error}", kind="url")
+    except BaseExceptionGroup as group:  # anyio wraps what a connection attempt raised
+        leaf: BaseException = group
+        while isinstance(leaf, BaseExceptionGroup):
+            leaf = leaf.exceptions[0]
+        if not isinstance(leaf, Exception):
+            raise
+        return FetchError(f"network error: {type(leaf).__name__}: {leaf}", kind="network")
 
 
 async def _handle(response: httpx.Response, source: SourceToFetch, limits: FetchLimits,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import ipaddress
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
@@ -61,6 +62,38 @@ FUTURE_TOLERANCE = timedelta(hours=1)
 def strip_illegal_xml(text: str) -> str:
     """Remove characters that cannot appear in an XML 1.0 document."""
     return _XML_ILLEGAL.sub("", text)
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` can never be fetched, or None when it might be.
+
+    An http(s) URL with a host, a port in range, and a host name that DNS can carry
+    (no empty label, none over 63 characters, punycode that decodes), or an IP literal.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        return f"invalid URL: {error}"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "invalid URL: not http:// or https://"
+    host = parts.hostname
+    if not host:
+        return "invalid URL: no host"
+    if port == 0:
+        return "invalid URL: port 0"
+    if parts.netloc.rsplit("@", 1)[-1].startswith("["):
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return f"invalid URL: {host!r} is not an IPv6 address"
+        return None
+    try:
+        host.rstrip(".").encode("idna").decode("idna")
+    except UnicodeError:
+        return (f"invalid URL: host {host!r} is not a valid domain name "
+                "(an empty label, a label over 63 characters, or bad punycode)")
+    return None
 
 
 def canonical_url(url: str | None, base: str | None = None) -> str | None:

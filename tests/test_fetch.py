@@ -6,6 +6,7 @@ that a well-behaved source fetched in the same run was stored all the same.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import threading
 import time
@@ -18,10 +19,11 @@ import pytest
 
 from aggregator.config import Config, load_config
 from aggregator.core import update_sources
-from aggregator.fetch import blocked_reason
+from aggregator.exceptions import ConfigError, FetchError
+from aggregator.fetch import FetchLimits, blocked_reason, fetch, make_client
 from aggregator.normalize import utc_now
 from aggregator.store import SourceStatus, Store
-from aggregator.types import Outcome, UpdateResult
+from aggregator.types import Outcome, SourceToFetch, UpdateResult
 from tests.conftest import write_config
 from tests.feedserver import FEEDS, FeedServer, Route, endless_body, gzip_bomb, slow_drip
 
@@ -302,3 +304,79 @@ def test_our_requests_say_who_we_are_and_ask_for_feeds(
     assert headers["User-Agent"].startswith("aggregator/")
     assert "application/atom+xml" in headers["Accept"]
     assert headers["Accept-Encoding"] == "gzip, deflate"
+
+
+UNFETCHABLE = [
+    "http://127.0.0.1:99999/feed.xml",      # port out of range
+    "http://xn--zz/feed.xml",               # IDNA label that does not decode
+    "http://[::1/feed.xml",                 # unclosed IPv6 literal
+]
+
+
+@pytest.mark.parametrize("target", UNFETCHABLE)
+def test_a_redirect_to_a_url_that_can_never_be_fetched_is_that_sources_error(
+        tmp_path: Path, store: Store, feed_server: FeedServer, target: str) -> None:
+    _redirect(feed_server, "/moved", 301, target)
+    results, states, now, _ = _run(tmp_path, store, {
+        "moved": feed_server.url("/moved"), "good": _good(feed_server)})
+    _assert_good_fetched(results, states)
+    assert results["moved"].outcome is Outcome.ERROR
+    moved = states["moved"]
+    assert moved.error_count == 1 and moved.last_error
+    assert "Traceback" not in moved.last_error
+    assert moved.next_fetch_at > now  # backed off, and its lease released
+    later = moved.next_fetch_at + MINUTE
+    assert "moved" in [s.name for s in store.claim_sources(later, due_only=True)]
+
+
+BAD_HOSTS = [
+    "http://" + "a" * 64 + ".example/feed.xml",  # a label over 63 characters
+    "http://a..example/feed.xml",                # an empty label
+]
+
+
+@pytest.mark.parametrize("url", UNFETCHABLE + BAD_HOSTS)
+@pytest.mark.parametrize("guarded", [True, False])
+def test_fetch_returns_an_error_for_a_url_that_can_never_be_fetched(
+        url: str, guarded: bool) -> None:
+    limits = FetchLimits(timeout=5, allow_private_networks=not guarded)
+
+    async def go() -> object:
+        async with make_client(limits) as client:
+            return await fetch(client, SourceToFetch(id=1, name="bad", url=url), limits,
+                               utc_now())
+
+    error = asyncio.run(go())
+    assert isinstance(error, FetchError) and error.kind == "url"
+    assert str(error).startswith("invalid URL")
+
+
+@pytest.mark.parametrize("url", UNFETCHABLE + BAD_HOSTS)
+def test_check_rejects_a_source_url_that_can_never_be_fetched(tmp_path: Path, url: str
+                                                              ) -> None:
+    path = write_config(tmp_path, {"good": "http://example.org/feed", "bad": url})
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.line == 10 and "sources[1].url" in str(caught.value)
+    assert "invalid URL" in str(caught.value)
+
+
+def test_a_bug_raised_while_fetching_one_source_is_that_sources_error(
+        tmp_path: Path, store: Store, feed_server: FeedServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from aggregator import core
+
+    real_fetch = core.fetch
+
+    async def buggy(client, source, limits, now):  # type: ignore[no-untyped-def]
+        if source.name == "buggy":
+            raise RuntimeError("a bug")
+        return await real_fetch(client, source, limits, now)
+
+    monkeypatch.setattr(core, "fetch", buggy)
+    results, states, now, _ = _run(tmp_path, store, {
+        "buggy": feed_server.url("/x"), "good": _good(feed_server)})
+    _assert_good_fetched(results, states)
+    assert results["buggy"].outcome is Outcome.ERROR
+    assert "internal error" in (states["buggy"].last_error or "")
+    assert states["buggy"].next_fetch_at > now
