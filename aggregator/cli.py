@@ -19,7 +19,6 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from aggregator import __version__
 from aggregator.config import Config, config_path, database_url, load_config
@@ -452,21 +451,33 @@ def _when(value: datetime | None) -> str:
 
 
 def _print_sources(statuses: list[SourceStatus]) -> None:
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    for column in ("source", "items", "last fetch", "status", "next fetch", "errors", "url"):
-        table.add_column(column, overflow="fold")
+    """One line per source that fits the terminal: the URL is cut short to fit (whole in
+    --json), and a long status goes on its own indented line below."""
+    header = ("source", "items", "last fetch (UTC)", "next fetch (UTC)", "errors", "url")
+    rows, notes = [], []
     for s in statuses:
         status = s.last_outcome or "never fetched"
         if s.last_http_status and s.last_outcome != "not_modified":
             status += f" ({s.last_http_status})"
         if s.last_error:
             status += f": {s.last_error}"
-        url = s.url + (f"\nmoved permanently to {s.moved_to}: update feeds.yaml"
-                       if s.moved_to else "")
+        if s.moved_to:
+            status += f"; moved permanently to {s.moved_to}: update feeds.yaml"
         next_fetch = "stopped (gone)" if s.stopped else _when(s.next_fetch_at)
-        table.add_row(s.name, str(s.items), _when(s.last_fetched_at), status, next_fetch,
-                      str(s.error_count), url)
-    out.print(table)
+        rows.append((s.name, str(s.items), _when(s.last_fetched_at), next_fetch,
+                     str(s.error_count), s.url))
+        notes.append(status)
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    room = max(16, out.width - sum(widths) - 2 * len(widths))
+
+    def line(cells: tuple[str, ...]) -> str:
+        url = cells[-1] if len(cells[-1]) <= room else cells[-1][: room - 1] + "…"
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)) + "  " + url
+
+    out.print(line(header), markup=False)
+    for row, note in zip(rows, notes, strict=True):
+        out.print(line(row), markup=False)
+        out.print("  " + note, markup=False)
 
 
 def _version(value: bool) -> None:

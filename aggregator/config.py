@@ -228,11 +228,24 @@ class _RefError(ValueError):
 
 
 def _require_unique(names: Sequence[str], what: str) -> None:
-    seen: set[str] = set()
-    for name in names:
+    """Raise at the second entry that repeats a name, so the error points at its line."""
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names):
         if name in seen:
-            raise ValueError(f"the {what} name {name!r} is used twice; names must be unique")
-        seen.add(name)
+            raise _RefError((index, "name"), f"the {what} name {name!r} is used twice "
+                            f"(first by entry {seen[name] + 1}); names must be unique")
+        seen[name] = index
+
+
+def _yaml_hint(problem: str) -> str:
+    """What a YAML parser's complaint usually means, in plain words."""
+    if "expected <block end>" in problem or "mapping values are not allowed" in problem \
+            or "could not find expected ':'" in problem:
+        return (" (this usually means an indentation that does not line up with the "
+                "lines above, or a missing ':' after a key)")
+    if "found character '\\t'" in problem:
+        return " (YAML does not allow tabs for indentation: use spaces)"
+    return ""
 
 
 def _line_of(tree: Any, loc: Sequence[str | int]) -> int | None:
@@ -282,7 +295,10 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError("file not found", path=str(file)) from None
+        raise ConfigError(
+            "file not found; point at another one with --config FILE or "
+            "$AGGREGATOR_CONFIG, or start one with `aggregator sources add URL` "
+            "(it creates the file)", path=str(file)) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read: {error}", path=str(file)) from error
     return parse_config(text, str(file))
@@ -296,7 +312,9 @@ def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise ConfigError(f"not valid YAML: {error.problem or error.context}",
+        column = f", column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"not valid YAML{column}: {error.problem or error.context}"
+                          f"{_yaml_hint(str(error.problem or error.context))}",
                           path=path, line=line) from None
     except YAMLError as error:
         raise ConfigError(f"not valid YAML: {error}", path=path) from None
@@ -306,7 +324,9 @@ def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
         raise ConfigError("the top level must be a mapping with settings, sources and outputs",
                           path=path, line=1)
     try:
-        return Config.model_validate(_plain(tree))
+        plain = _plain(tree)
+        # an empty `sources:` (or settings:, outputs:) means none, not "not a list"
+        return Config.model_validate({k: v for k, v in plain.items() if v is not None})
     except ValidationError as error:
         first = error.errors()[0]
         ctx_error = (first.get("ctx") or {}).get("error")

@@ -106,9 +106,10 @@ def select_stories(store: Store, config: Config, output: OutputConfig, now: date
 
 
 def render_output_feeds(config: Config, output: OutputConfig, stories: Sequence[StoryView],
-                        *, only: tuple[str, int] | None = None) -> list[SiteFile]:
-    """Every format and page of one output (or ``only`` one (extension, page)).
-    Pure: same stories, same bytes."""
+                        *, only: tuple[str, int] | None = None,
+                        first_published: datetime = EPOCH) -> list[SiteFile]:
+    """Every format and page of one output (or ``only`` one (extension, page)); an output
+    with no stories is dated ``first_published``. Pure: same stories, same bytes."""
     settings = config.settings
 
     def url(extension: str, page: int = 1) -> str:
@@ -120,7 +121,7 @@ def render_output_feeds(config: Config, output: OutputConfig, stories: Sequence[
     feeds = []
     for page in range(1, pages + 1):
         chunk = stories[(page - 1) * output.limit: page * output.limit]
-        updated = max((s.updated_at for s in chunk), default=EPOCH)
+        updated = max((s.updated_at for s in chunk), default=first_published)
         for fmt in FORMATS.values():
             if only is not None and only != (fmt.extension, page):
                 continue
@@ -131,7 +132,7 @@ def render_output_feeds(config: Config, output: OutputConfig, stories: Sequence[
                     uuid.NAMESPACE_URL, feed_url(config, output.name, "atom"))),
                 self_url=url(fmt.extension, page), site_url=settings.base_url,
                 updated=updated, author=settings.publisher, hub_url=settings.websub_hub,
-                language=language,
+                language=language, page_url=url("html"),
                 first_url=url(fmt.extension) if pages > 1 else None,
                 next_url=url(fmt.extension, page + 1) if page < pages else None,
                 previous_url=url(fmt.extension, page - 1) if page > 1 else None)
@@ -149,7 +150,9 @@ def render_output(store: Store, config: Config, output: OutputConfig, now: datet
                   extension: str = "atom") -> SiteFile:
     """The first page of one output in one format."""
     stories = select_stories(store, config, output, now, pages=1).stories
-    return render_output_feeds(config, output, stories, only=(extension, 1))[0]
+    first = store.first_published([output.name], now)[output.name]
+    return render_output_feeds(config, output, stories, only=(extension, 1),
+                               first_published=first)[0]
 
 
 def render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFile]:
@@ -158,9 +161,11 @@ def render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFi
     files: dict[str, SiteFile] = {}
     site = SiteInfo(title=config.settings.title, base_url=config.settings.base_url)
     summaries = []
+    first = store.first_published([o.name for o in config.outputs], now)
     for output in config.outputs:
         stories = select_stories(store, config, output, now).stories
-        files.update((f.path, f) for f in render_output_feeds(config, output, stories))
+        files.update((f.path, f) for f in render_output_feeds(
+            config, output, stories, first_published=first[output.name]))
         shown = stories[: output.limit]
         updated = max((s.updated_at for s in shown), default=None)
         summary = OutputSummary(output.name, output.title, output.description, len(shown),
@@ -168,8 +173,9 @@ def render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFi
         summaries.append(summary)
         page = render_output_page(site, summary, shown).encode("utf-8")
         files[feed_path(output.name, "html")] = SiteFile.of(
-            feed_path(output.name, "html"), page, updated or EPOCH, HTML)
-    newest = max((s.updated for s in summaries if s.updated), default=EPOCH)
+            feed_path(output.name, "html"), page, updated or first[output.name], HTML)
+    newest = max((s.updated for s in summaries if s.updated),
+                 default=min(first.values(), default=now))
     files["index.html"] = SiteFile.of("index.html", render_index(site, summaries)
                                       .encode("utf-8"), newest, HTML)
     files[OPML_PATH] = SiteFile.of(OPML_PATH, sources_opml(store, config), newest, OPML)

@@ -139,8 +139,9 @@ def render_rss(feed: OutputFeed, stories: Sequence[StoryView]) -> bytes:
     generator = FeedGenerator()
     generator.title(_text(feed.title) or feed.name)
     generator.description(_text(feed.description) or _text(feed.title) or feed.name)
-    generator.link(href=feed.site_url, rel="alternate")
+    # feedgen makes the channel's <link> of the last link given: the page goes last
     generator.link(href=feed.self_url, rel="self")
+    generator.link(href=feed.page_url or feed.site_url, rel="alternate")
     generator.generator("aggregator " + __version__, uri=GENERATOR_URI)
     generator.lastBuildDate(feed.updated)
     if feed.language:

@@ -180,6 +180,7 @@ class OutputFeed:
     next_url: str | None = None  # older stories
     previous_url: str | None = None  # newer stories
     language: str | None = None
+    page_url: str | None = None  # the output's HTML page: the RSS channel's <link>
 
 
 @dataclass(frozen=True, slots=True)

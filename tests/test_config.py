@@ -62,7 +62,7 @@ def test_a_valid_config_loads_with_defaults() -> None:
     (VALID.replace("poll_interval: 15m", "poll_interval: soon"), 3, "settings.poll_interval",
      "duration such as 90s"),
     (VALID.replace("name: wire", "name: Wire Service"), 9, "sources[1].name", "slug"),
-    (VALID.replace("name: wire", "name: izvestia"), 4, "sources", "used twice"),
+    (VALID.replace("name: wire", "name: izvestia"), 9, "sources[1].name", "used twice"),
     (VALID.replace("tags: [ru]", "tags: [kz]"), 16, "outputs[1].tags", "no source has the tag"),
     (VALID.replace("    limit: 10", "    limit: 0"), 17, "outputs[1].limit",
      "greater than or equal to 1"),

@@ -18,7 +18,7 @@ def test_migrations_build_exactly_the_models(db_url: str) -> None:
             assert compare_metadata(context, SQLModel.metadata) == []
             assert context.get_current_revision() is not None
             tables = set(inspect(connection).get_table_names())
-        assert {"source", "item", "story", "story_key", "item_band"} <= tables
+        assert {"source", "item", "story", "story_key", "item_band", "output"} <= tables
     finally:
         store.close()
 

@@ -160,3 +160,13 @@ class StoryKeyRow(SQLModel, table=True):
 
     key_hash: str = Field(max_length=64, primary_key=True)
     story_id: int = Field(foreign_key="story.id", index=True)
+
+
+class OutputRow(SQLModel, table=True):
+    """An output as published: when it was first published, its date until it has
+    stories (stable across renders, never the epoch)."""
+
+    __tablename__ = "output"
+
+    name: str = Field(max_length=64, primary_key=True)
+    first_published_at: datetime = Field(sa_type=UTCDateTime)

@@ -30,7 +30,7 @@ from aggregator.config import SourceConfig
 from aggregator.exceptions import StorageError
 from aggregator.normalize import canonical_url
 from aggregator.store.ingest import add_items, refresh_representatives, update_items
-from aggregator.store.models import ItemRow, SourceRow, StoryRow
+from aggregator.store.models import ItemRow, OutputRow, SourceRow, StoryRow
 from aggregator.types import (
     Outcome,
     Outlet,
@@ -158,6 +158,18 @@ class Store:
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         statement = insert(model).on_conflict_do_nothing(index_elements=list(conflict))
         session.connection().execute(statement, values)
+
+    # ---- outputs -------------------------------------------------------------
+
+    def first_published(self, names: Sequence[str], now: datetime) -> dict[str, datetime]:
+        """When each output was first published; ``now`` for one published the first time.
+        An output's date until it has stories: stable across renders and processes."""
+        with self._session() as session:
+            self._insert_ignore(session, OutputRow,
+                                [{"name": n, "first_published_at": now} for n in names],
+                                ["name"])
+            rows = session.exec(select(OutputRow).where(col(OutputRow.name).in_(names)))
+            return {row.name: row.first_published_at for row in rows}
 
     # ---- sources -------------------------------------------------------------
 
