@@ -14,23 +14,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aggregator import __version__
 from aggregator.config import Config, config_path, database_url, load_config
-from aggregator.config_edit import NewSource, add_sources, remove_source
-from aggregator.core import update_sources
 from aggregator.exceptions import AggregatorError, ConfigError, StorageError, UpdateError
-from aggregator.normalize import utc_now
-from aggregator.opml import OpmlError, derive_name, parse_opml, unique_name
-from aggregator.publish import render_site, select_stories, sources_opml, write_site
-from aggregator.store import SourceStatus, Store
-from aggregator.subscribe import find_feed
-from aggregator.types import Outcome, StoryView, UpdateResult
+from aggregator.types import Outcome
+
+if TYPE_CHECKING:
+    from aggregator.store import SourceStatus, Store
+    from aggregator.types import StoryView, UpdateResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 logging.getLogger("alembic").setLevel(logging.WARNING)  # no INFO lines at every start
@@ -68,6 +64,7 @@ def _config(path: str | None) -> tuple[str, Config]:
 
 @contextmanager
 def _store(db: str | None, config: Config) -> Iterator[Store]:
+    from aggregator.store import Store
     try:
         store = Store(database_url(db, config))
     except StorageError as error:
@@ -103,6 +100,17 @@ def fetch(
 
     Exit status: 0 all fetched or unchanged, 1 any source failed, 2 usage or config error.
     """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from aggregator.core import update_sources
+    from aggregator.normalize import utc_now
+
     _, conf = _config(config)
     unknown = sorted(set(sources or ()) - {s.name for s in conf.sources})
     if unknown:
@@ -146,6 +154,9 @@ def publish(
     """Write the whole site for static hosting, atomically, with the same paths
     `aggregator run` serves: DIR/feeds/<name>.atom, .rss, .json and .html (older pages as
     <name>.pageN.*), DIR/index.html and DIR/sources.opml. Unchanged files are left alone."""
+    from aggregator.normalize import utc_now
+    from aggregator.publish import render_site, write_site
+
     _, conf = _config(config)
     with _store(db, conf) as store:
         try:
@@ -165,10 +176,10 @@ def run(
         metavar="HOST:PORT", help="address to serve on [default: settings.listen]")] = None,
 ) -> None:
     """Poll due sources on schedule and serve /feeds/<name>.atom, until stopped."""
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
-    from aggregator.service import Service  # noqa: PLC0415
-    from aggregator.web import create_app  # noqa: PLC0415
+    from aggregator.service import Service
+    from aggregator.web import create_app
 
     path, conf = _config(config)
     host, _, port = (listen or conf.settings.listen).rpartition(":")
@@ -204,6 +215,9 @@ def preview(
     config: ConfigOption = None, db: DbOption = None,
 ) -> None:
     """Show what an output would publish right now, and why each story is in it."""
+    from aggregator.normalize import utc_now
+    from aggregator.publish import select_stories
+
     _, conf = _config(config)
     chosen = conf.output(output)
     if chosen is None:
@@ -336,6 +350,8 @@ def list_sources(
     config: ConfigOption = None, db: DbOption = None,
 ) -> None:
     """List every source with its polling state (or: sources add / sources remove)."""
+    from aggregator.normalize import utc_now
+
     if context.invoked_subcommand is not None:
         return
     _, conf = _config(config)
@@ -366,6 +382,10 @@ def add_source(
 ) -> None:
     """Check the feed at URL (autodiscovering it from a web page) and add it to feeds.yaml,
     keeping the file's comments, order and formatting."""
+    from aggregator.config_edit import NewSource, add_sources
+    from aggregator.opml import derive_name, unique_name
+    from aggregator.subscribe import find_feed
+
     path = config_path(config)
     conf = _config(config)[1] if Path(path).exists() else Config()
     try:
@@ -388,6 +408,8 @@ def remove(
     config: ConfigOption = None,
 ) -> None:
     """Remove a source from feeds.yaml, keeping the rest of the file as it is."""
+    from aggregator.config_edit import remove_source
+
     path = config_path(config)
     try:
         remove_source(path, name)
@@ -403,6 +425,8 @@ def opml_export(
     config: ConfigOption = None, db: DbOption = None,
 ) -> None:
     """Every source as OPML 2.0, for another reader."""
+    from aggregator.publish import sources_opml, write_site
+
     _, conf = _config(config)
     with _store(db, conf) as store:
         data = sources_opml(store, conf)
@@ -421,6 +445,9 @@ def opml_import(
     config: ConfigOption = None,
 ) -> None:
     """Add the feeds of an OPML file to feeds.yaml (feeds already there are skipped)."""
+    from aggregator.config_edit import NewSource, add_sources
+    from aggregator.opml import OpmlError, parse_opml, unique_name
+
     path = config_path(config)
     conf = _config(config)[1] if Path(path).exists() else Config()
     try:
