@@ -499,7 +499,7 @@ def _print_sources(statuses: list[SourceStatus]) -> None:
 
     def line(cells: tuple[str, ...]) -> str:
         url = cells[-1] if len(cells[-1]) <= room else cells[-1][: room - 1] + "…"
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)) + "  " + url
+        return "  ".join(c.ljust(w) for c, w in zip(cells[:-1], widths, strict=True)) + "  " + url
 
     out.print(line(header), markup=False)
     for row, note in zip(rows, notes, strict=True):

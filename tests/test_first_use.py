@@ -18,7 +18,6 @@ from tests.conftest import write_config
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 runner = CliRunner()
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def test_an_output_with_no_stories_is_dated_when_first_published_and_stays_so(
