@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check aggregator tests bench
+	$(BIN)/ruff check aggregator tests
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -11,8 +11,7 @@ from aggregator.exceptions import (
     StorageError,
     UpdateError,
 )
-
-__version__ = "0.1.0"
+from aggregator.version import __version__
 
 __all__ = [
     "AggregatorError",

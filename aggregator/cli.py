@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from aggregator import __version__
 from aggregator.config import Config, config_path, database_url, load_config
 from aggregator.exceptions import AggregatorError, ConfigError, StorageError, UpdateError
 from aggregator.types import Outcome
+from aggregator.version import __version__
 
 if TYPE_CHECKING:
     from aggregator.store import SourceStatus, Store
@@ -108,8 +108,8 @@ def fetch(
         TimeElapsedColumn,
     )
 
-    from aggregator.core import update_sources
-    from aggregator.normalize import utc_now
+    from aggregator.clock import utc_now
+    from aggregator.update import update_sources
 
     _, conf = _config(config)
     unknown = sorted(set(sources or ()) - {s.name for s in conf.sources})
@@ -154,8 +154,8 @@ def publish(
     """Write the whole site for static hosting, atomically, with the same paths
     `aggregator run` serves: DIR/feeds/<name>.atom, .rss, .json and .html (older pages as
     <name>.pageN.*), DIR/index.html and DIR/sources.opml. Unchanged files are left alone."""
-    from aggregator.normalize import utc_now
-    from aggregator.publish import render_site, write_site
+    from aggregator.clock import utc_now
+    from aggregator.site import render_site, write_site
 
     _, conf = _config(config)
     with _store(db, conf) as store:
@@ -215,8 +215,8 @@ def preview(
     config: ConfigOption = None, db: DbOption = None,
 ) -> None:
     """Show what an output would publish right now, and why each story is in it."""
-    from aggregator.normalize import utc_now
-    from aggregator.publish import select_stories
+    from aggregator.clock import utc_now
+    from aggregator.site import select_stories
 
     _, conf = _config(config)
     chosen = conf.output(output)
@@ -350,7 +350,7 @@ def list_sources(
     config: ConfigOption = None, db: DbOption = None,
 ) -> None:
     """List every source with its polling state (or: sources add / sources remove)."""
-    from aggregator.normalize import utc_now
+    from aggregator.clock import utc_now
 
     if context.invoked_subcommand is not None:
         return
@@ -382,9 +382,9 @@ def add_source(
 ) -> None:
     """Check the feed at URL (autodiscovering it from a web page) and add it to feeds.yaml,
     keeping the file's comments, order and formatting."""
-    from aggregator.config_edit import NewSource, add_sources
-    from aggregator.opml import derive_name, unique_name
-    from aggregator.subscribe import find_feed
+    from aggregator.config.edit import NewSource, add_sources
+    from aggregator.ingest.subscribe import find_feed
+    from aggregator.publish.opml import derive_name, unique_name
 
     path = config_path(config)
     conf = _config(config)[1] if Path(path).exists() else Config()
@@ -408,7 +408,7 @@ def remove(
     config: ConfigOption = None,
 ) -> None:
     """Remove a source from feeds.yaml, keeping the rest of the file as it is."""
-    from aggregator.config_edit import remove_source
+    from aggregator.config.edit import remove_source
 
     path = config_path(config)
     try:
@@ -425,7 +425,7 @@ def opml_export(
     config: ConfigOption = None, db: DbOption = None,
 ) -> None:
     """Every source as OPML 2.0, for another reader."""
-    from aggregator.publish import sources_opml, write_site
+    from aggregator.site import sources_opml, write_site
 
     _, conf = _config(config)
     with _store(db, conf) as store:
@@ -445,8 +445,8 @@ def opml_import(
     config: ConfigOption = None,
 ) -> None:
     """Add the feeds of an OPML file to feeds.yaml (feeds already there are skipped)."""
-    from aggregator.config_edit import NewSource, add_sources
-    from aggregator.opml import OpmlError, parse_opml, unique_name
+    from aggregator.config.edit import NewSource, add_sources
+    from aggregator.publish.opml import OpmlError, parse_opml, unique_name
 
     path = config_path(config)
     conf = _config(config)[1] if Path(path).exists() else Config()

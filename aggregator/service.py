@@ -19,13 +19,13 @@ from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from aggregator.clock import utc_now
 from aggregator.config import Config, load_config
-from aggregator.core import update_sources
 from aggregator.exceptions import AggregatorError, ConfigError
-from aggregator.normalize import utc_now
-from aggregator.publish import render_site, site_url
+from aggregator.site import render_site, site_url
 from aggregator.store import Store
 from aggregator.types import Outcome
+from aggregator.update import update_sources
 from aggregator.web import SiteCache
 from aggregator.websub import ping_hub
 

@@ -2,12 +2,12 @@
 
 Stage names follow the data flow::
 
-    SourceToFetch -> Fetched | NotModified | FetchError     (fetch.py)
-    Fetched       -> ParsedFeed(ParsedEntry...)             (parse.py)
-    ParsedEntry   -> ItemData                               (normalize.py)
-    ItemData...   -> SourceUpdate                           (core.py, dedupe.py)
+    SourceToFetch -> Fetched | NotModified | FetchError     (ingest/fetch.py)
+    Fetched       -> ParsedFeed(ParsedEntry...)             (ingest/parse.py)
+    ParsedEntry   -> ItemData, Fingerprint, Credit          (ingest/normalize.py, stories/)
+    ItemData...   -> SourceUpdate                           (update.plan)
     SourceUpdate  -> UpdateResult                           (store)
-    StoryView...  -> bytes                                  (render.py)
+    StoryView...  -> bytes                                  (publish/render.py)
 """
 
 from __future__ import annotations
@@ -16,11 +16,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from aggregator.attribution import Credit
-    from aggregator.similarity import Fingerprint
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What the store keeps of an item to find its near-duplicates.
+
+    ``bands`` go to an index (one row per key); the other fields beside the item, and
+    :func:`compare` needs only those (a fingerprint read back may have ``bands=()``).
+    """
+
+    words: int  # words in the fingerprinted text (title and body)
+    shingles: int  # distinct shingles in it
+    signature: bytes  # MinHash of the whole text, its lead, its opening: NUM_PERM uint32
+    # little-endian each (12 * NUM_PERM bytes = 1,536)
+    bands: tuple[str, ...]  # LSH band keys "i:hex" (whole text) and "Li:hex" (opening)
+    numbers: tuple[str, ...]  # the slots a template fills, sorted: numbers ("89.5"), dates
+    # ("jul", "mon", "jul3"), those only the title has ("t:27"), names of the body
+    # ("@медеуском": capitalised words inside sentences); no entry contains white space
+    skeleton_hash: str  # 16 hex digits: the text with numbers, dates and names masked
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """Who relayed a text and whom it credits as the origin."""
+
+    relayed_by: str | None  # "Turantimes.kz" in "передает Turantimes.kz со ссылкой на ..."
+    cites: tuple[str, ...]  # outlets credited as the origin, cleaned: ("Известия",)
+    line: str  # the matched text, for `aggregator explain`
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from aggregator.fetch import USER_AGENT
+from aggregator.ingest.fetch import USER_AGENT
 
 log = logging.getLogger(__name__)
 

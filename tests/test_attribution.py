@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.attribution import Credit, find_credits, outlet_key, strip_credits
+from aggregator.stories.attribution import find_credits, outlet_key, strip_credits
+from aggregator.types import Credit
 
 SEED = (Path(__file__).parent / "data" / "seed-article.ru.txt").read_text(encoding="utf-8")
 

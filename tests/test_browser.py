@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from lxml import html
 
-from aggregator.pages import SiteInfo, render_index, render_output_page
+from aggregator.publish.pages import SiteInfo, render_index, render_output_page
 from tests.test_pages import ALL, OUTPUTS, STORIES
 
 CHROMIUM = Path("/usr/bin/chromium")

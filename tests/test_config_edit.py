@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aggregator.config import load_config, parse_config
-from aggregator.config_edit import (
+from aggregator.config.edit import (
     NEW_FILE,
     NewSource,
     add_sources,

@@ -10,8 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aggregator.config import parse_config
-from aggregator.curate import Curation, Rule, compile_regex, curate, fold
 from aggregator.exceptions import ConfigError
+from aggregator.publish.curate import Curation, Rule, curate
+from aggregator.site import curation
+from aggregator.text import compile_regex, fold
 from tests.test_render import IZ, KZ, STORY, T0, TT
 
 NOW = T0 + timedelta(hours=1)
@@ -103,7 +105,7 @@ outputs:
     exclude:
       - keywords: [реклама, sponsored]
 """)
-    rules = config.outputs[0].curation()
+    rules = curation(config.outputs[0])
     assert rules.include == (Rule("title", ("Казахстан",)), Rule("any", (), "(?i)kazakh"))
     assert rules.exclude == (Rule("any", ("реклама", "sponsored")),)
     assert (rules.languages, rules.min_outlets, rules.per_source_limit) == (("ru",), 2, 5)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import itertools
 
-from aggregator.dedupe import decide, shared_urls, story_keys, unique_items
+from aggregator.stories.dedupe import decide, shared_urls, story_keys, unique_items
 from aggregator.types import ItemData
 
 

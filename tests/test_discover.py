@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.discover import ATOM, JSON, JSON_FEED, RSS, discover_feeds, looks_like_feed
+from aggregator.ingest.discover import ATOM, JSON, JSON_FEED, RSS, discover_feeds, looks_like_feed
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 

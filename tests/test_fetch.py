@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from aggregator.clock import utc_now
 from aggregator.config import Config, load_config
-from aggregator.core import update_sources
 from aggregator.exceptions import ConfigError, FetchError
-from aggregator.fetch import FetchLimits, blocked_reason, fetch, make_client
-from aggregator.normalize import utc_now
+from aggregator.ingest.fetch import FetchLimits, blocked_reason, fetch, make_client
 from aggregator.store import SourceStatus, Store
 from aggregator.types import Outcome, SourceToFetch, UpdateResult
+from aggregator.update import update_sources
 from tests.conftest import write_config
 from tests.feedserver import FEEDS, FeedServer, Route, endless_body, gzip_bomb, slow_drip
 
@@ -364,7 +364,7 @@ def test_check_rejects_a_source_url_that_can_never_be_fetched(tmp_path: Path, ur
 def test_a_bug_raised_while_fetching_one_source_is_that_sources_error(
         tmp_path: Path, store: Store, feed_server: FeedServer,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from aggregator import core
+    from aggregator import update as core
 
     real_fetch = core.fetch
 

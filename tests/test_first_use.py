@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from aggregator.cli import app
 from aggregator.config import load_config, parse_config
 from aggregator.exceptions import ConfigError
-from aggregator.publish import render_site
+from aggregator.site import render_site
 from aggregator.store import Store
 from tests.conftest import write_config
 

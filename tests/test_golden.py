@@ -82,7 +82,7 @@ def _serve(server: FeedServer) -> dict[str, str]:
 @pytest.fixture
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every module's ``utc_now`` answers NOW (they import it by name)."""
-    from aggregator.normalize import utc_now
+    from aggregator.clock import utc_now
 
     for name, module in list(sys.modules.items()):
         if name.startswith("aggregator") and getattr(module, "utc_now", None) is utc_now:
@@ -91,8 +91,8 @@ def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _site(tmp_path: Path, store: Store, server: FeedServer) -> dict[str, bytes]:
-    from aggregator.core import update_sources
-    from aggregator.publish import render_site
+    from aggregator.site import render_site
+    from aggregator.update import update_sources
 
     path = write_config(tmp_path, _serve(server), OUTPUTS, settings={"concurrency": 1})
     config = load_config(path)

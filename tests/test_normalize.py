@@ -9,16 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.provisional import urls
 from lxml import etree
 
-from aggregator.normalize import (
-    canonical_url,
-    clamp_to_now,
-    html_to_text,
-    normalize_entry,
-    sanitize_html,
-    strip_illegal_xml,
-    summarize,
-    to_utc,
-)
+from aggregator.ingest.normalize import clamp_to_now, normalize_entry, summarize, to_utc
+from aggregator.text import canonical_url, html_to_text, sanitize_html, strip_illegal_xml
 from aggregator.types import ParsedEntry
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

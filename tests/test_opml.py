@@ -11,17 +11,16 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from aggregator.config import parse_config
-from aggregator.normalize import strip_illegal_xml
-from aggregator.opml import (
+from aggregator.publish.opml import (
     AGGREGATOR_NS,
     OpmlError,
     OpmlSource,
     derive_name,
     export_opml,
     parse_opml,
-    slugify,
     unique_name,
 )
+from aggregator.text import slugify, strip_illegal_xml
 
 IZVESTIA = OpmlSource("izvestia", "Известия", "https://iz.ru/xml/rss/all.xml", "https://iz.ru/",
                       ("ru", "news"))
@@ -351,7 +350,7 @@ def test_export_then_import_gives_the_sources_back(sources: list[OpmlSource],
 @settings(max_examples=30, deadline=None)
 @given(_sources())
 def test_imported_sources_make_a_valid_feeds_yaml(sources: list[OpmlSource]) -> None:
-    from aggregator.config_edit import NEW_FILE, NewSource, add_sources_text
+    from aggregator.config.edit import NEW_FILE, NewSource, add_sources_text
 
     back = parse_opml(export_opml("x", sources))
     text, added = add_sources_text(NEW_FILE, [

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import html
 
-from aggregator.discover import discover_feeds
-from aggregator.pages import (
+from aggregator.ingest.discover import discover_feeds
+from aggregator.publish.pages import (
     OutputSummary,
     SiteInfo,
     feed_path,
@@ -266,9 +266,9 @@ def test_untrusted_text_never_becomes_markup(title: str, summary: str, outlet: s
 def test_the_output_page_says_originally_published_and_names_a_credited_origin() -> None:
     from dataclasses import replace as _replace
 
-    from aggregator.pages import OutputSummary as _Summary
-    from aggregator.pages import SiteInfo as _Site
-    from aggregator.pages import render_output_page as _render
+    from aggregator.publish.pages import OutputSummary as _Summary
+    from aggregator.publish.pages import SiteInfo as _Site
+    from aggregator.publish.pages import render_output_page as _render
     from tests.test_render import STORY as _STORY
 
     page = _render(_Site("t", "http://x/"), _Summary("all", "All", None, 1, None),

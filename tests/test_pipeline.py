@@ -7,13 +7,13 @@ from pathlib import Path
 from lxml import etree
 from sqlmodel import Session, select
 
+from aggregator.clock import utc_now
 from aggregator.config import load_config
-from aggregator.core import update_sources
-from aggregator.normalize import utc_now
-from aggregator.publish import render_output
+from aggregator.site import render_output
 from aggregator.store import Store
 from aggregator.store.models import ItemRow, SourceRow, StoryRow
 from aggregator.types import Outcome
+from aggregator.update import update_sources
 from tests.conftest import ATOM_RNG, write_config
 from tests.feedserver import FeedServer
 

@@ -12,12 +12,12 @@ import feedparser
 import jsonschema
 from lxml import etree
 
+from aggregator.clock import utc_now
 from aggregator.config import load_config, parse_config
-from aggregator.core import update_sources
-from aggregator.normalize import utc_now
-from aggregator.publish import render_output_feeds, render_site, select_stories
 from aggregator.service import Service
+from aggregator.site import render_output_feeds, render_site, select_stories
 from aggregator.store import Store
+from aggregator.update import update_sources
 from tests.conftest import ATOM_RNG, write_config
 from tests.feedserver import FeedServer, Route
 from tests.test_render import STORY

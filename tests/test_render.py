@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from aggregator.render import render_atom
+from aggregator.publish.render import render_atom
 from aggregator.types import Outlet, OutputFeed, StoryView
 from tests.conftest import ATOM_RNG
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aggregator.schedule import (
+from aggregator.ingest.schedule import (
     PollPolicy,
     ServerHints,
     feed_ttl,

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.similarity import (
+from aggregator.stories.similarity import (
     BANDS,
     LEAD_BANDS,
     NUM_PERM,

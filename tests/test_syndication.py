@@ -13,11 +13,11 @@ from lxml import etree
 from typer.testing import CliRunner
 
 from aggregator.cli import app
+from aggregator.clock import utc_now
 from aggregator.config import load_config
-from aggregator.core import update_sources
-from aggregator.normalize import utc_now
-from aggregator.publish import render_output
+from aggregator.site import render_output
 from aggregator.store import Store
+from aggregator.update import update_sources
 from tests.conftest import ATOM_RNG, write_config
 from tests.feedserver import FeedServer
 

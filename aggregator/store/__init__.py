@@ -1,4 +1,5 @@
-"""The store: SQLModel tables (models.py) and the one class that queries them (store.py)."""
+"""The store: SQLModel tables (models.py), the class that queries them (store.py) and the
+writing of items into stories (stories.py)."""
 
 from aggregator.store.store import ItemExplanation, SourceStatus, Store
 

@@ -1,4 +1,4 @@
-"""SQLModel tables. Only declarations: every query lives in store.py.
+"""SQLModel tables. Only declarations: the queries live in store.py and stories.py.
 
 Datetimes are stored as naive UTC (SQLite keeps no zone) and come back aware.
 """

@@ -28,9 +28,9 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from aggregator.config import SourceConfig
 from aggregator.exceptions import StorageError
-from aggregator.normalize import canonical_url
-from aggregator.store.ingest import add_items, refresh_representatives, update_items
 from aggregator.store.models import ItemRow, OutputRow, SourceRow, StoryRow
+from aggregator.store.stories import add_items, refresh_representatives, update_items
+from aggregator.text import canonical_url
 from aggregator.types import (
     Outcome,
     Outlet,

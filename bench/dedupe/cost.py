@@ -34,7 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aggregator.similarity import DEFAULT, WINDOW, Fingerprint, compare, fingerprint
+from aggregator.stories.similarity import DEFAULT, WINDOW, compare, fingerprint
+from aggregator.types import Fingerprint
 from bench.dedupe.corpus import SERIES, Article, syndicate
 
 CHUNK = 5_000

@@ -33,7 +33,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from aggregator.similarity import (
+from aggregator.stories.similarity import (
     DEFAULT,
     Fingerprint,
     Tuning,

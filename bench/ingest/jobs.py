@@ -171,10 +171,10 @@ def job_ours(spec: Spec) -> dict[str, Any]:
     """Our pipeline through its public API: Store, sync_sources, update_sources."""
     import logging
 
-    from aggregator.core import update_sources
-    from aggregator.normalize import utc_now
+    from aggregator.clock import utc_now
     from aggregator.store import Store
     from aggregator.types import Outcome
+    from aggregator.update import update_sources
 
     logging.basicConfig(level=logging.WARNING)
     config = _our_config(spec)
@@ -229,8 +229,8 @@ def job_stages(spec: Spec) -> dict[str, Any]:
     No profiler is running, so the shares are not skewed; the store's share is what is
     left of the cold ingest.
     """
-    from aggregator.normalize import normalize_entry
-    from aggregator.parse import parse_feed
+    from aggregator.ingest.normalize import normalize_entry
+    from aggregator.ingest.parse import parse_feed
 
     bodies = _load_bodies(spec["corpus"])[:spec.get("feeds")]
     urls = spec["urls"][:len(bodies)]
@@ -427,9 +427,9 @@ def job_profile(spec: Spec) -> dict[str, Any]:
     cProfile makes small Python calls dearer than they are (feedparser's SAX callbacks,
     SQLAlchemy's layers), so shares are indicative; ``job_stages`` gives unskewed ones.
     """
-    from aggregator.core import update_sources
-    from aggregator.normalize import utc_now
+    from aggregator.clock import utc_now
     from aggregator.store import Store
+    from aggregator.update import update_sources
 
     config = _our_config(spec)
     store = Store(spec["db"])
@@ -487,9 +487,9 @@ def job_render(spec: Spec) -> dict[str, Any]:
     import inspect
 
     try:  # where publishing lives has moved once already; take it where it is
-        from aggregator.publish import render_output
+        from aggregator.site import render_output
     except ImportError:
-        from aggregator.core import render_output  # type: ignore[attr-defined,no-redef]
+        from aggregator.update import render_output  # type: ignore[attr-defined,no-redef]
     from aggregator.store import Store
 
     config = _our_config(spec)

@@ -6,38 +6,16 @@ linear-time engine, so a hostile pattern cannot hang the publisher.
 
 from __future__ import annotations
 
-import functools
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
-import re2
-
-from aggregator.normalize import html_to_text
+from aggregator.text import compile_regex, fold, html_to_text
 from aggregator.types import StoryView
 
 Field = Literal["any", "title", "content", "author", "category"]
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # our error message says it; RE2 must not print to stderr
-
-
-@functools.lru_cache(maxsize=1024)
-def compile_regex(pattern: str) -> Any:
-    """Compile ``pattern`` with RE2; ValueError with RE2's reason when it is not valid."""
-    try:
-        return re2.compile(pattern, _RE2_OPTIONS)
-    except re2.error as error:
-        reason = error.args[0].decode() if error.args and isinstance(error.args[0], bytes) \
-            else str(error)
-        raise ValueError(f"invalid regular expression (RE2 syntax): {reason}") from None
-
-
-def fold(text: str) -> str:
-    """Case- and ё-insensitive form used for keyword matching."""
-    return unicodedata.normalize("NFKC", text).casefold().replace("ё", "е")
 
 
 def _has_word(haystack: str, needle: str) -> bool:

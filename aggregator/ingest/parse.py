@@ -2,7 +2,7 @@
 
 feedparser is called on the raw bytes with the response headers, so the
 declared charset (windows-1251, koi8-r ...) and the base URL are honoured.
-Its own HTML sanitizer is off: we sanitize with nh3 in normalize.py.
+Its own HTML sanitizer is off: we sanitize with nh3 (text.sanitize_html).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import charset_normalizer
 import feedparser
 
 from aggregator.exceptions import ParseError
-from aggregator.normalize import strip_illegal_xml
+from aggregator.text import strip_illegal_xml
 from aggregator.types import ParsedEntry, ParsedFeed
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")

@@ -17,33 +17,20 @@ from __future__ import annotations
 
 import html.entities
 import re
-import unicodedata
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from lxml import etree
 
-from aggregator.normalize import canonical_url, strip_illegal_xml
+from aggregator.text import MAX_NAME, canonical_url, is_slug, slugify, strip_illegal_xml
 
 #: the namespace of the one attribute OPML lacks: the source's name in feeds.yaml
 AGGREGATOR_NS = "urn:x-aggregator:opml"
 _NAME_ATTRIBUTE = f"{{{AGGREGATOR_NS}}}name"
-MAX_NAME = 64
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _BARE_AMPERSAND = re.compile(rb"&(?!#[0-9]+;|#x[0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9._-]*;)")
 _NAMED_ENTITY = re.compile(rb"&([A-Za-z][A-Za-z0-9]*);")
 _XML_ENTITIES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
-# Russian, Ukrainian, Belarusian and Kazakh letters, so "Известия" is named "izvestiya"
-_TRANSLIT = str.maketrans({
-    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
-    "з": "z", "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
-    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
-    "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
-    "я": "ya", "є": "ye", "і": "i", "ї": "yi", "ґ": "g", "ў": "u", "ә": "a", "ғ": "g",
-    "қ": "q", "ң": "n", "ө": "o", "ұ": "u", "ү": "u", "һ": "h",
-})
 
 
 class OpmlError(ValueError):
@@ -62,24 +49,6 @@ class OpmlSource:
 
 
 # ---- names ---------------------------------------------------------------------
-
-
-def slugify(text: str) -> str:
-    """``"BBC News Русская служба"`` -> ``"bbc-news-russkaya-sluzhba"``; may be empty.
-
-    Lowercase ``[a-z0-9-]``, Cyrillic transliterated, accents dropped, at most 64
-    characters (cut at a word boundary when that keeps at least half).
-    """
-    text = unicodedata.normalize("NFKD", text.lower().translate(_TRANSLIT))
-    ascii_text = text.encode("ascii", "ignore").decode("ascii")
-    slug = _NOT_SLUG.sub("-", ascii_text).strip("-")
-    if len(slug) > MAX_NAME:
-        cut = slug[:MAX_NAME]
-        boundary = cut.rfind("-")
-        if slug[MAX_NAME] != "-" and boundary >= MAX_NAME // 2:
-            cut = cut[:boundary]
-        slug = cut.strip("-")
-    return slug
 
 
 def derive_name(title: str | None, url: str) -> str:
@@ -239,7 +208,7 @@ def _walk(body: etree._Element) -> list[_Entry]:
                     name = outline.get(_NAME_ATTRIBUTE, "").strip()
                     site = _feed_url(_attribute(outline, "htmlUrl"))
                     entries[key] = _Entry(title=label, xml_url=url, html_url=site, tags=tags,
-                                          name=name if _SLUG.match(name) else None)
+                                          name=name if is_slug(name) else None)
         elif kind not in ("link", "include") and label:
             folders = (*folders, label)
         stack.extend((child, folders) for child in reversed(children))

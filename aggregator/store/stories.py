@@ -17,18 +17,18 @@ from sqlalchemy import delete, insert, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, SQLModel, col, select
 
-from aggregator.attribution import outlet_key
-from aggregator.dedupe import (
+from aggregator.store.keys import key_hash, story_uid
+from aggregator.store.models import ItemBandRow, ItemRow, SourceRow, StoryKeyRow, StoryRow
+from aggregator.stories.attribution import outlet_key
+from aggregator.stories.dedupe import (
     Candidate,
     StoryMember,
     StoryRef,
     assign_story,
     choose_representative,
 )
-from aggregator.similarity import WINDOW, Fingerprint
-from aggregator.store.keys import key_hash, story_uid
-from aggregator.store.models import ItemBandRow, ItemRow, SourceRow, StoryKeyRow, StoryRow
-from aggregator.types import ItemData, SourceUpdate
+from aggregator.stories.similarity import WINDOW
+from aggregator.types import Fingerprint, ItemData, SourceUpdate
 
 InsertIgnore = Callable[[Session, type[SQLModel], list[dict[str, Any]], Sequence[str]], None]
 _CHUNK = 500

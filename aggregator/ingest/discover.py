@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree, html
 
-from aggregator.normalize import canonical_url
+from aggregator.text import canonical_url
 
 ATOM = "application/atom+xml"
 RSS = "application/rss+xml"

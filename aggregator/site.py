@@ -9,7 +9,7 @@ writes it for static hosting, so a subscriber's URL never depends on how it is h
     feeds/<name>.html               a readable page per output
     sources.opml                    every source
 
-``select_stories`` reads the store and applies the output's rules (curate.py); the
+``select_stories`` reads the store and applies the output's rules (publish/curate.py); the
 rendering is pure; ``write_site`` writes atomically.
 """
 
@@ -26,12 +26,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aggregator.config import Config, OutputConfig
-from aggregator.curate import CurationResult, curate
+from aggregator.config import Config, OutputConfig, RuleConfig
 from aggregator.exceptions import PublishError
-from aggregator.opml import OpmlSource, export_opml
-from aggregator.pages import OPML_PATH, OutputSummary, SiteInfo, render_index, render_output_page
-from aggregator.render import render_atom, render_json, render_rss
+from aggregator.publish.curate import Curation, CurationResult, Rule, curate
+from aggregator.publish.opml import OpmlSource, export_opml
+from aggregator.publish.pages import (
+    OPML_PATH,
+    OutputSummary,
+    SiteInfo,
+    render_index,
+    render_output_page,
+)
+from aggregator.publish.render import render_atom, render_json, render_rss
 from aggregator.store import Store
 from aggregator.types import OutputFeed, StoryView
 
@@ -92,12 +98,24 @@ def feed_url(config: Config, name: str, extension: str = "atom", page: int = 1) 
     return site_url(config, feed_path(name, extension, page))
 
 
+def curation(output: OutputConfig) -> Curation:
+    """An output's rules from feeds.yaml, in the form the pure curator takes."""
+    def rule(r: RuleConfig) -> Rule:
+        return Rule(field=r.field, keywords=r.keywords, pattern=r.regex)
+
+    return Curation(
+        include=tuple(map(rule, output.include)), exclude=tuple(map(rule, output.exclude)),
+        languages=tuple(lang.lower() for lang in output.languages),
+        min_outlets=output.min_outlets, max_age=output.max_age,
+        per_source_limit=output.per_source_limit)
+
+
 def select_stories(store: Store, config: Config, output: OutputConfig, now: datetime,
                    pages: int = MAX_PAGES) -> CurationResult:
     """The stories an output publishes (its first ``pages`` pages), newest first, with
     the reasons."""
     names = [s.name for s in config.sources_of(output)]
-    rules = output.curation()
+    rules = curation(output)
     filtered = bool(rules.include or rules.exclude or rules.languages or rules.min_outlets > 1
                     or rules.per_source_limit)
     wanted = output.limit * pages * (CANDIDATES_PER_STORY if filtered else 1)

@@ -11,9 +11,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from aggregator.attribution import outlet_key
-from aggregator.similarity import WINDOW, Fingerprint, Match, compare
-from aggregator.types import ItemData
+from aggregator.stories.attribution import outlet_key
+from aggregator.stories.similarity import WINDOW, Match, compare
+from aggregator.types import Fingerprint, ItemData
 
 # A guid is only trusted across sources when it names something globally:
 # a URL, a tag: URI or a urn:. "12345" from two sources are two different items.

@@ -6,32 +6,30 @@ The one-off ``aggregator fetch`` and the scheduler's tick call the same function
 from __future__ import annotations
 
 import asyncio
-import atexit
 import hashlib
 import logging
-import os
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
-from multiprocessing import get_context
 from urllib.parse import urlsplit
 
+from aggregator.clock import utc_now
 from aggregator.config import Config
-from aggregator.dedupe import decide
 from aggregator.exceptions import AggregatorError, FetchError, ParseError
-from aggregator.fetch import FetchLimits, fetch, make_client
-from aggregator.normalize import utc_now
-from aggregator.prepare import PreparedFeed, prepare_feed
-from aggregator.schedule import (
+from aggregator.ingest.fetch import FetchLimits, fetch, make_client
+from aggregator.ingest.pool import parse_pool, parse_workers
+from aggregator.ingest.prepare import PreparedFeed, prepare_feed
+from aggregator.ingest.schedule import (
     PollPolicy,
     ServerHints,
     freshness,
     next_fetch_at,
 )
 from aggregator.store import Store
+from aggregator.stories.dedupe import decide
 from aggregator.types import (
     Fetched,
     NotModified,
@@ -83,7 +81,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
     # much longer than one fetch. A one-off fetch leases what it was asked for at once.
     window = settings.concurrency * 2 if due_only and names is None else None
     results: list[UpdateResult] = []
-    workers = _parse_workers(settings.parse_workers)
+    workers = parse_workers(settings.parse_workers)
     # Claims, parsing and storing run on one thread beside the event loop: fetches keep
     # flowing while a feed is processed, and the database sees one writer.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as ingest:
@@ -109,7 +107,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                         hashlib.sha256(response.body).hexdigest() != source.body_hash:
                     try:
                         prepared = await loop.run_in_executor(
-                            _parse_pool(workers), prepare_feed, response.body,
+                            parse_pool(workers), prepare_feed, response.body,
                             dict(response.headers), response.url, utc_now())
                     except ParseError as error:
                         prepared = error
@@ -148,37 +146,6 @@ def _host(url: str) -> str:
         return urlsplit(url).hostname or ""
     except ValueError:
         return ""
-
-
-def _parse_workers(setting: int) -> int:
-    """How many processes prepare feeds: 0 (auto) is one per core but one, which is left
-    to the event loop and the database writer (on 2 cores: 1 process, measured 1.42x the
-    items/s of preparing in-process); -1 is none."""
-    cores = os.cpu_count() or 1
-    if setting < 0:
-        return 0
-    return setting or cores - 1
-
-
-_POOLS: dict[int, ProcessPoolExecutor] = {}
-
-
-def _parse_pool(workers: int) -> ProcessPoolExecutor:
-    """One pool per size for the life of the process, created when a feed first needs
-    parsing (a tick of 304s starts no process), shut down at exit."""
-    pool = _POOLS.get(workers)
-    if pool is None:
-        # forkserver: never fork a process that runs threads (the scheduler, the web server)
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver"))
-        _POOLS[workers] = pool
-        if len(_POOLS) == 1:
-            atexit.register(_shutdown_pools)
-    return pool
-
-
-def _shutdown_pools() -> None:
-    for pool in _POOLS.values():
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def process(store: Store, config: Config, source: SourceToFetch,

@@ -21,9 +21,9 @@ from typing import Any
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from aggregator import __version__
-from aggregator.normalize import strip_illegal_xml
+from aggregator.text import strip_illegal_xml
 from aggregator.types import Outlet, OutputFeed, StoryView
+from aggregator.version import __version__
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 GENERATOR_URI = "https://github.com/aggregator/aggregator"

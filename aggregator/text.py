@@ -1,21 +1,22 @@
-"""Pure normalization: canonical URLs, UTC dates, stable guids, sanitized HTML, plain text.
+"""Text helpers every stage shares, each in one place: XML-safe characters, URL checks
+and canonical URLs, sanitized HTML and its plain text (nh3), the comparison fold, slugs,
+and RE2 regular expressions for output rules.
 
-Nothing here does I/O; the clock is passed in.
+Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import html
 import ipaddress
 import re
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import nh3
-
-from aggregator.types import ItemData, ParsedEntry
+import re2
 
 # Characters XML 1.0 forbids (C0 controls but tab/newline/CR, lone surrogates, U+FFFE/F):
 # lxml refuses them, so one hostile item would otherwise break a whole output feed.
@@ -53,10 +54,27 @@ _BLOCK_END = re.compile(
     r"<(?:br|hr|/p|/div|/li|/h[1-6]|/tr|/blockquote|/pre|/dd|/dt)\b[^>]*>", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _LINES = re.compile(r"\s*\n\s*")
-SUMMARY_CHARS = 300
-# A published date further in the future than this is treated as "now": a feed that
-# claims 2099 must not pin its item to the top of every output forever.
-FUTURE_TOLERANCE = timedelta(hours=1)
+
+#: feeds.yaml names of sources and outputs: they become file names and URL paths
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+MAX_NAME = 64
+_SLUG = re.compile(SLUG_PATTERN)
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+# Russian, Ukrainian, Belarusian and Kazakh letters, so "Известия" is named "izvestiya"
+_TRANSLIT = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+    "з": "z", "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+    "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
+    "я": "ya", "є": "ye", "і": "i", "ї": "yi", "ґ": "g", "ў": "u", "ә": "a", "ғ": "g",
+    "қ": "q", "ң": "n", "ө": "o", "ұ": "u", "ү": "u", "һ": "h",
+})
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # our error message says it; RE2 must not print to stderr
+
+
+# ---- characters and URLs -------------------------------------------------------------
 
 
 def strip_illegal_xml(text: str) -> str:
@@ -135,20 +153,7 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
-def to_utc(value: datetime | None) -> datetime | None:
-    """Aware UTC datetime; a naive one is taken to be UTC already."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def clamp_to_now(value: datetime | None, now: datetime) -> datetime | None:
-    """Dates in the future (beyond a small tolerance) become ``now``."""
-    if value is not None and value > now + FUTURE_TOLERANCE:
-        return now
-    return value
+# ---- HTML ----------------------------------------------------------------------------
 
 
 def _absolutize(fragment: str, base: str | None) -> str:
@@ -189,70 +194,44 @@ def html_to_text(fragment: str | None) -> str:
     return _LINES.sub("\n", _SPACES.sub(" ", text)).strip()
 
 
-def summarize(text: str, limit: int = SUMMARY_CHARS) -> str:
-    """The first ``limit`` characters of ``text`` on one line, cut at a word boundary."""
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    cut = flat[:limit]
-    if " " in cut[limit // 2:]:
-        cut = cut[: cut.rfind(" ")]
-    return cut.rstrip(" ,.;:-") + "…"
+# ---- comparing, naming, matching -----------------------------------------------------
 
 
-def content_hash(*parts: str | None) -> str:
-    """A stable hash of the parts that make an item what it is."""
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update((part or "").encode("utf-8", "surrogatepass"))
-        digest.update(b"\x1f")
-    return digest.hexdigest()
+def fold(text: str) -> str:
+    """The case- and ё-insensitive form text is compared in: NFKC of the casefolded text,
+    ё -> е. Keyword rules, fingerprints and outlet names all compare through it."""
+    return unicodedata.normalize("NFKC", text.casefold()).replace("ё", "е")
 
 
-def item_guid(entry: ParsedEntry, canonical: str | None, text_hash: str) -> str:
-    """The item's identity within its source.
+def is_slug(name: str) -> bool:
+    """Whether ``name`` can be a feeds.yaml name as it is."""
+    return _SLUG.match(name) is not None
 
-    id -> link -> content hash, in that order: an entry id is the publisher's own key;
-    without one the link usually is stable; without either, the content is all we have
-    (such an item will be new again if its text is edited - nothing better exists).
+
+def slugify(text: str) -> str:
+    """``"BBC News Русская служба"`` -> ``"bbc-news-russkaya-sluzhba"``; may be empty.
+
+    Lowercase ``[a-z0-9-]``, Cyrillic transliterated, accents dropped, at most 64
+    characters (cut at a word boundary when that keeps at least half).
     """
-    if entry.id and entry.id.strip():
-        return strip_illegal_xml(entry.id.strip())[:1000]
-    if canonical:
-        return canonical
-    return f"sha256:{text_hash}"
+    text = unicodedata.normalize("NFKD", text.lower().translate(_TRANSLIT))
+    ascii_text = text.encode("ascii", "ignore").decode("ascii")
+    slug = _NOT_SLUG.sub("-", ascii_text).strip("-")
+    if len(slug) > MAX_NAME:
+        cut = slug[:MAX_NAME]
+        boundary = cut.rfind("-")
+        if slug[MAX_NAME] != "-" and boundary >= MAX_NAME // 2:
+            cut = cut[:boundary]
+        slug = cut.strip("-")
+    return slug
 
 
-def normalize_entry(entry: ParsedEntry, feed_url: str, now: datetime) -> ItemData | None:
-    """One parsed entry -> ItemData, or None when it carries nothing worth keeping."""
-    url = canonical_url(entry.link, feed_url) if entry.link else None
-    link = urljoin(feed_url, strip_illegal_xml(entry.link).strip()) if entry.link else None
-    content = sanitize_html(entry.content_html or entry.summary_html, link or feed_url)
-    text = html_to_text(content)
-    title = html_to_text(entry.title) if entry.title else ""
-    if not title and not text and not url:
-        return None
-    summary_source = html_to_text(entry.summary_html) if entry.summary_html else text
-    digest = content_hash(title, content, url)
-    if not title:
-        title = summarize(text, 80) or (url or "Untitled")
-    published = clamp_to_now(to_utc(entry.published or entry.updated), now)
-    updated = clamp_to_now(to_utc(entry.updated), now)
-    return ItemData(
-        guid=item_guid(entry, url, digest),
-        url=link if url else None,
-        canonical_url=url,
-        title=title,
-        author=html_to_text(entry.author) or None if entry.author else None,
-        content_html=content,
-        summary_text=summarize(summary_source or text),
-        published_at=published,
-        updated_at=updated,
-        content_hash=digest,
-        categories=tuple(dict.fromkeys(filter(None, map(html_to_text, entry.categories)))),
-    )
-
-
-def utc_now() -> datetime:
-    """The one place the shell reads the clock from; pure code takes ``now`` as an argument."""
-    return datetime.now(UTC)
+@functools.lru_cache(maxsize=1024)
+def compile_regex(pattern: str) -> Any:
+    """Compile ``pattern`` with RE2; ValueError with RE2's reason when it is not valid."""
+    try:
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as error:
+        reason = error.args[0].decode() if error.args and isinstance(error.args[0], bytes) \
+            else str(error)
+        raise ValueError(f"invalid regular expression (RE2 syntax): {reason}") from None

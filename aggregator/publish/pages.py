@@ -30,8 +30,8 @@ from urllib.parse import urljoin, urlsplit
 from jinja2 import DictLoader, Environment, StrictUndefined
 from markupsafe import Markup
 
-from aggregator import __version__
 from aggregator.types import Outlet, StoryView
+from aggregator.version import __version__
 
 FeedFormat = Literal["atom", "rss", "json", "html"]
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from aggregator.clock import utc_now
 from aggregator.config import Settings
-from aggregator.discover import discover_feeds, looks_like_feed
 from aggregator.exceptions import FetchError, ParseError
-from aggregator.fetch import FetchLimits, fetch, make_client
-from aggregator.normalize import utc_now
-from aggregator.parse import parse_feed
+from aggregator.ingest.discover import discover_feeds, looks_like_feed
+from aggregator.ingest.fetch import FetchLimits, fetch, make_client
+from aggregator.ingest.parse import parse_feed
 from aggregator.types import Fetched, NotModified, SourceToFetch
 
 

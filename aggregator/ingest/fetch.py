@@ -27,11 +27,11 @@ import httpcore
 import httpx
 from httpcore._backends.auto import AutoBackend
 
-from aggregator import __version__
 from aggregator.exceptions import FetchError
-from aggregator.normalize import url_problem
-from aggregator.schedule import parse_retry_after
+from aggregator.ingest.schedule import parse_retry_after
+from aggregator.text import url_problem
 from aggregator.types import Fetched, NotModified, SourceToFetch
+from aggregator.version import __version__
 
 USER_AGENT = f"aggregator/{__version__} (feed aggregator; +https://github.com/aggregator/aggregator)"
 ACCEPT = ("application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "

@@ -41,7 +41,9 @@ from typing import Final
 import numpy as np
 from datasketch import MinHash
 
-from aggregator.attribution import strip_credits
+from aggregator.stories.attribution import strip_credits
+from aggregator.text import fold
+from aggregator.types import Fingerprint
 
 # The integrator's time window: a candidate older than this is not the same story.
 WINDOW: Final = timedelta(days=7)
@@ -169,18 +171,14 @@ def _prepare(text: str) -> str:
     return " ".join(text.split())
 
 
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text.casefold()).replace("ё", "е")
-
-
 def comparable_text(title: str, text: str) -> str:
     """The form of an item that copies share: NFKC, casefold, ё -> е, quotes and dashes
     unified, markup and URLs removed, credit lines (attribution.strip_credits) and
     boilerplate ("Подписывайтесь на наш Telegram", "Read more: ...") removed, white space
     folded. The title comes first."""
-    result = _fold(" ".join(p for p in (_prepare(title), _prepare(text)) if p))
+    result = fold(" ".join(p for p in (_prepare(title), _prepare(text)) if p))
     for _ in range(3):  # joining title and body may make a credit or markup of the seam
-        again = _fold(_prepare(result))
+        again = fold(_prepare(result))
         if again == result:
             break
         result = again
@@ -236,7 +234,7 @@ def _date_key(tokens: list[str], i: int) -> str | None:
 
 def _tokens(cased: str) -> tuple[list[str], str]:
     """The folded words of a prepared text, and the folded text."""
-    folded = _fold(cased)
+    folded = fold(cased)
     return _WORD.findall(folded), folded
 
 
@@ -250,7 +248,7 @@ def _names(cased: str) -> set[str]:
     for match in _CAPITALISED.finditer(cased):
         before = cased[max(match.start() - 12, 0):match.start()].rstrip(" \"(-")
         if before and before[-1] not in ".!?…:":
-            names.add(_fold(match.group()))
+            names.add(fold(match.group()))
     return names
 
 
@@ -350,25 +348,6 @@ def _digest(data: bytes) -> str:
 
 
 # --- fingerprints ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Fingerprint:
-    """What the store keeps of an item to find its near-duplicates.
-
-    ``bands`` go to an index (one row per key); the other fields beside the item, and
-    :func:`compare` needs only those (a fingerprint read back may have ``bands=()``).
-    """
-
-    words: int  # words in the fingerprinted text (title and body)
-    shingles: int  # distinct shingles in it
-    signature: bytes  # MinHash of the whole text, its lead, its opening: NUM_PERM uint32
-    # little-endian each (12 * NUM_PERM bytes = 1,536)
-    bands: tuple[str, ...]  # LSH band keys "i:hex" (whole text) and "Li:hex" (opening)
-    numbers: tuple[str, ...]  # the slots a template fills, sorted: numbers ("89.5"), dates
-    # ("jul", "mon", "jul3"), those only the title has ("t:27"), names of the body
-    # ("@медеуском": capitalised words inside sentences); no entry contains white space
-    skeleton_hash: str  # 16 hex digits: the text with numbers, dates and names masked
 
 
 def fingerprint(title: str, text: str, tuning: Tuning = DEFAULT) -> Fingerprint | None:

@@ -24,9 +24,11 @@ in the body credits a fact, not the article.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Final, Literal
+
+from aggregator.text import fold
+from aggregator.types import Credit
 
 # Where credits are looked for: the first characters and the last ones.
 HEAD_CHARS: Final = 800
@@ -116,7 +118,7 @@ def outlet_key(name: str) -> str:
     ``outlet_key("газета «Известия»") == outlet_key("Известия")`` and
     ``outlet_key("Turantimes.kz") == outlet_key("TuranTimes")``.
     """
-    text = unicodedata.normalize("NFKC", name).casefold().replace("ё", "е").strip()
+    text = fold(name).strip()
     text = re.sub(r"^https?://", "", text).removeprefix("www.")
     text = text.split("/", 1)[0] if "/" in text and "." in text.split("/", 1)[0] else text
     text = text.translate({ord(c): " " for c in _QUOTE_CHARS})
@@ -235,15 +237,6 @@ _PATTERNS: Final = (
        r"(?P<cite>[A-ZА-ЯЁ][A-ZА-ЯЁ-]{2,}(?:[ ][A-ZА-ЯЁ-]{2,})?)[ ]*[—–-][ ]*", None, "strong"),
 )
 _URL = re.compile(r"^(?:https?://)?(?:www\.)?([^/\s]+\.[^/\s]+)(?:/\S*)?$")
-
-
-@dataclass(frozen=True, slots=True)
-class Credit:
-    """Who relayed a text and whom it credits as the origin."""
-
-    relayed_by: str | None  # "Turantimes.kz" in "передает Turantimes.kz со ссылкой на ..."
-    cites: tuple[str, ...]  # outlets credited as the origin, cleaned: ("Известия",)
-    line: str  # the matched text, for `aggregator explain`
 
 
 @dataclass(frozen=True, slots=True)

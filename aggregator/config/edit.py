@@ -40,7 +40,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 
 from aggregator.config import Config, parse_config
 from aggregator.exceptions import ConfigError
-from aggregator.normalize import canonical_url
+from aggregator.text import canonical_url
 
 _BOM = "\ufeff"
 _PLAIN_TAG = re.compile(r"[^\W_][\w.+-]*(?: [\w.+-]+)*")

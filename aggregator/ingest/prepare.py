@@ -11,14 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from aggregator.attribution import Credit, find_credits
-from aggregator.dedupe import shared_urls, story_keys, unique_items
 from aggregator.exceptions import ParseError
-from aggregator.normalize import html_to_text, normalize_entry
-from aggregator.parse import parse_feed
-from aggregator.schedule import feed_ttl, weekly_entry_rate
-from aggregator.similarity import Fingerprint, fingerprint
-from aggregator.types import FeedMeta, ItemData
+from aggregator.ingest.normalize import normalize_entry
+from aggregator.ingest.parse import parse_feed
+from aggregator.ingest.schedule import feed_ttl, weekly_entry_rate
+from aggregator.stories.attribution import find_credits
+from aggregator.stories.dedupe import shared_urls, story_keys, unique_items
+from aggregator.stories.similarity import fingerprint
+from aggregator.text import html_to_text
+from aggregator.types import Credit, FeedMeta, Fingerprint, ItemData
 
 
 @dataclass(frozen=True, slots=True)

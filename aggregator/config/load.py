@@ -1,0 +1,146 @@
+"""feeds.yaml -> a validated :class:`Config`.
+
+Every problem is a :class:`ConfigError` naming the file, the line, the field and what
+is allowed; ruamel's round-trip tree gives the line of each key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from aggregator.config.model import Config, _RefError
+from aggregator.exceptions import ConfigError
+
+DEFAULT_CONFIG_PATH = "feeds.yaml"
+DEFAULT_DATABASE_URL = "sqlite:///aggregator.db"
+
+
+def _yaml_hint(problem: str) -> str:
+    """What a YAML parser's complaint usually means, in plain words."""
+    if "expected <block end>" in problem or "mapping values are not allowed" in problem \
+            or "could not find expected ':'" in problem:
+        return (" (this usually means an indentation that does not line up with the "
+                "lines above, or a missing ':' after a key)")
+    if "found character '\\t'" in problem:
+        return " (YAML does not allow tabs for indentation: use spaces)"
+    return ""
+
+
+def _line_of(tree: Any, loc: Sequence[str | int]) -> int | None:
+    """The 1-based line of ``loc`` in the ruamel tree, or of its nearest existing parent."""
+    node = tree
+    line: int | None = 1
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def _field_name(loc: Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _friendly(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling; see the feeds.yaml reference in README.md)"
+    if kind == "missing":
+        return "this key is required"
+    if kind == "string_pattern_mismatch" and error["loc"][-1] == "name":
+        return ("expected a slug: lowercase letters, digits, '-' or '_', starting with a "
+                "letter or digit, at most 64 characters")
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _sources_in_loc(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    # pydantic adds function names like 'function-before[...]' for annotated types
+    return tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate feeds.yaml; raise ConfigError with file:line on any problem."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            "file not found; point at another one with --config FILE or "
+            "$AGGREGATOR_CONFIG, or start one with `aggregator sources add URL` "
+            "(it creates the file)", path=str(file)) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read: {error}", path=str(file)) from error
+    return parse_config(text, str(file))
+
+
+def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
+    """Validate the text of a feeds.yaml; ``path`` is only used in messages."""
+    yaml = YAML(typ="rt")
+    try:
+        tree = yaml.load(text)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark is not None else None
+        column = f", column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"not valid YAML{column}: {error.problem or error.context}"
+                          f"{_yaml_hint(str(error.problem or error.context))}",
+                          path=path, line=line) from None
+    except YAMLError as error:
+        raise ConfigError(f"not valid YAML: {error}", path=path) from None
+    if tree is None:
+        tree = CommentedMap()
+    if not isinstance(tree, dict):
+        raise ConfigError("the top level must be a mapping with settings, sources and outputs",
+                          path=path, line=1)
+    try:
+        plain = _plain(tree)
+        # an empty `sources:` (or settings:, outputs:) means none, not "not a list"
+        return Config.model_validate({k: v for k, v in plain.items() if v is not None})
+    except ValidationError as error:
+        first = error.errors()[0]
+        ctx_error = (first.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, _RefError):
+            loc: tuple[str | int, ...] = _sources_in_loc(tuple(first["loc"])) + ctx_error.loc
+            message = str(ctx_error)
+        else:
+            loc = _sources_in_loc(tuple(first["loc"]))
+            message = _friendly(first)
+        raise ConfigError(message, path=path, line=_line_of(tree, loc),
+                          field=_field_name(loc) or None) from None
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented containers -> plain dicts and lists."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def config_path(explicit: str | None) -> str:
+    """--config, else $AGGREGATOR_CONFIG, else feeds.yaml."""
+    return explicit or os.environ.get("AGGREGATOR_CONFIG") or DEFAULT_CONFIG_PATH
+
+
+def database_url(explicit: str | None, config: Config | None) -> str:
+    """--db, else settings.database, else $AGGREGATOR_DATABASE_URL, else sqlite:///aggregator.db."""
+    return (explicit or (config.settings.database if config else None)
+            or os.environ.get("AGGREGATOR_DATABASE_URL") or DEFAULT_DATABASE_URL)

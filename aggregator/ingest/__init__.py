@@ -1,0 +1,1 @@
+"""Ingest: fetch a source, parse and normalize its feed, decide when to poll it next."""

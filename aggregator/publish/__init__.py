@@ -1,0 +1,1 @@
+"""Publish: pure rendering of stories into feeds, pages and OPML (no store, no config)."""

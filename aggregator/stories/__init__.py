@@ -1,0 +1,1 @@
+"""Stories: near-duplicate fingerprints, credit lines, and which story an item joins."""
