@@ -142,6 +142,19 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Failure:
+    """Why one source's update failed, as a value (``str()`` is the message)."""
+
+    message: str
+    kind: str = "error"  # "network", "timeout", "http", "gone", "url", "not_a_feed", ...
+    status: int | None = None  # the HTTP status, when there was one
+    retry_after: datetime | None = None  # when the server asked us to come back
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateResult:
     """What one source's update did. Errors are values: one bad source never stops others."""
 
@@ -149,7 +162,7 @@ class UpdateResult:
     outcome: Outcome
     new: int = 0
     updated: int = 0
-    error: str | None = None
+    error: Failure | None = None
     moved_to: str | None = None  # every redirect was permanent: the feed lives here now
 
 

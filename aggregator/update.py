@@ -6,13 +6,11 @@ The one-off ``aggregator fetch`` and the scheduler's tick call the same function
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -20,24 +18,12 @@ from aggregator.clock import utc_now
 from aggregator.config import Config
 from aggregator.exceptions import AggregatorError, FetchError, ParseError
 from aggregator.ingest.fetch import FetchLimits, fetch, make_client
+from aggregator.ingest.plan import Response, failure, needs_prepare, plan, result
 from aggregator.ingest.pool import parse_pool, parse_workers
 from aggregator.ingest.prepare import PreparedFeed, prepare_feed
-from aggregator.ingest.schedule import (
-    PollPolicy,
-    ServerHints,
-    freshness,
-    next_fetch_at,
-)
+from aggregator.ingest.schedule import PollPolicy
 from aggregator.store import Store
-from aggregator.stories.dedupe import decide
-from aggregator.types import (
-    Fetched,
-    NotModified,
-    Outcome,
-    SourceToFetch,
-    SourceUpdate,
-    UpdateResult,
-)
+from aggregator.types import Fetched, Outcome, SourceToFetch, UpdateResult
 
 log = logging.getLogger(__name__)
 ResultCallback = Callable[[UpdateResult], None]
@@ -69,9 +55,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                       due_only: bool, on_result: ResultCallback | None,
                       now: datetime | None) -> list[UpdateResult]:
     settings = config.settings
-    limits = FetchLimits(timeout=settings.timeout.total_seconds(),
-                         max_body_size=settings.max_body_size,
-                         allow_private_networks=settings.allow_private_networks)
+    limits = FetchLimits.of(settings)
     gate = asyncio.Semaphore(settings.concurrency)
     host_gates: dict[str, asyncio.Semaphore] = defaultdict(
         lambda: asyncio.Semaphore(settings.per_host_concurrency))
@@ -103,8 +87,8 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 async with host_gates[_host(source.url)]:
                     response = await fetch(client, source, limits, utc_now())
                 prepared: PreparedFeed | Exception | None = None
-                if workers and isinstance(response, Fetched) and \
-                        hashlib.sha256(response.body).hexdigest() != source.body_hash:
+                if workers and needs_prepare(source, response):
+                    assert isinstance(response, Fetched)
                     try:
                         prepared = await loop.run_in_executor(
                             parse_pool(workers), prepare_feed, response.body,
@@ -148,24 +132,47 @@ def _host(url: str) -> str:
         return ""
 
 
-def process(store: Store, config: Config, source: SourceToFetch,
-            response: Fetched | NotModified | FetchError,
+def process(store: Store, config: Config, source: SourceToFetch, response: Response,
             prepared: PreparedFeed | Exception | None = None) -> UpdateResult:
-    """Turn one fetch outcome (and its feed, if already prepared) into a stored update.
-    Never raises."""
+    """Turn one fetch outcome (and its feed, if already prepared) into a stored update:
+    look up what the plan needs, plan, write once. Never raises."""
     now = utc_now()
+    policy = poll_policy(config, source)
     try:
-        return _process(store, config, source, response, now=now, prepared=prepared)
+        if isinstance(prepared, Exception):
+            raise prepared
+        if prepared is None and needs_prepare(source, response):
+            assert isinstance(response, Fetched)
+            prepared = prepare_feed(response.body, response.headers, response.url, now)
+        stored = store.stored_hashes(source.id, [i.guid for i in prepared.items]) \
+            if prepared else {}
     except AggregatorError as error:
-        failure = error
+        response, prepared, stored = error, None, {}
     except Exception as error:  # a bug on one feed must not stop the others
-        log.exception("internal error while processing %s", source.name)
-        failure = AggregatorError(f"internal error: {error!r}")
+        log.exception("internal error while preparing %s", source.name)
+        response, prepared, stored = error_value(error), None, {}
+    update = plan(source, response, prepared, stored, policy=policy, now=now,
+                  jitter=random.random())
+    problem = failure(response) if isinstance(response, AggregatorError) else None
     try:
-        _record_error(store, config, source, failure, now)
-    except Exception:  # the database is failing too: the lease expires, it is retried
-        log.exception("could not record the failure of %s", source.name)
-    return UpdateResult(source.name, Outcome.ERROR, error=str(failure))
+        store.apply(source.id, update)
+    except Exception as error:  # a bug or a failing database: record it if we can
+        log.exception("could not store the update of %s", source.name)
+        problem = failure(error)
+        try:
+            store.apply(source.id, plan(source, error_value(error), None, {}, policy=policy,
+                                        now=now, jitter=random.random()))
+        except Exception:  # the database is failing too: the lease expires, it is retried
+            log.exception("could not record the failure of %s", source.name)
+        return UpdateResult(source.name, Outcome.ERROR, error=problem)
+    return result(source, update, problem)
+
+
+def error_value(error: Exception) -> AggregatorError:
+    """Any exception as the error recorded on the source."""
+    if isinstance(error, AggregatorError):
+        return error
+    return AggregatorError(f"internal error: {error!r}")
 
 
 def poll_policy(config: Config, source: SourceToFetch) -> PollPolicy:
@@ -175,69 +182,3 @@ def poll_policy(config: Config, source: SourceToFetch) -> PollPolicy:
         adaptive=settings.adaptive_polling and not source.fixed_interval,
         min_interval=settings.min_interval, max_interval=settings.max_interval,
         max_error_interval=settings.max_error_interval)
-
-
-def _record_error(store: Store, config: Config, source: SourceToFetch, error: Exception,
-                  now: datetime) -> Outcome:
-    gone = isinstance(error, FetchError) and error.kind == "gone"
-    outcome = Outcome.GONE if gone else Outcome.ERROR
-    hints = ServerHints(retry_after=error.retry_after if isinstance(error, FetchError) else None)
-    due = next_fetch_at(now, poll_policy(config, source), outcome, source.error_count + 1,
-                        random.random(), hints=hints)
-    store.apply(source.id, SourceUpdate(
-        outcome=outcome, now=now, next_fetch_at=due, error=str(error),
-        http_status=error.status if isinstance(error, FetchError) else None))
-    return outcome
-
-
-def _process(store: Store, config: Config, source: SourceToFetch,
-             response: Fetched | NotModified | FetchError, *, now: datetime,
-             prepared: PreparedFeed | Exception | None) -> UpdateResult:
-    if isinstance(response, FetchError):
-        outcome = _record_error(store, config, source, response, now)
-        return UpdateResult(source.name, outcome, error=str(response))
-    policy = poll_policy(config, source)
-    stored_ttl = (timedelta(seconds=source.feed_ttl_seconds)
-                  if source.feed_ttl_seconds else None)
-    hints = ServerHints(fresh_for=freshness(response.headers, now), feed_ttl=stored_ttl)
-    if isinstance(response, NotModified):
-        store.apply(source.id, SourceUpdate(
-            outcome=Outcome.NOT_MODIFIED, now=now, http_status=304,
-            next_fetch_at=next_fetch_at(now, policy, Outcome.NOT_MODIFIED, 0, random.random(),
-                                        weekly_entries=source.weekly_entries, hints=hints),
-            etag=response.etag, last_modified=response.last_modified,
-            moved_to=response.permanent_redirect))
-        return UpdateResult(source.name, Outcome.NOT_MODIFIED,
-                            moved_to=response.permanent_redirect)
-    body_hash = hashlib.sha256(response.body).hexdigest()
-    unchanged = SourceUpdate(
-        outcome=Outcome.NOT_MODIFIED, now=now, http_status=response.status,
-        etag=response.etag, last_modified=response.last_modified, body_hash=body_hash,
-        moved_to=response.permanent_redirect,
-        next_fetch_at=next_fetch_at(now, policy, Outcome.OK, 0, random.random(),
-                                    weekly_entries=source.weekly_entries, hints=hints))
-    if body_hash == source.body_hash:  # a server that ignores validators: nothing to parse
-        store.apply(source.id, unchanged)
-        return UpdateResult(source.name, Outcome.NOT_MODIFIED,
-                            moved_to=response.permanent_redirect)
-    if prepared is None:
-        prepared = prepare_feed(response.body, response.headers, response.url, now)
-    elif isinstance(prepared, Exception):
-        raise prepared
-    decision = decide(prepared.items,
-                      store.stored_hashes(source.id, [i.guid for i in prepared.items]))
-    new = {i.guid for i in decision.new}
-    ttl = prepared.ttl
-    hints = replace(hints, feed_ttl=ttl)
-    store.apply(source.id, replace(
-        unchanged, outcome=Outcome.OK,
-        next_fetch_at=next_fetch_at(now, policy, Outcome.OK, 0, random.random(),
-                                    weekly_entries=prepared.weekly_entries, hints=hints),
-        feed=prepared.feed, weekly_entries=prepared.weekly_entries,
-        feed_ttl_seconds=int(ttl.total_seconds()) if ttl else None,
-        new_items=decision.new, changed_items=decision.changed,
-        story_keys={g: k for g, k in prepared.story_keys.items() if g in new},
-        fingerprints={g: f for g, f in prepared.fingerprints.items() if g in new},
-        credits=prepared.credits))
-    return UpdateResult(source.name, Outcome.OK, new=len(decision.new),
-                        updated=len(decision.changed), moved_to=response.permanent_redirect)

@@ -187,10 +187,10 @@ def test_one_failing_source_never_stops_the_others(
     })
     results = {r.source: r for r in update_sources(store, config)}
     assert results["good"].outcome is Outcome.OK and results["good"].new == 3
-    assert results["html"].error == "not a feed: the server sent an HTML page"
+    assert str(results["html"].error) == "not a feed: the server sent an HTML page"
     assert results["gone"].outcome is Outcome.GONE
-    assert results["gone"].error.startswith("HTTP 410 Gone: the feed is gone for good")
-    assert results["missing"].error == "HTTP 404 Not Found"
+    assert str(results["gone"].error).startswith("HTTP 410 Gone: the feed is gone for good")
+    assert str(results["missing"].error) == "HTTP 404 Not Found"
     assert results["refused"].outcome is Outcome.ERROR
     states = {s.name: s for s in store.source_statuses()}
     assert states["html"].error_count == 1 and states["html"].last_error.startswith("not a feed")
@@ -226,7 +226,7 @@ def test_feeds_prepared_in_worker_processes_store_the_same(
     store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
     results = {r.source: r for r in update_sources(store, config)}
     assert (results["news"].new, results["wire"].new, results["ru"].new) == (3, 2, 2)
-    assert results["html"].error == "not a feed: the server sent an HTML page"
+    assert str(results["html"].error) == "not a feed: the server sent an HTML page"
     titles = {s.title for s in store.stories_for(None, 20)}
     assert "Ёлки на площади" in titles and "Rates unchanged again" in titles
     assert len(titles) == 6  # the shared wire story is one story

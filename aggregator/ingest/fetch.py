@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpcore
 import httpx
@@ -32,6 +32,9 @@ from aggregator.ingest.schedule import parse_retry_after
 from aggregator.text import url_problem
 from aggregator.types import Fetched, NotModified, SourceToFetch
 from aggregator.version import __version__
+
+if TYPE_CHECKING:
+    from aggregator.config import Settings
 
 USER_AGENT = f"aggregator/{__version__} (feed aggregator; +https://github.com/aggregator/aggregator)"
 ACCEPT = ("application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
@@ -47,6 +50,13 @@ class FetchLimits:
     max_body_size: int = 15 * 1024 * 1024
     max_redirects: int = 5
     allow_private_networks: bool = False
+
+    @classmethod
+    def of(cls, settings: Settings) -> FetchLimits:
+        """The limits feeds.yaml's settings set."""
+        return cls(timeout=settings.timeout.total_seconds(),
+                   max_body_size=settings.max_body_size,
+                   allow_private_networks=settings.allow_private_networks)
 
 
 class BlockedAddressError(httpcore.ConnectError):

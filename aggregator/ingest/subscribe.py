@@ -23,9 +23,7 @@ class FoundFeed:
 
 
 async def _get(url: str, settings: Settings) -> Fetched:
-    limits = FetchLimits(timeout=settings.timeout.total_seconds(),
-                         max_body_size=settings.max_body_size,
-                         allow_private_networks=settings.allow_private_networks)
+    limits = FetchLimits.of(settings)
     async with make_client(limits, settings.user_agent, 1) as client:
         response = await fetch(client, SourceToFetch(id=0, name="new", url=url), limits,
                                utc_now())

@@ -1,0 +1,99 @@
+"""The decision about one fetched source, as one pure function (reader's "decider").
+
+The shell (update.py) looks up what the decision needs, calls :func:`plan`, and writes
+the :class:`SourceUpdate` it returns in one transaction. Nothing here does I/O; the
+clock and the jitter come in as arguments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from aggregator.exceptions import AggregatorError, FetchError
+from aggregator.ingest.prepare import PreparedFeed
+from aggregator.ingest.schedule import PollPolicy, ServerHints, freshness, next_fetch_at
+from aggregator.stories.dedupe import decide
+from aggregator.types import (
+    Failure,
+    Fetched,
+    NotModified,
+    Outcome,
+    SourceToFetch,
+    SourceUpdate,
+    UpdateResult,
+)
+
+Response = Fetched | NotModified | AggregatorError
+
+
+def body_hash(body: bytes) -> str:
+    """The hash a body is compared by, to skip parsing what a server sent again."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def needs_prepare(source: SourceToFetch, response: Response) -> bool:
+    """Whether the response carries a body that is new since the last fetch."""
+    return isinstance(response, Fetched) and body_hash(response.body) != source.body_hash
+
+
+def failure(error: BaseException) -> Failure:
+    """An error as a value: its message, kind, HTTP status and Retry-After."""
+    if isinstance(error, FetchError):
+        return Failure(str(error), error.kind, error.status, error.retry_after)
+    if isinstance(error, AggregatorError):
+        return Failure(str(error), getattr(error, "kind", "error"))
+    return Failure(f"internal error: {error!r}", "internal")
+
+
+def plan(source: SourceToFetch, response: Response, prepared: PreparedFeed | None,
+         stored: Mapping[str, str], *, policy: PollPolicy, now: datetime,
+         jitter: float) -> SourceUpdate:
+    """Everything one fetch outcome changes about its source.
+
+    ``prepared`` is the feed of a new body (None for an error, a 304 or the same body
+    again); ``stored`` the content hashes of the source's stored items by guid.
+    """
+    if isinstance(response, AggregatorError):
+        error = failure(response)
+        outcome = Outcome.GONE if error.kind == "gone" else Outcome.ERROR
+        due = next_fetch_at(now, policy, outcome, source.error_count + 1, jitter,
+                            hints=ServerHints(retry_after=error.retry_after))
+        return SourceUpdate(outcome=outcome, now=now, next_fetch_at=due, error=error.message,
+                            http_status=error.status)
+    ttl = prepared.ttl if prepared else (
+        timedelta(seconds=source.feed_ttl_seconds) if source.feed_ttl_seconds else None)
+    weekly = prepared.weekly_entries if prepared else source.weekly_entries
+    hints = ServerHints(fresh_for=freshness(response.headers, now), feed_ttl=ttl)
+    polled = Outcome.NOT_MODIFIED if isinstance(response, NotModified) else Outcome.OK
+    polled_update = SourceUpdate(
+        outcome=Outcome.NOT_MODIFIED, now=now, etag=response.etag,
+        last_modified=response.last_modified, moved_to=response.permanent_redirect,
+        next_fetch_at=next_fetch_at(now, policy, polled, 0, jitter, weekly_entries=weekly,
+                                    hints=hints))
+    if isinstance(response, NotModified):
+        return replace(polled_update, http_status=304)
+    polled_update = replace(polled_update, http_status=response.status,
+                            body_hash=body_hash(response.body))
+    if prepared is None:  # the same body again (a server that ignores validators)
+        return polled_update
+    decision = decide(prepared.items, stored)
+    new = {i.guid for i in decision.new}
+    return replace(
+        polled_update, outcome=Outcome.OK, feed=prepared.feed,
+        weekly_entries=prepared.weekly_entries,
+        feed_ttl_seconds=int(ttl.total_seconds()) if ttl else None,
+        new_items=decision.new, changed_items=decision.changed,
+        story_keys={g: k for g, k in prepared.story_keys.items() if g in new},
+        fingerprints={g: f for g, f in prepared.fingerprints.items() if g in new},
+        credits=prepared.credits)
+
+
+def result(source: SourceToFetch, update: SourceUpdate,
+           error: Failure | None = None) -> UpdateResult:
+    """What the caller is told about an update that was written."""
+    return UpdateResult(source.name, update.outcome, new=len(update.new_items),
+                        updated=len(update.changed_items), error=error,
+                        moved_to=update.moved_to)
