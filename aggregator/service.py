@@ -22,7 +22,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from aggregator.clock import utc_now
 from aggregator.config import Config, load_config
 from aggregator.exceptions import AggregatorError, ConfigError
-from aggregator.site import render_site, site_url
+from aggregator.publish.formats import site_url
+from aggregator.site import render_site
 from aggregator.store import Store
 from aggregator.types import Outcome
 from aggregator.update import update_sources
@@ -68,7 +69,7 @@ class Service:
             return
         changed = self.cache.replace(files)
         hub = config.settings.websub_hub
-        topics = [site_url(config, path) for path in changed
+        topics = [site_url(config.settings.base_url, path) for path in changed
                   if files[path].is_feed and ".page" not in path]
         if hub and topics and self._published_once:
             self._scheduler.add_job(ping_hub, args=(hub, topics))

@@ -18,26 +18,24 @@ from __future__ import annotations
 import gzip
 import hashlib
 import math
-import os
-import tempfile
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from aggregator.config import Config, OutputConfig, RuleConfig
 from aggregator.exceptions import PublishError
+from aggregator.files import replace_file
 from aggregator.publish.curate import Curation, CurationResult, Rule, curate
+from aggregator.publish.formats import FORMATS, OPML_PATH, feed_path, site_url
 from aggregator.publish.opml import OpmlSource, export_opml
 from aggregator.publish.pages import (
-    OPML_PATH,
     OutputSummary,
     SiteInfo,
     render_index,
     render_output_page,
 )
-from aggregator.publish.render import render_atom, render_json, render_rss
 from aggregator.store import Store
 from aggregator.types import OutputFeed, StoryView
 
@@ -46,20 +44,6 @@ HTML = "text/html; charset=utf-8"
 OPML = "text/x-opml; charset=utf-8"
 MAX_PAGES = 10  # RFC 5005 paging goes back this many pages of `limit` stories
 CANDIDATES_PER_STORY = 4  # stories read per story wanted, when rules may drop some
-
-
-@dataclass(frozen=True, slots=True)
-class Format:
-    extension: str
-    media_type: str
-    render: Callable[[OutputFeed, Sequence[StoryView]], bytes]
-
-
-FORMATS: dict[str, Format] = {
-    "atom": Format("atom", "application/atom+xml; charset=utf-8", render_atom),
-    "rss": Format("rss", "application/rss+xml; charset=utf-8", render_rss),
-    "json": Format("json", "application/feed+json; charset=utf-8", render_json),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,17 +69,8 @@ class SiteFile:
         return self.path.startswith("feeds/") and not self.path.endswith(".html")
 
 
-def feed_path(name: str, extension: str, page: int = 1) -> str:
-    """An output's file, relative to the site root: ``feeds/<name>[.pageN].<ext>``."""
-    return f"feeds/{name}.{extension}" if page == 1 else f"feeds/{name}.page{page}.{extension}"
-
-
-def site_url(config: Config, path: str = "") -> str:
-    return config.settings.base_url.rstrip("/") + "/" + path
-
-
 def feed_url(config: Config, name: str, extension: str = "atom", page: int = 1) -> str:
-    return site_url(config, feed_path(name, extension, page))
+    return site_url(config.settings.base_url, feed_path(name, extension, page))
 
 
 def curation(output: OutputConfig) -> Curation:
@@ -160,7 +135,7 @@ def render_output_feeds(config: Config, output: OutputConfig, stories: Sequence[
                 raise PublishError(f"output {output.name!r} could not be rendered as "
                                    f"{fmt.extension}: {error}") from error
             feeds.append(SiteFile.of(feed_path(output.name, fmt.extension, page), body,
-                                     updated, fmt.media_type))
+                                     updated, fmt.content_type))
     return feeds
 
 
@@ -222,17 +197,7 @@ def write_atomic(path: Path, data: bytes) -> bool:
     except OSError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    replace_file(path, data)
     return True
 
 

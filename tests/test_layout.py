@@ -3,7 +3,8 @@ the public names.
 
 Layers, lowest first (docs/architecture.md):
 
-    0  version, types, exceptions, clock, text     shared by every stage
+    0  version, types, exceptions, clock, text,    shared by every stage
+       files
     1  config, stories, publish                    the model, the story logic, rendering
     2  ingest                                      fetch, parse, normalize, plan the poll
     3  store                                       the one place that queries
@@ -21,7 +22,7 @@ import aggregator.config
 
 PACKAGE = Path(aggregator.__file__).parent
 LAYERS = {
-    "version": 0, "types": 0, "exceptions": 0, "clock": 0, "text": 0,
+    "version": 0, "types": 0, "exceptions": 0, "clock": 0, "text": 0, "files": 0,
     "config": 1, "stories": 1, "publish": 1,
     "ingest": 2,
     "store": 3,

@@ -11,14 +11,8 @@ from hypothesis import strategies as st
 from lxml import html
 
 from aggregator.ingest.discover import discover_feeds
-from aggregator.publish.pages import (
-    OutputSummary,
-    SiteInfo,
-    feed_path,
-    render_index,
-    render_output_page,
-    site_url,
-)
+from aggregator.publish.formats import feed_path, site_url
+from aggregator.publish.pages import OutputSummary, SiteInfo, render_index, render_output_page
 from aggregator.types import Outlet, StoryView
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -146,7 +140,7 @@ def test_an_index_without_outputs_says_so() -> None:
 ])
 def test_links_are_absolute_under_the_base_url(base_url: str, expected: str) -> None:
     site = SiteInfo("Feeds", base_url)
-    assert site_url(site, feed_path("all", "atom")) == expected
+    assert site_url(site.base_url, feed_path("all", "atom")) == expected
     root = _dom(render_index(site, [ALL]))
     assert _alternates(root)[0][1] == expected
 

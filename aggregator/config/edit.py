@@ -27,7 +27,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 
 from aggregator.config import Config, parse_config
 from aggregator.exceptions import ConfigError
+from aggregator.files import replace_file
 from aggregator.text import canonical_url
 
 _BOM = "\ufeff"
@@ -97,23 +97,9 @@ def _write_atomic(path: Path, text: str, original: str | None) -> None:
         raise ConfigError("the file changed while it was being edited; nothing was written, "
                           "try again", path=str(path))
     try:
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                             suffix=".tmp")
+        replace_file(target, text.encode("utf-8"), mode)
     except OSError as error:
         raise ConfigError(f"cannot write: {error.strerror or error}", path=str(path)) from error
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(text.encode("utf-8"))
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException as error:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise ConfigError(f"cannot write: {error.strerror or error}",
-                              path=str(path)) from error
-        raise
 
 
 def add_sources(path: str | os.PathLike[str], sources: Sequence[NewSource], *,

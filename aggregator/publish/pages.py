@@ -8,7 +8,7 @@ CSS (system fonts, responsive, dark mode through ``prefers-color-scheme``), no
 JavaScript, no external assets, and a Content-Security-Policy that allows
 nothing else. Deterministic: dates are printed in UTC from the data, no clock.
 
-Where things live, relative to ``SiteInfo.base_url`` (see ``feed_path``)::
+Where things live, relative to ``SiteInfo.base_url`` (see formats.py)::
 
     /                     index          render_index
     /feeds/<name>.html    output page    render_output_page
@@ -24,24 +24,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from jinja2 import DictLoader, Environment, StrictUndefined
 from markupsafe import Markup
 
+from aggregator.publish.formats import FORMATS, OPML_PATH, feed_path, site_url
 from aggregator.types import Outlet, StoryView
 from aggregator.version import __version__
 
-FeedFormat = Literal["atom", "rss", "json", "html"]
-
-#: (format, media type, label) of every published format, in the order pages list them
-FORMATS: tuple[tuple[FeedFormat, str, str], ...] = (
-    ("atom", "application/atom+xml", "Atom"),
-    ("rss", "application/rss+xml", "RSS"),
-    ("json", "application/feed+json", "JSON Feed"),
-)
-OPML_PATH = "sources.opml"
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -63,17 +54,6 @@ class OutputSummary:
     description: str | None
     story_count: int
     updated: datetime | None  # None: nothing published yet
-
-
-def feed_path(name: str, fmt: FeedFormat) -> str:
-    """``feeds/<name>.<fmt>``: where an output is published, relative to the base URL."""
-    return f"feeds/{name}.{fmt}"
-
-
-def site_url(site: SiteInfo, path: str = "") -> str:
-    """``path`` made absolute against the base URL (which may live under a sub-path)."""
-    base = site.base_url if site.base_url.endswith("/") else site.base_url + "/"
-    return urljoin(base, path)
 
 
 def _http_url(value: str | None) -> str | None:
@@ -134,13 +114,13 @@ def _environment() -> Environment:
 
 
 def _feeds(site: SiteInfo, output: OutputSummary) -> list[dict[str, str]]:
-    return [{"href": site_url(site, feed_path(output.name, fmt)), "type": media,
-             "label": label, "title": f"{output.title} ({label})"}
-            for fmt, media, label in FORMATS]
+    return [{"href": site_url(site.base_url, feed_path(output.name, fmt.extension)),
+             "type": fmt.media_type, "label": fmt.label, "title": f"{output.title} ({fmt.label})"}
+            for fmt in FORMATS.values()]
 
 
 def _output(site: SiteInfo, output: OutputSummary) -> dict[str, object]:
-    return {"summary": output, "page": site_url(site, feed_path(output.name, "html")),
+    return {"summary": output, "page": site_url(site.base_url, feed_path(output.name, "html")),
             "feeds": _feeds(site, output)}
 
 
@@ -154,8 +134,8 @@ def render_index(site: SiteInfo, outputs: Sequence[OutputSummary]) -> str:
     feeds = [_feeds(site, o) for o in outputs]
     alternates = [each[kind] for kind in range(len(FORMATS)) for each in feeds]
     return _ENV.get_template("index.html").render(
-        site=site, outputs=listed, alternates=alternates, home=site_url(site),
-        opml=site_url(site, OPML_PATH), version=__version__)
+        site=site, outputs=listed, alternates=alternates, home=site_url(site.base_url),
+        opml=site_url(site.base_url, OPML_PATH), version=__version__)
 
 
 def render_output_page(site: SiteInfo, output: OutputSummary,
@@ -164,7 +144,7 @@ def render_output_page(site: SiteInfo, output: OutputSummary,
     current = _output(site, output)
     return _ENV.get_template("output.html").render(
         site=site, output=current, alternates=current["feeds"], stories=stories,
-        home=site_url(site), opml=site_url(site, OPML_PATH), version=__version__)
+        home=site_url(site.base_url), opml=site_url(site.base_url, OPML_PATH), version=__version__)
 
 
 _CSS = """
