@@ -1,4 +1,4 @@
-"""The command line. No logic of its own: it parses options and calls core/service.
+"""The command line. No logic of its own: it parses options and calls update/site/service.
 
 Exit codes: 0 success, 1 a source (or the database, or writing) failed,
 2 a usage or configuration error.
@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from aggregator.config import Config, config_path, database_url, load_config
 from aggregator.exceptions import AggregatorError, ConfigError, StorageError, UpdateError
 from aggregator.types import Outcome
 from aggregator.version import __version__
 
 if TYPE_CHECKING:
+    from aggregator.config import Config
     from aggregator.store import SourceStatus, Store
     from aggregator.types import StoryView, UpdateResult
 
@@ -54,8 +54,16 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _config_path(path: str | None) -> str:
+    from aggregator.config import config_path
+
+    return config_path(path)
+
+
 def _config(path: str | None) -> tuple[str, Config]:
-    chosen = config_path(path)
+    from aggregator.config import load_config
+
+    chosen = _config_path(path)
     try:
         return chosen, load_config(chosen)
     except ConfigError as error:
@@ -64,7 +72,9 @@ def _config(path: str | None) -> tuple[str, Config]:
 
 @contextmanager
 def _store(db: str | None, config: Config) -> Iterator[Store]:
+    from aggregator.config import database_url
     from aggregator.store import Store
+
     try:
         store = Store(database_url(db, config))
     except StorageError as error:
@@ -382,11 +392,12 @@ def add_source(
 ) -> None:
     """Check the feed at URL (autodiscovering it from a web page) and add it to feeds.yaml,
     keeping the file's comments, order and formatting."""
+    from aggregator.config import Config
     from aggregator.config.edit import NewSource, add_sources
     from aggregator.ingest.subscribe import find_feed
     from aggregator.publish.opml import derive_name, unique_name
 
-    path = config_path(config)
+    path = _config_path(config)
     conf = _config(config)[1] if Path(path).exists() else Config()
     try:
         found = find_feed(url, conf.settings)
@@ -410,7 +421,7 @@ def remove(
     """Remove a source from feeds.yaml, keeping the rest of the file as it is."""
     from aggregator.config.edit import remove_source
 
-    path = config_path(config)
+    path = _config_path(config)
     try:
         remove_source(path, name)
     except ConfigError as error:
@@ -445,10 +456,11 @@ def opml_import(
     config: ConfigOption = None,
 ) -> None:
     """Add the feeds of an OPML file to feeds.yaml (feeds already there are skipped)."""
+    from aggregator.config import Config
     from aggregator.config.edit import NewSource, add_sources
     from aggregator.publish.opml import OpmlError, parse_opml, unique_name
 
-    path = config_path(config)
+    path = _config_path(config)
     conf = _config(config)[1] if Path(path).exists() else Config()
     try:
         found = parse_opml(file.read_bytes())

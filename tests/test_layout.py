@@ -15,6 +15,8 @@ Layers, lowest first (docs/architecture.md):
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import aggregator
@@ -112,3 +114,15 @@ def test_the_public_names_are_pinned() -> None:
         for name in package.__all__:
             assert getattr(package, name) is not None
     assert aggregator.__version__ == "0.1.0"
+
+
+def test_the_command_line_starts_without_loading_any_stage() -> None:
+    """``--version`` and ``--help`` import the CLI module only: no stage and none of the
+    heavy libraries (each command imports what it needs)."""
+    heavy = ["alembic", "datasketch", "feedparser", "httpx", "lxml", "nh3", "numpy",
+             "pydantic", "re2", "ruamel", "scipy", "sqlalchemy", "sqlmodel", "uvicorn"]
+    code = ("import sys, aggregator.cli; "
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == "[]"
