@@ -68,7 +68,7 @@ def test_usage_and_config_errors_exit_2(feeds: Path, tmp_path: Path) -> None:
     code, _, err = _run("fetch", "--config", str(bad))
     assert code == 2
     assert err == f"aggregator: {bad}:4: sources[0].tgas: unknown key (check the spelling; " \
-                  "see the feeds.yaml reference in README.md)\n"
+                  "see the feeds.yaml reference in docs/configuration.md)\n"
     code, _, err = _run("fetch", "--config", str(tmp_path / "none.yaml"))
     assert code == 2 and "file not found" in err
     assert "Traceback" not in err

@@ -50,7 +50,7 @@ _EMPTY_SOURCES = re.compile(
 
 #: what ``add_sources`` writes when the file does not exist yet
 NEW_FILE = """\
-# aggregator configuration. Every key is documented in README.md ("feeds.yaml reference").
+# aggregator configuration. Every key is documented in docs/configuration.md.
 # Edit while `aggregator run` is running: the change takes effect within seconds.
 
 sources: []

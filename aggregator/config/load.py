@@ -60,7 +60,8 @@ def _field_name(loc: Sequence[str | int]) -> str:
 def _friendly(error: Any) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown key (check the spelling; see the feeds.yaml reference in README.md)"
+        return ("unknown key (check the spelling; see the feeds.yaml reference in "
+                "docs/configuration.md)")
     if kind == "missing":
         return "this key is required"
     if kind == "string_pattern_mismatch" and error["loc"][-1] == "name":
