@@ -181,7 +181,8 @@ def sources_opml(store: Store, config: Config) -> bytes:
     return export_opml(f"{config.settings.title}: sources", [
         OpmlSource(name=s.name, title=s.title or (known[s.name].title if s.name in known
                                                   else s.name),
-                   xml_url=s.url, html_url=known[s.name].site_url if s.name in known else None,
+                   xml_url=known[s.name].feed_url if s.name in known else s.url,
+                   html_url=known[s.name].site_url if s.name in known else None,
                    tags=s.tags)
         for s in config.sources])
 

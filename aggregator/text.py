@@ -198,9 +198,11 @@ def html_to_text(fragment: str | None) -> str:
 
 
 def fold(text: str) -> str:
-    """The case- and ё-insensitive form text is compared in: NFKC of the casefolded text,
-    ё -> е. Keyword rules, fingerprints and outlet names all compare through it."""
-    return unicodedata.normalize("NFKC", text.casefold()).replace("ё", "е")
+    """The case- and ё-insensitive form text is compared in (Unicode's NFKC_Casefold:
+    NFKC, casefold, NFKC again), ё -> е. Keyword rules, fingerprints and outlet names
+    all compare through it; ``fold(fold(x)) == fold(x)``."""
+    once = unicodedata.normalize("NFKC", text).casefold()
+    return unicodedata.normalize("NFKC", once).replace("ё", "е")
 
 
 def is_slug(name: str) -> bool:

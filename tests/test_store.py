@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
 
 from aggregator.config import SourceConfig
 from aggregator.store import Store
-from aggregator.store.models import UTCDateTime
+from aggregator.store.models import TextList, UTCDateTime
+from aggregator.types import Credit, Fingerprint, ItemData, Outcome, SourceUpdate
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -70,3 +75,54 @@ def test_datetimes_come_back_as_aware_utc() -> None:
     assert stored is not None and stored.tzinfo is None
     back = kind.process_result_value(stored, None)  # type: ignore[arg-type]
     assert back == datetime(2026, 1, 1, 15, tzinfo=UTC) and back.tzinfo is UTC
+
+
+def test_list_columns_round_trip_and_keep_null_apart_from_empty() -> None:
+    kind = TextList()
+    assert kind.process_bind_param(("a", "b"), None) == "a\nb"  # type: ignore[arg-type]
+    assert kind.process_bind_param((), None) == ""  # type: ignore[arg-type]
+    assert kind.process_bind_param(None, None) is None  # type: ignore[arg-type]
+    assert kind.process_result_value("a\n\nb", None) == ("a", "b")  # type: ignore[arg-type]
+    assert kind.process_result_value("", None) == ()  # type: ignore[arg-type]
+    assert kind.process_result_value(None, None) is None  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        kind.process_bind_param("ab", None)  # type: ignore[arg-type]
+
+
+def _new_item(guid: str, categories: tuple[str, ...] = ()) -> ItemData:
+    return ItemData(guid=guid, url=None, canonical_url=None, title=guid, author=None,
+                    content_html="", summary_text="", published_at=None, updated_at=None,
+                    content_hash=guid, categories=categories)
+
+
+def test_list_columns_are_stored_as_joined_text(store: Store) -> None:
+    store.sync_sources([SourceConfig(name="s", url="https://e.com/s.xml", tags=("a", "b"))],
+                       timedelta(minutes=30), NOW)
+    (source,) = store.claim_sources(NOW)
+    fp = Fingerprint(words=3, shingles=1, signature=b"\0" * 4, bands=(), numbers=(),
+                     skeleton_hash="0" * 16)
+    store.apply(source.id, SourceUpdate(
+        outcome=Outcome.OK, now=NOW, next_fetch_at=NOW,
+        new_items=(_new_item("1", ("Политика", "Мир")), _new_item("2")),
+        fingerprints={"1": replace(fp, numbers=("89.5", "jul")), "2": fp},
+        credits={"1": Credit(relayed_by="tt", cites=("Известия", "ТАСС"), line="...")}))
+    store.apply(source.id, SourceUpdate(outcome=Outcome.OK, now=NOW, next_fetch_at=NOW,
+                                        new_items=(_new_item("3"),)))
+    with store.engine.connect() as connection:
+        items = connection.execute(text(
+            "SELECT guid, categories, cites, fp_slots FROM item ORDER BY guid")).all()
+        tags = connection.execute(text("SELECT tags FROM source")).scalar_one()
+    assert [tuple(row) for row in items] == [
+        ("1", "Политика\nМир", "Известия\nТАСС", "89.5\njul"), ("2", "", "", ""),
+        ("3", "", "", None)]
+    assert tags == "a,b"
+
+
+def test_a_moved_feed_is_fetched_and_shown_at_its_new_url(store: Store) -> None:
+    store.sync_sources(_sources(1), timedelta(minutes=30), NOW)
+    (source,) = store.claim_sources(NOW)
+    store.apply(source.id, SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=NOW,
+                                        next_fetch_at=NOW, moved_to="https://e.org/0.xml"))
+    assert [s.url for s in store.claim_sources(NOW)] == ["https://e.org/0.xml"]
+    (status,) = store.source_statuses()
+    assert (status.url, status.feed_url) == ("https://example.com/0.xml", "https://e.org/0.xml")

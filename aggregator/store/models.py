@@ -5,6 +5,7 @@ Datetimes are stored as naive UTC (SQLite keeps no zone) and come back aware.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +40,33 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
 
 
+class TextList(TypeDecorator[tuple[str, ...]]):
+    """A tuple of strings in one text column, joined by ``separator``.
+
+    Stored as ``separator.join(value)`` (NULL stays None); read back without empty
+    entries, so () and ("",) both come back as ().
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, separator: str = "\n") -> None:
+        super().__init__()
+        self.separator = separator
+
+    def process_bind_param(self, value: Sequence[str] | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            raise TypeError("a TextList column takes a sequence of strings, not a string")
+        return self.separator.join(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        return tuple(s for s in str(value).split(self.separator) if s)
+
+
 class SourceRow(SQLModel, table=True):
     """A feed we poll, as declared in feeds.yaml, and what we know of its server."""
 
@@ -48,7 +76,7 @@ class SourceRow(SQLModel, table=True):
     name: str = Field(max_length=64, unique=True)
     url: str = Field(sa_type=Text)
     title: str | None = Field(default=None, sa_type=Text)  # from feeds.yaml
-    tags: str = Field(default="", sa_type=Text)  # comma-separated
+    tags: tuple[str, ...] = Field(default=(), sa_type=TextList(","))
     poll_interval_seconds: int = 1800
     fixed_interval: bool = False  # poll_interval set on the source itself
     active: bool = True  # still in feeds.yaml
@@ -78,6 +106,11 @@ class SourceRow(SQLModel, table=True):
     next_fetch_at: datetime = Field(sa_type=UTCDateTime, index=True)
     lease_owner: str | None = Field(default=None, max_length=100)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def feed_url(self) -> str:
+        """Where the feed lives now: its permanent redirect's target, else its URL."""
+        return self.moved_to or self.url
 
 
 class StoryRow(SQLModel, table=True):
@@ -114,7 +147,7 @@ class ItemRow(SQLModel, table=True):
     author: str | None = Field(default=None, sa_type=Text)
     content_html: str = Field(sa_type=Text)
     summary_text: str = Field(sa_type=Text)
-    categories: str = Field(default="", sa_type=Text)  # newline-separated
+    categories: tuple[str, ...] = Field(default=(), sa_type=TextList())
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     first_seen_at: datetime = Field(sa_type=UTCDateTime)
@@ -122,13 +155,13 @@ class ItemRow(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     # syndication credits found in its text
     relayed_by: str | None = Field(default=None, sa_type=Text)
-    cites: str = Field(default="", sa_type=Text)  # newline-separated outlet names
+    cites: tuple[str, ...] = Field(default=(), sa_type=TextList())  # outlet names
     credit_line: str | None = Field(default=None, sa_type=Text)
     # near-duplicate fingerprint (similarity.Fingerprint without its bands)
     fp_words: int | None = None
     fp_shingles: int | None = None
     fp_signature: bytes | None = Field(default=None, sa_type=LargeBinary)
-    fp_slots: str | None = Field(default=None, sa_type=Text)  # newline-separated
+    fp_slots: tuple[str, ...] | None = Field(default=None, sa_type=TextList())
     fp_skeleton: str | None = Field(default=None, max_length=64)
     join_reason: str = Field(default="", sa_type=Text)  # why it joined its story
 

@@ -68,7 +68,8 @@ class SourceStatus:
     """A source's polling state, for `aggregator sources`."""
 
     name: str
-    url: str
+    url: str  # as configured
+    feed_url: str  # where the feed lives now: moved_to or url (SourceRow.feed_url)
     title: str
     active: bool
     last_fetched_at: datetime | None
@@ -191,7 +192,7 @@ class Store:
                 existing = rows.get(name)
                 if existing is None:
                     session.add(SourceRow(
-                        name=name, url=conf.url, title=conf.title, tags=",".join(conf.tags),
+                        name=name, url=conf.url, title=conf.title, tags=conf.tags,
                         language=conf.language,
                         poll_interval_seconds=interval,
                         fixed_interval=conf.poll_interval is not None,
@@ -209,7 +210,7 @@ class Store:
                     row.next_fetch_at = min(row.next_fetch_at, now)
                 row.title = conf.title
                 row.language = conf.language
-                row.tags = ",".join(conf.tags)
+                row.tags = conf.tags
                 if interval != row.poll_interval_seconds:
                     row.next_fetch_at = min(row.next_fetch_at, now + timedelta(seconds=interval))
                 row.poll_interval_seconds = interval
@@ -244,7 +245,7 @@ class Store:
                 .values(lease_owner=token, lease_until=now + lease))
             rows = session.exec(select(SourceRow).where(col(SourceRow.lease_owner) == token)
                                 .order_by(col(SourceRow.id))).all()
-            return [SourceToFetch(id=r.id or 0, name=r.name, url=r.moved_to or r.url,
+            return [SourceToFetch(id=r.id or 0, name=r.name, url=r.feed_url,
                                   etag=r.etag, last_modified=r.last_modified,
                                   body_hash=r.body_hash, error_count=r.error_count,
                                   poll_interval_seconds=r.poll_interval_seconds,
@@ -277,7 +278,8 @@ class Store:
                 select(ItemRow.source_id, func.count()).group_by(col(ItemRow.source_id))).all())
             rows = session.exec(select(SourceRow).order_by(col(SourceRow.name))).all()
             return [SourceStatus(
-                name=r.name, url=r.url, title=r.title or r.feed_title or r.name, active=r.active,
+                name=r.name, url=r.url, feed_url=r.feed_url,
+                title=r.title or r.feed_title or r.name, active=r.active,
                 last_fetched_at=r.last_fetched_at, last_outcome=r.last_outcome,
                 last_http_status=r.last_http_status, next_fetch_at=r.next_fetch_at,
                 error_count=r.error_count, last_error=r.last_error, moved_to=r.moved_to,
@@ -365,7 +367,7 @@ class Store:
                     title=item.title, url=item.url, guid=item.guid,
                     first_seen_at=item.first_seen_at, join_reason=item.join_reason,
                     relayed_by=item.relayed_by,
-                    cites=tuple(c for c in item.cites.split("\n") if c),
+                    cites=item.cites,
                     credit_line=item.credit_line, story_uid=story.uid,
                     story_outlets=tuple(outlets),
                     is_representative=story.representative_item_id == item.id,
@@ -409,7 +411,7 @@ def _outlet(item: ItemRow, source: SourceRow) -> Outlet:
     return Outlet(
         source_name=source.name,
         source_title=source.title or source.feed_title or source.name,
-        feed_url=source.moved_to or source.url,
+        feed_url=source.feed_url,
         site_url=source.site_url,
         feed_id=source.feed_id or source.url,
         feed_updated=source.feed_updated or source.last_success_at or source.created_at,
@@ -433,7 +435,7 @@ def _story_view(story: StoryRow, items: list[ItemRow], sources: dict[Any, Source
         updated_at=max(story.updated_at, story.published_at),
         representative=_outlet(rep, sources[rep.source_id]),
         others=tuple(sorted(others, key=lambda o: o.source_title.casefold())),
-        categories=tuple(c for c in rep.categories.split("\n") if c),
+        categories=rep.categories,
         language=sources[rep.source_id].language or sources[rep.source_id].feed_language,
         representative_is_original=story.representative_is_original,
         credited_origin=story.credited_origin,

@@ -1,14 +1,14 @@
 """Writing one source's new and changed items: story assignment in batches.
 
 Part of the store (queries live only in this package). The decisions are pure
-(dedupe.assign_story, dedupe.choose_representative); this module fetches what they
+(assign.assign_batch, dedupe.choose_representative); this module fetches what they
 need in a few queries per batch, not per item, and writes the result back in bulk.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,18 +17,13 @@ from sqlalchemy import delete, insert, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, SQLModel, col, select
 
-from aggregator.store.keys import key_hash, story_uid
+from aggregator.store.keys import key_hash
 from aggregator.store.models import ItemBandRow, ItemRow, SourceRow, StoryKeyRow, StoryRow
+from aggregator.stories.assign import NewStory, assign_batch
 from aggregator.stories.attribution import outlet_key
-from aggregator.stories.dedupe import (
-    Candidate,
-    StoryMember,
-    StoryRef,
-    assign_story,
-    choose_representative,
-)
+from aggregator.stories.dedupe import Candidate, StoryMember, StoryRef, choose_representative
 from aggregator.stories.similarity import WINDOW
-from aggregator.types import Fingerprint, ItemData, SourceUpdate
+from aggregator.types import Credit, Fingerprint, ItemData, SourceUpdate
 
 InsertIgnore = Callable[[Session, type[SQLModel], list[dict[str, Any]], Sequence[str]], None]
 _CHUNK = 500
@@ -50,7 +45,7 @@ def _label(item_id: int | str, source_name: str) -> str:
 
 def _stored_fingerprint(row: Any) -> Fingerprint:
     return Fingerprint(words=row.fp_words, shingles=row.fp_shingles, signature=row.fp_signature,
-                       bands=(), numbers=tuple(s for s in (row.fp_slots or "").split("\n") if s),
+                       bands=(), numbers=row.fp_slots or (),
                        skeleton_hash=row.fp_skeleton or "")
 
 
@@ -92,6 +87,28 @@ def _band_candidates(session: Session, bands: set[str], low: datetime,
     return by_band
 
 
+def _item_columns(item: ItemData, credit: Credit | None) -> dict[str, Any]:
+    """An item row's columns from the parsed item and its credit (inserts and updates)."""
+    return {
+        "url": item.url, "canonical_url": item.canonical_url, "title": item.title,
+        "author": item.author, "content_html": item.content_html,
+        "summary_text": item.summary_text, "categories": item.categories,
+        "published_at": item.published_at, "updated_at": item.updated_at,
+        "content_hash": item.content_hash,
+        "relayed_by": credit.relayed_by if credit else None,
+        "cites": credit.cites if credit else (),
+        "credit_line": credit.line if credit else None,
+    }
+
+
+def _fingerprint_columns(fp: Fingerprint | None) -> dict[str, Any]:
+    """The fingerprint without its bands (they go to item_band); NULLs without one."""
+    return {"fp_words": fp.words if fp else None, "fp_shingles": fp.shingles if fp else None,
+            "fp_signature": fp.signature if fp else None,
+            "fp_slots": fp.numbers if fp else None,
+            "fp_skeleton": fp.skeleton_hash if fp else None}
+
+
 def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
               change: SourceUpdate) -> set[int]:
     """Insert a source's new items, each joined to its story. Returns the touched stories."""
@@ -101,74 +118,25 @@ def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
     now = change.now
     keys = {i.guid: change.story_keys.get(i.guid, ()) for i in items}
     prints = {i.guid: change.fingerprints.get(i.guid) for i in items}
-    stored_exact = _exact_matches(session, {key_hash(k) for ks in keys.values() for k in ks})
+    all_keys = {k for ks in keys.values() for k in ks}
+    stored = _exact_matches(session, {key_hash(k) for k in all_keys})
+    exact = {k: stored[key_hash(k)] for k in all_keys if key_hash(k) in stored}
     seen = [_seen_at(i, now) for i in items]
     by_band = _band_candidates(session, {b for fp in prints.values() if fp for b in fp.bands},
                                min(seen) - WINDOW, max(seen) + WINDOW)
-    exact: dict[str, tuple[StoryRef, str]] = {}
-    for key in {k for ks in keys.values() for k in ks}:
-        story_id = stored_exact.get(key_hash(key))
-        if story_id is not None:
-            exact[key] = (story_id, "a stored item")
-    assignments: list[tuple[ItemData, StoryRef, str]] = []
-    new_stories: dict[str, dict[str, Any]] = {}
-    merged: dict[StoryRef, StoryRef] = {}  # a story that turned out to be another one
+    batch = assign_batch(items, keys, prints, exact, by_band, source_id=source.id or 0,
+                         source_name=source.name, now=now)
+    story_ids = _create_stories(session, insert_ignore, batch.new_stories)
 
-    def resolve(story: StoryRef) -> StoryRef:
-        while story in merged:
-            story = merged[story]
-        return story
+    def stored_id(story: StoryRef) -> int:
+        return story_ids[story] if isinstance(story, str) else story
 
-    for item, seen_at in zip(items, seen, strict=True):
-        fp = prints[item.guid]
-        candidates = {id(c): c for b in (fp.bands if fp else ()) for c in by_band.get(b, ())}
-        decision = assign_story(keys[item.guid], exact, fp, candidates.values(), seen_at)
-        story: StoryRef
-        if decision.story is None:
-            first_key = keys[item.guid][0] if keys[item.guid] else \
-                f"item:{source.id}:{item.guid}"
-            story = story_uid(first_key)
-            published = item.published_at or now
-            new_stories.setdefault(story, {"uid": story, "published_at": published,
-                                           "first_seen_at": now,
-                                           "updated_at": item.updated_at or published})
-        else:
-            story = resolve(decision.story)
-            for other in map(resolve, decision.merge):
-                if other != story:
-                    merged[other] = story
-        assignments.append((item, story, decision.reason))
-        label = f"item {item.guid} ({source.name}, same fetch)"
-        for key in keys[item.guid]:
-            exact.setdefault(key, (story, label))
-        if fp is not None:  # later items of this batch can join it
-            candidate = Candidate(item.guid, story, label, fp, seen_at)
-            for band in fp.bands:
-                by_band[band].append(candidate)
-    assignments = [(item, resolve(story), reason) for item, story, reason in assignments]
-    used = {story for _, story, _ in assignments}
-    story_ids = _create_stories(session, insert_ignore,
-                                {uid: v for uid, v in new_stories.items() if uid in used})
-    rows: list[dict[str, Any]] = []
-    for item, story, reason in assignments:
-        fp = prints[item.guid]
-        credit = change.credits.get(item.guid)
-        rows.append({
-            "source_id": source.id, "story_id": story_ids.get(story, story) if
-            isinstance(story, str) else story,
-            "guid": item.guid, "url": item.url, "canonical_url": item.canonical_url,
-            "title": item.title, "author": item.author, "content_html": item.content_html,
-            "summary_text": item.summary_text, "categories": "\n".join(item.categories),
-            "published_at": item.published_at, "updated_at": item.updated_at,
-            "first_seen_at": now, "last_changed_at": now, "content_hash": item.content_hash,
-            "relayed_by": credit.relayed_by if credit else None,
-            "cites": "\n".join(credit.cites) if credit else "",
-            "credit_line": credit.line if credit else None,
-            "fp_words": fp.words if fp else None, "fp_shingles": fp.shingles if fp else None,
-            "fp_signature": fp.signature if fp else None,
-            "fp_slots": "\n".join(fp.numbers) if fp else None,
-            "fp_skeleton": fp.skeleton_hash if fp else None, "join_reason": reason,
-        })
+    rows: list[dict[str, Any]] = [{
+        **_item_columns(a.item, change.credits.get(a.item.guid)),
+        **_fingerprint_columns(prints[a.item.guid]),
+        "source_id": source.id, "story_id": stored_id(a.story), "guid": a.item.guid,
+        "first_seen_at": now, "last_changed_at": now, "join_reason": a.reason,
+    } for a in batch.items]
     inserted = session.execute(
         insert(ItemRow).returning(col(ItemRow.id), col(ItemRow.guid),
                                   sort_by_parameter_order=True), rows).all()
@@ -184,12 +152,9 @@ def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
     insert_ignore(session, StoryKeyRow, key_rows, ["key_hash"])
     if band_rows:  # the items are new: their band rows cannot exist yet
         session.execute(insert(ItemBandRow), band_rows)
-    created = set(story_ids.values())
+    _merge_stored(session, {old: stored_id(new) for old, new in batch.merges.items()})
     touched = {int(r["story_id"]) for r in rows}
-    _merge_stored(session, {old: int(story_ids.get(new, new) if isinstance(new, str) else new)
-                            for old, new in ((o, resolve(o)) for o in merged)
-                            if isinstance(old, int)})
-    gained = sorted(touched - created)
+    gained = sorted(touched - set(story_ids.values()))
     for chunk in _chunks(gained):  # an existing story gained an outlet: it changed
         session.execute(update(StoryRow).where(col(StoryRow.id).in_(chunk))
                         .values(updated_at=now))
@@ -212,11 +177,13 @@ def _merge_stored(session: Session, merges: dict[int, int]) -> None:
 
 
 def _create_stories(session: Session, insert_ignore: InsertIgnore,
-                    new_stories: dict[str, dict[str, Any]]) -> dict[str, int]:
+                    new_stories: Mapping[str, NewStory]) -> dict[str, int]:
     """Insert the batch's new stories (a uid another worker created meanwhile is reused)."""
     if not new_stories:
         return {}
-    insert_ignore(session, StoryRow, list(new_stories.values()), ["uid"])
+    insert_ignore(session, StoryRow, [
+        {"uid": uid, "published_at": new.published_at, "first_seen_at": new.first_seen_at,
+         "updated_at": new.updated_at} for uid, new in new_stories.items()], ["uid"])
     ids: dict[str, int] = {}
     for chunk in _chunks(sorted(new_stories)):
         ids.update((uid, story_id or 0) for story_id, uid in session.exec(
@@ -234,16 +201,10 @@ def update_items(session: Session, source: SourceRow, change: SourceUpdate) -> s
     touched: set[int] = set()
     for row in rows:
         item = by_guid[row.guid]
-        credit = change.credits.get(item.guid)
-        row.url, row.canonical_url, row.title = item.url, item.canonical_url, item.title
-        row.author, row.content_html = item.author, item.content_html
-        row.summary_text, row.categories = item.summary_text, "\n".join(item.categories)
-        row.published_at = item.published_at or row.published_at
-        row.updated_at, row.content_hash = item.updated_at, item.content_hash
-        row.relayed_by = credit.relayed_by if credit else None
-        row.cites = "\n".join(credit.cites) if credit else ""
-        row.credit_line = credit.line if credit else None
-        row.last_changed_at = change.now
+        published = item.published_at or row.published_at  # a date once known stays
+        for name, value in _item_columns(item, change.credits.get(item.guid)).items():
+            setattr(row, name, value)
+        row.published_at, row.last_changed_at = published, change.now
         session.add(row)
         touched.add(row.story_id)
     for chunk in _chunks(sorted(touched)):
@@ -276,7 +237,7 @@ def refresh_representatives(session: Session, story_ids: Iterable[int]) -> None:
             published[row.id] = when
             members[row.story_id].append(StoryMember(
                 item_id=row.id, outlet_keys=_outlet_keys(sources[row.source_id]),
-                published=when, cites=tuple(c for c in row.cites.split("\n") if c)))
+                published=when, cites=row.cites))
     changes = []
     for story_id, story_members in members.items():
         choice = choose_representative(story_members)

@@ -1,0 +1,168 @@
+"""assign_batch on its own: a batch of new items against stored keys and candidates,
+no database, no HTTP."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from aggregator.stories.assign import BatchAssignment, NewStory, assign_batch, story_uid
+from aggregator.stories.dedupe import Candidate
+from aggregator.stories.similarity import fingerprint
+from aggregator.types import Fingerprint, ItemData
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+SEED = (Path(__file__).parent / "data" / "seed-article.ru.txt").read_text(encoding="utf-8")
+TITLE, _, BODY = SEED.partition("\n\n")
+PARAGRAPHS = [p for p in BODY.split("\n\n") if p.strip()]
+ORIGINAL = [PARAGRAPHS[0].replace(", передает Turantimes.kz со ссылкой на газету «Известия»",
+                                  ""), *PARAGRAPHS[1:]]
+OTHER = ("Казахстан и Россия обсудили транспортные коридоры",
+         "Министры транспорта Казахстана и России провели переговоры о развитии "
+         "транспортных коридоров Север — Юг и модернизации пограничных переходов. Стороны "
+         "договорились увеличить пропускную способность железнодорожных станций, ускорить "
+         "цифровизацию таможенных процедур и создать совместную рабочую группу по "
+         "логистике. Следующее заседание группы пройдет в Астане осенью.")
+
+
+def _fp(title: str, text: str) -> Fingerprint:
+    result = fingerprint(title, text)
+    assert result is not None
+    return result
+
+
+RELAY = _fp(TITLE, "\n\n".join(PARAGRAPHS))  # the seed as Turantimes relayed it
+COPY = _fp("Касым-Жомарт Токаев: Казахстан и Россия — союзники", "\n\n".join(ORIGINAL))
+UNRELATED = _fp(*OTHER)
+
+
+def _item(guid: str, published: datetime | None = None,
+          updated: datetime | None = None) -> ItemData:
+    return ItemData(guid=guid, url=None, canonical_url=None, title=guid, author=None,
+                    content_html="", summary_text="", published_at=published,
+                    updated_at=updated, content_hash=guid)
+
+
+def _stored(item_id: int, story: int, fp: Fingerprint,
+            bands: tuple[str, ...] | None = None) -> dict[str, list[Candidate]]:
+    """A stored candidate, filed under its bands (or under ``bands``)."""
+    candidate = Candidate(item_id, story, f"item #{item_id} (izvestia)", fp, NOW)
+    return {band: [candidate] for band in (fp.bands if bands is None else bands)}
+
+
+def _both(*groups: dict[str, list[Candidate]]) -> dict[str, list[Candidate]]:
+    result: dict[str, list[Candidate]] = {}
+    for group in groups:
+        for band, found in group.items():
+            result.setdefault(band, []).extend(found)
+    return result
+
+
+@dataclass
+class Batch:
+    guids: list[str]
+    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    prints: dict[str, Fingerprint | None] = field(default_factory=dict)
+    exact: dict[str, int] = field(default_factory=dict)
+    candidates: dict[str, list[Candidate]] = field(default_factory=dict)
+    published: dict[str, datetime] = field(default_factory=dict)
+
+    def assign(self) -> BatchAssignment:
+        return assign_batch([_item(g, self.published.get(g)) for g in self.guids], self.keys,
+                            self.prints, self.exact, self.candidates, source_id=4,
+                            source_name="tt", now=NOW)
+
+
+URL = "url:https://e.com/a"
+URL_UID, A_UID = story_uid(URL), story_uid("item:4:a")
+CASES = {
+    "joins a stored story by exact key": (
+        Batch(["a"], keys={"a": (URL,)}, exact={URL: 9}),
+        [9], "exact match: same canonical URL https://e.com/a as a stored item"),
+    "joins by its second key": (
+        Batch(["a"], keys={"a": (URL, "guid:tag:e,1")}, exact={"guid:tag:e,1": 9}),
+        [9], "exact match: same guid tag:e,1 as a stored item"),
+    "new story: uid from its first key": (
+        Batch(["a"], keys={"a": (URL, "guid:tag:e,1")}),
+        [URL_UID], "new story: too little text to compare with others"),
+    "new story without keys: uid from source and guid": (
+        Batch(["a"]), [A_UID], "new story: too little text to compare with others"),
+    "joins a stored near-duplicate": (
+        Batch(["a"], prints={"a": COPY}, candidates=_stored(31, 9, RELAY)),
+        [9], "near-duplicate of item #31 (izvestia): Jaccard"),
+    "a stored candidate of other text": (
+        Batch(["a"], prints={"a": UNRELATED},
+              candidates=_stored(31, 9, RELAY, bands=UNRELATED.bands)),
+        [A_UID], "new story: closest candidate item #31 (izvestia) is not the same story"),
+    "a stored near-duplicate outside the time window": (
+        Batch(["a"], prints={"a": COPY}, candidates=_stored(31, 9, RELAY),
+              published={"a": NOW - timedelta(days=8)}),
+        [A_UID], "new story: no earlier item shares its text"),
+    "items of one batch join by key": (
+        Batch(["a", "b"], keys={"a": (URL,), "b": (URL,)}),
+        [URL_UID, URL_UID], "exact match: same canonical URL https://e.com/a as item a "
+                            "(tt, same fetch)"),
+    "items of one batch join as near-duplicates": (
+        Batch(["a", "b"], prints={"a": RELAY, "b": COPY}),
+        [A_UID, A_UID], "near-duplicate of item a (tt, same fetch): Jaccard"),
+}
+
+
+@pytest.mark.parametrize(("batch", "stories", "reason"), CASES.values(), ids=CASES.keys())
+def test_assignments(batch: Batch, stories: list[int | str], reason: str) -> None:
+    result = batch.assign()
+    assert [a.story for a in result.items] == stories
+    assert [a.item.guid for a in result.items] == batch.guids
+    assert result.items[-1].reason.startswith(reason)
+    assert result.merges == {}
+    assert set(result.new_stories) == {s for s in stories if isinstance(s, str)}
+
+
+@pytest.mark.parametrize(("published", "updated", "expected"), [
+    (None, None, NewStory(NOW, NOW, NOW)),
+    (NOW - timedelta(hours=2), None, NewStory(NOW - timedelta(hours=2), NOW,
+                                              NOW - timedelta(hours=2))),
+    (NOW - timedelta(hours=2), NOW - timedelta(hours=1),
+     NewStory(NOW - timedelta(hours=2), NOW, NOW - timedelta(hours=1))),
+])
+def test_a_new_story_dates(published: datetime | None, updated: datetime | None,
+                           expected: NewStory) -> None:
+    result = assign_batch([_item("a", published, updated)], {}, {}, {}, {}, source_id=4,
+                          source_name="tt", now=NOW)
+    assert result.new_stories == {A_UID: expected}
+
+
+def test_an_item_matching_two_stored_stories_folds_them_into_the_oldest() -> None:
+    # "a" joins stored story 7 by its key; "b" is a near-duplicate of items of stories 3
+    # and 7: they are one story, 3 survives, and "a" ends in it too.
+    batch = Batch(["a", "b"], keys={"a": (URL,)}, prints={"b": COPY}, exact={URL: 7},
+                  candidates=_both(_stored(70, 7, RELAY), _stored(30, 3, RELAY)))
+    result = batch.assign()
+    assert [a.story for a in result.items] == [3, 3]
+    assert result.merges == {7: 3}
+    assert result.new_stories == {}
+
+
+def test_a_new_story_that_turns_out_to_be_a_stored_one_is_not_created() -> None:
+    # "a" is too old for stored item 30: a new story. "b" matches both: all story 3.
+    batch = Batch(["a", "b"], prints={"a": RELAY, "b": COPY}, candidates=_stored(30, 3, RELAY),
+                  published={"a": NOW - timedelta(days=8), "b": NOW - timedelta(days=4)})
+    result = batch.assign()
+    assert [a.story for a in result.items] == [3, 3]
+    assert result.items[0].reason == "new story: no earlier item shares its text"
+    assert result.merges == {}  # nothing stored to fold
+    assert result.new_stories == {}
+
+
+def test_the_inputs_are_not_changed() -> None:
+    batch = Batch(["a", "b", "c"], keys={"a": (URL,), "c": (URL,)},
+                  prints={"a": RELAY, "b": COPY}, exact={"url:https://e.com/x": 5},
+                  candidates=_both(_stored(70, 7, RELAY), _stored(30, 3, RELAY)))
+    before = copy.deepcopy(batch)
+    first = batch.assign()
+    assert batch == before
+    assert batch.assign() == first  # and the same inputs give the same answer
