@@ -167,14 +167,25 @@ def _our_config(spec: Spec) -> Any:
     return load_config(spec["config"])
 
 
+def _pipeline() -> tuple[Any, Any]:
+    """update_sources and utc_now, wherever the tree being measured keeps them."""
+    try:
+        from aggregator.clock import utc_now
+        from aggregator.update import update_sources
+    except ImportError:  # trees before the stage packages (issue 9)
+        from aggregator.core import update_sources  # type: ignore[no-redef]
+        from aggregator.normalize import utc_now  # type: ignore[no-redef]
+    return update_sources, utc_now
+
+
 def job_ours(spec: Spec) -> dict[str, Any]:
     """Our pipeline through its public API: Store, sync_sources, update_sources."""
     import logging
 
-    from aggregator.clock import utc_now
     from aggregator.store import Store
     from aggregator.types import Outcome
-    from aggregator.update import update_sources
+
+    update_sources, utc_now = _pipeline()
 
     logging.basicConfig(level=logging.WARNING)
     config = _our_config(spec)
@@ -427,9 +438,9 @@ def job_profile(spec: Spec) -> dict[str, Any]:
     cProfile makes small Python calls dearer than they are (feedparser's SAX callbacks,
     SQLAlchemy's layers), so shares are indicative; ``job_stages`` gives unskewed ones.
     """
-    from aggregator.clock import utc_now
     from aggregator.store import Store
-    from aggregator.update import update_sources
+
+    update_sources, utc_now = _pipeline()
 
     config = _our_config(spec)
     store = Store(spec["db"])
@@ -489,7 +500,7 @@ def job_render(spec: Spec) -> dict[str, Any]:
     try:  # where publishing lives has moved once already; take it where it is
         from aggregator.site import render_output
     except ImportError:
-        from aggregator.update import render_output  # type: ignore[attr-defined,no-redef]
+        from aggregator.publish import render_output  # type: ignore[attr-defined,no-redef]
     from aggregator.store import Store
 
     config = _our_config(spec)
