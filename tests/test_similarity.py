@@ -272,3 +272,43 @@ def test_reasons_carry_the_figures() -> None:
     match = compare(_fp(SEED_TITLE, SEED_BODY), _fp(OTHER_TITLE, OTHER_BODY))
     assert f"{match.jaccard:.2f}" in match.reason
     assert f"{match.containment:.2f}" in match.reason
+
+
+# The signatures and band keys of these texts, as datasketch 2.0's MinHash ("affine32")
+# made them before similarity.py computed them itself: stored fingerprints stay valid.
+PINNED = {
+    "seed": ("56894ab7e735dba56474a4cf465ab565b032c80d71b6ce4c03b91e0694c35a84",
+             "6f1a569fda24d5d51f84d05ee4eab8d5644c20ed827f1fd1dbc3b0a4fa00cdac"),
+    "short": ("7b9030921252140b89ffd700e213a7a104afba406f22dae948308a2d90a866bf",
+              "36103eb036b526cf3f3630746c59cb3b0227c16478a0e113686ae6cc1874808f"),
+    "short body": ("c550cdc1e6675bc099ec44b48cbdb717c5d380dac73c94cece217bb9a0062e13",
+                   "1d396445cfb83a56ab30268230cc658e1490137ecbed6fac38e990cbc5390b69"),
+    "long random": ("697a9708759770640a75a6449afae9b55265a2ab82a8db761276032c8b4b85bc",
+                    "53b484ee5035ea87666067bbdd2dcfd8b3312acb1dd23f1f9816566d8cce71a8"),
+}
+
+
+def _pinned_cases() -> dict[str, tuple[str, str]]:
+    import random
+
+    title, _, body = SEED.partition("\n\n")
+    rng = random.Random(7)
+    words = SEED.split()
+    return {
+        "seed": (title, body),
+        "short": ("Short note", "one two three four five six seven eight nine"),
+        "short body": ("Президент подписал закон о бюджете на следующий год и плановый "
+                       "период", "Подробности позже"),
+        "long random": (" ".join(rng.choice(words) for _ in range(9)),
+                        " ".join(rng.choice(words) for _ in range(3000))),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_signatures_and_bands_are_the_ones_already_stored(name: str) -> None:
+    import hashlib
+
+    fp = fingerprint(*_pinned_cases()[name])
+    assert fp is not None
+    assert (hashlib.sha256(fp.signature).hexdigest(),
+            hashlib.sha256("|".join(fp.bands).encode()).hexdigest()) == PINNED[name]

@@ -39,7 +39,6 @@ from datetime import timedelta
 from typing import Final
 
 import numpy as np
-from datasketch import MinHash
 
 from aggregator.stories.attribution import strip_credits
 from aggregator.text import fold
@@ -289,24 +288,45 @@ def _slots(title: tuple[str, list[str], dict[int, str]],
 
 # --- MinHash -----------------------------------------------------------------------------------
 
-_PERMUTATIONS: dict[int, object] = {}
 _PRIME: Final = np.uint64(0x100000001B3)
 _SHIFT: Final = np.uint64(32)
 _LOW32: Final = np.uint64(0xFFFFFFFF)
+_EMPTY: Final = np.uint32(0xFFFFFFFF)
+# MurmurHash3's 32-bit finalizer: an avalanching bijection that pre-mixes each shingle hash
+_FMIX: Final = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
+_PERMUTATIONS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
 
-def _identity(value: int) -> int:
-    return value
+def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    """The affine permutations h -> a * h + b (mod 2^32, ``a`` odd) drawn from SEED.
+
+    The draw and the arithmetic are datasketch 2.0's "affine32" scheme, which made the
+    stored signatures before this module computed them itself: the values are the same.
+    """
+    found = _PERMUTATIONS.get(num_perm)
+    if found is None:
+        generator = np.random.RandomState(SEED)
+        a = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + \
+            np.uint32(1)
+        b = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+        found = _PERMUTATIONS[num_perm] = (a, b)
+    return found
 
 
-def _minhash(num_perm: int) -> MinHash:
-    """An empty MinHash over precomputed hash values (permutations are made once)."""
-    permutations = _PERMUTATIONS.get(num_perm)
-    if permutations is None:
-        permutations = MinHash(num_perm=num_perm, seed=SEED, scheme="affine32").permutations
-        _PERMUTATIONS[num_perm] = permutations
-    return MinHash(num_perm=num_perm, seed=SEED, hashfunc=_identity,
-                   permutations=permutations, scheme="affine32")
+def _minimum(hashes: np.ndarray, permutations: tuple[np.ndarray, np.ndarray],
+             start: np.ndarray) -> np.ndarray:
+    """``start`` lowered by the permuted values of ``hashes`` (uint32): a MinHash update."""
+    if not hashes.size:
+        return start
+    shift1, multiply1, shift2, multiply2 = _FMIX
+    mixed = hashes ^ (hashes >> shift1)
+    mixed = mixed * multiply1
+    mixed = mixed ^ (mixed >> shift2)
+    mixed = mixed * multiply2
+    mixed = (mixed ^ (mixed >> shift1)).reshape(-1, 1)
+    a, b = permutations
+    lowered: np.ndarray = np.minimum(start, (mixed * a + b).min(axis=0))
+    return lowered
 
 
 def _shingle_hashes(tokens: list[str], size: int) -> np.ndarray:
@@ -324,15 +344,13 @@ def _signatures(hashes: np.ndarray, body: np.ndarray, tuning: Tuning) -> tuple[
         np.ndarray, np.ndarray, np.ndarray]:
     """MinHash signatures of the body's opening, of its lead and of the whole text, grown in
     one pass: ``body`` holds the body's shingle hashes, ``hashes`` all of the text's."""
-    minhash = _minhash(tuning.num_perm)
+    permutations = _permutations(tuning.num_perm)
     opening_end = max(tuning.opening_words - tuning.shingle + 1, 1)
     lead_end = max(tuning.lead_words - tuning.shingle + 1, 1)
-    parts = []
-    for chunk in (body[:opening_end], body[opening_end:lead_end], hashes):
-        if chunk.size:
-            minhash.update_batch(chunk.tolist())
-        parts.append(np.asarray(minhash.hashvalues, dtype=np.uint32).copy())
-    opening, lead, whole = parts
+    opening = _minimum(body[:opening_end], permutations,
+                       np.full(tuning.num_perm, _EMPTY, dtype=np.uint32))
+    lead = _minimum(body[opening_end:lead_end], permutations, opening)
+    whole = _minimum(hashes, permutations, lead)
     return whole, lead, opening
 
 
