@@ -119,7 +119,7 @@ def fetch(
     )
 
     from aggregator.clock import utc_now
-    from aggregator.update import update_sources
+    from aggregator.update import prune_index, update_sources
 
     _, conf = _config(config)
     unknown = sorted(set(sources or ()) - {s.name for s in conf.sources})
@@ -141,6 +141,8 @@ def fetch(
                 results = update_sources(store, conf, names=names, on_result=advance)
         else:
             results = update_sources(store, conf, names=names)
+        if any(r.new for r in results):  # the index grew: keep it the window's size
+            prune_index(store, utc_now())
     for result in sorted(results, key=lambda r: r.source):
         if _failed(result):
             err.print(f"{result.source}: {result.error}", markup=False)

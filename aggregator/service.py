@@ -8,6 +8,8 @@ Jobs (a few interval jobs, not one per feed: when a source is due is data in the
 - ``publish`` every minute: re-render, so a worker also serves what other workers
   sharing its database stored (unchanged files keep their ETag: rendering is
   deterministic).
+- ``prune``   every hour: drop the near-duplicate band keys older than the matching
+  window, so the index stays the window's size.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from aggregator.publish.formats import site_url
 from aggregator.site import render_site
 from aggregator.store import Store
 from aggregator.types import Outcome
-from aggregator.update import update_sources
+from aggregator.update import prune_index, update_sources
 from aggregator.web import SiteCache
 from aggregator.websub import ping_hub
 
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 10
 RELOAD_SECONDS = 2
 REPUBLISH_SECONDS = 60
+PRUNE_SECONDS = 3600
 
 
 class Service:
@@ -103,6 +106,16 @@ class Service:
                                 replace_existing=True)
         return True
 
+    def prune(self) -> None:
+        """Keep the near-duplicate index the size of the matching window."""
+        try:
+            dropped = prune_index(self.store, utc_now())
+        except AggregatorError as error:
+            log.error("pruning the near-duplicate index failed: %s", error)
+            return
+        if dropped:
+            log.info("pruned %d near-duplicate index rows older than the window", dropped)
+
     def update_due(self) -> None:
         config = self.config
         try:
@@ -131,6 +144,8 @@ class Service:
         # other workers sharing the database store stories too: catch up with them
         self._scheduler.add_job(self.publish, "interval", seconds=REPUBLISH_SECONDS,
                                 id="publish", max_instances=1, coalesce=True)
+        self._scheduler.add_job(self.prune, "interval", seconds=PRUNE_SECONDS, id="prune",
+                                max_instances=1, coalesce=True)
         self._scheduler.start()
 
     def stop(self) -> None:

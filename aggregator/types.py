@@ -30,7 +30,7 @@ class Fingerprint:
     shingles: int  # distinct shingles in it
     signature: bytes  # MinHash of the whole text, its lead, its opening: NUM_PERM uint32
     # little-endian each (12 * NUM_PERM bytes = 1,536)
-    bands: tuple[str, ...]  # LSH band keys "i:hex" (whole text) and "Li:hex" (opening)
+    bands: tuple[int, ...]  # LSH band keys (whole text, then opening), signed 64-bit
     numbers: tuple[str, ...]  # the slots a template fills, sorted: numbers ("89.5"), dates
     # ("jul", "mon", "jul3"), those only the title has ("t:27"), names of the body
     # ("@медеуском": capitalised words inside sentences); no entry contains white space

@@ -23,6 +23,7 @@ from aggregator.ingest.pool import parse_pool, parse_workers
 from aggregator.ingest.prepare import PreparedFeed, prepare_feed
 from aggregator.ingest.schedule import PollPolicy
 from aggregator.store import Store
+from aggregator.stories.similarity import WINDOW
 from aggregator.types import Fetched, Outcome, SourceToFetch, UpdateResult
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,16 @@ def error_value(error: Exception) -> AggregatorError:
     if isinstance(error, AggregatorError):
         return error
     return AggregatorError(f"internal error: {error!r}")
+
+
+#: band keys are kept this long past the matching window, for feeds that arrive late
+PRUNE_MARGIN = timedelta(days=1)
+
+
+def prune_index(store: Store, now: datetime) -> int:
+    """Drop the near-duplicate band keys no new item can match any more: those of items
+    dated more than the window (and a day's margin) before ``now``."""
+    return store.prune_index(now - WINDOW - PRUNE_MARGIN)
 
 
 def poll_policy(config: Config, source: SourceToFetch) -> PollPolicy:

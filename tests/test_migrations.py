@@ -27,3 +27,56 @@ def test_opening_a_store_twice_migrates_once(db_url: str) -> None:
     Store(db_url).close()
     again = Store(db_url)  # already at head: nothing to do, no error
     again.close()
+
+
+def test_0003_converts_the_stored_text_band_keys_to_the_integers_fingerprints_make(
+        db_url: str) -> None:
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    import aggregator.store.store as store_module
+    from aggregator.stories.similarity import fingerprint
+
+    title, _, body = (Path(__file__).parent / "data" / "seed-article.ru.txt").read_text(
+        encoding="utf-8").partition("\n\n")
+    fp = fingerprint(title, body)
+    assert fp is not None
+    # the text keys of the same fingerprint, as the store kept them before 0003
+    whole = [f"{b}:{(k + (1 << 62)) >> 7:014x}00" for b, k in enumerate(fp.bands[:42])]
+    lead = [f"L{b}:{(k + (1 << 62)) >> 7:014x}00" for b, k in enumerate(fp.bands[42:])]
+    engine = create_engine(store_module.normalize_database_url(db_url))
+    config = Config()
+    config.set_main_option("script_location",
+                           str(Path(store_module.__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        when = datetime(2026, 11, 24, 9, 0)
+        connection.execute(text(
+            "INSERT INTO source (id, name, url, poll_interval_seconds, fixed_interval, active, "
+            "stopped, error_count, created_at, next_fetch_at, tags) VALUES (1, 's', "
+            "'http://x/', 1800, false, true, false, 0, :t, :t, '')"), {"t": when})
+        connection.execute(text(
+            "INSERT INTO story (id, uid, representative_is_original, published_at, "
+            "first_seen_at, updated_at) VALUES (1, 'u', false, :t, :t, :t)"), {"t": when})
+        connection.execute(text(
+            "INSERT INTO item (id, source_id, story_id, guid, title, content_html, "
+            "summary_text, categories, first_seen_at, last_changed_at, content_hash, cites, "
+            "join_reason) VALUES (1, 1, 1, 'g', 't', '', '', '', :t, :t, 'h', '', '')"),
+            {"t": when})
+        for band in whole + lead:
+            connection.execute(text("INSERT INTO item_band (band, item_id, story_id, seen_at) "
+                                    "VALUES (:b, 1, 1, :t)"), {"b": band, "t": when})
+    engine.dispose()
+    store = Store(db_url)  # upgrades to head
+    try:
+        with store.engine.connect() as connection:
+            rows = connection.execute(text("SELECT band, seen FROM item_band")).all()
+        assert sorted(b for b, _ in rows) == sorted(fp.bands)
+        assert {s for _, s in rows} == {int(when.replace(tzinfo=UTC).timestamp())}
+    finally:
+        store.close()

@@ -126,3 +126,29 @@ def test_a_moved_feed_is_fetched_and_shown_at_its_new_url(store: Store) -> None:
     assert [s.url for s in store.claim_sources(NOW)] == ["https://e.org/0.xml"]
     (status,) = store.source_statuses()
     assert (status.url, status.feed_url) == ("https://example.com/0.xml", "https://e.org/0.xml")
+
+
+def _band_counts(store: Store) -> dict[str, int]:
+    with store.engine.connect() as connection:
+        return dict(connection.execute(text(
+            "SELECT item.guid, count(*) FROM item_band JOIN item ON item.id = item_id "
+            "GROUP BY item.guid")).all())
+
+
+def test_pruning_drops_only_the_band_keys_older_than_the_window(store: Store) -> None:
+    from aggregator.update import prune_index
+
+    store.sync_sources(_sources(1), timedelta(minutes=30), NOW)
+    (source,) = store.claim_sources(NOW)
+    fp = Fingerprint(words=30, shingles=26, signature=b"\0" * 1536, bands=(11, -12, 13),
+                     numbers=(), skeleton_hash="0" * 16)
+    dated = {"old": NOW - timedelta(days=8, hours=1), "recent": NOW - timedelta(days=7)}
+    store.apply(source.id, SourceUpdate(
+        outcome=Outcome.OK, now=NOW, next_fetch_at=NOW,
+        new_items=tuple(replace(_new_item(guid), published_at=when)
+                        for guid, when in dated.items()),
+        fingerprints={"old": fp, "recent": replace(fp, bands=(11, 14))}))
+    assert _band_counts(store) == {"old": 3, "recent": 2}
+    assert prune_index(store, NOW) == 3  # more than the 7-day window and a day's margin
+    assert _band_counts(store) == {"recent": 2}
+    assert prune_index(store, NOW) == 0

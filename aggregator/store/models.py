@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     DateTime,
     Dialect,
     Index,
@@ -170,16 +171,18 @@ class ItemBandRow(SQLModel, table=True):
     """An LSH band key of an item's fingerprint: items sharing a key are candidates.
 
     Kept in the store so a restarted process or another worker finds the same
-    candidates; ``seen_at`` bounds the lookup to the time window. The primary key
-    (band first) is the only index: writes of band rows dominate ingest.
+    candidates. Compact, as it is the biggest thing ingest writes: the key as a 64-bit
+    integer, ``seen`` (the item's date, epoch seconds) bounding the lookup to the time
+    window, and on SQLite no rowid (the primary key, band first, is the table).
+    Rows older than the window are pruned (``Store.prune_index``).
     """
 
     __tablename__ = "item_band"
+    __table_args__ = {"sqlite_with_rowid": False}
 
-    band: str = Field(max_length=40, primary_key=True)
+    band: int = Field(sa_type=BigInteger, primary_key=True)
     item_id: int = Field(foreign_key="item.id", primary_key=True)
-    story_id: int = Field(foreign_key="story.id")
-    seen_at: datetime = Field(sa_type=UTCDateTime)
+    seen: int  # the item's published_at, else first_seen_at, in seconds since the epoch
 
 
 class StoryKeyRow(SQLModel, table=True):

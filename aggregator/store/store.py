@@ -20,7 +20,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, event, or_, text, update
+from sqlalchemy import Engine, delete, event, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
@@ -28,7 +28,7 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from aggregator.config import SourceConfig
 from aggregator.exceptions import StorageError
-from aggregator.store.models import ItemRow, OutputRow, SourceRow, StoryRow
+from aggregator.store.models import ItemBandRow, ItemRow, OutputRow, SourceRow, StoryRow
 from aggregator.store.stories import add_items, refresh_representatives, update_items
 from aggregator.text import canonical_url
 from aggregator.types import (
@@ -159,6 +159,17 @@ class Store:
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         statement = insert(model).on_conflict_do_nothing(index_elements=list(conflict))
         session.connection().execute(statement, values)
+
+    # ---- the near-duplicate index --------------------------------------------
+
+    def prune_index(self, before: datetime) -> int:
+        """Drop the band keys of items dated before ``before``: no new item can match
+        them (matching looks within the time window), so the index stays the size of
+        the window however long the history grows. Returns the rows dropped."""
+        with self._session() as session:
+            result = session.execute(delete(ItemBandRow).where(
+                col(ItemBandRow.seen) < int(before.timestamp())))
+            return int(getattr(result, "rowcount", 0) or 0)
 
     # ---- outputs -------------------------------------------------------------
 

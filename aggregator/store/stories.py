@@ -53,6 +53,10 @@ def _seen_at(item: ItemData, now: datetime) -> datetime:
     return item.published_at or now
 
 
+def _epoch(when: datetime) -> int:
+    return int(when.timestamp())
+
+
 def _exact_matches(session: Session, hashes: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(sorted(hashes)):
@@ -61,14 +65,14 @@ def _exact_matches(session: Session, hashes: set[str]) -> dict[str, int]:
     return found
 
 
-def _band_candidates(session: Session, bands: set[str], low: datetime,
-                     high: datetime) -> dict[str, list[Candidate]]:
+def _band_candidates(session: Session, bands: set[int], low: datetime,
+                     high: datetime) -> dict[int, list[Candidate]]:
     """Stored items sharing a band with the batch, within the window, by band."""
-    hits: list[tuple[str, int]] = []
+    hits: list[tuple[int, int]] = []
     for chunk in _chunks(sorted(bands)):
         hits += session.exec(select(ItemBandRow.band, ItemBandRow.item_id).where(
-            col(ItemBandRow.band).in_(chunk), col(ItemBandRow.seen_at) >= low,
-            col(ItemBandRow.seen_at) <= high)).all()
+            col(ItemBandRow.band).in_(chunk), col(ItemBandRow.seen) >= _epoch(low),
+            col(ItemBandRow.seen) <= _epoch(high))).all()
     ids = sorted({item_id for _, item_id in hits})
     loaded: dict[int, Candidate] = {}
     for chunk in _chunks(ids):
@@ -80,7 +84,7 @@ def _band_candidates(session: Session, bands: set[str], low: datetime,
             loaded[row.id] = Candidate(row.id, row.story_id, _label(row.id, row.name),
                                        _stored_fingerprint(row),
                                        row.published_at or row.first_seen_at)
-    by_band: dict[str, list[Candidate]] = defaultdict(list)
+    by_band: dict[int, list[Candidate]] = defaultdict(list)
     for band, item_id in hits:
         if item_id in loaded:
             by_band[band].append(loaded[item_id])
@@ -146,8 +150,7 @@ def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
         key_rows += [{"key_hash": key_hash(k), "story_id": row["story_id"]}
                      for k in keys[item.guid]]
         fp = prints[item.guid]
-        band_rows += [{"band": band, "item_id": item_ids[item.guid],
-                       "story_id": row["story_id"], "seen_at": seen_at}
+        band_rows += [{"band": band, "item_id": item_ids[item.guid], "seen": _epoch(seen_at)}
                       for band in dict.fromkeys(fp.bands if fp else ())]
     insert_ignore(session, StoryKeyRow, key_rows, ["key_hash"])
     if band_rows:  # the items are new: their band rows cannot exist yet
@@ -170,7 +173,7 @@ def _merge_stored(session: Session, merges: dict[int, int]) -> None:
     for old, new in merges.items():
         if old == new:
             continue
-        for model in (ItemRow, StoryKeyRow, ItemBandRow):
+        for model in (ItemRow, StoryKeyRow):
             session.execute(update(model).where(col(model.story_id) == old)
                             .values(story_id=new))
         session.execute(delete(StoryRow).where(col(StoryRow.id) == old))

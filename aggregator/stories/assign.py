@@ -50,7 +50,7 @@ class BatchAssignment:
 
 def assign_batch(items: Sequence[ItemData], keys: Mapping[str, Sequence[str]],
                  prints: Mapping[str, Fingerprint | None], exact: Mapping[str, int],
-                 candidates: Mapping[str, Sequence[Candidate]], *, source_id: int,
+                 candidates: Mapping[int, Sequence[Candidate]], *, source_id: int,
                  source_name: str, now: datetime) -> BatchAssignment:
     """Assign each item (``keys`` and ``prints`` by guid) to a story.
 
@@ -59,7 +59,7 @@ def assign_batch(items: Sequence[ItemData], keys: Mapping[str, Sequence[str]],
     """
     known: dict[str, tuple[StoryRef, str]] = {
         key: (story_id, "a stored item") for key, story_id in exact.items()}
-    by_band: defaultdict[str, list[Candidate]] = defaultdict(list)
+    by_band: defaultdict[int, list[Candidate]] = defaultdict(list)
     for band, found in candidates.items():
         by_band[band] = list(found)
     new_stories: dict[str, NewStory] = {}

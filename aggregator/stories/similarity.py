@@ -109,6 +109,10 @@ class Tuning:
     names_missing: float = NAMES_MISSING
     slot_slack: int = SLOT_SLACK
 
+    def __post_init__(self) -> None:
+        if self.bands + self.lead_bands > 128:  # a band's number is 7 bits of its key
+            raise ValueError("at most 128 LSH bands in all")
+
 
 DEFAULT: Final = Tuning()
 
@@ -295,6 +299,7 @@ _EMPTY: Final = np.uint32(0xFFFFFFFF)
 # MurmurHash3's 32-bit finalizer: an avalanching bijection that pre-mixes each shingle hash
 _FMIX: Final = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
 _PERMUTATIONS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+_LEAD_BAND_BASE: Final = 127  # band numbers fit 7 bits: bands + lead_bands <= 128
 
 
 def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
@@ -354,11 +359,18 @@ def _signatures(hashes: np.ndarray, body: np.ndarray, tuning: Tuning) -> tuple[
     return whole, lead, opening
 
 
-def _band_keys(signature: np.ndarray, bands: int, rows: int, prefix: str) -> list[str]:
+def _band_keys(signature: np.ndarray, bands: int, rows: int, lead: bool) -> list[int]:
+    """One LSH key per band of ``signature``: 56 bits of the band's BLAKE2b digest and,
+    below them, the band's number (whole-text bands count up from 0, opening bands
+    down from 127), as a signed 64-bit integer an index keeps in 8 bytes."""
     data = signature.astype("<u4").tobytes()
     width = rows * 4
-    return [f"{prefix}{band}:{_digest(data[band * width:(band + 1) * width])}"
-            for band in range(bands)]
+    keys = []
+    for band in range(bands):
+        digest = hashlib.blake2b(data[band * width:(band + 1) * width], digest_size=8).digest()
+        number = _LEAD_BAND_BASE - band if lead else band
+        keys.append((int.from_bytes(digest[:7], "big") << 7 | number) - (1 << 62))
+    return keys
 
 
 def _digest(data: bytes) -> str:
@@ -392,8 +404,8 @@ def fingerprint(title: str, text: str, tuning: Tuning = DEFAULT) -> Fingerprint 
         whole = _signatures(hashes, hashes[:0], tuning)[0]
         lead = opening = _signatures(_shingle_hashes(body_tokens, tuning.shingle),
                                      hashes[:0], tuning)[0]
-    bands = _band_keys(whole, tuning.bands, tuning.rows, "")
-    bands += _band_keys(opening, tuning.lead_bands, tuning.lead_rows, "L")
+    bands = _band_keys(whole, tuning.bands, tuning.rows, lead=False)
+    bands += _band_keys(opening, tuning.lead_bands, tuning.lead_rows, lead=True)
     skeleton = _digest(" ".join(masked_signed).encode())
     return Fingerprint(
         words=len(signed),

@@ -42,11 +42,10 @@ CHUNK = 5_000
 WINDOW_DAYS = WINDOW.days
 
 
-def key_int(key: str) -> int:
-    """A band key as a signed 64-bit integer (how a store might keep it in an index)."""
-    prefix, digest = key.split(":")
-    band = int(prefix.removeprefix("L")) + (64 if prefix.startswith("L") else 0)
-    return (int(digest[:14], 16) << 7 | band) - (1 << 62)
+def key_int(key: int) -> int:
+    """A band key as the signed 64-bit integer the store keeps (fingerprints make them
+    so since migration 0003)."""
+    return key
 
 
 @dataclass(slots=True)
