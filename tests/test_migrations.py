@@ -29,7 +29,7 @@ def test_opening_a_store_twice_migrates_once(db_url: str) -> None:
     again.close()
 
 
-def test_0003_converts_the_stored_text_band_keys_to_the_integers_fingerprints_make(
+def test_0003_converts_the_stored_band_keys_and_moves_the_fingerprints(
         db_url: str) -> None:
     from datetime import UTC, datetime
     from pathlib import Path
@@ -66,8 +66,11 @@ def test_0003_converts_the_stored_text_band_keys_to_the_integers_fingerprints_ma
         connection.execute(text(
             "INSERT INTO item (id, source_id, story_id, guid, title, content_html, "
             "summary_text, categories, first_seen_at, last_changed_at, content_hash, cites, "
-            "join_reason) VALUES (1, 1, 1, 'g', 't', '', '', '', :t, :t, 'h', '', '')"),
-            {"t": when})
+            "join_reason, fp_words, fp_shingles, fp_signature, fp_slots, fp_skeleton) "
+            "VALUES (1, 1, 1, 'g', 't', '', '', '', :t, :t, 'h', '', '', :w, :s, :sig, "
+            ":slots, :sk)"), {"t": when, "w": fp.words, "s": fp.shingles,
+                              "sig": fp.signature, "slots": "\n".join(fp.numbers),
+                              "sk": fp.skeleton_hash})
         for band in whole + lead:
             connection.execute(text("INSERT INTO item_band (band, item_id, story_id, seen_at) "
                                     "VALUES (:b, 1, 1, :t)"), {"b": band, "t": when})
@@ -76,7 +79,15 @@ def test_0003_converts_the_stored_text_band_keys_to_the_integers_fingerprints_ma
     try:
         with store.engine.connect() as connection:
             rows = connection.execute(text("SELECT band, seen FROM item_band")).all()
+            moved = connection.execute(text(
+                "SELECT item_id, seen, words, shingles, signature, slots, skeleton "
+                "FROM item_fingerprint")).all()
+            columns = {c["name"] for c in inspect(connection).get_columns("item")}
+        seen = int(when.replace(tzinfo=UTC).timestamp())
         assert sorted(b for b, _ in rows) == sorted(fp.bands)
-        assert {s for _, s in rows} == {int(when.replace(tzinfo=UTC).timestamp())}
+        assert {s for _, s in rows} == {seen}
+        assert [tuple(m) for m in moved] == [(1, seen, fp.words, fp.shingles, fp.signature,
+                                             "\n".join(fp.numbers), fp.skeleton_hash)]
+        assert not {c for c in columns if c.startswith("fp_")}
     finally:
         store.close()

@@ -158,13 +158,23 @@ class ItemRow(SQLModel, table=True):
     relayed_by: str | None = Field(default=None, sa_type=Text)
     cites: tuple[str, ...] = Field(default=(), sa_type=TextList())  # outlet names
     credit_line: str | None = Field(default=None, sa_type=Text)
-    # near-duplicate fingerprint (similarity.Fingerprint without its bands)
-    fp_words: int | None = None
-    fp_shingles: int | None = None
-    fp_signature: bytes | None = Field(default=None, sa_type=LargeBinary)
-    fp_slots: tuple[str, ...] | None = Field(default=None, sa_type=TextList())
-    fp_skeleton: str | None = Field(default=None, max_length=64)
     join_reason: str = Field(default="", sa_type=Text)  # why it joined its story
+
+
+class ItemFingerprintRow(SQLModel, table=True):
+    """An item's near-duplicate fingerprint (similarity.Fingerprint without its bands),
+    while new items can still match it: pruned with the band keys once the item is
+    older than the window (``Store.prune_index``)."""
+
+    __tablename__ = "item_fingerprint"
+
+    item_id: int = Field(foreign_key="item.id", primary_key=True)
+    seen: int  # the item's published_at, else first_seen_at, in seconds since the epoch
+    words: int
+    shingles: int
+    signature: bytes = Field(sa_type=LargeBinary)
+    slots: tuple[str, ...] = Field(default=(), sa_type=TextList())
+    skeleton: str = Field(max_length=64)
 
 
 class ItemBandRow(SQLModel, table=True):
@@ -174,7 +184,7 @@ class ItemBandRow(SQLModel, table=True):
     candidates. Compact, as it is the biggest thing ingest writes: the key as a 64-bit
     integer, ``seen`` (the item's date, epoch seconds) bounding the lookup to the time
     window, and on SQLite no rowid (the primary key, band first, is the table).
-    Rows older than the window are pruned (``Store.prune_index``).
+    Rows older than the window are pruned with the fingerprints.
     """
 
     __tablename__ = "item_band"

@@ -28,7 +28,14 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from aggregator.config import SourceConfig
 from aggregator.exceptions import StorageError
-from aggregator.store.models import ItemBandRow, ItemRow, OutputRow, SourceRow, StoryRow
+from aggregator.store.models import (
+    ItemBandRow,
+    ItemFingerprintRow,
+    ItemRow,
+    OutputRow,
+    SourceRow,
+    StoryRow,
+)
 from aggregator.store.stories import add_items, refresh_representatives, update_items
 from aggregator.text import canonical_url
 from aggregator.types import (
@@ -163,12 +170,15 @@ class Store:
     # ---- the near-duplicate index --------------------------------------------
 
     def prune_index(self, before: datetime) -> int:
-        """Drop the band keys of items dated before ``before``: no new item can match
-        them (matching looks within the time window), so the index stays the size of
-        the window however long the history grows. Returns the rows dropped."""
+        """Drop the fingerprints and band keys of items dated before ``before``: no new
+        item can match them (matching looks within the time window), so the index stays
+        the size of the window however long the history grows. Returns the items whose
+        fingerprint was dropped."""
+        cutoff = int(before.timestamp())
         with self._session() as session:
-            result = session.execute(delete(ItemBandRow).where(
-                col(ItemBandRow.seen) < int(before.timestamp())))
+            session.execute(delete(ItemBandRow).where(col(ItemBandRow.seen) < cutoff))
+            result = session.execute(delete(ItemFingerprintRow).where(
+                col(ItemFingerprintRow.seen) < cutoff))
             return int(getattr(result, "rowcount", 0) or 0)
 
     # ---- outputs -------------------------------------------------------------

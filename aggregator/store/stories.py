@@ -18,7 +18,14 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, SQLModel, col, select
 
 from aggregator.store.keys import key_hash
-from aggregator.store.models import ItemBandRow, ItemRow, SourceRow, StoryKeyRow, StoryRow
+from aggregator.store.models import (
+    ItemBandRow,
+    ItemFingerprintRow,
+    ItemRow,
+    SourceRow,
+    StoryKeyRow,
+    StoryRow,
+)
 from aggregator.stories.assign import NewStory, assign_batch
 from aggregator.stories.attribution import outlet_key
 from aggregator.stories.dedupe import Candidate, StoryMember, StoryRef, choose_representative
@@ -27,9 +34,10 @@ from aggregator.types import Credit, Fingerprint, ItemData, SourceUpdate
 
 InsertIgnore = Callable[[Session, type[SQLModel], list[dict[str, Any]], Sequence[str]], None]
 _CHUNK = 500
-_CANDIDATE_COLUMNS = [col(getattr(ItemRow, name)) for name in (
-    "id", "story_id", "fp_words", "fp_shingles", "fp_signature", "fp_slots", "fp_skeleton",
-    "published_at", "first_seen_at")]
+_CANDIDATE_COLUMNS = [
+    *(col(getattr(ItemFingerprintRow, name)) for name in (
+        "item_id", "words", "shingles", "signature", "slots", "skeleton")),
+    *(col(getattr(ItemRow, name)) for name in ("story_id", "published_at", "first_seen_at"))]
 _MEMBER_COLUMNS = [col(getattr(ItemRow, name)) for name in (
     "id", "story_id", "source_id", "published_at", "first_seen_at", "cites")]
 
@@ -44,9 +52,8 @@ def _label(item_id: int | str, source_name: str) -> str:
 
 
 def _stored_fingerprint(row: Any) -> Fingerprint:
-    return Fingerprint(words=row.fp_words, shingles=row.fp_shingles, signature=row.fp_signature,
-                       bands=(), numbers=row.fp_slots or (),
-                       skeleton_hash=row.fp_skeleton or "")
+    return Fingerprint(words=row.words, shingles=row.shingles, signature=row.signature,
+                       bands=(), numbers=row.slots or (), skeleton_hash=row.skeleton)
 
 
 def _seen_at(item: ItemData, now: datetime) -> datetime:
@@ -78,10 +85,12 @@ def _band_candidates(session: Session, bands: set[int], low: datetime,
     for chunk in _chunks(ids):
         rows = session.execute(
             select_columns(*_CANDIDATE_COLUMNS, col(SourceRow.name))
+            .join(ItemRow, col(ItemRow.id) == ItemFingerprintRow.item_id)
             .join(SourceRow, col(SourceRow.id) == ItemRow.source_id)
-            .where(col(ItemRow.id).in_(chunk), col(ItemRow.fp_signature).is_not(None))).all()
+            .where(col(ItemFingerprintRow.item_id).in_(chunk))).all()
         for row in rows:
-            loaded[row.id] = Candidate(row.id, row.story_id, _label(row.id, row.name),
+            loaded[row.item_id] = Candidate(row.item_id, row.story_id,
+                                       _label(row.item_id, row.name),
                                        _stored_fingerprint(row),
                                        row.published_at or row.first_seen_at)
     by_band: dict[int, list[Candidate]] = defaultdict(list)
@@ -105,12 +114,10 @@ def _item_columns(item: ItemData, credit: Credit | None) -> dict[str, Any]:
     }
 
 
-def _fingerprint_columns(fp: Fingerprint | None) -> dict[str, Any]:
-    """The fingerprint without its bands (they go to item_band); NULLs without one."""
-    return {"fp_words": fp.words if fp else None, "fp_shingles": fp.shingles if fp else None,
-            "fp_signature": fp.signature if fp else None,
-            "fp_slots": fp.numbers if fp else None,
-            "fp_skeleton": fp.skeleton_hash if fp else None}
+def _fingerprint_row(item_id: int, fp: Fingerprint, seen: int) -> dict[str, Any]:
+    """The fingerprint without its bands (they go to item_band)."""
+    return {"item_id": item_id, "seen": seen, "words": fp.words, "shingles": fp.shingles,
+            "signature": fp.signature, "slots": fp.numbers, "skeleton": fp.skeleton_hash}
 
 
 def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
@@ -137,7 +144,6 @@ def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
 
     rows: list[dict[str, Any]] = [{
         **_item_columns(a.item, change.credits.get(a.item.guid)),
-        **_fingerprint_columns(prints[a.item.guid]),
         "source_id": source.id, "story_id": stored_id(a.story), "guid": a.item.guid,
         "first_seen_at": now, "last_changed_at": now, "join_reason": a.reason,
     } for a in batch.items]
@@ -145,15 +151,20 @@ def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
         insert(ItemRow).returning(col(ItemRow.id), col(ItemRow.guid),
                                   sort_by_parameter_order=True), rows).all()
     item_ids = {guid: item_id for item_id, guid in inserted}
-    key_rows, band_rows = [], []
+    key_rows, print_rows, band_rows = [], [], []
     for item, seen_at, row in zip(items, seen, rows, strict=True):
         key_rows += [{"key_hash": key_hash(k), "story_id": row["story_id"]}
                      for k in keys[item.guid]]
         fp = prints[item.guid]
-        band_rows += [{"band": band, "item_id": item_ids[item.guid], "seen": _epoch(seen_at)}
-                      for band in dict.fromkeys(fp.bands if fp else ())]
+        if fp is not None:
+            item_id, when = item_ids[item.guid], _epoch(seen_at)
+            print_rows.append(_fingerprint_row(item_id, fp, when))
+            band_rows += [{"band": band, "item_id": item_id, "seen": when}
+                          for band in dict.fromkeys(fp.bands)]
     insert_ignore(session, StoryKeyRow, key_rows, ["key_hash"])
-    if band_rows:  # the items are new: their band rows cannot exist yet
+    if print_rows:  # the items are new: their fingerprints and band rows cannot exist yet
+        session.execute(insert(ItemFingerprintRow), print_rows)
+    if band_rows:
         session.execute(insert(ItemBandRow), band_rows)
     _merge_stored(session, {old: stored_id(new) for old, new in batch.merges.items()})
     touched = {int(r["story_id"]) for r in rows}
@@ -230,17 +241,19 @@ def refresh_representatives(session: Session, story_ids: Iterable[int]) -> None:
     ids = sorted(story_ids)
     if not ids:
         return
-    sources = {s.id: s for s in session.exec(select(SourceRow)).all()}
+    rows = [row for chunk in _chunks(ids) for row in session.execute(
+        select_columns(*_MEMBER_COLUMNS).where(col(ItemRow.story_id).in_(chunk)))]
+    keys: dict[int, frozenset[str]] = {}  # by source: only the sources of these members
+    for chunk in _chunks(sorted({row.source_id for row in rows})):
+        keys.update((s.id or 0, _outlet_keys(s)) for s in session.exec(
+            select(SourceRow).where(col(SourceRow.id).in_(chunk))))
     members: dict[int, list[StoryMember]] = defaultdict(list)
     published: dict[int, datetime] = {}
-    for chunk in _chunks(ids):
-        for row in session.execute(select_columns(*_MEMBER_COLUMNS)
-                                   .where(col(ItemRow.story_id).in_(chunk))):
-            when = row.published_at or row.first_seen_at
-            published[row.id] = when
-            members[row.story_id].append(StoryMember(
-                item_id=row.id, outlet_keys=_outlet_keys(sources[row.source_id]),
-                published=when, cites=row.cites))
+    for row in rows:
+        when = row.published_at or row.first_seen_at
+        published[row.id] = when
+        members[row.story_id].append(StoryMember(
+            item_id=row.id, outlet_keys=keys[row.source_id], published=when, cites=row.cites))
     changes = []
     for story_id, story_members in members.items():
         choice = choose_representative(story_members)
