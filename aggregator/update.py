@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from functools import partial
 from urllib.parse import urlsplit
 
 from aggregator.clock import utc_now
@@ -24,7 +25,7 @@ from aggregator.ingest.prepare import PreparedFeed, prepare_feed
 from aggregator.ingest.schedule import PollPolicy
 from aggregator.store import Store
 from aggregator.stories.similarity import WINDOW
-from aggregator.types import Fetched, Outcome, SourceToFetch, UpdateResult
+from aggregator.types import Failure, Fetched, Outcome, SourceToFetch, SourceUpdate, UpdateResult
 
 log = logging.getLogger(__name__)
 ResultCallback = Callable[[UpdateResult], None]
@@ -69,6 +70,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
     workers = parse_workers(settings.parse_workers)
     # Claims, parsing and storing run on one thread beside the event loop: fetches keep
     # flowing while a feed is processed, and the database sees one writer.
+    writer = Writer(store)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as ingest:
         async with make_client(limits, settings.user_agent, settings.concurrency) as client:
 
@@ -81,8 +83,8 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                     except Exception as error:  # whatever raised, it is this source's error
                         log.exception("internal error while fetching %s", source.name)
                         failure = FetchError(f"internal error: {error!r}", kind="internal")
-                        return await loop.run_in_executor(ingest, process, store, config,
-                                                          source, failure, None)
+                        return await loop.run_in_executor(ingest, partial(
+                            process, store, config, source, failure, writer=writer))
 
             async def fetch_and_store(source: SourceToFetch) -> UpdateResult:
                 async with host_gates[_host(source.url)]:
@@ -99,8 +101,8 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                     except Exception:  # the pool broke: prepare on the ingest thread instead
                         log.warning("parse worker failed for %s; parsing in-process",
                                     source.name, exc_info=True)
-                return await loop.run_in_executor(ingest, process, store, config, source,
-                                                  response, prepared)
+                return await loop.run_in_executor(ingest, partial(
+                    process, store, config, source, response, prepared, writer=writer))
 
             def claim(limit: int | None) -> list[SourceToFetch]:
                 return store.claim_sources(now or utc_now(), names=names, due_only=due_only,
@@ -118,10 +120,11 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                         break
                 done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
-                    result = task.result()
-                    results.append(result)
+                    outcome = task.result()
+                    results.append(outcome)
                     if on_result is not None:
-                        on_result(result)
+                        on_result(outcome)
+            await loop.run_in_executor(ingest, writer.flush)
     return results
 
 
@@ -134,9 +137,11 @@ def _host(url: str) -> str:
 
 
 def process(store: Store, config: Config, source: SourceToFetch, response: Response,
-            prepared: PreparedFeed | Exception | None = None) -> UpdateResult:
+            prepared: PreparedFeed | Exception | None = None, *,
+            writer: Writer | None = None) -> UpdateResult:
     """Turn one fetch outcome (and its feed, if already prepared) into a stored update:
-    look up what the plan needs, plan, write once. Never raises."""
+    look up what the plan needs, plan, write once (through ``writer``, which batches
+    updates without items, when given). Never raises."""
     now = utc_now()
     policy = poll_policy(config, source)
     try:
@@ -155,18 +160,59 @@ def process(store: Store, config: Config, source: SourceToFetch, response: Respo
     update = plan(source, response, prepared, stored, policy=policy, now=now,
                   jitter=random.random())
     problem = failure(response) if isinstance(response, AggregatorError) else None
+    if writer is not None and not (update.new_items or update.changed_items):
+        writer.defer(source, update, policy)
+        return result(source, update, problem)
+    failed = _write(store, source, update, policy)
+    if failed is not None:
+        return UpdateResult(source.name, Outcome.ERROR, error=failed)
+    return result(source, update, problem)
+
+
+def _write(store: Store, source: SourceToFetch, update: SourceUpdate,
+           policy: PollPolicy) -> Failure | None:
+    """Write one update; if that fails, record the failure instead (and return it)."""
     try:
         store.apply(source.id, update)
     except Exception as error:  # a bug or a failing database: record it if we can
         log.exception("could not store the update of %s", source.name)
-        problem = failure(error)
         try:
             store.apply(source.id, plan(source, error_value(error), None, {}, policy=policy,
-                                        now=now, jitter=random.random()))
+                                        now=update.now, jitter=random.random()))
         except Exception:  # the database is failing too: the lease expires, it is retried
             log.exception("could not record the failure of %s", source.name)
-        return UpdateResult(source.name, Outcome.ERROR, error=problem)
-    return result(source, update, problem)
+        return failure(error)
+    return None
+
+
+class Writer:
+    """Writes, on the ingest thread, the updates that carry no items (304s, the same
+    body again, errors) ``BATCH`` at a time in one transaction: a warm cycle is mostly
+    these, and a transaction each cost more than the fetch. Their leases are released
+    when the batch is written; ``flush`` before the cycle ends."""
+
+    BATCH = 64
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.pending: list[tuple[SourceToFetch, SourceUpdate, PollPolicy]] = []
+
+    def defer(self, source: SourceToFetch, update: SourceUpdate, policy: PollPolicy) -> None:
+        self.pending.append((source, update, policy))
+        if len(self.pending) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        try:
+            self.store.apply_many([(source.id, update) for source, update, _ in batch])
+        except Exception:  # write them one by one: a bad one records its own failure
+            log.warning("a batch of %d updates failed; writing them one by one", len(batch),
+                        exc_info=True)
+            for source, update, policy in batch:
+                _write(self.store, source, update, policy)
 
 
 def error_value(error: Exception) -> AggregatorError:

@@ -158,3 +158,41 @@ def test_pruning_drops_only_the_band_keys_older_than_the_window(store: Store) ->
             ("recent",)]
         assert connection.execute(text("SELECT count(*) FROM item")).scalar_one() == 2
     assert prune_index(store, NOW) == 0
+
+
+def test_apply_many_records_updates_without_items_in_one_go(store: Store) -> None:
+    store.sync_sources(_sources(3), timedelta(minutes=30), NOW)
+    claimed = store.claim_sources(NOW)
+    later = NOW + timedelta(minutes=30)
+    store.apply_many([(s.id, SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=NOW,
+                                          next_fetch_at=later, http_status=304,
+                                          etag=f'"{s.name}"')) for s in claimed])
+    states = {s.name: s for s in store.source_statuses()}
+    assert {s.last_outcome for s in states.values()} == {"not_modified"}
+    assert store.claim_sources(later) != []  # leases released, due again at `later`
+    with pytest.raises(ValueError, match="without items"):
+        store.apply_many([(claimed[0].id, SourceUpdate(
+            outcome=Outcome.OK, now=NOW, next_fetch_at=NOW, new_items=(_new_item("x"),)))])
+
+
+def test_the_writer_falls_back_to_one_by_one_when_a_batch_fails(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aggregator.ingest.schedule import PollPolicy
+    from aggregator.update import Writer
+
+    store.sync_sources(_sources(2), timedelta(minutes=30), NOW)
+    claimed = store.claim_sources(NOW)
+
+    def broken(changes: object) -> None:
+        raise RuntimeError("batch failed")
+
+    monkeypatch.setattr(store, "apply_many", broken)
+    writer = Writer(store)
+    policy = PollPolicy(interval=timedelta(minutes=30))
+    for source in claimed:
+        writer.defer(source, SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=NOW,
+                                          next_fetch_at=NOW, http_status=304), policy)
+    assert {s.last_outcome for s in store.source_statuses()} == {None}  # not yet written
+    writer.flush()
+    assert {s.last_outcome for s in store.source_statuses()} == {"not_modified"}
+    assert writer.pending == []

@@ -113,6 +113,10 @@ def migrate(engine: Engine) -> None:
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # a new database only (before its first table, and before WAL): 8 KiB pages hold the
+    # 1.5 KB fingerprints and typical items with less slack (13.0 MB against 14.3 MB
+    # for the bench's 2,000 items)
+    cursor.execute("PRAGMA page_size=8192")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
@@ -321,6 +325,22 @@ class Store:
                 touched = add_items(session, self._insert_ignore, source, change)
                 touched |= update_items(session, source, change)
                 refresh_representatives(session, touched)
+
+    def apply_many(self, changes: Sequence[tuple[int, SourceUpdate]]) -> None:
+        """Record several sources' updates that carry no items (304s, unchanged bodies,
+        errors) in one transaction, and release their leases."""
+        if any(change.new_items or change.changed_items for _, change in changes):
+            raise ValueError("apply_many takes updates without items; use apply")
+        with self._session() as session:
+            ids = sorted({source_id for source_id, _ in changes})
+            rows = {row.id: row for start in range(0, len(ids), 500)
+                    for row in session.exec(select(SourceRow).where(
+                        col(SourceRow.id).in_(ids[start:start + 500])))}
+            for source_id, change in changes:
+                row = rows.get(source_id)
+                if row is not None:
+                    self._record_state(row, change)
+                    session.add(row)
 
     @staticmethod
     def _record_state(source: SourceRow, change: SourceUpdate) -> None:
