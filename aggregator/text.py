@@ -187,9 +187,12 @@ def html_to_text(fragment: str | None) -> str:
     """Plain text of an HTML fragment: tags dropped, entities decoded, white space folded."""
     if not fragment:
         return ""
-    marked = _BLOCK_END.sub("\n", strip_illegal_xml(fragment))
-    text = nh3.clean(marked, tags=set(), clean_content_tags={"script", "style"})
-    text = html.unescape(text)
+    if "<" in fragment or "&" in fragment:
+        marked = _BLOCK_END.sub("\n", strip_illegal_xml(fragment))
+        text = html.unescape(nh3.clean(marked, tags=set(), clean_content_tags={"script", "style"}))
+    else:  # no markup, no entity: what the HTML parser would give, without parsing
+        text = strip_illegal_xml(fragment).removeprefix("\ufeff")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = strip_illegal_xml(unicodedata.normalize("NFC", text))
     return _LINES.sub("\n", _SPACES.sub(" ", text)).strip()
 

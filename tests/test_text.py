@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from aggregator.text import fold
@@ -21,3 +21,29 @@ def test_fold_joins_what_readers_see_as_the_same_word() -> None:
     assert fold("Straße") == fold("STRASSE")
     assert fold("ᴬ") == "a"  # a modifier letter: NFKC first, then casefold
     assert fold("ﬁnance") == "finance"
+
+
+def _parsed_text(fragment: str) -> str:
+    """html_to_text's general path, through the HTML parser, whatever the input."""
+    import html
+    import unicodedata
+
+    import nh3
+
+    from aggregator.text import _BLOCK_END, _LINES, _SPACES, strip_illegal_xml
+
+    marked = _BLOCK_END.sub("\n", strip_illegal_xml(fragment))
+    text = html.unescape(nh3.clean(marked, tags=set(), clean_content_tags={"script", "style"}))
+    text = strip_illegal_xml(unicodedata.normalize("NFC", text))
+    return _LINES.sub("\n", _SPACES.sub(" ", text)).strip()
+
+
+@given(st.text().filter(lambda t: "<" not in t and "&" not in t))
+@example("\ufeffa byte-order mark first")
+@example("lone\rcarriage\r\nreturns")
+@example("\x13\ufeffa control character, then a byte-order mark")
+@example("\u01af\x0be\u0301")  # a control character between letters that compose
+def test_plain_text_skips_the_html_parser_with_the_same_result(text: str) -> None:
+    from aggregator.text import html_to_text
+
+    assert html_to_text(text) == _parsed_text(text)

@@ -75,6 +75,14 @@ def item_guid(entry: ParsedEntry, canonical: str | None, text_hash: str) -> str:
 
 def normalize_entry(entry: ParsedEntry, feed_url: str, now: datetime) -> ItemData | None:
     """One parsed entry -> ItemData, or None when it carries nothing worth keeping."""
+    normalized = normalize_entry_with_text(entry, feed_url, now)
+    return normalized[0] if normalized else None
+
+
+def normalize_entry_with_text(entry: ParsedEntry, feed_url: str,
+                              now: datetime) -> tuple[ItemData, str] | None:
+    """:func:`normalize_entry`, with the plain text of the item's content (what the
+    fingerprint and the credit lines are made of), so it is not derived twice."""
     url = canonical_url(entry.link, feed_url) if entry.link else None
     link = urljoin(feed_url, strip_illegal_xml(entry.link).strip()) if entry.link else None
     content = sanitize_html(entry.content_html or entry.summary_html, link or feed_url)
@@ -100,6 +108,6 @@ def normalize_entry(entry: ParsedEntry, feed_url: str, now: datetime) -> ItemDat
         updated_at=updated,
         content_hash=digest,
         categories=tuple(dict.fromkeys(filter(None, map(html_to_text, entry.categories)))),
-    )
+    ), text
 
 

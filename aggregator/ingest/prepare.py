@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aggregator.exceptions import ParseError
-from aggregator.ingest.normalize import normalize_entry
+from aggregator.ingest.normalize import normalize_entry_with_text
 from aggregator.ingest.parse import parse_feed
 from aggregator.ingest.schedule import feed_ttl, weekly_entry_rate
 from aggregator.stories.attribution import find_credits
 from aggregator.stories.dedupe import shared_urls, story_keys, unique_items
 from aggregator.stories.similarity import fingerprint
-from aggregator.text import html_to_text
 from aggregator.types import Credit, FeedMeta, Fingerprint, ItemData
 
 
@@ -37,12 +36,15 @@ def prepare_feed(body: bytes, headers: Mapping[str, str], url: str,
                  now: datetime) -> PreparedFeed:
     """Everything about a fetched feed that needs no database. Raises ParseError."""
     parsed = parse_feed(body, headers)
-    normalized = [normalize_entry(e, url, now) for e in parsed.entries]
-    items = unique_items(i for i in normalized if i is not None)
+    normalized = [n for n in (normalize_entry_with_text(e, url, now) for e in parsed.entries)
+                  if n is not None]
+    items = unique_items(item for item, _ in normalized)
     if parsed.entries and not items:
         raise ParseError(f"none of the {len(parsed.entries)} entries could be used")
     ambiguous = shared_urls(items)
-    texts = {i.guid: html_to_text(i.content_html) for i in items}
+    # unique_items may re-key a repeated guid; the content hash still names the text
+    by_hash = {item.content_hash: text for item, text in normalized}
+    texts = {i.guid: by_hash[i.content_hash] for i in items}
     return PreparedFeed(
         feed=FeedMeta(parsed.title, parsed.site_url, parsed.feed_id, parsed.updated,
                       (parsed.language or "")[:35] or None),
