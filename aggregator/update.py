@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from aggregator.clock import utc_now
@@ -21,11 +22,13 @@ from aggregator.exceptions import AggregatorError, FetchError, ParseError
 from aggregator.ingest.fetch import FetchLimits, fetch, make_client
 from aggregator.ingest.plan import Response, failure, needs_prepare, plan, result
 from aggregator.ingest.pool import parse_pool, parse_workers
-from aggregator.ingest.prepare import PreparedFeed, prepare_feed
 from aggregator.ingest.schedule import PollPolicy
 from aggregator.store import Store
 from aggregator.stories.similarity import WINDOW
 from aggregator.types import Failure, Fetched, Outcome, SourceToFetch, SourceUpdate, UpdateResult
+
+if TYPE_CHECKING:
+    from aggregator.ingest.prepare import PreparedFeed
 
 log = logging.getLogger(__name__)
 ResultCallback = Callable[[UpdateResult], None]
@@ -92,6 +95,8 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 prepared: PreparedFeed | Exception | None = None
                 if workers and needs_prepare(source, response):
                     assert isinstance(response, Fetched)
+                    from aggregator.ingest.prepare import prepare_feed
+
                     try:
                         prepared = await loop.run_in_executor(
                             parse_pool(workers), prepare_feed, response.body,
@@ -149,6 +154,8 @@ def process(store: Store, config: Config, source: SourceToFetch, response: Respo
             raise prepared
         if prepared is None and needs_prepare(source, response):
             assert isinstance(response, Fetched)
+            from aggregator.ingest.prepare import prepare_feed
+
             prepared = prepare_feed(response.body, response.headers, response.url, now)
         stored = store.stored_hashes(source.id, [i.guid for i in prepared.items]) \
             if prepared else {}

@@ -91,3 +91,16 @@ def test_0003_converts_the_stored_band_keys_and_moves_the_fingerprints(
         assert not {c for c in columns if c.startswith("fp_")}
     finally:
         store.close()
+
+
+def test_the_head_the_store_checks_is_alembics_head() -> None:
+    from pathlib import Path
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from aggregator.store import migrations
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    assert ScriptDirectory.from_config(config).get_current_head() == migrations.HEAD

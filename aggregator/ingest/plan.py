@@ -11,9 +11,9 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from aggregator.exceptions import AggregatorError, FetchError
-from aggregator.ingest.prepare import PreparedFeed
 from aggregator.ingest.schedule import PollPolicy, ServerHints, freshness, next_fetch_at
 from aggregator.stories.dedupe import decide
 from aggregator.types import (
@@ -25,6 +25,9 @@ from aggregator.types import (
     SourceUpdate,
     UpdateResult,
 )
+
+if TYPE_CHECKING:
+    from aggregator.ingest.prepare import PreparedFeed
 
 Response = Fetched | NotModified | AggregatorError
 

@@ -18,9 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, delete, event, or_, text, update
+from sqlalchemy import Engine, delete, event, inspect, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
@@ -28,6 +26,7 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from aggregator.config import SourceConfig
 from aggregator.exceptions import StorageError
+from aggregator.store.migrations import HEAD
 from aggregator.store.models import (
     ItemBandRow,
     ItemFingerprintRow,
@@ -101,7 +100,13 @@ def normalize_database_url(url: str) -> str:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (alembic), under a lock on PostgreSQL so
-    several workers starting together do not race; SQLite serializes writers itself."""
+    several workers starting together do not race; SQLite serializes writers itself.
+    A store already at the newest revision is only checked (alembic is not loaded)."""
+    if _revision(engine) == HEAD:
+        return
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with engine.begin() as connection:
@@ -109,6 +114,15 @@ def migrate(engine: Engine) -> None:
             connection.execute(text("SELECT pg_advisory_xact_lock(8245120593)"))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def _revision(engine: Engine) -> str | None:
+    """The schema's alembic revision, or None for a database without one."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        found = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    return str(found[0][0]) if len(found) == 1 else None
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -296,7 +310,7 @@ class Store:
         return result
 
     def source_statuses(self) -> list[SourceStatus]:
-        from sqlalchemy import func  # noqa: PLC0415
+        from sqlalchemy import func
 
         with self._session() as session:
             counts = dict(session.exec(
