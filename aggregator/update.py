@@ -24,7 +24,6 @@ from aggregator.ingest.plan import Response, failure, needs_prepare, plan, resul
 from aggregator.ingest.pool import parse_pool, parse_workers
 from aggregator.ingest.schedule import PollPolicy
 from aggregator.store import Store
-from aggregator.stories.similarity import WINDOW
 from aggregator.types import Failure, Fetched, Outcome, SourceToFetch, SourceUpdate, UpdateResult
 
 if TYPE_CHECKING:
@@ -236,6 +235,8 @@ PRUNE_MARGIN = timedelta(days=1)
 def prune_index(store: Store, now: datetime) -> int:
     """Drop the near-duplicate band keys no new item can match any more: those of items
     dated more than the window (and a day's margin) before ``now``."""
+    from aggregator.stories.similarity import WINDOW
+
     return store.prune_index(now - WINDOW - PRUNE_MARGIN)
 
 

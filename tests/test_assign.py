@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.stories.assign import BatchAssignment, NewStory, assign_batch, story_uid
-from aggregator.stories.dedupe import Candidate
+from aggregator.stories.assign import BatchAssignment, Candidate, NewStory, assign_batch, story_uid
 from aggregator.stories.similarity import fingerprint
 from aggregator.types import Fingerprint, ItemData
 

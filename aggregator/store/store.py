@@ -35,7 +35,6 @@ from aggregator.store.models import (
     SourceRow,
     StoryRow,
 )
-from aggregator.store.stories import add_items, refresh_representatives, update_items
 from aggregator.text import canonical_url
 from aggregator.types import (
     Outcome,
@@ -336,6 +335,13 @@ class Store:
             self._record_state(source, change)
             session.add(source)
             if change.outcome is Outcome.OK:
+                # loaded with the first items: a cycle of 304s never needs the story logic
+                from aggregator.store.stories import (
+                    add_items,
+                    refresh_representatives,
+                    update_items,
+                )
+
                 touched = add_items(session, self._insert_ignore, source, change)
                 touched |= update_items(session, source, change)
                 refresh_representatives(session, touched)

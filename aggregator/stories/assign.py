@@ -1,22 +1,125 @@
-"""Story assignment of one source's batch of new items, as a pure function.
+"""Which story each new item joins, and which item represents a story: pure.
 
-The store loads what the batch can match (stored exact keys, stored candidates sharing
-a band), :func:`assign_batch` decides, the store writes the result. Items of the batch
-can join each other, and an item matching several stories folds them into one.
+:func:`assign_story` decides for one item (an exact key, else the best verified
+near-duplicate, else a new story); :func:`assign_batch` does it for one source's batch:
+the store loads what the batch can match (stored exact keys, stored candidates sharing
+a band), assign_batch decides, the store writes the result. Items of the batch can join
+each other, and an item matching several stories folds them into one.
+:func:`choose_representative` picks the credited original, else the earliest item.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from aggregator.stories.dedupe import Candidate, StoryRef, assign_story
+from aggregator.stories.attribution import outlet_key
+from aggregator.stories.similarity import WINDOW, Match, compare
 from aggregator.types import Fingerprint, ItemData
 
 STORY_NAMESPACE = uuid.UUID("6f1e7a52-5d0b-4c1e-9a57-2b1f3c7d9e10")
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    """One item of a story, as the choice of its representative sees it."""
+
+    item_id: int
+    outlet_keys: frozenset[str]  # outlet_key() of its source's name, titles and host
+    published: datetime
+    cites: tuple[str, ...] = ()  # outlets its credit line names as the origin
+
+
+@dataclass(frozen=True, slots=True)
+class Representative:
+    item_id: int
+    is_original: bool  # another item credits this one's outlet as the origin
+    credited_origin: str | None  # the outlet credited as the origin, when not among ours
+
+
+def choose_representative(members: Sequence[StoryMember]) -> Representative:
+    """The original publisher when the credits name one of the story's outlets, else the
+    earliest item. An origin credited but not carried by any of our sources is named."""
+    if not members:
+        raise ValueError("a story has at least one item")
+    by_time = sorted(members, key=lambda m: (m.published, m.item_id))
+    credited = Counter(c for m in members for c in m.cites)
+    cited_keys = {outlet_key(name) for name in credited}
+    originals = [m for m in by_time if m.outlet_keys & cited_keys]
+    if originals:
+        return Representative(originals[0].item_id, True, None)
+    origin = credited.most_common(1)[0][0] if credited else None
+    return Representative(by_time[0].item_id, False, origin)
+
+
+StoryRef = int | str  # a stored story's id, or the uid of one this batch creates
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A stored (or just assigned) item that shares an LSH band with the new one."""
+
+    item_id: int | str
+    story: StoryRef
+    label: str  # "item #12 (izvestia)", for explanations
+    fingerprint: Fingerprint
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    story: StoryRef | None  # None: a new story
+    reason: str
+    merge: tuple[StoryRef, ...] = ()  # other stories it matched too: one story after all
+
+
+def assign_story(keys: Sequence[str], exact: Mapping[str, tuple[StoryRef, str]],
+                 fp: Fingerprint | None, candidates: Iterable[Candidate],
+                 seen_at: datetime) -> Assignment:
+    """Which story a new item joins: an exact key first, then the best verified
+    near-duplicate within the time window, else none (a new story)."""
+    for key in keys:
+        if key in exact:
+            story, label = exact[key]
+            kind, _, value = key.partition(":")
+            return Assignment(story, f"exact match: same {_KEY_NAMES.get(kind, kind)} "
+                                     f"{value} as {label}")
+    if fp is None:
+        return Assignment(None, "new story: too little text to compare with others")
+    best: tuple[float, float, Candidate, Match] | None = None
+    closest: tuple[float, Candidate, Match] | None = None
+    matched: list[StoryRef] = []
+    for candidate in candidates:
+        if abs(candidate.seen_at - seen_at) > WINDOW:
+            continue
+        match = compare(fp, candidate.fingerprint)
+        if match.same:
+            matched.append(candidate.story)
+            rank = (match.containment, match.jaccard)
+            if best is None or rank > best[:2]:
+                best = (*rank, candidate, match)
+        elif closest is None or match.jaccard > closest[0]:
+            closest = (match.jaccard, candidate, match)
+    if best is not None:
+        _, _, candidate, match = best
+        # The item bridges every story it matched: they are one story. The oldest
+        # stored one survives (its id is the one readers have had longest).
+        stories = list(dict.fromkeys(matched))
+        stored = sorted(s for s in stories if isinstance(s, int))
+        target = stored[0] if stored else candidate.story
+        return Assignment(target, f"near-duplicate of {candidate.label}: {match.reason}",
+                          merge=tuple(s for s in stories if s != target))
+    if closest is not None:
+        _, candidate, match = closest
+        return Assignment(None, f"new story: closest candidate {candidate.label} is not the "
+                                f"same story: {match.reason}")
+    return Assignment(None, "new story: no earlier item shares its text")
+
+
+_KEY_NAMES = {"url": "canonical URL", "guid": "guid"}
 
 
 def story_uid(first_key: str) -> str:
