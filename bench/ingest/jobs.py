@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -552,10 +552,273 @@ def job_web_load(spec: Spec) -> dict[str, Any]:
     return {"requests": count, "seconds": seconds, "requests_per_s": count / seconds}
 
 
+# ---- the command line, as a user runs it ---------------------------------------
+
+
+def _aggregator_command() -> list[str]:
+    """The installed entry point next to this interpreter, else ``python -m aggregator``."""
+    entry = Path(sys.executable).with_name("aggregator")
+    return [str(entry)] if entry.exists() else [sys.executable, "-m", "aggregator"]
+
+
+def _sqlite_path(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def _stored_counts(url: str) -> dict[str, int]:
+    """Rows that a cycle must not change: items, stories, band keys, the last item id."""
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{_sqlite_path(url)}?mode=ro", uri=True)
+    try:
+        return {"items": db.execute("SELECT count(*) FROM item").fetchone()[0],
+                "stories": db.execute("SELECT count(*) FROM story").fetchone()[0],
+                "bands": db.execute("SELECT count(*) FROM item_band").fetchone()[0],
+                "last_item_id": db.execute("SELECT max(id) FROM item").fetchone()[0] or 0}
+    finally:
+        db.close()
+
+
+def job_cli(spec: Spec) -> dict[str, Any]:
+    """``aggregator ARGS...`` as a subprocess, stdout and stderr piped (not a terminal):
+    the wall clock of the whole process, start-up included, median of ``repeat`` runs.
+
+    With ``db``, the rows a warm cycle must not change are counted before and after."""
+    import resource
+    import subprocess
+
+    command = [*_aggregator_command(), *spec["args"]]
+    before = _stored_counts(spec["db"]) if spec.get("db") else None
+    times, codes, last, failures = [], [], "", []
+    for _ in range(spec.get("repeat", 5)):
+        started = time.perf_counter()
+        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, check=False,
+                              timeout=spec.get("timeout", 600))
+        times.append(time.perf_counter() - started)
+        codes.append(done.returncode)
+        lines = (done.stdout + done.stderr).strip().splitlines()
+        last = lines[-1] if lines else ""
+        if done.returncode:
+            failures.append(" / ".join(lines[-3:])[-400:])
+    succeeded = [t for t, code in zip(times, codes, strict=True) if code == 0]
+    result: dict[str, Any] = {
+        # the median of the runs that exited 0 (a failing run is no cycle)
+        "seconds": statistics.median(succeeded or times), "all_seconds": times,
+        "exit_codes": codes, "last_line": last[-300:], "first_errors": failures[:3],
+        # the largest of the child processes (the fetch process itself; its parse workers
+        # are its children, not ours)
+        "process_peak_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+                                 / 1024, 1)}
+    if before is not None:
+        after = _stored_counts(spec["db"])
+        result.update(stored_before=before, stored_after=after, stored_changed=before != after)
+    if any(codes):
+        result["errors"] = sum(1 for c in codes if c)
+    return result
+
+
+# ---- the size of the database --------------------------------------------------
+
+
+def _checkpointed(source: Path, target: Path) -> dict[str, Any]:
+    """Copy a SQLite database (and its WAL) to ``target``, fold the WAL into it, and
+    measure it: the file, its pages in use, and the bytes of each table by dbstat."""
+    import shutil
+
+    on_disk = 0
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(str(source) + suffix)
+        Path(str(target) + suffix).unlink(missing_ok=True)
+        if src.exists():
+            if suffix != "-shm":
+                on_disk += src.stat().st_size
+            shutil.copyfile(src, str(target) + suffix)
+    return _measure(target, on_disk)
+
+
+def _measure(path: Path, on_disk: int | None = None) -> dict[str, Any]:
+    import sqlite3
+
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        free = db.execute("PRAGMA freelist_count").fetchone()[0]
+        tables: dict[str, int] = {}
+        with suppress(sqlite3.DatabaseError):  # dbstat is a compile-time option
+            for name, size in db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name "
+                                         "ORDER BY 2 DESC LIMIT 12"):
+                tables[name] = int(size)
+    finally:
+        db.close()
+    return {"bytes": pages * page_size, "used_bytes": (pages - free) * page_size,
+            "free_bytes": free * page_size, "page_size": page_size,
+            "bytes_on_disk_before_checkpoint": on_disk, "by_table": tables}
+
+
+def job_db_size(spec: Spec) -> dict[str, Any]:
+    """Bytes per item of our store after a cold ingest, (a) as it is and (b) once the
+    near-duplicate index is pruned as a long-running store prunes it; and reader's bytes
+    per entry on the same corpus. Measured on copies: the stores are not touched."""
+    import sqlite3
+
+    from aggregator.store import Store
+
+    scratch = Path(spec["scratch"])
+    copy = scratch / "size-ours.sqlite"
+    ours = _checkpointed(_sqlite_path(spec["db"]), copy)
+    counts = _stored_counts(f"sqlite:///{copy}")
+    ours["items"] = counts["items"]
+    ours["bytes_per_item"] = ours["bytes"] / max(counts["items"], 1)
+    before = datetime.now(UTC) + timedelta(days=365)  # later than every item of the corpus
+    store = Store(f"sqlite:///{copy}")
+    started = time.perf_counter()
+    dropped = store.prune_index(before)
+    prune_seconds = time.perf_counter() - started
+    store.close()
+    pruned = _measure(copy)
+    pruned.update(items=_stored_counts(f"sqlite:///{copy}")["items"], fingerprints_dropped=dropped,
+                  prune_seconds=prune_seconds)
+    # a long-running store reuses the freed pages rather than growing: count pages in use
+    pruned["bytes_per_item"] = pruned["used_bytes"] / max(pruned["items"], 1)
+    result: dict[str, Any] = {"ours": ours, "ours_pruned": pruned}
+    for name in ("ours", "ours_pruned"):
+        result[name]["mb"] = round(result[name]["bytes"] / 1e6, 2)
+    if spec.get("reader_db"):
+        reader_path = Path(spec["reader_db"])
+        reader = _checkpointed(reader_path, scratch / "size-reader.sqlite")
+        db = sqlite3.connect(scratch / "size-reader.sqlite")
+        try:
+            reader["items"] = db.execute("SELECT count(*) FROM entries").fetchone()[0]
+        finally:
+            db.close()
+        search = Path(str(reader_path) + ".search")
+        reader["search_bytes"] = search.stat().st_size if search.exists() else 0
+        reader["search_counted"] = False
+        if search.exists():
+            db = sqlite3.connect(f"file:{search}?mode=ro", uri=True)
+            try:
+                tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            finally:
+                db.close()
+            if tables:  # not empty: the search index is part of reader's store
+                reader["search_counted"] = True
+                reader["bytes"] += reader["search_bytes"]
+        reader["bytes_per_item"] = reader["bytes"] / max(reader["items"], 1)
+        result["reader"] = reader
+    return result
+
+
+# ---- a store that already holds a history --------------------------------------
+
+_SQL_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy keeps a naive UTC datetime in SQLite
+
+
+def job_fill(spec: Spec) -> dict[str, Any]:
+    """Write ``count`` filler items straight into a new store, as a long-running store
+    holds them: a few sources of their own, one story per item with its exact key, and
+    the item's fingerprint and band keys. Dates spread over ``spread_days`` around
+    ``center`` (the corpus's dates), so some fall in the matching window of new items.
+
+    Fingerprints are real (``similarity.fingerprint`` of random word texts, a pool of a
+    few hundred reused); each item gets band keys of its own (random 64-bit values, as
+    many as a fingerprint has), so fillers are no candidates of the corpus's items, as
+    unrelated stories are not, but they fill the band index."""
+    import hashlib
+    import random
+    import sqlite3
+    import uuid
+
+    import numpy as np
+
+    from aggregator.store import Store
+    from aggregator.store.keys import key_hash
+    from aggregator.stories.similarity import fingerprint
+    from bench.ingest.corpus import EN_WORDS, RU_WORDS
+
+    count, sources = spec["count"], spec.get("sources", 10)
+    rng = random.Random(spec.get("seed", 7))
+    nprng = np.random.default_rng(spec.get("seed", 7))
+    started = time.perf_counter()
+    Store(spec["db"]).close()  # the schema, as the product creates it
+    pool = []
+    for n in range(min(count, spec.get("pool", 400))):
+        words = RU_WORDS if n % 2 else EN_WORDS
+        title = " ".join(rng.choice(words) for _ in range(rng.randint(5, 11))).capitalize()
+        paragraphs = [" ".join(rng.choice(words) for _ in range(rng.randint(30, 90))) + "."
+                      for _ in range(rng.randint(1, 5))]
+        fp = fingerprint(title, "\n\n".join(paragraphs))
+        if fp is not None:
+            pool.append((title, paragraphs, fp, len(dict.fromkeys(fp.bands))))
+    center = datetime.fromisoformat(spec["center"])
+    spread = spec.get("spread_days", 30) * 86400
+    db = sqlite3.connect(_sqlite_path(spec["db"]), isolation_level=None)
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("PRAGMA cache_size=-262144")  # 256 MB: the random band keys insert faster
+    db.execute("BEGIN")
+    now_text = datetime.now(UTC).strftime(_SQL_TIME)
+    db.executemany(
+        "INSERT INTO source (id, name, url, tags, poll_interval_seconds, fixed_interval, "
+        "active, stopped, error_count, created_at, next_fetch_at) "
+        "VALUES (?, ?, ?, '', 1800, 0, 0, 0, 0, ?, ?)",
+        [(s + 1, f"filler-{s:03d}", f"http://filler-{s:03d}.invalid/feed.xml", now_text,
+          now_text) for s in range(sources)])
+    bands_written = 0
+    chunk = 5000
+    for start in range(0, count, chunk):
+        stories, items, keys, prints, bands = [], [], [], [], []
+        ids = range(start + 1, min(start + chunk, count) + 1)
+        offsets = nprng.uniform(-spread / 2, spread / 2, size=len(ids))
+        for item_id, offset in zip(ids, offsets, strict=True):
+            title, paragraphs, fp, band_count = pool[item_id % len(pool)]
+            when = center + timedelta(seconds=float(offset))
+            published = when.replace(tzinfo=None).strftime(_SQL_TIME)
+            seen_text = (when + timedelta(minutes=rng.randint(1, 90))).replace(
+                tzinfo=None).strftime(_SQL_TIME)
+            seen = int(when.timestamp())
+            source = item_id % sources + 1
+            url = f"https://filler-{source - 1:03d}.example.com/news/{item_id}-story"
+            html = "".join(f"<p>{p}</p>" for p in paragraphs)
+            summary = paragraphs[0][:300]
+            stories.append((item_id, f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}",
+                            item_id, published, seen_text, seen_text))
+            items.append((item_id, source, item_id, f"{url}#guid", url + "?utm_source=rss", url,
+                          title, html, summary, "World", published, seen_text, seen_text,
+                          hashlib.sha256(f"{item_id}{title}".encode()).hexdigest()))
+            keys.append((key_hash(url), item_id))
+            prints.append((item_id, seen, fp.words, fp.shingles, fp.signature,
+                           "\n".join(fp.numbers), fp.skeleton_hash))
+            keys_of = nprng.integers(-2**63, 2**63 - 1, size=band_count, dtype=np.int64)
+            bands += [(int(b), item_id, seen) for b in keys_of]
+        db.executemany("INSERT INTO story (id, uid, representative_item_id, "
+                       "representative_is_original, published_at, first_seen_at, updated_at) "
+                       "VALUES (?, ?, ?, 0, ?, ?, ?)", stories)
+        db.executemany("INSERT INTO item (id, source_id, story_id, guid, url, canonical_url, "
+                       "title, content_html, summary_text, categories, published_at, "
+                       "first_seen_at, last_changed_at, content_hash, cites, join_reason) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', "
+                       "'new story: filler')", items)
+        db.executemany("INSERT INTO story_key (key_hash, story_id) VALUES (?, ?)", keys)
+        db.executemany("INSERT INTO item_fingerprint (item_id, seen, words, shingles, "
+                       "signature, slots, skeleton) VALUES (?, ?, ?, ?, ?, ?, ?)", prints)
+        db.executemany("INSERT INTO item_band (band, item_id, seen) VALUES (?, ?, ?)", bands)
+        bands_written += len(bands)
+    db.execute("COMMIT")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    seconds = time.perf_counter() - started
+    size = _sqlite_path(spec["db"]).stat().st_size
+    return {"seconds": seconds, "filler_items": count, "filler_sources": sources,
+            "filler_bands": bands_written, "fingerprint_pool": len(pool),
+            "filled_mb": round(size / 1e6, 1)}
+
+
 JOBS: dict[str, Callable[[Spec], dict[str, Any]]] = {
     "feedparser": job_feedparser, "httpx": job_httpx, "ours": job_ours, "stages": job_stages,
     "profile": job_profile, "reader": job_reader, "render": job_render,
-    "web_load": job_web_load,
+    "web_load": job_web_load, "cli": job_cli, "db_size": job_db_size, "fill": job_fill,
 }
 
 
