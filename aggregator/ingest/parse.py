@@ -12,11 +12,13 @@ import html
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import charset_normalizer
 import feedparser
+from lxml import etree
 
 from aggregator.exceptions import ParseError
 from aggregator.text import strip_illegal_xml
@@ -92,14 +94,39 @@ def _decodes(body: bytes, encoding: str | None) -> bool:
     return True
 
 
+def _mostly_utf8(body: bytes) -> bool:
+    """UTF-8 with a few broken bytes: a bad byte must cost one character, not the feed
+    (read in another charset, every other character would be mojibake)."""
+    text = body.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") - body.count("\ufffd".encode())
+    good = sum(1 for c in text if ord(c) > 0x7F) - text.count("\ufffd")
+    return good >= 10 * bad
+
+
+def _looks_latin(body: bytes) -> bool:
+    """Whether ``body`` read as windows-1252 looks like a Western European language.
+
+    French or Portuguese words of four letters or more keep some plain letters
+    ("très", "liderança"); Cyrillic bytes read as windows-1252 make words of nothing but
+    accented letters ("Íîâîñòè"), which is how a windows-1251 or koi8-r feed
+    mislabelled as ISO-8859-1 gives itself away.
+    """
+    words = re.findall(r"[^\W\d_]{4,}", body.decode("cp1252", errors="replace"))
+    accented = [w for w in words if not w.isascii()]
+    all_accented = [w for w in accented if all(ord(c) > 0x7F for c in w)]
+    return len(all_accented) * 2 < len(accented) or not accented
+
+
 def choose_encoding(body: bytes, content_type: str | None) -> str | None:
     """The charset to read ``body`` in, when feedparser's own choice would be wrong.
 
     Returns None when there is nothing to correct (plain ASCII, a BOM, or a declared
-    charset that fits). Order: valid UTF-8; the HTTP charset or the XML prolog when the
-    bytes decode in it; else detection (charset-normalizer), so a windows-1251 or
-    koi8-r feed served as ``text/xml`` without a charset, or with a wrong one, still
-    reads as Russian instead of mojibake.
+    charset that fits). Order: UTF-8, even with a few broken bytes (they become U+FFFD);
+    the HTTP charset or the XML prolog when the bytes decode in it and it is not one of
+    the single-byte charsets that decode anything; windows-1252 (which browsers read
+    for ISO-8859-1) when the text looks Western European, declared or not; else
+    detection (charset-normalizer), so a windows-1251 or koi8-r feed served as
+    ``text/xml`` without a charset, or with a wrong one, reads as Russian.
     """
     if body.startswith(_BOMS) or body.isascii():
         return None
@@ -109,11 +136,15 @@ def choose_encoding(body: bytes, content_type: str | None) -> str | None:
     prolog = prolog_match.group(1).decode("ascii").lower() if prolog_match else None
     if _decodes(body, "utf-8"):
         wanted = "utf-8"
+    elif _mostly_utf8(body):
+        return "utf-8"  # re-encoded with the broken bytes replaced, whatever was declared
     else:
         fitting = [e for e in (declared, prolog)
                    if e and e not in _ANYTHING_GOES and _decodes(body, e)]
         if fitting:
             wanted = fitting[0]
+        elif _looks_latin(body):
+            wanted = "cp1252"
         else:
             best = charset_normalizer.from_bytes(body).best()
             wanted = best.encoding if best is not None else (declared or prolog or "cp1252")
@@ -128,6 +159,38 @@ def _as_utf8(body: bytes, encoding: str) -> bytes:
     text = re.sub(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[A-Za-z0-9._:-]+""",
                   r"\g<1>utf-8", text, count=1)
     return text.encode("utf-8")
+
+
+_RSS_ITEMS = ("item", "{http://purl.org/rss/1.0/}item")
+_RSS_TITLES = ("title", "{http://purl.org/rss/1.0/}title")
+
+
+def _rss_item_titles(body: bytes, parsed: Any) -> list[str | None] | None:
+    """Each RSS item's own <title>, when the feed has other title elements too.
+
+    feedparser keeps the last title-like element inside an item, so a ``dc:title`` or
+    an Open Graph block after (or before) the item's own ``<title>`` would be published
+    as its title. Read only when the body holds more titles than items can explain.
+    """
+    version = str(parsed.get("version") or "")
+    if not version.startswith("rss") or body.count(b"title") <= 2 * len(parsed.entries) + 4:
+        return None
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True,
+                             load_dtd=False, huge_tree=False)
+    try:
+        root = etree.fromstring(body, parser)
+    except etree.XMLSyntaxError:
+        return None
+    if root is None:
+        return None
+    items = list(root.iter(*_RSS_ITEMS))
+    if len(items) != len(parsed.entries):
+        return None  # the two parsers disagree on what the items are: keep feedparser's
+    titles: list[str | None] = []
+    for item in items:
+        own = next((child for child in item if child.tag in _RSS_TITLES), None)
+        titles.append(own.text.strip() if own is not None and own.text else None)
+    return titles
 
 
 def parse_feed(body: bytes, headers: Mapping[str, str]) -> ParsedFeed:
@@ -159,11 +222,16 @@ def parse_feed(body: bytes, headers: Mapping[str, str]) -> ParsedFeed:
     feed = parsed.feed
     entries = []
     skipped = 0
-    for raw in parsed.entries:
+    own_titles = _rss_item_titles(body, parsed) or [None] * len(parsed.entries)
+    for raw, own_title in zip(parsed.entries, own_titles, strict=True):
         try:
-            entries.append(_entry(raw))
+            entry = _entry(raw)
         except (TypeError, ValueError, AttributeError):
             skipped += 1
+            continue
+        if own_title is not None and (raw.get("title") or "").strip() != own_title:
+            entry = replace(entry, title=html.escape(own_title, quote=False))
+        entries.append(entry)
     return ParsedFeed(
         title=strip_illegal_xml(feed.get("title") or "").strip() or None,
         site_url=feed.get("link") or None,
