@@ -114,6 +114,22 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+def http_url(value: str | None) -> str | None:
+    """``value`` if it is an absolute http(s) URL, else None: the one rule for every URL
+    we republish (links, sources, feeds, home pages), wherever it came from, so a
+    ``javascript:`` or ``data:`` link from a feed never becomes a link of ours."""
+    if not value:
+        return None
+    value = strip_illegal_xml(value).strip()
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return value
+
+
 def canonical_url(url: str | None, base: str | None = None) -> str | None:
     """A comparable form of ``url``: absolute, lowercase scheme and host, no default port,
     no fragment, no tracking parameters (utm_*, fbclid, gclid, yclid, ...).

@@ -104,3 +104,32 @@ def test_russian_mislabelled_as_latin_1_still_reads_as_russian(
     body = _feed(title, encoding, "ISO-8859-1")
     (entry,) = parse_feed(body, {"content-type": "text/xml; charset=ISO-8859-1"}).entries
     assert entry.title == title
+
+
+HOSTILE_LINKS = b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>
+<title>Hostile outlet</title><link>javascript:alert(document.domain)</link><description>d</description>
+<item><title>An item</title><link>data:text/html,&lt;script&gt;alert(1)&lt;/script&gt;</link>
+<guid isPermaLink="false">hostile-1</guid><pubDate>Tue, 24 Nov 2026 09:00:00 GMT</pubDate>
+<description>Some text of the item, long enough to be an article.</description></item>
+</channel></rss>"""
+
+
+def test_no_republished_url_is_anything_but_http(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    from sqlalchemy import text
+
+    from aggregator.site import render_site
+
+    url = feed_server.serve("/hostile.xml", HOSTILE_LINKS)
+    config = load_config(write_config(tmp_path, {"hostile": url}))
+    store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+    update_sources(store, config)
+    site = render_site(store, config, utc_now())
+    # and a home page stored before the rule existed is not republished either
+    with store.engine.begin() as connection:
+        connection.execute(text("UPDATE source SET site_url = 'javascript:alert(2)'"))
+    site_again = render_site(store, config, utc_now())
+    for files in (site, site_again):
+        bodies = b"".join(f.body for f in files.values()).lower()
+        assert b"javascript:" not in bodies and b"data:text" not in bodies
+        assert b"An item" in files["feeds/all.atom"].body

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urljoin
 
 from aggregator.exceptions import ParseError
 from aggregator.ingest.normalize import normalize_entry_with_text
@@ -18,6 +19,7 @@ from aggregator.ingest.schedule import feed_ttl, weekly_entry_rate
 from aggregator.stories.attribution import find_credits
 from aggregator.stories.dedupe import shared_urls, story_keys, unique_items
 from aggregator.stories.similarity import fingerprint
+from aggregator.text import http_url
 from aggregator.types import Credit, FeedMeta, Fingerprint, ItemData
 
 
@@ -30,6 +32,11 @@ class PreparedFeed:
     credits: Mapping[str, Credit | None]  # by guid
     weekly_entries: float | None
     ttl: timedelta | None
+
+
+def _site_url(link: str | None, feed_url: str) -> str | None:
+    """The feed's home page: absolute against the feed's URL, and http(s) or nothing."""
+    return http_url(urljoin(feed_url, link.strip())) if link and link.strip() else None
 
 
 def prepare_feed(body: bytes, headers: Mapping[str, str], url: str,
@@ -46,7 +53,8 @@ def prepare_feed(body: bytes, headers: Mapping[str, str], url: str,
     by_hash = {item.content_hash: text for item, text in normalized}
     texts = {i.guid: by_hash[i.content_hash] for i in items}
     return PreparedFeed(
-        feed=FeedMeta(parsed.title, parsed.site_url, parsed.feed_id, parsed.updated,
+        feed=FeedMeta(parsed.title, _site_url(parsed.site_url, url), parsed.feed_id,
+                      parsed.updated,
                       (parsed.language or "")[:35] or None),
         items=tuple(items),
         story_keys={i.guid: story_keys(i, ambiguous) for i in items},

@@ -23,7 +23,14 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from aggregator.text import MAX_NAME, canonical_url, is_slug, slugify, strip_illegal_xml
+from aggregator.text import (
+    MAX_NAME,
+    canonical_url,
+    http_url,
+    is_slug,
+    slugify,
+    strip_illegal_xml,
+)
 
 #: the namespace of the one attribute OPML lacks: the source's name in feeds.yaml
 AGGREGATOR_NS = "urn:x-aggregator:opml"
@@ -99,7 +106,7 @@ def export_opml(title: str, sources: Sequence[OpmlSource]) -> bytes:
         outline.set("text", text)
         outline.set("title", text)
         outline.set("xmlUrl", _clean(source.xml_url))
-        if _clean(source.html_url):
+        if http_url(source.html_url):
             outline.set("htmlUrl", _clean(source.html_url))
         tags = [t for t in (_tag_for_category(t) for t in source.tags) if t]
         if tags:

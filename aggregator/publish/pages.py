@@ -24,12 +24,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from jinja2 import DictLoader, Environment, StrictUndefined
 from markupsafe import Markup
 
 from aggregator.publish.formats import FORMATS, OPML_PATH, feed_path, site_url
+from aggregator.text import http_url
 from aggregator.types import Outlet, StoryView
 from aggregator.version import __version__
 
@@ -54,18 +54,6 @@ class OutputSummary:
     description: str | None
     story_count: int
     updated: datetime | None  # None: nothing published yet
-
-
-def _http_url(value: str | None) -> str | None:
-    """``value`` if it is an http(s) URL, else None: only those become links."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return None
-    return value if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
 def _utc(value: datetime) -> datetime:
@@ -93,7 +81,7 @@ class _Link:
 
 
 def _outlet(outlet: Outlet) -> _Link:
-    return _Link(_http_url(outlet.item_url) or _http_url(outlet.site_url),
+    return _Link(http_url(outlet.item_url) or http_url(outlet.site_url),
                  outlet.source_title.strip() or outlet.source_name)
 
 
@@ -109,7 +97,7 @@ def _environment() -> Environment:
                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                               keep_trailing_newline=True, finalize=_printable)
     environment.filters.update(human_date=_human_date, iso_date=_iso_date, stories=_stories,
-                               http_url=_http_url, outlet=_outlet)
+                               http_url=http_url, outlet=_outlet)
     return environment
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from aggregator.text import strip_illegal_xml
+from aggregator.text import http_url, strip_illegal_xml
 from aggregator.types import Outlet, OutputFeed, StoryView
 from aggregator.version import __version__
 
@@ -34,13 +34,18 @@ def _text(value: str | None) -> str:
     return strip_illegal_xml(value or "").strip()
 
 
+def _url(value: str | None) -> str:
+    """A URL we republish: absolute http(s), else "" (text.http_url)."""
+    return http_url(value) or ""
+
+
 def _iso(value: datetime) -> str:
     return value.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _outlet_link(outlet: Outlet) -> str:
     name = html.escape(_text(outlet.source_title) or outlet.source_name)
-    href = _text(outlet.item_url or outlet.site_url)
+    href = _url(outlet.item_url) or _url(outlet.site_url)
     return f'<a href="{html.escape(href)}">{name}</a>' if href else name
 
 
@@ -66,16 +71,17 @@ def _add_element(parent: etree._Element, tag: str, text: str | None = None,
 
 def _complete_entry(entry: etree._Element, story: StoryView) -> None:
     for outlet in story.others:
-        if outlet.item_url:
-            _add_element(entry, "link", rel="related", href=_text(outlet.item_url),
+        if _url(outlet.item_url):
+            _add_element(entry, "link", rel="related", href=_url(outlet.item_url),
                          title=_text(outlet.source_title), type="text/html")
     rep = story.representative
     source = _add_element(entry, "source")
     _add_element(source, "id", _text(rep.feed_id))
     _add_element(source, "title", _text(rep.source_title))
-    _add_element(source, "link", rel="self", href=_text(rep.feed_url))
-    if rep.site_url:
-        _add_element(source, "link", rel="alternate", href=_text(rep.site_url), type="text/html")
+    if _url(rep.feed_url):
+        _add_element(source, "link", rel="self", href=_url(rep.feed_url))
+    if _url(rep.site_url):
+        _add_element(source, "link", rel="alternate", href=_url(rep.site_url), type="text/html")
     _add_element(source, "updated", _iso(rep.feed_updated))
 
 
@@ -115,8 +121,8 @@ def render_atom(feed: OutputFeed, stories: Sequence[StoryView]) -> bytes:
         entry.title(_text(story.title) or "Untitled")
         entry.updated(story.updated_at)
         entry.published(story.published_at)
-        if story.url:
-            entry.link(href=_text(story.url))
+        if _url(story.url):
+            entry.link(href=_url(story.url))
         if story.author:
             entry.author(name=_text(story.author))
         body = _text(story.content_html) + attribution_html(story)
@@ -150,8 +156,8 @@ def render_rss(feed: OutputFeed, stories: Sequence[StoryView]) -> bytes:
         entry = generator.add_entry(order="append")
         entry.guid(_text(story.uid), permalink=False)
         entry.title(_text(story.title) or "Untitled")
-        if story.url:
-            entry.link(href=_text(story.url))
+        if _url(story.url):
+            entry.link(href=_url(story.url))
         entry.description(_text(story.content_html) + attribution_html(story))
         entry.pubDate(story.published_at)
         for term in story.categories:
@@ -170,8 +176,8 @@ def render_rss(feed: OutputFeed, stories: Sequence[StoryView]) -> bytes:
 
 
 def _outlet_json(outlet: Outlet) -> dict[str, Any]:
-    return {"name": _text(outlet.source_title), "feed_url": _text(outlet.feed_url),
-            "home_page_url": _text(outlet.site_url) or None, "url": _text(outlet.item_url) or None}
+    return {"name": _text(outlet.source_title), "feed_url": _url(outlet.feed_url) or None,
+            "home_page_url": _url(outlet.site_url) or None, "url": _url(outlet.item_url) or None}
 
 
 def render_json(feed: OutputFeed, stories: Sequence[StoryView]) -> bytes:
@@ -200,8 +206,8 @@ def render_json(feed: OutputFeed, stories: Sequence[StoryView]) -> bytes:
             "date_published": _iso(story.published_at),
             "date_modified": _iso(story.updated_at),
         }
-        if story.url:
-            item["url"] = _text(story.url)
+        if _url(story.url):
+            item["url"] = _url(story.url)
         if story.summary_text:
             item["summary"] = _text(story.summary_text)
         if story.author:
