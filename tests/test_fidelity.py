@@ -107,7 +107,8 @@ def test_russian_mislabelled_as_latin_1_still_reads_as_russian(
 
 
 HOSTILE_LINKS = b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>
-<title>Hostile outlet</title><link>javascript:alert(document.domain)</link><description>d</description>
+<title>Hostile outlet</title><link>javascript:alert(document.domain)</link>
+<description>d</description>
 <item><title>An item</title><link>data:text/html,&lt;script&gt;alert(1)&lt;/script&gt;</link>
 <guid isPermaLink="false">hostile-1</guid><pubDate>Tue, 24 Nov 2026 09:00:00 GMT</pubDate>
 <description>Some text of the item, long enough to be an article.</description></item>
@@ -133,3 +134,38 @@ def test_no_republished_url_is_anything_but_http(
         bodies = b"".join(f.body for f in files.values()).lower()
         assert b"javascript:" not in bodies and b"data:text" not in bodies
         assert b"An item" in files["feeds/all.atom"].body
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom", "rdf"])
+def test_a_document_with_more_entries_than_the_cap_is_read_up_to_the_cap(kind: str) -> None:
+    import time
+    import tracemalloc
+
+    from aggregator.ingest.parse import MAX_ENTRIES, parse_feed
+
+    count = 20_000
+    if kind == "rss":
+        entries = "".join(f"<item><title>Item {i}</title><guid>g{i}</guid></item>"
+                          for i in range(count))
+        doc = f'<rss version="2.0"><channel><title>Big</title>{entries}</channel></rss>'
+    elif kind == "atom":
+        entries = "".join(f"<entry><title>Item {i}</title><id>urn:x:{i}</id>"
+                          f"<updated>2026-11-24T09:00:00Z</updated></entry>" for i in range(count))
+        doc = f'<feed xmlns="http://www.w3.org/2005/Atom"><title>Big</title>{entries}</feed>'
+    else:
+        entries = "".join(f'<item rdf:about="http://e/{i}"><title>Item {i}</title>'
+                          f"<link>http://e/{i}</link></item>" for i in range(count))
+        doc = ('<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+               'xmlns="http://purl.org/rss/1.0/"><channel rdf:about="http://e/">'
+               f"<title>Big</title></channel>{entries}</rdf:RDF>")
+    tracemalloc.start()
+    started = time.perf_counter()
+    parsed = parse_feed(('<?xml version="1.0" encoding="utf-8"?>' + doc).encode(), {})
+    elapsed = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(parsed.entries) == MAX_ENTRIES
+    assert (parsed.entries[0].title, parsed.entries[-1].title) == (
+        "Item 0", f"Item {MAX_ENTRIES - 1}")
+    assert parsed.title == "Big"
+    assert peak < 100 * 1024 * 1024 and elapsed < 30  # bounded by the cap, not the document
