@@ -19,7 +19,6 @@ from sqlmodel import Session, SQLModel, col, select
 
 from aggregator.store.keys import key_hash
 from aggregator.store.models import (
-    ItemBandRow,
     ItemFingerprintRow,
     ItemRow,
     SourceRow,
@@ -82,10 +81,14 @@ def _band_candidates(session: Session, bands: set[int], low: datetime,
                      high: datetime) -> dict[int, list[Candidate]]:
     """Stored items sharing a band with the batch, within the window, by band."""
     hits: list[tuple[int, int]] = []
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     for chunk in _chunks(sorted(bands)):
-        hits += session.exec(select(ItemBandRow.band, ItemBandRow.item_id).where(
-            col(ItemBandRow.band).in_(chunk), col(ItemBandRow.seen) >= _epoch(low),
-            col(ItemBandRow.seen) <= _epoch(high))).all()
+        # the driver's own SQL: an IN list of ~500 integers, with no per-value coercion
+        hits += connection.exec_driver_sql(
+            f"SELECT band, item_id FROM item_band WHERE band IN ({', '.join([mark] * len(chunk))})"
+            f" AND seen BETWEEN {mark} AND {mark}",
+            (*chunk, _epoch(low), _epoch(high))).all()
     ids = sorted({item_id for _, item_id in hits})
     loaded: dict[int, Candidate] = {}
     for chunk in _chunks(ids):
