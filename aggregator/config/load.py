@@ -15,12 +15,20 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    ScalarEvent,
+)
 
 from aggregator.config.model import Config, _RefError
 from aggregator.exceptions import ConfigError
 
 DEFAULT_CONFIG_PATH = "feeds.yaml"
 DEFAULT_DATABASE_URL = "sqlite:///aggregator.db"
+MAX_DEPTH = 32  # lists and mappings inside one another; feeds.yaml itself needs 7
+MAX_ALIASED_NODES = 10_000  # the values that aliases (*name) may add to the document
 
 
 def _yaml_hint(problem: str) -> str:
@@ -91,10 +99,54 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     return parse_config(text, str(file))
 
 
+def _check_shape(yaml: YAML, text: str, path: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH, and aliases that would expand to more than
+    MAX_ALIASED_NODES values (a "billion laughs"), or into themselves. This reads the
+    event stream, which takes constant stack and memory per value, before the tree is
+    built: building it recurses once per level, and expanding aliases copies their values.
+    """
+    sizes: dict[str, int] = {}  # anchor -> how many values it stands for
+    open_nodes: list[tuple[str | None, int]] = []  # (anchor, values so far) per level
+    aliased = 0
+
+    def add(count: int) -> None:
+        if open_nodes:
+            anchor, size = open_nodes[-1]
+            open_nodes[-1] = (anchor, size + count)
+
+    for event in yaml.parse(text):
+        line = event.start_mark.line + 1
+        if isinstance(event, AliasEvent):
+            if any(anchor == event.anchor for anchor, _ in open_nodes):
+                raise ConfigError(f"the alias *{event.anchor} is inside its own anchor; "
+                                  "a value cannot contain itself", path=path, line=line)
+            size = sizes.get(str(event.anchor), 1)
+            aliased += size
+            if aliased > MAX_ALIASED_NODES:
+                raise ConfigError(f"aliases (*name) expand to more than {MAX_ALIASED_NODES} "
+                                  "values; write the values out instead", path=path, line=line)
+            add(size)
+        elif isinstance(event, CollectionStartEvent):
+            if len(open_nodes) >= MAX_DEPTH:
+                raise ConfigError(f"lists and mappings are nested more than {MAX_DEPTH} deep",
+                                  path=path, line=line)
+            open_nodes.append((event.anchor, 1))
+        elif isinstance(event, CollectionEndEvent):
+            anchor, size = open_nodes.pop()
+            if anchor is not None:
+                sizes[anchor] = size
+            add(size)
+        elif isinstance(event, ScalarEvent):
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+            add(1)
+
+
 def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
     """Validate the text of a feeds.yaml; ``path`` is only used in messages."""
     yaml = YAML(typ="rt")
     try:
+        _check_shape(yaml, text, path)
         tree = yaml.load(text)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -105,6 +157,9 @@ def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
                           path=path, line=line) from None
     except YAMLError as error:
         raise ConfigError(f"not valid YAML: {error}", path=path) from None
+    except (ValueError, OverflowError) as error:  # a tagged or dated scalar out of range
+        raise ConfigError(f"not valid YAML: a value cannot be read: {error}",
+                          path=path) from None
     if tree is None:
         tree = CommentedMap()
     if not isinstance(tree, dict):

@@ -6,12 +6,14 @@ validation errors into file:line messages is load.py's job.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -24,27 +26,45 @@ from aggregator.text import SLUG_PATTERN, compile_regex, url_problem
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+MAX_DURATION = timedelta(days=365)  # any duration in feeds.yaml: far inside datetime's range
+MAX_TIMEOUT = timedelta(minutes=5)  # a fetch's deadline: the lease a fetch holds its source by
 
 
-def parse_duration(value: object) -> timedelta:
-    """``90``, ``"90s"``, ``"30m"``, ``"2h"``, ``"1d"`` -> timedelta (> 0)."""
-    if isinstance(value, timedelta):
-        return value
+def _shown(duration: timedelta) -> str:
+    seconds = int(duration.total_seconds())
+    unit, size = next((u, n) for u, n in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+                      if seconds % n == 0)
+    return f"{seconds // size}{unit}"
+
+
+def parse_duration(value: object, limit: timedelta = timedelta(days=999_999_999)) -> timedelta:
+    """``90``, ``"90s"``, ``"30m"``, ``"2h"``, ``"1d"`` -> timedelta, > 0 and <= ``limit``
+    (by default the largest timedelta); else ValueError."""
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 90s, 30m, 2h or 1d")
-    if isinstance(value, int | float):
-        seconds = float(value)
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float):
+        try:
+            seconds = float(value)
+        except OverflowError:  # an integer beyond the range of a float
+            seconds = math.inf if value > 0 else -math.inf
     else:
         match = _DURATION.match(str(value))
         if not match:
             raise ValueError("expected a duration such as 90s, 30m, 2h or 1d")
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if math.isnan(seconds):
+        raise ValueError("expected a duration such as 90s, 30m, 2h or 1d")
     if seconds <= 0:
         raise ValueError("a duration must be greater than zero")
+    if seconds > limit.total_seconds():
+        raise ValueError(f"a duration must be at most {_shown(limit)}")
     return timedelta(seconds=seconds)
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Duration = Annotated[timedelta, BeforeValidator(lambda v: parse_duration(v, MAX_DURATION))]
+Timeout = Annotated[timedelta, BeforeValidator(lambda v: parse_duration(v, MAX_TIMEOUT))]
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
 
 
@@ -62,6 +82,22 @@ def _check_http_url(value: str) -> str:
 
 
 HttpUrl = Annotated[str, BeforeValidator(lambda v: _check_http_url(str(v).strip()))]
+MAX_BODY_SIZE = 1024 ** 3  # a feed's body is held in memory: 1 GiB is far beyond any feed
+_LISTEN = re.compile(r"([^\s:]+):(\d{1,5})")
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` -> (host, port), the port from 1 to 65535; else ValueError."""
+    match = _LISTEN.fullmatch(value)
+    if not match or not 1 <= int(match.group(2)) <= 65535:
+        raise ValueError("expected HOST:PORT with a port from 1 to 65535 (the host "
+                         "cannot contain ':')")
+    return match.group(1), int(match.group(2))
+
+
+def _check_listen(value: str) -> str:
+    parse_listen(value)
+    return value
 
 
 class Settings(_Strict):
@@ -70,9 +106,9 @@ class Settings(_Strict):
     database: str | None = None
     poll_interval: Duration = timedelta(minutes=30)
     base_url: HttpUrl = "http://127.0.0.1:8080/"
-    listen: str = Field("127.0.0.1:8080", pattern=r"^[^\s:]+:\d{1,5}$")
-    timeout: Duration = timedelta(seconds=30)
-    max_body_size: int = Field(15 * 1024 * 1024, ge=1024)
+    listen: Annotated[str, AfterValidator(_check_listen)] = "127.0.0.1:8080"
+    timeout: Timeout = timedelta(seconds=30)
+    max_body_size: int = Field(15 * 1024 * 1024, ge=1024, le=MAX_BODY_SIZE)
     concurrency: int = Field(16, ge=1, le=256)
     per_host_concurrency: int = Field(2, ge=1, le=64)
     # processes that parse feeds: 0 = auto (one per core but one), -1 = none
@@ -87,7 +123,6 @@ class Settings(_Strict):
     title: str = "aggregator"  # the site's name on its HTML pages
     cache_max_age: Duration = timedelta(minutes=5)  # Cache-Control max-age of served feeds
     websub_hub: HttpUrl | None = None  # a WebSub hub to ping when an output changes
-
 
     @model_validator(mode="after")
     def _intervals_in_order(self) -> Settings:
@@ -141,7 +176,7 @@ class OutputConfig(_Strict):
     exclude: tuple[RuleConfig, ...] = ()
     min_outlets: int = Field(1, ge=1, le=100)
     max_age: Duration | None = None
-    per_source_limit: int | None = Field(None, ge=1)
+    per_source_limit: int | None = Field(None, ge=1, le=1000)
     limit: int = Field(50, ge=1, le=1000)
 
 
