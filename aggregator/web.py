@@ -25,13 +25,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from aggregator.publish.pages import CONTENT_SECURITY_POLICY
 from aggregator.site import SiteFile
 
-# The policy of the <meta> tag in publish/pages.py's pages, plus what only a header can
-# say: frame-ancestors (a <meta> policy ignores it). tests/test_web_hardening.py keeps the two
-# in step.
-PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
-            "form-action 'none'; frame-ancestors 'none'")
+# The pages' own policy, plus what only a header can say: frame-ancestors (a <meta>
+# policy ignores it).
+PAGE_CSP = f"{CONTENT_SECURITY_POLICY}; frame-ancestors 'none'"
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",

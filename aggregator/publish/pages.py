@@ -208,14 +208,18 @@ footer a { color: inherit; }
 }
 """
 
+#: what the pages may load: their own inline style and data: images, nothing else (no
+#: script at all); web.py sends it as a header too, with what only a header can say
+CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                           "base-uri 'none'; form-action 'none'")
+
 _BASE = """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; \
-style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'">
+<meta http-equiv="Content-Security-Policy" content="@CSP@">
 <meta name="referrer" content="strict-origin-when-cross-origin">
 <meta name="generator" content="aggregator {{ version }}">
 <title>{% block title %}{% endblock %}</title>
@@ -341,6 +345,6 @@ else "Published" }} by {{ outlet_link(story.representative | outlet) }}\
 {% endblock %}
 """
 
-_TEMPLATES = {"base.html": _BASE, "macros.html": _SUBSCRIBE, "index.html": _INDEX,
-              "output.html": _OUTPUT}
+_TEMPLATES = {"base.html": _BASE.replace("@CSP@", CONTENT_SECURITY_POLICY),
+              "macros.html": _SUBSCRIBE, "index.html": _INDEX, "output.html": _OUTPUT}
 _ENV = _environment()
