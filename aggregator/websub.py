@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-import httpx
-
-from aggregator.ingest.fetch import USER_AGENT
+from aggregator.ingest.fetch import post_forms
 
 log = logging.getLogger(__name__)
 
@@ -15,17 +13,15 @@ log = logging.getLogger(__name__)
 def ping_hub(hub_url: str, topics: Sequence[str], timeout: float = 10.0) -> list[str]:
     """POST ``hub.mode=publish`` for each topic. Returns the topics the hub refused;
     never raises: a hub that is down must not stop publishing."""
+    answers = post_forms(hub_url, [{"hub.mode": "publish", "hub.url": t} for t in topics],
+                         timeout)
     failed = []
-    with httpx.Client(timeout=timeout, headers={"User-Agent": USER_AGENT},
-                      follow_redirects=True) as client:
-        for topic in topics:
-            try:
-                response = client.post(hub_url, data={"hub.mode": "publish", "hub.url": topic})
-                if response.status_code >= 300:
-                    failed.append(topic)
-                    log.warning("WebSub hub %s answered %s for %s", hub_url,
-                                response.status_code, topic)
-            except httpx.HTTPError as error:
-                failed.append(topic)
-                log.warning("WebSub hub %s unreachable for %s: %s", hub_url, topic, error)
+    for topic, answer in zip(topics, answers, strict=True):
+        if isinstance(answer, str):
+            log.warning("WebSub hub %s unreachable for %s: %s", hub_url, topic, answer)
+        elif answer >= 300:
+            log.warning("WebSub hub %s answered %s for %s", hub_url, answer, topic)
+        else:
+            continue
+        failed.append(topic)
     return failed

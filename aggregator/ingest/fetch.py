@@ -18,7 +18,7 @@ import asyncio
 import ipaddress
 import socket
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -284,3 +284,18 @@ async def _handle(response: httpx.Response, source: SourceToFetch, limits: Fetch
         last_modified=response.headers.get("last-modified"),
         permanent_redirect=_permanent_target(response),
     )
+
+
+def post_forms(url: str, forms: Sequence[Mapping[str, str]],
+               timeout: float = 10.0) -> list[int | str]:
+    """POST each form to ``url`` over one client (redirects followed): per form, the
+    HTTP status, or why it could not be sent. Never raises."""
+    answers: list[int | str] = []
+    with httpx.Client(timeout=timeout, headers={"User-Agent": USER_AGENT},
+                      follow_redirects=True) as client:
+        for form in forms:
+            try:
+                answers.append(client.post(url, data=dict(form)).status_code)
+            except httpx.HTTPError as error:
+                answers.append(str(error) or type(error).__name__)
+    return answers
