@@ -10,6 +10,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -24,11 +25,14 @@ from aggregator.types import Outcome
 from aggregator.version import __version__
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from aggregator.config import Config
     from aggregator.store import SourceStatus, Store
     from aggregator.types import StoryView, UpdateResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM
 logging.getLogger("alembic").setLevel(logging.WARNING)  # no INFO lines at every start
 
 app = typer.Typer(
@@ -100,6 +104,28 @@ def _failed(result: UpdateResult) -> bool:
     return result.outcome in (Outcome.ERROR, Outcome.GONE)
 
 
+@contextmanager
+def _sigterm_as_interrupt(stopped_by: list[str]) -> Iterator[None]:
+    """Within: SIGTERM stops the way Ctrl-C does (KeyboardInterrupt, after asyncio.run
+    has let the update clean up), and ``stopped_by`` records it."""
+
+    def interrupt(_number: int, frame: FrameType | None) -> None:
+        stopped_by.append("SIGTERM")
+        handler = signal.getsignal(signal.SIGINT)  # asyncio.run's while an update runs
+        if not callable(handler):
+            raise KeyboardInterrupt
+        handler(signal.SIGINT, frame)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @app.command()
 def fetch(
     sources: Annotated[list[str] | None, typer.Argument(
@@ -126,23 +152,29 @@ def fetch(
     if unknown:
         _fail(f"unknown source(s): {', '.join(unknown)}; see `aggregator sources`", EXIT_USAGE)
     names = list(dict.fromkeys(sources)) if sources else None
-    with _store(db, conf) as store:
-        store.sync_sources(conf.sources, conf.settings.poll_interval, utc_now())
-        total = len(names) if names else len(conf.sources)
-        if err.is_terminal:
-            with Progress(TextColumn("fetching"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("{task.description}"), TimeElapsedColumn(),
-                          console=err, transient=True) as progress:
-                task = progress.add_task("", total=total)
+    stopped_by: list[str] = []
+    try:
+        with _sigterm_as_interrupt(stopped_by), _store(db, conf) as store:
+            store.sync_sources(conf.sources, conf.settings.poll_interval, utc_now())
+            total = len(names) if names else len(conf.sources)
+            if err.is_terminal:
+                with Progress(TextColumn("fetching"), BarColumn(), MofNCompleteColumn(),
+                              TextColumn("{task.description}"), TimeElapsedColumn(),
+                              console=err, transient=True) as progress:
+                    task = progress.add_task("", total=total)
 
-                def advance(result: UpdateResult) -> None:
-                    progress.update(task, advance=1, description=result.source)
+                    def advance(result: UpdateResult) -> None:
+                        progress.update(task, advance=1, description=result.source)
 
-                results = update_sources(store, conf, names=names, on_result=advance)
-        else:
-            results = update_sources(store, conf, names=names)
-        if any(r.new for r in results):  # the index grew: keep it the window's size
-            prune_index(store, utc_now())
+                    results = update_sources(store, conf, names=names, on_result=advance)
+            else:
+                results = update_sources(store, conf, names=names)
+            if any(r.new for r in results):  # the index grew: keep it the window's size
+                prune_index(store, utc_now())
+    except KeyboardInterrupt:  # update_sources released what it had not stored
+        signame = stopped_by[0] if stopped_by else "SIGINT"
+        _fail(f"interrupted by {signame}; the sources not stored yet are fetched next time",
+              EXIT_TERMINATED if stopped_by else EXIT_INTERRUPTED)
     for result in sorted(results, key=lambda r: r.source):
         if _failed(result):
             err.print(f"{result.source}: {result.error}", markup=False)
@@ -181,26 +213,44 @@ def publish(
                   f"{len(changed)} changed", markup=False)
 
 
+def _listen_option(value: str | None) -> str | None:
+    from aggregator.config.model import parse_listen
+
+    if value is not None:
+        try:
+            parse_listen(value)
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from None
+    return value
+
+
 @app.command()
 def run(
     config: ConfigOption = None, db: DbOption = None,
     listen: Annotated[str | None, typer.Option(
-        metavar="HOST:PORT", help="address to serve on [default: settings.listen]")] = None,
+        metavar="HOST:PORT", callback=_listen_option,
+        help="address to serve on [default: settings.listen]")] = None,
 ) -> None:
     """Poll due sources on schedule and serve /feeds/<name>.atom, until stopped."""
+    import socket
+
     import uvicorn
 
+    from aggregator.config.model import parse_listen
     from aggregator.service import Service
-    from aggregator.web import create_app
+    from aggregator.web import create_app, server_config
 
     path, conf = _config(config)
-    host, _, port = (listen or conf.settings.listen).rpartition(":")
-    if not host or not port.isdigit():
-        _fail(f"--listen: expected HOST:PORT, got {listen!r}", EXIT_USAGE)
+    host, port = parse_listen(listen or conf.settings.listen)
+    try:  # bound here, so that a port in use is one line before anything starts
+        sock = socket.create_server((host, port))
+    except OSError as error:  # its strerror repeats the address: " (while attempting ...)"
+        reason = str(error.strerror or error).split(" (while attempting")[0]
+        _fail(f"cannot listen on {host}:{port}: {reason}", EXIT_FAILED)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    with _store(db, conf) as store:
+    with sock, _store(db, conf) as store:
         service = Service(path, conf, store)
         service.start()
         err.print(f"serving feeds on http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
@@ -210,10 +260,8 @@ def run(
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, lambda received, _frame: stopped_by.append(received))
         try:
-            server = uvicorn.Server(uvicorn.Config(
-                create_app(service.cache), host=host, port=int(port), log_level="warning",
-                access_log=False))
-            server.run()
+            server = uvicorn.Server(server_config(create_app(service.cache), host, port))
+            server.run(sockets=[sock])
         finally:
             service.stop()
         if not server.started:

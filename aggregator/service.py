@@ -3,7 +3,8 @@
 Jobs (a few interval jobs, not one per feed: when a source is due is data in the store):
 
 - ``reload``  every 2 s: re-read feeds.yaml if it changed; a broken edit is logged with
-  file:line and the last good config stays in force.
+  file:line and the last good config stays in force, and so does it when the file is
+  deleted or emptied; a config the database could not take is applied again.
 - ``update``  every ``TICK``: claim due sources, fetch and store them, then republish.
 - ``publish`` every minute: re-render, so a worker also serves what other workers
   sharing its database stored (unchanged files keep their ETag: rendering is
@@ -49,6 +50,8 @@ class Service:
         self.store = store
         self.cache = cache or SiteCache(int(config.settings.cache_max_age.total_seconds()))
         self._config_digest = self._digest()
+        self._unsynced = False  # self.config is not in the database yet: sync on every reload
+        self._missing = False  # feeds.yaml is gone (logged once)
         self._published_once = False  # no ping for what was already published at start
         self._scheduler = BackgroundScheduler(timezone=UTC)
 
@@ -79,27 +82,46 @@ class Service:
         self._published_once = True
 
     def reload_config(self) -> bool:
-        """Pick up an edited feeds.yaml. Returns True when a new config took effect."""
+        """Pick up an edited feeds.yaml. Returns True when a new config took effect.
+
+        A config the database could not take is applied again on every call until it
+        is; a missing file, or one that would remove every source and output (an editor
+        that truncates before writing), leaves the last good config in force."""
         digest = self._digest()
-        if digest is None or digest == self._config_digest:
+        if digest is None:
+            if not self._missing:
+                log.error("%s is missing; keeping the last good config", self.config_path)
+            self._missing = True
             return False
-        self._config_digest = digest
-        try:
-            config = load_config(self.config_path)
-        except ConfigError as error:
-            log.error("feeds.yaml not reloaded, keeping the last good config: %s", error)
+        self._missing = False
+        if digest == self._config_digest and not self._unsynced:
             return False
-        if config.settings.database != self.config.settings.database:
-            log.warning("settings.database changed: restart to use the new database")
-        self.config = config  # one reference swap: a running update keeps its snapshot
+        if digest != self._config_digest:
+            self._config_digest = digest
+            try:
+                config = load_config(self.config_path)
+            except ConfigError as error:
+                log.error("feeds.yaml not reloaded, keeping the last good config: %s", error)
+                return False
+            if not config.sources and not config.outputs and (
+                    self.config.sources or self.config.outputs):
+                log.warning("feeds.yaml not reloaded: it has no sources and no outputs "
+                            "(restart to apply it); keeping the last good config")
+                return False
+            if config.settings.database != self.config.settings.database:
+                log.warning("settings.database changed: restart to use the new database")
+            self.config = config  # one reference swap: a running update keeps its snapshot
         try:
             self.sync()
         except AggregatorError as error:
-            log.error("could not apply the new feeds.yaml: %s", error)
+            if not self._unsynced:
+                log.error("could not apply the new feeds.yaml, retrying: %s", error)
+            self._unsynced = True
             return False
+        self._unsynced = False
         self.publish()
         log.info("reloaded %s: %d sources, %d outputs", self.config_path,
-                 len(config.sources), len(config.outputs))
+                 len(self.config.sources), len(self.config.outputs))
         # New sources are due now; fetch them at once, beside any update still running
         # (leases keep the two from taking the same source).
         self._scheduler.add_job(self.update_due, id="update-after-reload",

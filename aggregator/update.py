@@ -73,6 +73,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
     # Claims, parsing and storing run on one thread beside the event loop: fetches keep
     # flowing while a feed is processed, and the database sees one writer.
     writer = Writer(store)
+    lease = store.lease_token()  # every claim of this update: released if it stops early
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as ingest:
         async with make_client(limits, settings.user_agent, settings.concurrency) as client:
 
@@ -110,26 +111,43 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
 
             def claim(limit: int | None) -> list[SourceToFetch]:
                 return store.claim_sources(now or utc_now(), names=names, due_only=due_only,
-                                           limit=limit)
+                                           limit=limit, token=lease)
 
             running: set[asyncio.Task[UpdateResult]] = set()
             more = True
-            while more or running:
-                if more and (window is None or len(running) < window):
-                    room = None if window is None else window - len(running)
-                    claimed = await loop.run_in_executor(ingest, claim, room)
-                    more = window is not None and room is not None and len(claimed) == room
-                    running |= {asyncio.create_task(one(s)) for s in claimed}
-                    if not running:
-                        break
-                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    outcome = task.result()
-                    results.append(outcome)
-                    if on_result is not None:
-                        on_result(outcome)
-            await loop.run_in_executor(ingest, writer.flush)
+            try:
+                while more or running:
+                    if more and (window is None or len(running) < window):
+                        room = None if window is None else window - len(running)
+                        claimed = await loop.run_in_executor(ingest, claim, room)
+                        more = window is not None and room is not None and len(claimed) == room
+                        running |= {asyncio.create_task(one(s)) for s in claimed}
+                        if not running:
+                            break
+                    done, running = await asyncio.wait(running,
+                                                       return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        outcome = task.result()
+                        results.append(outcome)
+                        if on_result is not None:
+                            on_result(outcome)
+                await loop.run_in_executor(ingest, writer.flush)
+            except BaseException:  # interrupted (Ctrl-C, SIGTERM, a failing callback)
+                for task in running:
+                    task.cancel()
+                await asyncio.gather(*running, return_exceptions=True)
+                # on the ingest thread, after the claim or write still running there:
+                # what this update leased and did not store is free again at once
+                await asyncio.shield(loop.run_in_executor(ingest, _release, store, lease))
+                raise
     return results
+
+
+def _release(store: Store, lease: str) -> None:
+    try:
+        store.release_leases(lease)
+    except AggregatorError as error:  # they expire instead
+        log.error("could not release the leases of an interrupted update: %s", error)
 
 
 def _host(url: str) -> str:

@@ -4,9 +4,12 @@ event loop and the database writer."""
 from __future__ import annotations
 
 import atexit
+import multiprocessing
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
+from multiprocessing.connection import wait
 
 
 def parse_workers(setting: int) -> int:
@@ -28,7 +31,8 @@ def parse_pool(workers: int) -> ProcessPoolExecutor:
     pool = _POOLS.get(workers)
     if pool is None:
         # forkserver: never fork a process that runs threads (the scheduler, the web server)
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver"))
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver"),
+                                   initializer=_die_with_parent)
         _POOLS[workers] = pool
         if len(_POOLS) == 1:
             atexit.register(_shutdown_pools)
@@ -38,3 +42,23 @@ def parse_pool(workers: int) -> ProcessPoolExecutor:
 def _shutdown_pools() -> None:
     for pool in _POOLS.values():
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: exit as soon as the process that started the pool is gone,
+    even killed (SIGKILL, a cron job's `timeout`), when no shutdown reaches the worker.
+
+    A worker holds both ends of its task queue, so it would wait for work forever, and
+    it holds the forkserver's "alive" pipe, so the forkserver (the worker's parent: a
+    parent-death signal never fires) and the resource tracker would wait for it. The
+    parent's sentinel is a pipe whose other end only that process holds: it becomes
+    readable when that process ends, however it ends."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()

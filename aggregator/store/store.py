@@ -149,7 +149,13 @@ class Store:
             self.dialect = parsed.get_backend_name()
             if self.dialect == "sqlite":
                 if parsed.database and parsed.database != ":memory:":
-                    os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
+                    folder = os.path.dirname(os.path.abspath(parsed.database))
+                    try:
+                        os.makedirs(folder, exist_ok=True)
+                    except OSError as error:
+                        raise StorageError(f"cannot create the folder {folder} for the "
+                                           f"database {_safe(url)}: "
+                                           f"{error.strerror or error}") from None
                 self.engine: Engine = create_engine(
                     self.url, connect_args={"timeout": 30, "check_same_thread": False})
                 event.listen(self.engine, "connect", _set_sqlite_pragmas)
@@ -173,6 +179,10 @@ class Store:
             with Session(self.engine, expire_on_commit=False) as session, session.begin():
                 yield session
         except OperationalError as error:
+            if "readonly database" in str(error.orig):
+                # SQLite opened these connections read-only (the file was not writable
+                # then) and they stay so: open new ones, which see the file as it is now
+                self.engine.dispose()
             raise StorageError(f"database error: {error.orig}") from error
 
     def _insert_ignore(self, session: Session, model: type[SQLModel],
@@ -258,15 +268,22 @@ class Store:
 
     def claim_sources(self, now: datetime, *, names: Sequence[str] | None = None,
                       due_only: bool = True, limit: int | None = None,
-                      lease: timedelta = DEFAULT_LEASE) -> list[SourceToFetch]:
-        """Lease sources for one update, so no other worker takes them meanwhile.
+                      lease: timedelta = DEFAULT_LEASE,
+                      token: str | None = None) -> list[SourceToFetch]:
+        """Lease sources for one update, so no other worker takes them meanwhile; they are
+        leased to ``token`` (from ``lease_token``; a new one if not given).
 
         The lease is a conditional UPDATE (only rows whose lease is free), which is
-        atomic on SQLite and PostgreSQL alike; a crashed worker's lease simply expires.
+        atomic on SQLite and PostgreSQL alike; a crashed worker's lease simply expires,
+        at once if that worker was a process of this host that is gone.
         """
-        token = f"{self.worker_id}:{uuid.uuid4().hex[:12]}"
-        free = or_(col(SourceRow.lease_until).is_(None), col(SourceRow.lease_until) < now)
+        token = token or self.lease_token()
         with self._session() as session:
+            held = session.exec(select(SourceRow.lease_owner).distinct().where(
+                col(SourceRow.lease_until) >= now)).all()
+            dead = [owner for owner in held if owner and _owner_is_gone(owner)]
+            free = or_(col(SourceRow.lease_until).is_(None), col(SourceRow.lease_until) < now,
+                       col(SourceRow.lease_owner).in_(dead))
             query = select(SourceRow.id).where(col(SourceRow.active), free)
             if due_only:  # the scheduler: due ones, never a stopped (gone) one
                 query = query.where(col(SourceRow.next_fetch_at) <= now,
@@ -282,8 +299,9 @@ class Store:
             session.execute(
                 update(SourceRow).where(col(SourceRow.id).in_(ids), free)
                 .values(lease_owner=token, lease_until=now + lease))
-            rows = session.exec(select(SourceRow).where(col(SourceRow.lease_owner) == token)
-                                .order_by(col(SourceRow.id))).all()
+            rows = session.exec(select(SourceRow).where(
+                col(SourceRow.id).in_(ids), col(SourceRow.lease_owner) == token)
+                .order_by(col(SourceRow.id))).all()
             return [SourceToFetch(id=r.id or 0, name=r.name, url=r.feed_url,
                                   etag=r.etag, last_modified=r.last_modified,
                                   body_hash=r.body_hash, error_count=r.error_count,
@@ -292,6 +310,17 @@ class Store:
                                   weekly_entries=r.weekly_entries,
                                   feed_ttl_seconds=r.feed_ttl_seconds)
                     for r in rows]
+
+    def lease_token(self) -> str:
+        """A new lease owner for ``claim_sources``: this worker's id and a random part."""
+        return f"{self.worker_id}:{uuid.uuid4().hex[:12]}"
+
+    def release_leases(self, token: str) -> None:
+        """Give up the leases still held under ``token`` (an update that stopped before
+        storing its sources), so the next update, here or elsewhere, takes them at once."""
+        with self._session() as session:
+            session.execute(update(SourceRow).where(col(SourceRow.lease_owner) == token)
+                            .values(lease_owner=None, lease_until=None))
 
     def source_names(self) -> list[str]:
         with self._session() as session:
@@ -502,6 +531,22 @@ def _story_view(story: StoryRow, items: list[ItemRow], sources: dict[Any, Source
         representative_is_original=story.representative_is_original,
         credited_origin=story.credited_origin,
     )
+
+
+def _owner_is_gone(owner: str) -> bool:
+    """Whether a lease owner ("host:pid:token") is a process of this host that no longer
+    exists. Another host's processes cannot be checked: their leases expire."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError):  # another user's process; not a pid
+        pass
+    return False
 
 
 def _safe(url: str) -> str:
