@@ -134,7 +134,8 @@ def fetch(
 ) -> None:
     """Fetch every source (or the named ones) once, store new items, and exit.
 
-    Exit status: 0 all fetched or unchanged, 1 any source failed, 2 usage or config error.
+    Exit status: 0 all fetched or unchanged, 1 any source failed, 2 usage or config error,
+    130/143 interrupted (Ctrl-C/SIGTERM).
     """
     from rich.progress import (
         BarColumn,
