@@ -815,10 +815,35 @@ def job_fill(spec: Spec) -> dict[str, Any]:
             "filled_mb": round(size / 1e6, 1)}
 
 
+def job_big_feed(spec: Spec) -> dict[str, Any]:
+    """prepare_feed on one document of ``entries`` entries (issue 11 §7): what a huge feed
+    costs in time and in memory per byte of body, with the entry cap in force."""
+    from aggregator.ingest.prepare import prepare_feed
+
+    count = int(spec.get("entries", 100_000))
+    items = "".join(f"<item><title>Entry {i} of a very long feed</title>"
+                    f"<link>https://big.example/{i}</link><guid>https://big.example/{i}</guid>"
+                    f"<pubDate>Tue, 24 Nov 2026 09:00:00 GMT</pubDate><description>Text of "
+                    f"entry {i}, a sentence or two long, as feeds of this kind have."
+                    f"</description></item>" for i in range(count))
+    body = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Big</title><link>https://big.example/</link><description>d"
+            f"</description>{items}</channel></rss>").encode()
+    before = memory_kb("VmRSS")
+    started = time.perf_counter()
+    prepared = prepare_feed(body, {}, "https://big.example/feed", datetime.now(UTC))
+    seconds = time.perf_counter() - started
+    grown_kb = memory_kb("VmHWM") - before
+    return {"seconds": seconds, "entries": count, "items": len(prepared.items),
+            "body_bytes": len(body), "grown_mb": round(grown_kb / 1024, 1),
+            "rss_per_body_byte": round(grown_kb * 1024 / len(body), 2)}
+
+
 JOBS: dict[str, Callable[[Spec], dict[str, Any]]] = {
     "feedparser": job_feedparser, "httpx": job_httpx, "ours": job_ours, "stages": job_stages,
     "profile": job_profile, "reader": job_reader, "render": job_render,
     "web_load": job_web_load, "cli": job_cli, "db_size": job_db_size, "fill": job_fill,
+    "big_feed": job_big_feed,
 }
 
 

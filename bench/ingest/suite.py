@@ -738,6 +738,14 @@ def baselines(run: Run, urls: list[str]) -> None:
             f"({_secs(res['normalize_seconds'])}); sqlite3 alone stores them at "
             f"{_num(res['sqlite_floor_items_per_s'])} items/s  peak {_peak(res)} MB"))
     run.record(name, None, res, line)
+    entries = 10_000 if run.args.quick else 100_000
+    res = run_job(run, {"job": "big_feed", "entries": entries})
+    name = f"ours: one feed of {entries:,} entries (prepare_feed)"
+    line = (f"{name:<52} {'-':>6}  " + (f"FAILED: {res['failed']}" if _failed(res) else
+            f"{_secs(res['seconds'])} for {res['body_bytes'] / 1e6:.1f} MB, {res['items']:,} "
+            f"entries kept; memory grew {res['grown_mb']} MB = {res['rss_per_body_byte']} "
+            f"bytes per body byte  peak {_peak(res)} MB"))
+    run.record(name, None, res, line)
     cli_startup(run, run.log.parent / "feeds.yaml")
 
 
