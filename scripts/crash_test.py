@@ -88,6 +88,15 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 def _make_due(url: str) -> None:
     engine = create_engine(normalize_database_url(url))
     with engine.begin() as connection:  # due now, and forget the validators: every feed writes
@@ -154,8 +163,10 @@ def main(argv: list[str] | None = None) -> int:
             how = signal.SIGTERM if round_ % 8 == 0 else signal.SIGKILL
             process.send_signal(how)
             code = process.wait()
-            time.sleep(0.5)
-            left = {pid for pid in children if Path(f"/proc/{pid}").exists()}
+            deadline = time.monotonic() + 5  # helpers notice their parent is gone, then exit
+            while (left := {pid for pid in children if _alive(pid)}) and \
+                    time.monotonic() < deadline:
+                time.sleep(0.1)
             leaked |= left
             print(f"round {round_:3d}: {how.name} after {delay:.1f} s, exit {code}, "
                   f"{len(left)} helper processes left", flush=True)
