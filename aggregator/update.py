@@ -73,6 +73,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
     # Claims, parsing and storing run on one thread beside the event loop: fetches keep
     # flowing while a feed is processed, and the database sees one writer.
     writer = Writer(store)
+    load = {"pool": 0, "ingest": 0}  # bodies being prepared by the pool; jobs for ingest
     lease = store.lease_token()  # every claim of this update: released if it stops early
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as ingest:
         async with make_client(limits, settings.user_agent, settings.concurrency) as client:
@@ -93,10 +94,15 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 async with host_gates[_host(source.url)]:
                     response = await fetch(client, source, limits, utc_now())
                 prepared: PreparedFeed | Exception | None = None
-                if workers and needs_prepare(source, response):
+                # the pool prepares new bodies; when it is full and the ingest thread has
+                # nothing to do, that thread prepares this one itself (in process()), so
+                # both cores work on a cold run
+                if workers and needs_prepare(source, response) and not (
+                        load["pool"] >= 2 * workers and load["ingest"] == 0):
                     assert isinstance(response, Fetched)
                     from aggregator.ingest.prepare import prepare_feed
 
+                    load["pool"] += 1
                     try:
                         prepared = await loop.run_in_executor(
                             parse_pool(workers), prepare_feed, response.body,
@@ -106,8 +112,14 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                     except Exception:  # the pool broke: prepare on the ingest thread instead
                         log.warning("parse worker failed for %s; parsing in-process",
                                     source.name, exc_info=True)
-                return await loop.run_in_executor(ingest, partial(
-                    process, store, config, source, response, prepared, writer=writer))
+                    finally:
+                        load["pool"] -= 1
+                load["ingest"] += 1
+                try:
+                    return await loop.run_in_executor(ingest, partial(
+                        process, store, config, source, response, prepared, writer=writer))
+                finally:
+                    load["ingest"] -= 1
 
             def claim(limit: int | None) -> list[SourceToFetch]:
                 return store.claim_sources(now or utc_now(), names=names, due_only=due_only,
