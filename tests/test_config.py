@@ -131,3 +131,33 @@ def test_database_url_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
     assert database_url(None, parse_config("")) == "sqlite:///env.db"
     monkeypatch.delenv("AGGREGATOR_DATABASE_URL")
     assert database_url(None, parse_config("")) == DEFAULT_DATABASE_URL
+
+
+def test_a_big_feeds_yaml_is_read_from_the_cache_when_its_text_has_not_changed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import aggregator.config.load as load
+
+    monkeypatch.setenv("AGGREGATOR_CACHE_DIR", str(tmp_path / "cache"))
+    sources = "".join(f"  - name: s{i}\n    url: https://example.org/{i}.xml\n"
+                      for i in range(600))
+    text = f"sources:\n{sources}outputs:\n  - name: all\n    title: All\n"
+    first = parse_config(text)
+    assert len(list((tmp_path / "cache" / "config").glob("*.json"))) == 1
+
+    def no_yaml(*args: object, **kwargs: object) -> None:
+        raise AssertionError("ruamel.yaml was used although the text is cached")
+
+    monkeypatch.setattr(load.YAML, "load", no_yaml)
+    assert parse_config(text) == first
+    # an edit is a different text: read again (and an error is never cached)
+    with pytest.raises(AssertionError, match="ruamel.yaml was used"):
+        parse_config(text.replace("s599", "s600"))
+    monkeypatch.undo()
+    monkeypatch.setenv("AGGREGATOR_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(ConfigError, match="sources\\[1\\].name"):
+        parse_config(text.replace("name: s1\n", "name: s0\n"))
+    assert len(list((tmp_path / "cache" / "config").glob("*.json"))) == 1
+    # a cache file that is not JSON is ignored
+    for cached in (tmp_path / "cache" / "config").glob("*.json"):
+        cached.write_text("{not json")
+    assert parse_config(text) == first
