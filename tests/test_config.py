@@ -135,7 +135,7 @@ def test_database_url_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_big_feeds_yaml_is_read_from_the_cache_when_its_text_has_not_changed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import aggregator.config.load as load
+    from aggregator.config import load
 
     monkeypatch.setenv("AGGREGATOR_CACHE_DIR", str(tmp_path / "cache"))
     sources = "".join(f"  - name: s{i}\n    url: https://example.org/{i}.xml\n"
@@ -150,11 +150,11 @@ def test_a_big_feeds_yaml_is_read_from_the_cache_when_its_text_has_not_changed(
     monkeypatch.setattr(load.YAML, "load", no_yaml)
     assert parse_config(text) == first
     # an edit is a different text: read again (and an error is never cached)
-    with pytest.raises(AssertionError, match="ruamel.yaml was used"):
+    with pytest.raises(AssertionError, match=r"ruamel\.yaml was used"):
         parse_config(text.replace("s599", "s600"))
     monkeypatch.undo()
     monkeypatch.setenv("AGGREGATOR_CACHE_DIR", str(tmp_path / "cache"))
-    with pytest.raises(ConfigError, match="sources\\[1\\].name"):
+    with pytest.raises(ConfigError, match=r"sources\[1\]\.name"):
         parse_config(text.replace("name: s1\n", "name: s0\n"))
     assert len(list((tmp_path / "cache" / "config").glob("*.json"))) == 1
     # a cache file that is not JSON is ignored
