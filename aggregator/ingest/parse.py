@@ -103,18 +103,29 @@ def _mostly_utf8(body: bytes) -> bool:
     return good >= 10 * bad
 
 
-def _looks_latin(body: bytes) -> bool:
-    """Whether ``body`` read as windows-1252 looks like a Western European language.
+def _single_byte(body: bytes) -> str | None:
+    """windows-1252, windows-1251 or koi8-r, from the words of ``body``; None to leave
+    it to detection.
 
-    French or Portuguese words of four letters or more keep some plain letters
-    ("très", "liderança"); Cyrillic bytes read as windows-1252 make words of nothing but
-    accented letters ("Íîâîñòè"), which is how a windows-1251 or koi8-r feed
-    mislabelled as ISO-8859-1 gives itself away.
+    Read as windows-1252, French or Portuguese words mix plain and accented letters
+    ("très", "liderança"), while Cyrillic bytes make words of nothing but accented
+    letters ("Íîâîñòè"): that is how a windows-1251 or koi8-r feed labelled (or taken
+    for) ISO-8859-1 gives itself away. Between those two, each reads the other's
+    lowercase letters as capitals, and running text is mostly lowercase.
     """
-    words = re.findall(r"[^\W\d_]{4,}", body.decode("cp1252", errors="replace"))
-    accented = [w for w in words if not w.isascii()]
-    all_accented = [w for w in accented if all(ord(c) > 0x7F for c in w)]
-    return len(all_accented) * 2 < len(accented) or not accented
+    words = re.findall(r"[^\W\d_]+", body.decode("cp1252", errors="replace"))
+    mixed = sum(1 for w in words if not w.isascii() and not all(ord(c) > 0x7F for c in w))
+    whole = sum(1 for w in words if len(w) >= 2 and all(ord(c) > 0x7F for c in w))
+    if whole <= mixed:
+        return "cp1252"
+    best: tuple[float, str] | None = None
+    for encoding in ("cp1251", "koi8-r"):
+        letters = [c for c in body.decode(encoding, errors="replace")
+                   if "а" <= c.lower() <= "я" or c in "ёЁ"]
+        share = sum(c.islower() for c in letters) / len(letters) if letters else 0.0
+        if best is None or share > best[0]:
+            best = (share, encoding)
+    return best[1] if best is not None and best[0] >= 0.6 else None
 
 
 def choose_encoding(body: bytes, content_type: str | None) -> str | None:
@@ -124,8 +135,9 @@ def choose_encoding(body: bytes, content_type: str | None) -> str | None:
     charset that fits). Order: UTF-8, even with a few broken bytes (they become U+FFFD);
     the HTTP charset or the XML prolog when the bytes decode in it and it is not one of
     the single-byte charsets that decode anything; windows-1252 (which browsers read
-    for ISO-8859-1) when the text looks Western European, declared or not; else
-    detection (charset-normalizer), so a windows-1251 or koi8-r feed served as
+    for ISO-8859-1) when the words look Western European, declared or not,
+    windows-1251 or koi8-r when they read as Russian; else detection
+    (charset-normalizer). So a windows-1251 or koi8-r feed served as
     ``text/xml`` without a charset, or with a wrong one, reads as Russian.
     """
     if body.startswith(_BOMS) or body.isascii():
@@ -143,8 +155,8 @@ def choose_encoding(body: bytes, content_type: str | None) -> str | None:
                    if e and e not in _ANYTHING_GOES and _decodes(body, e)]
         if fitting:
             wanted = fitting[0]
-        elif _looks_latin(body):
-            wanted = "cp1252"
+        elif single := _single_byte(body):
+            wanted = single
         else:
             best = charset_normalizer.from_bytes(body).best()
             wanted = best.encoding if best is not None else (declared or prolog or "cp1252")
