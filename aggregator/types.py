@@ -74,6 +74,7 @@ class Fetched:
     etag: str | None = None
     last_modified: str | None = None
     permanent_redirect: str | None = None  # set when every hop was 301/308
+    digest: str = ""  # SHA-256 of the body, hex, computed once where it was read
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ Every failure comes back as a FetchError value, never raised.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
 import socket
 import zlib
@@ -283,6 +284,7 @@ async def _handle(response: httpx.Response, source: SourceToFetch, limits: Fetch
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
         permanent_redirect=_permanent_target(response),
+        digest=hashlib.sha256(body).hexdigest(),
     )
 
 

@@ -37,9 +37,13 @@ def body_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+def _digest(response: Fetched) -> str:
+    return response.digest or body_hash(response.body)
+
+
 def needs_prepare(source: SourceToFetch, response: Response) -> bool:
     """Whether the response carries a body that is new since the last fetch."""
-    return isinstance(response, Fetched) and body_hash(response.body) != source.body_hash
+    return isinstance(response, Fetched) and _digest(response) != source.body_hash
 
 
 def failure(error: BaseException) -> Failure:
@@ -79,7 +83,7 @@ def plan(source: SourceToFetch, response: Response, prepared: PreparedFeed | Non
     if isinstance(response, NotModified):
         return replace(polled_update, http_status=304)
     polled_update = replace(polled_update, http_status=response.status,
-                            body_hash=body_hash(response.body))
+                            body_hash=_digest(response))
     if prepared is None:  # the same body again (a server that ignores validators)
         return polled_update
     decision = decide(prepared.items, stored)
