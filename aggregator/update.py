@@ -18,9 +18,16 @@ from urllib.parse import urlsplit
 
 from aggregator.clock import utc_now
 from aggregator.config import Config
-from aggregator.exceptions import AggregatorError, FetchError, ParseError
+from aggregator.exceptions import AggregatorError, ParseError
 from aggregator.ingest.fetch import FetchLimits, fetch, make_client
-from aggregator.ingest.plan import Response, failure, needs_prepare, plan, result
+from aggregator.ingest.plan import (
+    Response,
+    error_value,
+    failure,
+    needs_prepare,
+    plan,
+    result,
+)
 from aggregator.ingest.pool import parse_pool, parse_workers
 from aggregator.ingest.schedule import PollPolicy
 from aggregator.store import Store
@@ -86,9 +93,9 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                         return await fetch_and_store(source)
                     except Exception as error:  # whatever raised, it is this source's error
                         log.exception("internal error while fetching %s", source.name)
-                        failure = FetchError(f"internal error: {error!r}", kind="internal")
                         return await loop.run_in_executor(ingest, partial(
-                            process, store, config, source, failure, writer=writer))
+                            process, store, config, source, error_value(error),
+                            writer=writer))
 
             async def fetch_and_store(source: SourceToFetch) -> UpdateResult:
                 async with host_gates[_host(source.url)]:
@@ -249,13 +256,6 @@ class Writer:
                         exc_info=True)
             for source, update, policy in batch:
                 _write(self.store, source, update, policy)
-
-
-def error_value(error: Exception) -> AggregatorError:
-    """Any exception as the error recorded on the source."""
-    if isinstance(error, AggregatorError):
-        return error
-    return AggregatorError(f"internal error: {error!r}")
 
 
 #: band keys are kept this long past the matching window, for feeds that arrive late

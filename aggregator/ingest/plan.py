@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from aggregator.exceptions import AggregatorError, FetchError
+from aggregator.exceptions import AggregatorError, FetchError, UpdateError
 from aggregator.ingest.schedule import PollPolicy, ServerHints, freshness, next_fetch_at
 from aggregator.stories.dedupe import decide
 from aggregator.types import (
@@ -46,13 +46,20 @@ def needs_prepare(source: SourceToFetch, response: Response) -> bool:
     return isinstance(response, Fetched) and _digest(response) != source.body_hash
 
 
+def error_value(error: BaseException) -> AggregatorError:
+    """Any exception as the error recorded on its source: a bug in one source's update
+    is that source's ``internal`` error."""
+    if isinstance(error, AggregatorError):
+        return error
+    return UpdateError(f"internal error: {error!r}", kind="internal")
+
+
 def failure(error: BaseException) -> Failure:
     """An error as a value: its message, kind, HTTP status and Retry-After."""
+    error = error_value(error)
     if isinstance(error, FetchError):
         return Failure(str(error), error.kind, error.status, error.retry_after)
-    if isinstance(error, AggregatorError):
-        return Failure(str(error), getattr(error, "kind", "error"))
-    return Failure(f"internal error: {error!r}", "internal")
+    return Failure(str(error), getattr(error, "kind", "error"))
 
 
 def plan(source: SourceToFetch, response: Response, prepared: PreparedFeed | None,

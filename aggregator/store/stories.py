@@ -65,6 +65,12 @@ def _seen_at(item: ItemData, now: datetime) -> datetime:
     return item.published_at or now
 
 
+def _placeholder(connection: Any) -> str:
+    """The driver's own parameter mark, for SQL sent past SQLAlchemy: sqlite3's ``?``,
+    psycopg's ``%s``."""
+    return "?" if connection.dialect.paramstyle == "qmark" else "%s"
+
+
 def _epoch(when: datetime) -> int:
     return int(when.timestamp())
 
@@ -82,7 +88,7 @@ def _band_candidates(session: Session, bands: set[int], low: datetime,
     """Stored items sharing a band with the batch, within the window, by band."""
     hits: list[tuple[int, int]] = []
     connection = session.connection()
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    mark = _placeholder(connection)
     for chunk in _chunks(sorted(bands)):
         # the driver's own SQL: an IN list of ~500 integers, with no per-value coercion
         hits += connection.exec_driver_sql(
@@ -177,7 +183,7 @@ def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
     if print_rows:
         connection.execute(SQLModel.metadata.tables["item_fingerprint"].insert(), print_rows)
     if band_rows:
-        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        mark = _placeholder(connection)
         connection.exec_driver_sql(
             f"INSERT INTO item_band (band, item_id, seen) VALUES ({mark}, {mark}, {mark})",
             band_rows)
