@@ -184,12 +184,14 @@ def _modern(article: Article) -> str:
 <style>.ad-slot{{height:90px}}</style></head>
 <body>
 <div class="cookie-banner">{w["cookies"]}</div>
-<header><a class="logo" href="/">Gazette</a><nav><ul>{_links(_NAV[lang], "section")}</ul></nav></header>
+<header><a class="logo" href="/">Gazette</a>
+<nav><ul>{_links(_NAV[lang], "section")}</ul></nav></header>
 <main>
 <article>
 <h1>{_e(article.title)}</h1>
 <div class="byline">{w["by"]} <time datetime="2026-05-03T08:00:00Z">03.05.2026</time></div>
-<div class="share"><a href="#">Facebook</a> <a href="#">X</a> <a href="#">Telegram</a> {w["share"]}</div>
+<div class="share"><a href="#">Facebook</a> <a href="#">X</a> <a href="#">Telegram</a>
+{w["share"]}</div>
 {_paragraphs(article, w, _RELATED[lang])}
 </article>
 <aside class="related"><h2>{w["related"]}</h2><ul>{_links(_RELATED[lang], "news")}</ul></aside>
@@ -218,7 +220,8 @@ def _legacy(article: Article) -> str:
         f'<a href="/n/{i}">{_e(t)}</a>' for i, t in enumerate(_RELATED[lang]))}</div>
 <div class="news-comments"><b>{w["comments"]}</b>{_comments(lang, w)}</div>
 </div></td>
-<td valign="top"><div class="sidebar"><b>{w["most_read"]}</b><ol>{_links(_RELATED[lang][::-1], "top")}</ol>
+<td valign="top"><div class="sidebar"><b>{w["most_read"]}</b>
+<ol>{_links(_RELATED[lang][::-1], "top")}</ol>
 <div class="banner">{w["ad"]}<br><a href="/promo">{_e(_RELATED[lang][2])}</a></div></div></td></tr>
 <tr><td colspan="2"><div class="bottom">{w["footer"]}</div></td></tr></table></body></html>"""
 
@@ -242,7 +245,8 @@ def _blog(article: Article) -> str:
         for i, t in enumerate(_RELATED[lang]))}</div>
 </div></div>
 <div id="comments"><h3>{w["comments"]}</h3><ol class="commentlist">{_comments(lang, w, "li")}</ol>
-<form id="commentform"><textarea name="comment"></textarea><input type="submit" value="Post"></form></div>
+<form id="commentform"><textarea name="comment"></textarea>
+<input type="submit" value="Post"></form></div>
 </div>
 <div id="sidebar"><h3>{w["most_read"]}</h3><ul>{_links(_RELATED[lang], "archive")}</ul></div>
 <div id="footer">{w["footer"]}</div></div></body></html>"""
