@@ -182,12 +182,13 @@ def test_an_article_page_at_a_private_address_is_refused(feed_server: FeedServer
 # --- end to end ---------------------------------------------------------------------------
 
 
-def _config(directory: Path, outlet_a: str, outlet_b: str, per_update: int = 10) -> Path:
+def _config(directory: Path, outlet_a: str, outlet_b: str, per_update: int = 10,
+            workers: int = -1) -> Path:
     path = directory / "feeds.yaml"
     path.write_text(f"""settings:
   timeout: 5s
   allow_private_networks: true
-  parse_workers: -1
+  parse_workers: {workers}
   max_body_size: 100000
   full_text_per_update: {per_update}
 sources:
@@ -217,8 +218,9 @@ def _article_requests(server: FeedServer) -> list[str]:
     return [r.path for r in server.requests if r.path.startswith("/articles/")]
 
 
+@pytest.mark.parametrize("workers", [-1, 1])  # pages read on the ingest thread, in the pool
 def test_a_teaser_only_relay_joins_its_story_through_the_full_text(
-        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+        tmp_path: Path, store: Store, feed_server: FeedServer, workers: int) -> None:
     base = feed_server.base_url
     feed_server.serve("/articles/fire.html", _page(TITLE, PARAGRAPHS), "text/html")
     feed_server.serve("/articles/shell.html", SHELL, "text/html")
@@ -227,7 +229,7 @@ def test_a_teaser_only_relay_joins_its_story_through_the_full_text(
     outlet_a = feed_server.serve("/a.xml", _rss("OutletA", [
         (TITLE, "https://a.example/fire", "".join(f"<p>{p}</p>" for p in PARAGRAPHS), T0)]))
     outlet_b = feed_server.serve("/b.xml", _teasers(base))
-    config = load_config(_config(tmp_path, outlet_a, outlet_b))
+    config = load_config(_config(tmp_path, outlet_a, outlet_b, workers=workers))
     store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
 
     results = {r.source: r for r in update_sources(store, config)}
