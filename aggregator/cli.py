@@ -375,7 +375,7 @@ def explain(
             "cites": list(e.cites), "credit_line": e.credit_line, "story": e.story_uid,
             "story_outlets": list(e.story_outlets), "is_representative": e.is_representative,
             "representative_is_original": e.representative_is_original,
-            "credited_origin": e.credited_origin,
+            "credited_origin": e.credited_origin, "full_text": e.full_text,
         } for e in found], ensure_ascii=False))
         return
     for e in found:
@@ -387,6 +387,8 @@ def explain(
             who = f"relayed by {e.relayed_by}" if e.relayed_by else ""
             cites = f"citing {', '.join(e.cites)}" if e.cites else ""
             lines.append(f"    credit: {e.credit_line!r} ({' '.join(filter(None, [who, cites]))})")
+        if e.full_text:
+            lines.append(f"    full text: {e.full_text}")
         out.print("\n".join(lines), markup=False)
 
 

@@ -6,6 +6,7 @@ Stage names follow the data flow::
     Fetched       -> ParsedFeed(ParsedEntry...)             (ingest/parse.py)
     ParsedEntry   -> ItemData, Fingerprint, Credit          (ingest/normalize.py, stories/)
     ItemData...   -> SourceUpdate                           (update.plan)
+    SourceUpdate + article pages -> FullText -> SourceUpdate (ingest/fulltext.py)
     SourceUpdate  -> UpdateResult                           (store)
     StoryView...  -> bytes                                  (publish/render.py)
 """
@@ -252,3 +253,18 @@ class SourceUpdate:
     story_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # by guid
     fingerprints: Mapping[str, Fingerprint | None] = field(default_factory=dict)  # by guid
     credits: Mapping[str, Credit | None] = field(default_factory=dict)  # by guid
+    # a full_text source's items: "extracted from <url>", or why the teaser was kept
+    full_text: Mapping[str, str] = field(default_factory=dict)  # by guid
+
+
+@dataclass(frozen=True, slots=True)
+class FullText:
+    """An item of a ``full_text`` source read from its article page (ingest/fulltext.py):
+    the extracted text that replaces the teaser, with the fingerprint and credit made of
+    it, or only why the teaser stays."""
+
+    guid: str
+    status: str  # "extracted from <url>", or why not ("HTTP 404 Not Found", "too short")
+    content_html: str | None = None  # sanitized; None: the teaser stays
+    fingerprint: Fingerprint | None = None
+    credit: Credit | None = None

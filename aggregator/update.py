@@ -9,17 +9,19 @@ import asyncio
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aggregator.clock import utc_now
 from aggregator.config import Config
 from aggregator.exceptions import AggregatorError, ParseError
-from aggregator.ingest.fetch import FetchLimits, fetch, make_client
+from aggregator.ingest.fetch import Client, FetchLimits, fetch, fetch_page, make_client
 from aggregator.ingest.plan import (
     Response,
     error_value,
@@ -31,13 +33,24 @@ from aggregator.ingest.plan import (
 from aggregator.ingest.pool import parse_pool, parse_workers
 from aggregator.ingest.schedule import PollPolicy
 from aggregator.store import Store
-from aggregator.types import Failure, Fetched, Outcome, SourceToFetch, SourceUpdate, UpdateResult
+from aggregator.types import (
+    Failure,
+    Fetched,
+    FullText,
+    ItemData,
+    Outcome,
+    SourceToFetch,
+    SourceUpdate,
+    UpdateResult,
+)
 
 if TYPE_CHECKING:
     from aggregator.ingest.prepare import PreparedFeed
 
 log = logging.getLogger(__name__)
 ResultCallback = Callable[[UpdateResult], None]
+HostGate = Callable[[str], AbstractAsyncContextManager[Any]]  # a URL -> its host's slot
+CpuRunner = Callable[..., Awaitable[Any]]  # (function, *args) -> its result, off the loop
 
 
 def update_sources(store: Store, config: Config, *, names: Sequence[str] | None = None,
@@ -77,6 +90,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
     window = settings.concurrency * 2 if due_only and names is None else None
     results: list[UpdateResult] = []
     workers = parse_workers(settings.parse_workers)
+    full_text = frozenset(s.name for s in config.sources if s.full_text)
     # Claims, parsing and storing run on one thread beside the event loop: fetches keep
     # flowing while a feed is processed, and the database sees one writer.
     writer = Writer(store)
@@ -123,10 +137,38 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                         load["pool"] -= 1
                 load["ingest"] += 1
                 try:
+                    if source.name in full_text and needs_prepare(source, response):
+                        return await with_full_text(source, response, prepared)
                     return await loop.run_in_executor(ingest, partial(
                         process, store, config, source, response, prepared, writer=writer))
                 finally:
                     load["ingest"] -= 1
+
+            async def with_full_text(source: SourceToFetch, response: Response,
+                                     prepared: PreparedFeed | Exception | None
+                                     ) -> UpdateResult:
+                """A new body of a full_text source: plan, fetch and read the article
+                pages of its new items, then write."""
+                decided = await loop.run_in_executor(ingest, partial(
+                    decide, store, config, source, response, prepared))
+                if decided.update.new_items or decided.update.changed_items:
+                    update = await add_full_text(
+                        client, decided.update, limits=limits,
+                        limit=settings.full_text_per_update,
+                        gate=lambda url: host_gates[_host(url)], run=run_cpu)
+                    decided = replace(decided, update=update)
+                return await loop.run_in_executor(ingest, partial(
+                    commit, store, source, decided, writer=writer))
+
+            async def run_cpu(function: Callable[..., Any], *args: Any) -> Any:
+                """CPU work off the event loop: in the parse pool, else (no pool, or
+                it broke) on the ingest thread."""
+                if workers:
+                    try:
+                        return await loop.run_in_executor(parse_pool(workers), function, *args)
+                    except Exception:
+                        log.warning("parse worker failed; working in-process", exc_info=True)
+                return await loop.run_in_executor(ingest, partial(function, *args))
 
             def claim(limit: int | None) -> list[SourceToFetch]:
                 return store.claim_sources(now or utc_now(), names=names, due_only=due_only,
@@ -183,6 +225,22 @@ def process(store: Store, config: Config, source: SourceToFetch, response: Respo
     """Turn one fetch outcome (and its feed, if already prepared) into a stored update:
     look up what the plan needs, plan, write once (through ``writer``, which batches
     updates without items, when given). Never raises."""
+    return commit(store, source, decide(store, config, source, response, prepared),
+                  writer=writer)
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A source's planned update, not yet written, and the failure to report."""
+
+    update: SourceUpdate
+    policy: PollPolicy
+    problem: Failure | None
+
+
+def decide(store: Store, config: Config, source: SourceToFetch, response: Response,
+           prepared: PreparedFeed | Exception | None = None) -> Decided:
+    """Prepare the feed if not done yet, look up the stored hashes, plan. Never raises."""
     now = utc_now()
     policy = poll_policy(config, source)
     try:
@@ -203,6 +261,14 @@ def process(store: Store, config: Config, source: SourceToFetch, response: Respo
     update = plan(source, response, prepared, stored, policy=policy, now=now,
                   jitter=random.random())
     problem = failure(response) if isinstance(response, AggregatorError) else None
+    return Decided(update, policy, problem)
+
+
+def commit(store: Store, source: SourceToFetch, decided: Decided, *,
+           writer: Writer | None = None) -> UpdateResult:
+    """Write a decided update (through ``writer`` when it carries no items). Never
+    raises."""
+    update, policy, problem = decided.update, decided.policy, decided.problem
     if writer is not None and not (update.new_items or update.changed_items):
         writer.defer(source, update, policy)
         return result(source, update, problem)
@@ -210,6 +276,33 @@ def process(store: Store, config: Config, source: SourceToFetch, response: Respo
     if failed is not None:
         return UpdateResult(source.name, Outcome.ERROR, error=failed)
     return result(source, update, problem)
+
+
+async def add_full_text(client: Client, update: SourceUpdate, *, limits: FetchLimits,
+                        limit: int, gate: HostGate, run: CpuRunner) -> SourceUpdate:
+    """``update`` with the full text of its new and changed items (ingest/fulltext.py):
+    their article pages fetched under the feeds' rules and their host's gate, at most
+    ``limit`` of them, read by ``run`` (the parse pool). Never raises: what fails is
+    recorded on its item."""
+    from aggregator.ingest.fulltext import failed, read_article, to_fetch, with_full_text
+
+    chosen, skipped = to_fetch(update.new_items + update.changed_items, limit)
+
+    async def one(item: ItemData) -> FullText:
+        try:
+            url = item.url or ""
+            async with gate(url):
+                page = await fetch_page(client, url, limits, utc_now())
+            if isinstance(page, AggregatorError):
+                return failed(item, str(page))
+            article: FullText = await run(read_article, item, page.body, dict(page.headers),
+                                          page.url)
+            return article
+        except Exception as error:  # a bug on one page must not lose the item
+            log.exception("internal error while reading the article %s", item.url)
+            return failed(item, f"internal error: {error!r}")
+
+    return with_full_text(update, await asyncio.gather(*(one(i) for i in chosen)), skipped)
 
 
 def _write(store: Store, source: SourceToFetch, update: SourceUpdate,

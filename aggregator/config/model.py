@@ -123,6 +123,8 @@ class Settings(_Strict):
     title: str = "aggregator"  # the site's name on its HTML pages
     cache_max_age: Duration = timedelta(minutes=5)  # Cache-Control max-age of served feeds
     websub_hub: HttpUrl | None = None  # a WebSub hub to ping when an output changes
+    # article pages fetched per full_text source and update (the newest items first)
+    full_text_per_update: int = Field(10, ge=0, le=1000)
 
     @model_validator(mode="after")
     def _intervals_in_order(self) -> Settings:
@@ -140,6 +142,7 @@ class SourceConfig(_Strict):
     tags: tuple[str, ...] = ()
     poll_interval: Duration | None = None
     language: str | None = Field(None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+    full_text: bool = False  # fetch each new item's article page and publish its text
 
 
 def _as_tuple(value: object) -> object:

@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import httpcore
 import httpx
@@ -40,8 +40,10 @@ if TYPE_CHECKING:
 USER_AGENT = f"aggregator/{__version__} (feed aggregator; +https://github.com/aggregator/aggregator)"
 ACCEPT = ("application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
           "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5")
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"  # an article page
 PERMANENT_REDIRECTS = frozenset({301, 308})
 _CHUNK = 64 * 1024
+Client: TypeAlias = httpx.AsyncClient  # for the shell's signatures (httpx lives here only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,13 +218,32 @@ def _raw_client_error(error: httpx.HTTPError) -> FetchError:
     return FetchError(f"{type(error).__name__}: {text}", kind="network")
 
 
+async def fetch_page(client: httpx.AsyncClient, url: str, limits: FetchLimits,
+                     now: datetime) -> Fetched | FetchError:
+    """GET an article page (a ``full_text`` source's item) under the rules a feed is
+    fetched by: the same client (private-address guard, redirects checked), deadline
+    and body cap. No validators are sent: a page is fetched once per version of its
+    item. Never raises for anything the network or server does."""
+    page = SourceToFetch(id=0, name=url, url=url)
+    result = await fetch(client, page, limits, now, accept=PAGE_ACCEPT)
+    if isinstance(result, NotModified):  # nothing was sent for it to be unmodified against
+        return FetchError("unexpected HTTP 304", kind="http", status=304)
+    if isinstance(result, FetchError) and result.kind == "gone":
+        return FetchError("HTTP 410 Gone", kind="http", status=result.status)
+    return result
+
+
 async def fetch(client: httpx.AsyncClient, source: SourceToFetch, limits: FetchLimits,
-                now: datetime) -> Fetched | NotModified | FetchError:
-    """GET a source's feed. Never raises for anything the network or server does."""
+                now: datetime, *, accept: str | None = None
+                ) -> Fetched | NotModified | FetchError:
+    """GET a source's feed (``accept``: another Accept header than a feed's). Never
+    raises for anything the network or server does."""
     problem = url_problem(source.url)
     if problem is not None:
         return FetchError(problem, kind="url")
     headers: dict[str, str] = {"Accept-Encoding": "gzip, deflate"}
+    if accept:
+        headers["Accept"] = accept
     if source.etag:
         headers["If-None-Match"] = source.etag
     if source.last_modified:

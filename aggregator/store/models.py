@@ -159,6 +159,8 @@ class ItemRow(SQLModel, table=True):
     cites: tuple[str, ...] = Field(default=(), sa_type=TextList())  # outlet names
     credit_line: str | None = Field(default=None, sa_type=Text)
     join_reason: str = Field(default="", sa_type=Text)  # why it joined its story
+    # a full_text source's item: "extracted from <url>", or why the teaser was kept
+    full_text_status: str | None = Field(default=None, sa_type=Text)
 
 
 class ItemFingerprintRow(SQLModel, table=True):

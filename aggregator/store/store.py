@@ -66,6 +66,7 @@ class ItemExplanation:
     is_representative: bool
     representative_is_original: bool
     credited_origin: str | None
+    full_text: str | None = None  # a full_text source's item: extracted, or why not
 
 
 @dataclass(frozen=True, slots=True)
@@ -463,7 +464,8 @@ class Store:
                     story_outlets=tuple(outlets),
                     is_representative=story.representative_item_id == item.id,
                     representative_is_original=story.representative_is_original,
-                    credited_origin=story.credited_origin))
+                    credited_origin=story.credited_origin,
+                    full_text=item.full_text_status))
             return result
 
     def stories_for(self, source_names: Sequence[str] | None, limit: int,

@@ -115,9 +115,12 @@ def _band_candidates(session: Session, bands: set[int], low: datetime,
     return by_band
 
 
-def _item_columns(item: ItemData, credit: Credit | None) -> dict[str, Any]:
-    """An item row's columns from the parsed item and its credit (inserts and updates)."""
+def _item_columns(item: ItemData, credit: Credit | None,
+                  full_text: str | None) -> dict[str, Any]:
+    """An item row's columns from the parsed item, its credit and its full-text status
+    (inserts and updates)."""
     return {
+        "full_text_status": full_text,
         "url": item.url, "canonical_url": item.canonical_url, "title": item.title,
         "author": item.author, "content_html": item.content_html,
         "summary_text": item.summary_text, "categories": item.categories,
@@ -158,7 +161,8 @@ def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
         return story_ids[story] if isinstance(story, str) else story
 
     rows: list[dict[str, Any]] = [{
-        **_item_columns(a.item, change.credits.get(a.item.guid)),
+        **_item_columns(a.item, change.credits.get(a.item.guid),
+                        change.full_text.get(a.item.guid)),
         "source_id": source.id, "story_id": stored_id(a.story), "guid": a.item.guid,
         "first_seen_at": now, "last_changed_at": now, "join_reason": a.reason,
     } for a in batch.items]
@@ -237,7 +241,8 @@ def update_items(session: Session, source: SourceRow, change: SourceUpdate) -> s
     for row in rows:
         item = by_guid[row.guid]
         published = item.published_at or row.published_at  # a date once known stays
-        for name, value in _item_columns(item, change.credits.get(item.guid)).items():
+        for name, value in _item_columns(item, change.credits.get(item.guid),
+                                         change.full_text.get(item.guid)).items():
             setattr(row, name, value)
         row.published_at, row.last_changed_at = published, change.now
         session.add(row)

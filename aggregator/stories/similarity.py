@@ -41,6 +41,7 @@ from typing import Final
 import numpy as np
 
 from aggregator.stories.attribution import strip_credits
+from aggregator.stories.numerals import spelled_numbers
 from aggregator.text import fold
 from aggregator.types import Fingerprint
 
@@ -281,10 +282,12 @@ def _dates(folded: list[str], dates: dict[int, str]) -> set[str]:
 
 def _slots(title: tuple[str, list[str], dict[int, str]],
            body: tuple[str, list[str], dict[int, str]]) -> set[str]:
-    """The slots a template fills: numbers ("89.5") and dates ("jul3") of the body, those
-    only the title has ("t:27", "t:aug27")."""
+    """The slots a template fills: numbers ("89.5", and "15" for "пятнадцати" or
+    "fifteen": numerals.spelled_numbers) and dates ("jul3") of the body, those only the
+    title has ("t:27", "t:aug27")."""
     def of(text: str, folded: list[str], dates: dict[int, str]) -> set[str]:
-        return {n.replace(",", ".") for n in _NUMBER.findall(text)} | _dates(folded, dates)
+        return ({n.replace(",", ".") for n in _NUMBER.findall(text)}
+                | {str(n) for n in spelled_numbers(folded)} | _dates(folded, dates))
 
     in_body = of(*body)
     return in_body | {f"t:{slot}" for slot in of(*title) - in_body}
