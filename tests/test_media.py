@@ -420,7 +420,8 @@ def test_items_stored_before_media_were_kept_get_them_when_their_feed_next_chang
     # a new episode arrives: the feed's body changed, so every item is compared again
     body = (FEEDS / "podcast.xml").read_bytes().replace(b"<item>", b"""<item>
       <title>Episode 43: Bus Drivers</title><guid>nightshift-ep-043</guid>
-      <enclosure url="https://traffic.example.net/nightshift/ep043.mp3" length="1" type="audio/mpeg"/>
+      <enclosure url="https://traffic.example.net/nightshift/ep043.mp3" length="1"
+                 type="audio/mpeg"/>
     </item><item>""", 1)
     feed_server.serve("/podcast.xml", body)
     (result,) = update_sources(store, load_config(tmp_path / "feeds.yaml"), names=["podcast"],
