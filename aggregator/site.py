@@ -33,6 +33,7 @@ from aggregator.publish.opml import OpmlSource, export_opml
 from aggregator.publish.pages import (
     OutputSummary,
     SiteInfo,
+    content_security_policy,
     render_index,
     render_output_page,
 )
@@ -56,13 +57,16 @@ class SiteFile:
     etag: str  # strong, quoted; the gzip variant adds "-gz" inside the quotes
     last_modified: datetime
     media_type: str
+    content_security_policy: str | None = None  # an HTML page's, as its <meta> tag says
 
     @staticmethod
-    def of(path: str, body: bytes, updated: datetime, media_type: str) -> SiteFile:
+    def of(path: str, body: bytes, updated: datetime, media_type: str,
+           content_security_policy: str | None = None) -> SiteFile:
         return SiteFile(
             path=path, body=body, gzip_body=gzip.compress(body, mtime=0),
             etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
-            last_modified=updated.replace(microsecond=0), media_type=media_type)
+            last_modified=updated.replace(microsecond=0), media_type=media_type,
+            content_security_policy=content_security_policy)
 
     @property
     def is_feed(self) -> bool:
@@ -152,7 +156,9 @@ def render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFi
     """Every file of the site, by path: feeds in every format and page, the HTML pages
     and the OPML list of sources."""
     files: dict[str, SiteFile] = {}
-    site = SiteInfo(title=config.settings.title, base_url=config.settings.base_url)
+    site = SiteInfo(title=config.settings.title, base_url=config.settings.base_url,
+                    remote_images=config.settings.remote_images)
+    policy = content_security_policy(site.remote_images)
     summaries = []
     first = store.first_published([o.name for o in config.outputs], now)
     for output in config.outputs:
@@ -166,11 +172,11 @@ def render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFi
         summaries.append(summary)
         page = render_output_page(site, summary, shown).encode("utf-8")
         files[feed_path(output.name, "html")] = SiteFile.of(
-            feed_path(output.name, "html"), page, updated or first[output.name], HTML)
+            feed_path(output.name, "html"), page, updated or first[output.name], HTML, policy)
     newest = max((s.updated for s in summaries if s.updated),
                  default=min(first.values(), default=now))
     files["index.html"] = SiteFile.of("index.html", render_index(site, summaries)
-                                      .encode("utf-8"), newest, HTML)
+                                      .encode("utf-8"), newest, HTML, policy)
     files[OPML_PATH] = SiteFile.of(OPML_PATH, sources_opml(store, config), newest, OPML)
     return files
 

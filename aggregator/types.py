@@ -89,6 +89,20 @@ class NotModified:
 
 
 @dataclass(frozen=True, slots=True)
+class ParsedEnclosure:
+    """A media file an entry links to, as the feed wrote it (unchecked strings): an RSS
+    ``<enclosure>``, an Atom ``link rel="enclosure"`` or a ``media:content``."""
+
+
+    url: str
+    media_type: str | None = None  # type="audio/mpeg"
+    length: str | None = None  # length= / fileSize=, in bytes
+    duration: str | None = None  # media:content duration=, in seconds
+    medium: str | None = None  # media:content medium= ("image", "audio", "video", ...)
+    width: str | None = None  # media:content width=
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedEntry:
     """One entry as feedparser read it, before any cleaning."""
 
@@ -101,6 +115,11 @@ class ParsedEntry:
     published: datetime | None
     updated: datetime | None
     categories: tuple[str, ...] = ()
+    enclosures: tuple[ParsedEnclosure, ...] = ()  # <enclosure>, link rel="enclosure"
+    media_content: tuple[ParsedEnclosure, ...] = ()  # media:content
+    thumbnails: tuple[str, ...] = ()  # media:thumbnail URLs
+    itunes_image: str | None = None  # itunes:image href
+    duration: str | None = None  # itunes:duration ("50:47", "3723", "1:02:03")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +139,26 @@ class ParsedFeed:
 
 
 @dataclass(frozen=True, slots=True)
+class Enclosure:
+    """A media file an item carries (a podcast episode's audio, a video, a picture),
+    checked: an absolute http(s) URL, a ``type/subtype`` or None, sane numbers."""
+
+    url: str
+    media_type: str | None = None  # "audio/mpeg", lowercase, no parameters; None: unknown
+    length: int | None = None  # bytes, > 0; None: unknown
+    duration: int | None = None  # seconds, > 0; None: unknown
+
+    @property
+    def is_playable(self) -> bool:
+        """Audio or video: what a podcast client downloads."""
+        return (self.media_type or "").startswith(("audio/", "video/"))
+
+    @property
+    def is_image(self) -> bool:
+        return (self.media_type or "").startswith("image/")
+
+
+@dataclass(frozen=True, slots=True)
 class ItemData:
     """One normalized item, ready to be stored: sanitized, UTC, canonical URL, stable guid."""
 
@@ -134,6 +173,8 @@ class ItemData:
     updated_at: datetime | None
     content_hash: str
     categories: tuple[str, ...] = ()
+    enclosures: tuple[Enclosure, ...] = ()
+    image_url: str | None = None  # the item's picture: absolute http(s)
 
 
 class Outcome(StrEnum):
@@ -199,6 +240,8 @@ class StoryView:
     language: str | None = None  # of the representative's source
     representative_is_original: bool = False  # another outlet credits it as the origin
     credited_origin: str | None = None  # the origin its outlets credit, when not ours
+    enclosures: tuple[Enclosure, ...] = ()  # the representative item's
+    image_url: str | None = None  # the representative item's picture
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,9 +28,15 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from aggregator.publish.pages import CONTENT_SECURITY_POLICY
 from aggregator.site import SiteFile
 
-# The pages' own policy, plus what only a header can say: frame-ancestors (a <meta>
-# policy ignores it).
-PAGE_CSP = f"{CONTENT_SECURITY_POLICY}; frame-ancestors 'none'"
+
+def page_csp(policy: str) -> str:
+    """A page's own policy, plus what only a header can say: frame-ancestors (a <meta>
+    policy ignores it)."""
+    return f"{policy}; frame-ancestors 'none'"
+
+
+# the policy of an HTML response that brings none of its own
+PAGE_CSP = page_csp(CONTENT_SECURITY_POLICY)
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -129,6 +135,8 @@ def create_app(cache: SiteCache) -> Starlette:
         headers = {"ETag": gzip_etag(file.etag) if gzipped else file.etag,
                    "Cache-Control": cache.cache_control, "Vary": "Accept-Encoding",
                    "Last-Modified": format_datetime(file.last_modified, usegmt=True)}
+        if file.content_security_policy:  # the same as the page's <meta> (both apply)
+            headers["Content-Security-Policy"] = page_csp(file.content_security_policy)
         if is_not_modified(request.headers, file):
             return Response(status_code=304, headers=headers)
         if gzipped:
@@ -149,7 +157,8 @@ def create_app(cache: SiteCache) -> Starlette:
 
 
 class SecurityHeaders:
-    """Adds SECURITY_HEADERS to every response, and PAGE_CSP to every HTML one."""
+    """Adds SECURITY_HEADERS to every response, and PAGE_CSP to every HTML one that has
+    no policy of its own."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -159,7 +168,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers.update(SECURITY_HEADERS)
-                if headers.get("content-type", "").startswith("text/html"):
+                if headers.get("content-type", "").startswith("text/html") and \
+                        "content-security-policy" not in headers:
                     headers["Content-Security-Policy"] = PAGE_CSP
             await send(message)
 

@@ -121,6 +121,9 @@ class Settings(_Strict):
     user_agent: str | None = None
     publisher: str = "aggregator"
     title: str = "aggregator"  # the site's name on its HTML pages
+    # the HTML pages show stories' pictures, loaded from the outlets' https hosts (which
+    # then see who reads the page); false: a link to each picture, nothing loaded
+    remote_images: bool = False
     cache_max_age: Duration = timedelta(minutes=5)  # Cache-Control max-age of served feeds
     websub_hub: HttpUrl | None = None  # a WebSub hub to ping when an output changes
     # article pages fetched per full_text source and update (the newest items first)

@@ -22,7 +22,7 @@ from lxml import etree
 
 from aggregator.exceptions import ParseError
 from aggregator.text import strip_illegal_xml
-from aggregator.types import ParsedEntry, ParsedFeed
+from aggregator.types import ParsedEnclosure, ParsedEntry, ParsedFeed
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -58,6 +58,38 @@ def _content(entry: Mapping[str, Any]) -> str | None:
     return best
 
 
+def _string(value: object) -> str | None:
+    """An attribute feedparser read, as a non-empty string or None."""
+    if value is None or isinstance(value, dict | list | tuple):
+        return None
+    return str(value).strip() or None
+
+
+def _enclosures(entry: Mapping[str, Any]) -> tuple[ParsedEnclosure, ...]:
+    """RSS ``<enclosure>`` and Atom ``link rel="enclosure"`` (feedparser's
+    ``enclosures``), in document order."""
+    return tuple(
+        ParsedEnclosure(url, _string(raw.get("type")), _string(raw.get("length")))
+        for raw in entry.get("enclosures") or () if isinstance(raw, Mapping)
+        if (url := _string(raw.get("href") or raw.get("url"))))
+
+
+def _media_content(entry: Mapping[str, Any]) -> tuple[ParsedEnclosure, ...]:
+    """Every ``media:content`` (Media RSS), in document order."""
+    return tuple(
+        ParsedEnclosure(url, _string(raw.get("type")), _string(raw.get("filesize")),
+                        _string(raw.get("duration")), _string(raw.get("medium")),
+                        _string(raw.get("width")))
+        for raw in entry.get("media_content") or () if isinstance(raw, Mapping)
+        if (url := _string(raw.get("url"))))
+
+
+def _itunes_image(entry: Mapping[str, Any]) -> str | None:
+    image = entry.get("image")
+    return _string(image.get("href") or image.get("url")) \
+        if isinstance(image, Mapping) else None
+
+
 def _entry(entry: dict[str, Any]) -> ParsedEntry:
     author = entry.get("author")
     return ParsedEntry(
@@ -73,6 +105,12 @@ def _entry(entry: dict[str, Any]) -> ParsedEntry:
             html.escape(str(t.get("term") or t.get("label")), quote=False)
             for t in entry.get("tags") or () if t.get("term") or t.get("label")
         ),
+        enclosures=_enclosures(entry),
+        media_content=_media_content(entry),
+        thumbnails=tuple(url for raw in entry.get("media_thumbnail") or ()
+                         if isinstance(raw, Mapping) and (url := _string(raw.get("url")))),
+        itunes_image=_itunes_image(entry),
+        duration=_string(entry.get("itunes_duration")),
     )
 
 

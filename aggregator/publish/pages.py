@@ -6,7 +6,9 @@ it is http(s), so a ``javascript:`` link in a feed stays inert text. Stories
 show ``summary_text``, never ``content_html``. Pages are self-contained: inline
 CSS (system fonts, responsive, dark mode through ``prefers-color-scheme``), no
 JavaScript, no external assets, and a Content-Security-Policy that allows
-nothing else. Deterministic: dates are printed in UTC from the data, no clock.
+nothing else: a story's picture is a link to it, unless ``SiteInfo.remote_images``
+lets the page load pictures from https hosts (:func:`content_security_policy`).
+Deterministic: dates are printed in UTC from the data, no clock.
 
 Where things live, relative to ``SiteInfo.base_url`` (see formats.py)::
 
@@ -24,6 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import unquote, urlsplit
 
 from jinja2 import DictLoader, Environment, StrictUndefined
 from markupsafe import Markup
@@ -43,6 +46,7 @@ class SiteInfo:
 
     title: str
     base_url: str
+    remote_images: bool = False  # show pictures from the outlets' hosts (settings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,72 @@ def _outlet(outlet: Outlet) -> _Link:
                  outlet.source_title.strip() or outlet.source_name)
 
 
+def _file_name(href: str) -> str:
+    """The last segment of a URL's path, decoded, for a link's text; else its host."""
+    parts = urlsplit(href)
+    return (unquote(parts.path.rstrip("/").rpartition("/")[2]) or parts.hostname or href)[:80]
+
+
+@dataclass(frozen=True, slots=True)
+class _Picture:
+    href: str
+    inline: bool  # an <img>; else a link to the picture
+    name: str
+
+
+def _picture(story: StoryView, remote_images: bool) -> _Picture | None:
+    """The story's picture: shown only when the site allows remote images and it is on
+    https (the policy allows no other scheme), else a link to it."""
+    href = http_url(story.image_url)
+    if href is None:
+        return None
+    return _Picture(href, remote_images and href.lower().startswith("https:"),
+                    _file_name(href))
+
+
+_KINDS = {"audio": "Audio", "video": "Video", "image": "Image"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Attachment:
+    kind: str  # "Audio", "Video", "Image", "File"
+    href: str
+    name: str  # the file's name, from its URL
+    details: str  # "audio/mpeg · 48.8 MB · 50:47"
+
+
+def _size(length: int) -> str:
+    """Bytes in decimal units, as podcast apps show them: ``48.8 MB``."""
+    value = float(length)
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{length} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def _clock(seconds: int) -> str:
+    """``3047`` -> ``50:47``; ``3723`` -> ``1:02:03``."""
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else \
+        f"{rest // 60}:{rest % 60:02d}"
+
+
+def _attachments(story: StoryView) -> list[_Attachment]:
+    """The story's enclosures as the page lists them (http(s) ones only)."""
+    found = []
+    for enclosure in story.enclosures:
+        href = http_url(enclosure.url)
+        if href is None:
+            continue
+        kind = _KINDS.get((enclosure.media_type or "").partition("/")[0], "File")
+        details = [enclosure.media_type or "", _size(enclosure.length) if enclosure.length
+                   else "", _clock(enclosure.duration) if enclosure.duration else ""]
+        found.append(_Attachment(kind, href, _file_name(href),
+                                 " · ".join(d for d in details if d)))
+    return found
+
+
 def _printable(value: object) -> object:
     """Drop control characters (HTML forbids them) from every string a page prints."""
     if isinstance(value, Markup):  # already escaped: a macro's output
@@ -92,12 +162,18 @@ def _printable(value: object) -> object:
     return _CONTROL.sub("", value) if isinstance(value, str) else value
 
 
+def _policy(remote_images: bool) -> Markup:
+    """The policy for the <meta> tag: ours, so not escaped (its quotes stay quotes)."""
+    return Markup(content_security_policy(remote_images))
+
+
 def _environment() -> Environment:
     environment = Environment(loader=DictLoader(_TEMPLATES), autoescape=True,
                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                               keep_trailing_newline=True, finalize=_printable)
     environment.filters.update(human_date=_human_date, iso_date=_iso_date, stories=_stories,
-                               http_url=http_url, outlet=_outlet)
+                               http_url=http_url, outlet=_outlet, csp=_policy,
+                               picture=_picture, attachments=_attachments)
     return environment
 
 
@@ -190,6 +266,11 @@ main.wrap { padding-top: 1.5rem; padding-bottom: 2rem; }
 .story { padding: 1.25rem 0; border-bottom: 1px solid var(--rule); }
 .story:first-child { padding-top: 0.25rem; }
 .story .summary { margin: 0 0 0.6rem; }
+.story .picture { display: block; max-width: 100%; height: auto; max-height: 24rem;
+  border-radius: 8px; margin: 0.25rem 0 0.75rem; }
+.media { list-style: none; margin: 0 0 0.6rem; padding: 0; font-size: 0.9rem; }
+.media a { overflow-wrap: anywhere; }
+.media .details { color: var(--muted); font-variant-numeric: tabular-nums; }
 .outlets { font-size: 0.9rem; color: var(--muted); margin: 0; }
 .outlets a { font-weight: 600; }
 .tags { display: inline; }
@@ -208,10 +289,18 @@ footer a { color: inherit; }
 }
 """
 
-#: what the pages may load: their own inline style and data: images, nothing else (no
-#: script at all); web.py sends it as a header too, with what only a header can say
-CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-                           "base-uri 'none'; form-action 'none'")
+def content_security_policy(remote_images: bool = False) -> str:
+    """What the pages may load: their own inline style and data: images, nothing else
+    (no script at all); with ``remote_images``, images from any https host too. The
+    pages carry it in a <meta> tag; web.py sends it as a header too, with what only a
+    header can say."""
+    images = "data: https:" if remote_images else "data:"
+    return (f"default-src 'none'; style-src 'unsafe-inline'; img-src {images}; "
+            "base-uri 'none'; form-action 'none'")
+
+
+#: the pages' policy by default (settings.remote_images: false)
+CONTENT_SECURITY_POLICY = content_security_policy()
 
 _BASE = """<!doctype html>
 <html lang="en">
@@ -219,7 +308,7 @@ _BASE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<meta http-equiv="Content-Security-Policy" content="@CSP@">
+<meta http-equiv="Content-Security-Policy" content="{{ site.remote_images | csp }}">
 <meta name="referrer" content="strict-origin-when-cross-origin">
 <meta name="generator" content="aggregator {{ version }}">
 <title>{% block title %}{% endblock %}</title>
@@ -326,8 +415,27 @@ _OUTPUT = """{% extends "base.html" %}
 {% if story.author %}<span>{{ story.author }}</span>{% endif %}\
 {% if story.categories %}<span class="tags">{{ story.categories | join(", ") }}</span>{% endif %}\
 </p>
+{% set picture = story | picture(site.remote_images) %}
+{% if picture and picture.inline %}
+<img class="picture" src="{{ picture.href }}" alt="" loading="lazy" decoding="async" \
+referrerpolicy="no-referrer">
+{% endif %}
 {% if story.summary_text %}
 <p class="summary">{{ story.summary_text }}</p>
+{% endif %}
+{% set attached = story | attachments %}
+{% set link_picture = picture and not picture.inline and \
+picture.href not in attached | map(attribute="href") | list %}
+{% if attached or link_picture %}
+<ul class="media">
+{% if link_picture %}
+<li>Picture: <a href="{{ picture.href }}" title="{{ picture.href }}">{{ picture.name }}</a></li>
+{% endif %}
+{% for each in attached %}
+<li>{{ each.kind }}: <a href="{{ each.href }}" title="{{ each.href }}">{{ each.name }}</a>\
+{% if each.details %} <span class="details">({{ each.details }})</span>{% endif %}</li>
+{% endfor %}
+</ul>
 {% endif %}
 <p class="outlets">{{ "Originally published" if story.representative_is_original \
 else "Published" }} by {{ outlet_link(story.representative | outlet) }}\
@@ -345,6 +453,6 @@ else "Published" }} by {{ outlet_link(story.representative | outlet) }}\
 {% endblock %}
 """
 
-_TEMPLATES = {"base.html": _BASE.replace("@CSP@", CONTENT_SECURITY_POLICY),
+_TEMPLATES = {"base.html": _BASE,
               "macros.html": _SUBSCRIBE, "index.html": _INDEX, "output.html": _OUTPUT}
 _ENV = _environment()

@@ -5,9 +5,11 @@ Pure and deterministic: every date is set explicitly, so the same data renders t
 same bytes (and so the same ETag). feedgen 1.0.0 drops every attribute but ``href``
 from entry links and writes only title and link into ``atom:source``, so after
 feedgen has written the document, lxml adds each entry's ``link rel="related"``
-(one per other outlet), a complete ``atom:source`` (id, title, links, updated), and
-the feed's paging (RFC 5005) and WebSub links. feedgen has no JSON Feed writer: that
-one is a plain dict dumped as JSON.
+(one per other outlet) and ``link rel="enclosure"`` (with type and length), a complete
+``atom:source`` (id, title, links, updated), and the feed's paging (RFC 5005) and
+WebSub links; and each RSS item's ``<enclosure>``. A story's picture goes out as
+``media:thumbnail`` (and ``itunes:image`` on an RSS episode). feedgen has no JSON
+Feed writer: that one is a plain dict dumped as JSON.
 """
 
 from __future__ import annotations
@@ -16,18 +18,22 @@ import html
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from aggregator.text import http_url, strip_illegal_xml
-from aggregator.types import Outlet, OutputFeed, StoryView
+from aggregator.types import Enclosure, Outlet, OutputFeed, StoryView
 from aggregator.version import __version__
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+MEDIA_NS = "http://search.yahoo.com/mrss/"  # Media RSS: media:thumbnail
+ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"  # itunes:image
 GENERATOR_URI = "https://github.com/aggregator/aggregator"
 _A = f"{{{ATOM_NS}}}"
+#: the type a format that requires one (RSS, JSON Feed) gets for a file of unknown type
+UNKNOWN_TYPE = "application/octet-stream"
 
 
 def _text(value: str | None) -> str:
@@ -61,6 +67,63 @@ def attribution_html(story: StoryView) -> str:
     return f'<p class="attribution">{line}</p>'
 
 
+def enclosures(story: StoryView) -> list[Enclosure]:
+    """The story's enclosures we republish: absolute http(s) URLs only."""
+    return [e for e in story.enclosures if _url(e.url)]
+
+
+def rss_enclosure(story: StoryView) -> Enclosure | None:
+    """The one enclosure RSS 2.0 allows: the first audio or video, else the first."""
+    found = enclosures(story)
+    return next((e for e in found if e.is_playable), found[0] if found else None)
+
+
+def _with_namespaces(root: etree._Element, namespaces: dict[str, str]) -> etree._Element:
+    """``root`` with ``namespaces`` declared on it (lxml cannot add a declaration to an
+    element that exists: the children move to a copy), so extension elements below it
+    share one prefix instead of repeating the declaration on each."""
+    missing = {prefix: uri for prefix, uri in namespaces.items()
+               if root.nsmap.get(prefix) != uri}
+    if not missing:
+        return root
+    nsmap: dict[str | None, str] = dict(root.nsmap)
+    nsmap.update(missing)
+    # the stubs say Mapping[str, str]; lxml takes None for the default namespace (Atom's)
+    copy = etree.Element(root.tag, {str(k): str(v) for k, v in root.attrib.items()},
+                         nsmap=cast(dict[str, str], nsmap))
+    copy.text = root.text
+    copy.extend(list(root))
+    return copy
+
+
+def _episode(story: StoryView) -> Enclosure | None:
+    """The audio or video a podcast client would take from the story's RSS item."""
+    enclosure = rss_enclosure(story)
+    return enclosure if enclosure is not None and enclosure.is_playable else None
+
+
+def _media_namespaces(stories: Sequence[StoryView], itunes: bool) -> dict[str, str]:
+    """The namespaces the stories' pictures and episodes need: none for stories without
+    either, so such a feed is what it was before media were published."""
+    namespaces = {"media": MEDIA_NS} if any(_url(s.image_url) for s in stories) else {}
+    if itunes and any((episode := _episode(s)) and (episode.duration or _url(s.image_url))
+                      for s in stories):
+        namespaces["itunes"] = ITUNES_NS
+    return namespaces
+
+
+def _add_picture(entry: etree._Element, story: StoryView, itunes: bool = False) -> None:
+    """The story's picture as ``media:thumbnail`` (what Miniflux, FreshRSS, Inoreader
+    and podcastparser read), and in RSS for an episode also as ``itunes:image`` (what
+    podcast apps show as the episode's art)."""
+    image = _url(story.image_url)
+    if not image:
+        return
+    etree.SubElement(entry, f"{{{MEDIA_NS}}}thumbnail", url=image)
+    if itunes and _episode(story):
+        etree.SubElement(entry, f"{{{ITUNES_NS}}}image", href=image)
+
+
 def _add_element(parent: etree._Element, tag: str, text: str | None = None,
                  **attributes: str) -> etree._Element:
     element = etree.SubElement(parent, _A + tag, {k: v for k, v in attributes.items() if v})
@@ -70,6 +133,12 @@ def _add_element(parent: etree._Element, tag: str, text: str | None = None,
 
 
 def _complete_entry(entry: etree._Element, story: StoryView) -> None:
+    # feedgen 1.0 writes an enclosure link without its type and length: written here
+    for enclosure in enclosures(story):
+        _add_element(entry, "link", rel="enclosure", href=enclosure.url,
+                     type=enclosure.media_type or "",
+                     length=str(enclosure.length) if enclosure.length else "")
+    _add_picture(entry, story)
     for outlet in story.others:
         if _url(outlet.item_url):
             _add_element(entry, "link", rel="related", href=_url(outlet.item_url),
@@ -132,7 +201,8 @@ def render_atom(feed: OutputFeed, stories: Sequence[StoryView]) -> bytes:
         for term in story.categories:
             if _text(term):
                 entry.category(term=_text(term))
-    root = etree.fromstring(generator.atom_str(pretty=False))
+    root = _with_namespaces(etree.fromstring(generator.atom_str(pretty=False)),
+                            _media_namespaces(stories, itunes=False))
     _insert_feed_links(root, feed, _A + "entry")
     for element, story in zip(root.iterfind(_A + "entry"), stories, strict=True):
         _complete_entry(element, story)
@@ -165,14 +235,41 @@ def render_rss(feed: OutputFeed, stories: Sequence[StoryView]) -> bytes:
                 entry.category(term=_text(term))
         rep = story.representative
         entry.source(url=_text(rep.feed_url), title=_text(rep.source_title) or rep.source_name)
-    root = etree.fromstring(generator.rss_str(pretty=False))
+    root = _with_namespaces(etree.fromstring(generator.rss_str(pretty=False)),
+                            _media_namespaces(stories, itunes=True))
     channel = root.find("channel")
     assert channel is not None
     for element in channel.findall("docs"):
         channel.remove(element)
     _insert_feed_links(channel, feed, "item")
+    for element, story in zip(channel.iterfind("item"), stories, strict=True):
+        _complete_item(element, story)
     etree.indent(root, space="  ")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8") + b"\n"
+
+
+def _complete_item(item: etree._Element, story: StoryView) -> None:
+    """An RSS item's ``<enclosure>`` (url, length, type: RSS 2.0 requires all three, so
+    an unknown length is 0 and an unknown type UNKNOWN_TYPE), the episode's
+    ``itunes:duration`` in seconds, and the picture."""
+    enclosure = rss_enclosure(story)
+    if enclosure is not None:
+        etree.SubElement(item, "enclosure", url=enclosure.url,
+                         length=str(enclosure.length or 0),
+                         type=enclosure.media_type or UNKNOWN_TYPE)
+        if enclosure.is_playable and enclosure.duration:  # podcast apps show it
+            etree.SubElement(item, f"{{{ITUNES_NS}}}duration").text = str(enclosure.duration)
+    _add_picture(item, story, itunes=True)
+
+
+def _attachment(enclosure: Enclosure) -> dict[str, Any]:
+    attachment: dict[str, Any] = {"url": enclosure.url,
+                                  "mime_type": enclosure.media_type or UNKNOWN_TYPE}
+    if enclosure.length:
+        attachment["size_in_bytes"] = enclosure.length
+    if enclosure.duration:
+        attachment["duration_in_seconds"] = enclosure.duration
+    return attachment
 
 
 def _outlet_json(outlet: Outlet) -> dict[str, Any]:
@@ -214,6 +311,10 @@ def render_json(feed: OutputFeed, stories: Sequence[StoryView]) -> bytes:
             item["authors"] = [{"name": _text(story.author)}]
         if story.categories:
             item["tags"] = [t for t in (_text(c) for c in story.categories) if t]
+        if _url(story.image_url):
+            item["image"] = _url(story.image_url)
+        if attached := enclosures(story):
+            item["attachments"] = [_attachment(e) for e in attached]
         item["_aggregator"] = {
             "source": _outlet_json(story.representative),
             "also_carried_by": [_outlet_json(o) for o in story.others],

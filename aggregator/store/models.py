@@ -161,6 +161,21 @@ class ItemRow(SQLModel, table=True):
     join_reason: str = Field(default="", sa_type=Text)  # why it joined its story
     # a full_text source's item: "extracted from <url>", or why the teaser was kept
     full_text_status: str | None = Field(default=None, sa_type=Text)
+    image_url: str | None = Field(default=None, sa_type=Text)  # its picture, http(s)
+
+
+class ItemEnclosureRow(SQLModel, table=True):
+    """A media file an item carries (types.Enclosure), in the feed's order: rewritten
+    with its item when the item changes."""
+
+    __tablename__ = "item_enclosure"
+
+    item_id: int = Field(foreign_key="item.id", primary_key=True)
+    position: int = Field(primary_key=True)  # 0 for the first enclosure
+    url: str = Field(sa_type=Text)
+    media_type: str | None = Field(default=None, max_length=255)
+    length: int | None = Field(default=None, sa_type=BigInteger)  # bytes
+    duration: int | None = None  # seconds
 
 
 class ItemFingerprintRow(SQLModel, table=True):

@@ -29,6 +29,7 @@ from aggregator.exceptions import StorageError
 from aggregator.store.migrations import HEAD
 from aggregator.store.models import (
     ItemBandRow,
+    ItemEnclosureRow,
     ItemFingerprintRow,
     ItemRow,
     OutputRow,
@@ -37,6 +38,7 @@ from aggregator.store.models import (
 )
 from aggregator.text import canonical_url
 from aggregator.types import (
+    Enclosure,
     Outcome,
     Outlet,
     SourceToFetch,
@@ -492,12 +494,29 @@ class Store:
                     col(ItemRow.story_id).in_(ids), col(ItemRow.source_id).in_(list(sources)))
                     .order_by(col(ItemRow.id))).all():
                 items_by_story.setdefault(item.story_id, []).append(item)
-            views = []
-            for story in stories:
-                items = items_by_story.get(story.id or 0, [])
-                if items:
-                    views.append(_story_view(story, items, sources))
-            return views
+            chosen = [(story, _representative(story, items)) for story in stories
+                      if (items := items_by_story.get(story.id or 0))]
+            enclosures = _enclosures(session, [rep.id or 0 for _, rep in chosen])
+            return [_story_view(story, rep, items_by_story[story.id or 0], sources,
+                                enclosures.get(rep.id or 0, ()))
+                    for story, rep in chosen]
+
+
+def _enclosures(session: Session, item_ids: list[int]) -> dict[int, tuple[Enclosure, ...]]:
+    """The enclosures of the given items, by item id, in the feed's order."""
+    found: dict[int, list[Enclosure]] = {}
+    for start in range(0, len(item_ids), 500):
+        for row in session.exec(select(ItemEnclosureRow).where(
+                col(ItemEnclosureRow.item_id).in_(item_ids[start:start + 500]))
+                .order_by(col(ItemEnclosureRow.item_id), col(ItemEnclosureRow.position))):
+            found.setdefault(row.item_id, []).append(
+                Enclosure(row.url, row.media_type, row.length, row.duration))
+    return {item_id: tuple(each) for item_id, each in found.items()}
+
+
+def _representative(story: StoryRow, items: list[ItemRow]) -> ItemRow:
+    return next((i for i in items if i.id == story.representative_item_id), None) or min(
+        items, key=lambda i: (i.published_at or i.first_seen_at, i.id or 0))
 
 
 def _outlet(item: ItemRow, source: SourceRow) -> Outlet:
@@ -512,9 +531,8 @@ def _outlet(item: ItemRow, source: SourceRow) -> Outlet:
     )
 
 
-def _story_view(story: StoryRow, items: list[ItemRow], sources: dict[Any, SourceRow]) -> StoryView:
-    rep = next((i for i in items if i.id == story.representative_item_id), None) or min(
-        items, key=lambda i: (i.published_at or i.first_seen_at, i.id or 0))
+def _story_view(story: StoryRow, rep: ItemRow, items: list[ItemRow],
+                sources: dict[Any, SourceRow], enclosures: tuple[Enclosure, ...]) -> StoryView:
     others = []
     seen = {rep.source_id}
     for item in items:
@@ -532,6 +550,8 @@ def _story_view(story: StoryRow, items: list[ItemRow], sources: dict[Any, Source
         language=sources[rep.source_id].language or sources[rep.source_id].feed_language,
         representative_is_original=story.representative_is_original,
         credited_origin=story.credited_origin,
+        enclosures=enclosures,
+        image_url=rep.image_url,
     )
 
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from aggregator.store.keys import key_hash
 from aggregator.store.models import (
+    ItemEnclosureRow,
     ItemFingerprintRow,
     ItemRow,
     SourceRow,
@@ -129,7 +130,25 @@ def _item_columns(item: ItemData, credit: Credit | None,
         "relayed_by": credit.relayed_by if credit else None,
         "cites": credit.cites if credit else (),
         "credit_line": credit.line if credit else None,
+        "image_url": item.image_url,
     }
+
+
+def _write_enclosures(session: Session, items: Mapping[int, ItemData],
+                      rewrite: bool = False) -> None:
+    """Store the enclosures of ``items`` (by item id), in their order; ``rewrite`` drops
+    the ones stored before (items that changed)."""
+    ids = sorted(items)
+    if rewrite:
+        for chunk in _chunks(ids):
+            session.execute(delete(ItemEnclosureRow)
+                            .where(col(ItemEnclosureRow.item_id).in_(chunk)))
+    rows = [{"item_id": item_id, "position": position, "url": e.url,
+             "media_type": e.media_type, "length": e.length, "duration": e.duration}
+            for item_id in ids for position, e in enumerate(items[item_id].enclosures)]
+    if rows:
+        session.connection().execute(
+            SQLModel.metadata.tables["item_enclosure"].insert(), rows)
 
 
 def _fingerprint_row(item_id: int, fp: Fingerprint, seen: int) -> dict[str, Any]:
@@ -180,6 +199,7 @@ def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
             print_rows.append(_fingerprint_row(item_id, fp, when))
             band_rows += [(band, item_id, when) for band in dict.fromkeys(fp.bands)]
     insert_ignore(session, StoryKeyRow, key_rows, ["key_hash"])
+    _write_enclosures(session, {item_ids[i.guid]: i for i in items if i.enclosures})
     # The items are new: their fingerprints and band rows cannot exist yet. The ORM's
     # bulk path costs Python calls per row, and a feed of 50 items has ~2,900 band rows:
     # the fingerprints go by one Core executemany, the band rows by the driver's own.
@@ -238,8 +258,10 @@ def update_items(session: Session, source: SourceRow, change: SourceUpdate) -> s
     rows = session.exec(select(ItemRow).where(
         ItemRow.source_id == source.id, col(ItemRow.guid).in_(list(by_guid)))).all()
     touched: set[int] = set()
+    rewritten: dict[int, ItemData] = {}
     for row in rows:
         item = by_guid[row.guid]
+        rewritten[row.id or 0] = item
         published = item.published_at or row.published_at  # a date once known stays
         for name, value in _item_columns(item, change.credits.get(item.guid),
                                          change.full_text.get(item.guid)).items():
@@ -247,6 +269,7 @@ def update_items(session: Session, source: SourceRow, change: SourceUpdate) -> s
         row.published_at, row.last_changed_at = published, change.now
         session.add(row)
         touched.add(row.story_id)
+    _write_enclosures(session, rewritten, rewrite=True)
     for chunk in _chunks(sorted(touched)):
         session.execute(update(StoryRow).where(col(StoryRow.id).in_(chunk))
                         .values(updated_at=change.now))

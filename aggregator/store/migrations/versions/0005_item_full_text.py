@@ -5,7 +5,7 @@ feed's teaser was kept (an HTTP error, no article text, too short, over the limi
 NULL for the items of other sources and for items stored before.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-06 12:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0005'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
