@@ -7,7 +7,7 @@ Stage names follow the data flow::
     ParsedEntry   -> ItemData, Fingerprint, Credit          (ingest/normalize.py, stories/)
     ItemData...   -> SourceUpdate                           (update.plan)
     SourceUpdate  -> UpdateResult                           (store)
-    StoryView...  -> bytes                                  (publish/render.py)
+    StoryView(Outlet, Copy...) -> bytes                     (publish/render.py, pages.py)
 """
 
 from __future__ import annotations
@@ -181,6 +181,21 @@ class Outlet:
 
 
 @dataclass(frozen=True, slots=True)
+class Copy:
+    """One outlet's item of a story, as the story's page shows and compares it."""
+
+    outlet: Outlet
+    title: str
+    content_html: str  # sanitized when it was stored
+    published_at: datetime | None  # as the outlet dated it
+    first_seen_at: datetime  # when we first fetched it
+    relayed_by: str | None = None  # its credit line: who relayed it
+    cites: tuple[str, ...] = ()  # and whom it credits as the origin
+    credit_line: str | None = None
+    is_representative: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class StoryView:
     """A story as an output publishes it: one entry, every outlet attributed."""
 
@@ -198,6 +213,8 @@ class StoryView:
     language: str | None = None  # of the representative's source
     representative_is_original: bool = False  # another outlet credits it as the origin
     credited_origin: str | None = None  # the origin its outlets credit, when not ours
+    copies: tuple[Copy, ...] = ()  # every item, the first carried first: the story's page
+    page_url: str | None = None  # the story's page, absolute (set when a site is rendered)
 
 
 @dataclass(frozen=True, slots=True)

@@ -181,8 +181,11 @@ def test_the_site_has_every_file_a_reader_or_a_browser_needs(
     config, _ = _fetched_store(tmp_path, store, feed_server,
                                "outputs:\n  - name: all\n    title: All")
     files = render_site(store, config, utc_now())
-    assert sorted(files) == ["feeds/all.atom", "feeds/all.html", "feeds/all.json",
-                             "feeds/all.rss", "index.html", "sources.opml"]
+    stories = select_stories(store, config, config.outputs[0], utc_now()).stories
+    pages = sorted(f"stories/{s.uid.removeprefix('urn:uuid:')}.html" for s in stories)
+    assert len(pages) == len(stories) > 1
+    assert sorted(files) == ["404.html", "feeds/all.atom", "feeds/all.html", "feeds/all.json",
+                             "feeds/all.rss", "index.html", "sources.opml", *pages]
     index = files["index.html"].body.decode()
     assert 'href="http://127.0.0.1:8080/feeds/all.atom"' in index
     opml = etree.fromstring(files["sources.opml"].body)

@@ -37,6 +37,7 @@ from aggregator.store.models import (
 )
 from aggregator.text import canonical_url
 from aggregator.types import (
+    Copy,
     Outcome,
     Outlet,
     SourceToFetch,
@@ -519,6 +520,13 @@ def _story_view(story: StoryRow, items: list[ItemRow], sources: dict[Any, Source
         if item.source_id not in seen:
             seen.add(item.source_id)
             others.append(_outlet(item, sources[item.source_id]))
+    copies = tuple(Copy(
+        outlet=_outlet(item, sources[item.source_id]), title=item.title,
+        content_html=item.content_html, published_at=item.published_at,
+        first_seen_at=item.first_seen_at, relayed_by=item.relayed_by, cites=item.cites,
+        credit_line=item.credit_line, is_representative=item is rep)
+        for item in sorted(items, key=lambda i: (i.first_seen_at,
+                                                 i.published_at or i.first_seen_at, i.id or 0)))
     return StoryView(
         uid=story.uid, title=rep.title, url=rep.canonical_url or rep.url,
         content_html=rep.content_html,
@@ -530,6 +538,7 @@ def _story_view(story: StoryRow, items: list[ItemRow], sources: dict[Any, Source
         language=sources[rep.source_id].language or sources[rep.source_id].feed_language,
         representative_is_original=story.representative_is_original,
         credited_origin=story.credited_origin,
+        copies=copies,
     )
 
 
