@@ -310,6 +310,7 @@ h2.section { margin: 2rem 0 0.75rem; }
 .copies { list-style: none; margin: 0; padding: 0; }
 .copy { background: var(--card); border: 1px solid var(--rule); border-radius: 12px;
   padding: 0.9rem 1.25rem; margin: 0 0 0.75rem; }
+.copy > :last-child { margin-bottom: 0; }
 .copy h3 { font-size: 1.05rem; margin: 0 0 0.25rem; }
 .copy h3 a { font-weight: 600; }
 .roles { margin: 0 0 0.3rem; }
