@@ -7,6 +7,8 @@ writes it for static hosting, so a subscriber's URL never depends on how it is h
     feeds/<name>.atom|.rss|.json    each output in three formats (RFC 5005 older pages:
     feeds/<name>.pageN.<ext>        <name>.page2.atom, ...)
     feeds/<name>.html               a readable page per output
+    stories/<id>.html               a page per story some output publishes (any page of it)
+    404.html                        what is answered for any other path
     sources.opml                    every source
 
 ``select_stories`` reads the store and applies the output's rules (publish/curate.py); the
@@ -20,7 +22,7 @@ import hashlib
 import math
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,14 +30,23 @@ from aggregator.config import Config, OutputConfig, RuleConfig
 from aggregator.exceptions import PublishError
 from aggregator.files import replace_file
 from aggregator.publish.curate import Curation, CurationResult, Rule, curate
-from aggregator.publish.formats import FORMATS, OPML_PATH, feed_path, site_url
+from aggregator.publish.formats import (
+    FORMATS,
+    NOT_FOUND_PATH,
+    OPML_PATH,
+    feed_path,
+    site_url,
+    story_path,
+)
 from aggregator.publish.opml import OpmlSource, export_opml
 from aggregator.publish.pages import (
     OutputSummary,
     SiteInfo,
     content_security_policy,
     render_index,
+    render_not_found,
     render_output_page,
+    render_story_page,
 )
 from aggregator.store import Store
 from aggregator.types import OutputFeed, StoryView
@@ -89,17 +100,24 @@ def curation(output: OutputConfig) -> Curation:
         per_source_limit=output.per_source_limit)
 
 
+def story_url(config: Config, uid: str) -> str:
+    """A story's page, absolute: ``<base_url>stories/<id>.html`` (formats.story_path)."""
+    return site_url(config.settings.base_url, story_path(uid))
+
+
 def select_stories(store: Store, config: Config, output: OutputConfig, now: datetime,
                    pages: int = MAX_PAGES) -> CurationResult:
     """The stories an output publishes (its first ``pages`` pages), newest first, with
-    the reasons."""
+    the reasons; each links to its page."""
     names = [s.name for s in config.sources_of(output)]
     rules = curation(output)
     filtered = bool(rules.include or rules.exclude or rules.languages or rules.min_outlets > 1
                     or rules.per_source_limit)
     wanted = output.limit * pages * (CANDIDATES_PER_STORY if filtered else 1)
     since = now - output.max_age if output.max_age else None
-    return curate(rules, store.stories_for(names, wanted, since), now)
+    stories = [replace(s, page_url=story_url(config, s.uid))
+               for s in store.stories_for(names, wanted, since)]
+    return curate(rules, stories, now)
 
 
 def render_output_feeds(config: Config, output: OutputConfig, stories: Sequence[StoryView],
@@ -152,17 +170,47 @@ def render_output(store: Store, config: Config, output: OutputConfig, now: datet
                                first_published=first)[0]
 
 
+class StoryPages:
+    """The story pages of the last rendering, by what they were rendered from: most
+    stories do not change between two publishes, and a page costs its diffs (about 3 ms
+    for a story of three copies), so an unchanged story's page is reused. Holds one
+    rendering's pages (the same SiteFiles the site holds) and their StoryViews."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[SiteInfo, StoryView], SiteFile] = {}
+
+    def render(self, site: SiteInfo, stories: Sequence[StoryView]) -> list[SiteFile]:
+        """The page of each story (once each), dated by the story's last change."""
+        kept, fresh = self._kept, {}
+        for story in {s.uid: s for s in stories}.values():
+            key = (site, story)
+            fresh[key] = kept.get(key) or SiteFile.of(
+                story_path(story.uid), render_story_page(site, story).encode("utf-8"),
+                story.updated_at, HTML, content_security_policy(site.remote_images))
+        self._kept = fresh  # swapped whole: two renderings at once each see one
+        return list(fresh.values())
+
+
+STORY_PAGES = StoryPages()
+
+
 def render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFile]:
     """Every file of the site, by path: feeds in every format and page, the HTML pages
-    and the OPML list of sources."""
+    (the index, one per output, one per story published) and the OPML list of sources.
+
+    A story has a page while some output publishes it, on any of its pages: the feeds
+    link to it, and the site stays the size of what is published (``run`` holds it in
+    memory, and a request never queries the database) rather than of the whole store."""
     files: dict[str, SiteFile] = {}
     site = SiteInfo(title=config.settings.title, base_url=config.settings.base_url,
                     remote_images=config.settings.remote_images)
     policy = content_security_policy(site.remote_images)
     summaries = []
+    published: list[StoryView] = []
     first = store.first_published([o.name for o in config.outputs], now)
     for output in config.outputs:
         stories = select_stories(store, config, output, now).stories
+        published += stories[: output.limit * MAX_PAGES]  # what its feeds' pages hold
         files.update((f.path, f) for f in render_output_feeds(
             config, output, stories, first_published=first[output.name]))
         shown = stories[: output.limit]
@@ -177,6 +225,9 @@ def render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFi
                  default=min(first.values(), default=now))
     files["index.html"] = SiteFile.of("index.html", render_index(site, summaries)
                                       .encode("utf-8"), newest, HTML, policy)
+    files.update((f.path, f) for f in STORY_PAGES.render(site, published))
+    files[NOT_FOUND_PATH] = SiteFile.of(NOT_FOUND_PATH, render_not_found(site).encode("utf-8"),
+                                        min(first.values(), default=EPOCH), HTML, policy)
     files[OPML_PATH] = SiteFile.of(OPML_PATH, sources_opml(store, config), newest, OPML)
     return files
 

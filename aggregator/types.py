@@ -8,7 +8,7 @@ Stage names follow the data flow::
     ItemData...   -> SourceUpdate                           (update.plan)
     SourceUpdate + article pages -> FullText -> SourceUpdate (ingest/fulltext.py)
     SourceUpdate  -> UpdateResult                           (store)
-    StoryView...  -> bytes                                  (publish/render.py)
+    StoryView(Outlet, Copy...) -> bytes                     (publish/render.py, pages.py)
 """
 
 from __future__ import annotations
@@ -223,6 +223,21 @@ class Outlet:
 
 
 @dataclass(frozen=True, slots=True)
+class Copy:
+    """One outlet's item of a story, as the story's page shows and compares it."""
+
+    outlet: Outlet
+    title: str
+    content_html: str  # sanitized when it was stored
+    published_at: datetime | None  # as the outlet dated it
+    first_seen_at: datetime  # when we first fetched it
+    relayed_by: str | None = None  # its credit line: who relayed it
+    cites: tuple[str, ...] = ()  # and whom it credits as the origin
+    credit_line: str | None = None
+    is_representative: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class StoryView:
     """A story as an output publishes it: one entry, every outlet attributed."""
 
@@ -242,6 +257,8 @@ class StoryView:
     credited_origin: str | None = None  # the origin its outlets credit, when not ours
     enclosures: tuple[Enclosure, ...] = ()  # the representative item's
     image_url: str | None = None  # the representative item's picture
+    copies: tuple[Copy, ...] = ()  # every item, the first carried first: the story's page
+    page_url: str | None = None  # the story's page, absolute (set when a site is rendered)
 
 
 @dataclass(frozen=True, slots=True)

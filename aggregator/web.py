@@ -25,6 +25,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from aggregator.publish.formats import NOT_FOUND_PATH
 from aggregator.publish.pages import CONTENT_SECURITY_POLICY
 from aggregator.site import SiteFile
 
@@ -129,8 +130,13 @@ def is_not_modified(request_headers: Mapping[str, str], file: SiteFile) -> bool:
 def create_app(cache: SiteCache) -> Starlette:
     def serve(path: str, request: Request) -> Response:
         file = cache.get(path)
-        if file is None:
-            return PlainTextResponse("not found\n", status_code=404)
+        if file is None:  # the site's own page when it has one (an unknown story, say)
+            page = cache.get(NOT_FOUND_PATH)
+            if page is None:
+                return PlainTextResponse("not found\n", status_code=404)
+            # not kept: the story may be published a minute later
+            return Response(page.body, status_code=404, media_type=page.media_type,
+                            headers={"Cache-Control": "no-cache"})
         gzipped = accepts_gzip(request.headers.get("accept-encoding", ""))
         headers = {"ETag": gzip_etag(file.etag) if gzipped else file.etag,
                    "Cache-Control": cache.cache_control, "Vary": "Accept-Encoding",

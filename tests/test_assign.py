@@ -10,7 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.stories.assign import BatchAssignment, Candidate, NewStory, assign_batch, story_uid
+from aggregator.stories.assign import (
+    BatchAssignment,
+    Candidate,
+    NewStory,
+    Representative,
+    StoryMember,
+    assign_batch,
+    choose_representative,
+    story_uid,
+)
+from aggregator.stories.attribution import outlet_key
 from aggregator.stories.similarity import fingerprint
 from aggregator.types import Fingerprint, ItemData
 
@@ -165,3 +175,43 @@ def test_the_inputs_are_not_changed() -> None:
     first = batch.assign()
     assert batch == before
     assert batch.assign() == first  # and the same inputs give the same answer
+
+
+# ---- the representative and the story's date ------------------------------------------
+
+IZ, TT, KZ = (frozenset(map(outlet_key, names)) for names in (
+    ("Известия", "iz.ru"), ("Turantimes.kz",), ("Kazinform", "inform.kz")))
+H = timedelta(hours=1)
+
+
+@pytest.mark.parametrize(("members", "expected"), [
+    # one item: it, dated as it
+    ([StoryMember(1, IZ, NOW)], Representative(1, False, None, NOW)),
+    # no credits: the earliest item, and its date
+    ([StoryMember(1, IZ, NOW), StoryMember(2, TT, NOW - H)],
+     Representative(2, False, None, NOW - H)),
+    # the original arrives after a relay that credits it and is dated earlier: the
+    # original shows, with its own (later) date, not the relay's
+    ([StoryMember(1, TT, NOW - 2 * H, cites=("Известия",)), StoryMember(2, IZ, NOW)],
+     Representative(2, True, None, NOW)),
+    # the original is dated earlier than its relay: its date too
+    ([StoryMember(1, TT, NOW, cites=("Известия",)), StoryMember(2, IZ, NOW - H)],
+     Representative(2, True, None, NOW - H)),
+    # credited but not ours: the earliest item and its date, the origin named
+    ([StoryMember(1, TT, NOW, cites=("Reuters",)), StoryMember(2, KZ, NOW - H)],
+     Representative(2, False, "Reuters", NOW - H)),
+    # two items of the original's outlet: the earlier one
+    ([StoryMember(3, IZ, NOW + H), StoryMember(1, TT, NOW - H, cites=("iz.ru",)),
+      StoryMember(2, IZ, NOW)], Representative(2, True, None, NOW)),
+    # equal dates: the lower item id
+    ([StoryMember(5, TT, NOW), StoryMember(4, KZ, NOW)], Representative(4, False, None, NOW)),
+])
+def test_the_representative_and_the_story_date(members: list[StoryMember],
+                                               expected: Representative) -> None:
+    assert choose_representative(members) == expected
+    assert choose_representative(members[::-1]) == expected  # whatever the order read
+
+
+def test_a_story_has_an_item() -> None:
+    with pytest.raises(ValueError, match="at least one item"):
+        choose_representative([])

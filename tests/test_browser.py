@@ -3,7 +3,8 @@
 ``--dump-dom`` gives the DOM chromium built (the story titles, the autodiscovery
 links); ``--screenshot`` writes PNGs to ``$AGGREGATOR_SCREENSHOTS`` (default
 /tmp/aggregator-screens/) for a person to look at: desktop and dark mode for the
-index, desktop and a phone-sized window for an output page with long Russian titles.
+index, desktop and a phone-sized window for an output page with long Russian titles,
+and the same three for a story's page (its outlets and word diffs).
 """
 
 from __future__ import annotations
@@ -21,8 +22,14 @@ from typing import Any
 import pytest
 from lxml import html
 
-from aggregator.publish.pages import SiteInfo, render_index, render_output_page
-from tests.test_pages import ALL, OUTPUTS, STORIES
+from aggregator.publish.formats import story_path
+from aggregator.publish.pages import (
+    SiteInfo,
+    render_index,
+    render_output_page,
+    render_story_page,
+)
+from tests.test_pages import ALL, OUTPUTS, STORIES, TOKAEV_PAGE
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENS = Path(os.environ.get("AGGREGATOR_SCREENSHOTS", "/tmp/aggregator-screens"))
@@ -50,6 +57,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (root / "index.html").write_text(render_index(info, OUTPUTS), encoding="utf-8")
     (root / "feeds" / "all.html").write_text(render_output_page(info, ALL, STORIES),
                                              encoding="utf-8")
+    (root / "stories").mkdir()
+    (root / story_path(TOKAEV_PAGE.uid)).write_text(render_story_page(info, TOKAEV_PAGE),
+                                                    encoding="utf-8")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield base
@@ -114,3 +124,21 @@ def test_an_output_page_in_chromium(site: str, tmp_path: Path) -> None:
                      ("application/feed+json", f"{site}feeds/all.json")]
     _screenshot(tmp_path, url, "output.png")
     _screenshot(tmp_path, url, "output-phone.png", "390,1200")
+
+
+def test_a_story_page_in_chromium(site: str, tmp_path: Path) -> None:
+    url = site + story_path(TOKAEV_PAGE.uid)
+    root = _dom(tmp_path, url)
+    assert " ".join(root.findtext(".//h1/a").split()) == TOKAEV_PAGE.title
+    copies = root.xpath("//li[@class='copy']")
+    assert [" ".join(c.findtext(".//h3/a").split()) for c in copies] == [
+        "Известия", "Turantimes.kz", "Kazinform"]
+    assert [" ".join(i.text_content().split()) for i in copies[1].xpath(".//div//ins")] == [
+        ", передает Turantimes.kz со ссылкой на газету «Известия»",
+        "Подписывайтесь на наш канал."]
+    assert copies[2].xpath(".//div[@class='diff']//del/text()") == [
+        "«", "»", " полиции", "Статья вышла в четверг. "]
+    assert not root.xpath("//script")
+    _screenshot(tmp_path, url, "story.png", "1200,1400")
+    _screenshot(tmp_path, url, "story-phone.png", "390,1600")
+    _screenshot(tmp_path, url, "story-dark.png", "1200,1400", "--force-dark-mode")

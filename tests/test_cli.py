@@ -94,14 +94,18 @@ def test_publish_writes_valid_atom_atomically(feeds: Path, tmp_path: Path, db_ur
     out_dir = tmp_path / "public"
     code, _, err = _run("publish", "--out", str(out_dir), "-c", str(feeds), db_url=db_url)
     assert code == 0, err
-    # the same paths `aggregator run` serves, and no temporary file left behind
-    assert sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*")) == [
-        "feeds", "feeds/all.atom", "feeds/all.html", "feeds/all.json", "feeds/all.rss",
-        "index.html", "sources.opml"]
     body = (out_dir / "feeds/all.atom").read_bytes()
     root = etree.fromstring(body)
     assert etree.RelaxNG(etree.parse(str(ATOM_RNG))).validate(etree.ElementTree(root))
     assert len(root.findall(f"{ATOM}entry")) == 4
+    # the same paths `aggregator run` serves (a page per story each entry links to), and
+    # no temporary file left behind
+    stories = sorted(link.get("href").removeprefix("http://127.0.0.1:8080/")
+                     for link in root.iter(f"{ATOM}link") if link.get("rel") == "describedby")
+    assert len(stories) == 4
+    assert sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*")) == [
+        "404.html", "feeds", "feeds/all.atom", "feeds/all.html", "feeds/all.json",
+        "feeds/all.rss", "index.html", "sources.opml", "stories", *stories]
     before = (out_dir / "feeds/all.atom").stat().st_mtime_ns
     assert _run("publish", "--out", str(out_dir), "-c", str(feeds), db_url=db_url)[0] == 0
     assert (out_dir / "feeds/all.atom").stat().st_mtime_ns == before  # unchanged: not rewritten

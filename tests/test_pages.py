@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from html import escape as escape_html
 
 import pytest
 from hypothesis import given, settings
@@ -11,9 +13,16 @@ from hypothesis import strategies as st
 from lxml import html
 
 from aggregator.ingest.discover import discover_feeds
-from aggregator.publish.formats import feed_path, site_url
-from aggregator.publish.pages import OutputSummary, SiteInfo, render_index, render_output_page
-from aggregator.types import Outlet, StoryView
+from aggregator.publish.formats import feed_path, site_url, story_path
+from aggregator.publish.pages import (
+    OutputSummary,
+    SiteInfo,
+    render_index,
+    render_not_found,
+    render_output_page,
+    render_story_page,
+)
+from aggregator.types import Copy, Outlet, StoryView
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 BASE = "http://127.0.0.1:8080/"
@@ -269,3 +278,151 @@ def test_the_output_page_says_originally_published_and_names_a_credited_origin()
                    [_replace(_STORY, representative_is_original=True, credited_origin="Reuters")])
     assert 'Originally published by <a href="https://iz.ru/1/tokaev">Известия</a>' in page
     assert "· credited to Reuters</p>" in page
+
+
+# ---- the story page ----------------------------------------------------------------
+
+ORIGINAL_TEXT = ("<p>Президент Казахстана опубликовал статью в «Известиях». "
+                 "Он пишет о реформе полиции.</p><p>Статья вышла в четверг. Конец статьи.</p>")
+REP_COPY = Copy(IZVESTIA, TOKAEV.title, ORIGINAL_TEXT, T0, T0 + timedelta(minutes=20),
+                is_representative=True)
+RELAY_COPY = Copy(
+    TURANTIMES, "Статью Токаева опубликовала газета",
+    "<p>Президент Казахстана опубликовал статью в «Известиях», передает Turantimes.kz со "
+    "ссылкой на газету «Известия». Он пишет о реформе полиции.</p><p>Статья вышла в четверг. "
+    "Подписывайтесь на наш канал. Конец статьи.</p>",
+    T0 - timedelta(hours=2), T0, relayed_by="Turantimes.kz", cites=("Известия",),
+    credit_line="передает Turantimes.kz со ссылкой на газету «Известия»")
+EDITED_COPY = Copy(
+    KAZINFORM, TOKAEV.title,
+    "<p>Президент Казахстана опубликовал статью в \"Известиях\". Он пишет о реформе.</p>"
+    "<p>Конец статьи.</p>", None, T0 + timedelta(hours=1), relayed_by="Turantimes.kz",
+    cites=("Известия",))
+TOKAEV_PAGE = replace(TOKAEV, representative_is_original=True,
+                      copies=(RELAY_COPY, REP_COPY, EDITED_COPY),
+                      page_url=BASE + story_path(TOKAEV.uid))
+
+
+def test_the_story_page_lists_every_outlet_the_original_first() -> None:
+    root = _dom(render_story_page(SITE, TOKAEV_PAGE))
+    assert _text(root.xpath("//h1")[0]) == TOKAEV.title
+    assert root.xpath("//h1/a/@href") == [TOKAEV.url]
+    assert "Originally published by Известия" in _text(root.xpath("//header")[0])
+    assert "3 outlets" in _text(root.xpath("//header")[0])
+    copies = root.xpath("//li[@class='copy']")
+    assert [_text(c.xpath(".//h3")[0]) for c in copies] == ["Известия", "Turantimes.kz",
+                                                             "Kazinform"]
+    assert [c.xpath(".//h3/a/@href")[0] for c in copies] == [
+        IZVESTIA.item_url, TURANTIMES.item_url, KAZINFORM.item_url]
+    roles = [[_text(r) for r in c.xpath(".//span[@class='role']")] for c in copies]
+    assert roles == [["credited original"], ["credits Известия"],
+                     ["credits Известия", "relayed by Turantimes.kz"]]
+    # when each dated it and when it was first carried, in UTC
+    assert [c.xpath(".//time/@datetime") for c in copies] == [
+        ["2026-11-24T09:00:00Z", "2026-11-24T09:20:00Z"],
+        ["2026-11-24T07:00:00Z", "2026-11-24T09:00:00Z"],
+        ["2026-11-24T10:00:00Z"]]
+    assert "undated" in _text(copies[2])
+    assert _text(copies[1].xpath(".//p[@class='credit']")[0]) == \
+        "“передает Turantimes.kz со ссылкой на газету «Известия»”"
+
+
+def test_the_story_page_shows_how_each_copy_differs() -> None:
+    root = _dom(render_story_page(SITE, TOKAEV_PAGE))
+    original, relay, edited = root.xpath("//li[@class='copy']")
+    assert not original.xpath(".//div[@class='diff']")  # the one compared with
+    assert "1 sentence added, 1 changed" in _text(relay)
+    assert [_text(i) for i in relay.xpath(".//div[@class='diff']//ins")] == [
+        ", передает Turantimes.kz со ссылкой на газету «Известия»",
+        "Подписывайтесь на наш канал."]
+    assert relay.xpath(".//div[@class='diff']/p/@class") == [
+        "changed", "unchanged", "added", "unchanged"]
+    title = relay.xpath(".//p[@class='difference']")[0]
+    assert title.xpath("del")  # words of the original title the relay left out
+    for gone, shown in (("ins", TOKAEV.title), ("del", RELAY_COPY.title)):
+        copy = html.fromstring(html.tostring(title, encoding="unicode"))
+        for element in copy.xpath(gone):
+            element.drop_tree()
+        assert _text(copy) == "Title: " + shown
+    assert "1 sentence removed, 2 changed" in _text(edited)
+    assert [_text(d) for d in edited.xpath(".//div[@class='diff']//del")] == [
+        "«", "»", "полиции", "Статья вышла в четверг."]
+    assert not edited.xpath(".//p[@class='difference']/del")  # the same title
+
+
+def test_a_copy_with_the_same_text_says_so() -> None:
+    same = replace(EDITED_COPY, content_html=ORIGINAL_TEXT.replace("</p><p>", "<br>"))
+    root = _dom(render_story_page(SITE, replace(TOKAEV_PAGE, copies=(REP_COPY, same))))
+    copy = root.xpath("//li[@class='copy']")[1]
+    assert "Compared with Известия: the same text." in _text(copy)
+    assert not copy.xpath(".//div[@class='diff']")
+
+
+def test_a_story_credited_to_an_outlet_we_do_not_carry_names_it() -> None:
+    story = replace(TOKAEV_PAGE, representative_is_original=False, credited_origin="Reuters",
+                    copies=(replace(REP_COPY, cites=("Reuters",)),))
+    root = _dom(render_story_page(SITE, story))
+    assert "Its outlets credit Reuters, which none of the sources carries." in _text(root)
+    assert "Published by Известия" in _text(root.xpath("//header")[0])
+    assert [_text(r) for r in root.xpath("//span[@class='role']")] == [
+        "shown in the feeds", "credits Reuters"]
+
+
+def test_a_story_without_copies_still_names_its_outlets() -> None:
+    root = _dom(render_story_page(SITE, TOKAEV))
+    assert _text(root.xpath("//main//p[@class='outlets']")[0]) == \
+        "Известия, Kazinform, Turantimes.kz"
+
+
+def test_the_output_page_links_each_story_to_its_page() -> None:
+    root = _dom(render_output_page(SITE, ALL, [TOKAEV_PAGE, replace(GRAIN, page_url=BASE +
+                                                                    story_path(GRAIN.uid))]))
+    links = [(_text(a), a.get("href")) for a in root.xpath("//p[@class='compare']/a")]
+    assert links == [
+        ("Compare the 3 copies", BASE + "stories/11111111-2222-3333-4444-555555555555.html"),
+        ("When it was carried", BASE + "stories/33333333-2222-3333-4444-555555555555.html")]
+
+
+@pytest.mark.parametrize(("uid", "path"), [
+    ("urn:uuid:11111111-2222-3333-4444-555555555555",
+     "stories/11111111-2222-3333-4444-555555555555.html"),
+    ("urn:uuid:ABCDEF00-2222-3333-4444-555555555555",
+     "stories/abcdef00-2222-3333-4444-555555555555.html"),
+    # anything else is named by a UUID of it: no character of the id reaches the path
+    ("tag:example.org,2026:../../etc/passwd", "stories/ce607940-1462-5e4c-9149-d0399a03040b.html"),
+    ("urn:uuid:not-a-uuid/../../x", None),
+    ("11111111-2222-3333-4444-555555555555", None),
+])
+def test_a_story_page_path_is_stable_and_safe(uid: str, path: str | None) -> None:
+    found = story_path(uid)
+    assert found == story_path(uid)
+    assert re.fullmatch(r"stories/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
+                        r"[0-9a-f]{12}\.html", found)
+    if path is not None:
+        assert found == path
+
+
+def test_the_not_found_page() -> None:
+    root = _dom(render_not_found(SITE))
+    assert _text(root.xpath("//h1")[0]) == "Not found"
+    assert root.xpath("//main//a/@href") == [BASE]
+
+
+_plain = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=_hostile, title=_hostile, credit=_hostile, cited=_hostile | _plain)
+def test_no_outlet_text_becomes_markup_on_the_story_page(text: str, title: str, credit: str,
+                                                         cited: str) -> None:
+    """A copy's text reaches the page only as escaped plain text: whatever it holds (an
+    entity that decodes to a tag included), no element is made of it."""
+    hostile = Copy(TURANTIMES, title or "x", escape_html(text) + "<p>" + text + "</p>", T0, T0,
+                   relayed_by=credit or None, cites=(cited,) if cited else (),
+                   credit_line=credit or None)
+    story = replace(TOKAEV_PAGE, copies=(REP_COPY, hostile), credited_origin=cited or None)
+    root = _dom(render_story_page(SITE, story))
+    assert not root.xpath("//script | //img | //textarea | //iframe | //*[@onerror]")
+    diff = root.xpath("//div[@class='diff']")
+    for element in diff[0].iter() if diff else ():
+        assert element.tag in ("div", "p", "ins", "del")

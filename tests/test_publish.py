@@ -181,8 +181,11 @@ def test_the_site_has_every_file_a_reader_or_a_browser_needs(
     config, _ = _fetched_store(tmp_path, store, feed_server,
                                "outputs:\n  - name: all\n    title: All")
     files = render_site(store, config, utc_now())
-    assert sorted(files) == ["feeds/all.atom", "feeds/all.html", "feeds/all.json",
-                             "feeds/all.rss", "index.html", "sources.opml"]
+    stories = select_stories(store, config, config.outputs[0], utc_now()).stories
+    pages = sorted(f"stories/{s.uid.removeprefix('urn:uuid:')}.html" for s in stories)
+    assert len(pages) == len(stories) > 1
+    assert sorted(files) == ["404.html", "feeds/all.atom", "feeds/all.html", "feeds/all.json",
+                             "feeds/all.rss", "index.html", "sources.opml", *pages]
     index = files["index.html"].body.decode()
     assert 'href="http://127.0.0.1:8080/feeds/all.atom"' in index
     opml = etree.fromstring(files["sources.opml"].body)
@@ -191,3 +194,22 @@ def test_the_site_has_every_file_a_reader_or_a_browser_needs(
     page = files["feeds/all.html"].body.decode()
     assert "Rates unchanged again" in page and "also carried by" in page
     assert files["sources.opml"].media_type == "text/x-opml; charset=utf-8"
+
+
+def test_an_unchanged_story_page_is_reused_and_a_changed_one_rendered_again() -> None:
+    from aggregator.publish.pages import SiteInfo
+    from aggregator.site import StoryPages
+
+    site = SiteInfo("t", "https://feeds.example.org/")
+    pages = StoryPages()
+    first = {f.path: f for f in pages.render(site, STORIES + STORIES[:2])}  # once each
+    assert len(first) == len(STORIES)
+    path = "stories/00000000-0000-0000-0000-000000000000.html"
+    again = {f.path: f for f in pages.render(site, [replace(s) for s in STORIES])}
+    assert all(again[p] is first[p] for p in first)  # equal stories: the same files
+    changed = [replace(STORIES[0], title="Story 0, corrected"), *STORIES[1:]]
+    third = {f.path: f for f in pages.render(site, changed)}
+    assert third[path] is not first[path] and b"Story 0, corrected" in third[path].body
+    assert all(third[p] is first[p] for p in first if p != path)
+    assert pages.render(site, []) == []  # what no output publishes any more is let go
+    assert pages.render(site, STORIES[:1])[0] is not first[path]

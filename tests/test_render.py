@@ -96,3 +96,48 @@ def test_any_text_in_a_story_renders_well_formed_valid_atom(title: str, body: st
     story = replace(STORY, title=title, content_html=body, summary_text=body,
                     representative=replace(IZ, source_title=source_title or "x"))
     _parse(render_atom(FEED, [story]))
+
+
+# ---- the link to the story's page --------------------------------------------------
+
+PAGE = "http://127.0.0.1:8080/stories/11111111-2222-3333-4444-555555555555.html"
+
+
+def test_every_format_links_the_story_page_and_keeps_the_article_as_the_link() -> None:
+    import json
+
+    from aggregator.publish.render import render_json, render_rss
+
+    story = replace(STORY, page_url=PAGE)
+    entry = _parse(render_atom(FEED, [story])).find(f"{ATOM}entry")
+    links = [(link.get("rel"), link.get("href"), link.get("type"))
+             for link in entry.findall(f"{ATOM}link")]
+    assert links[0] == (None, "https://iz.ru/1/tokaev", None)  # alternate: the article
+    assert links.count(("describedby", PAGE, "text/html")) == 1
+    assert [rel for rel, *_ in links].count("related") == 2  # the other outlets, only
+    content = entry.findtext(f"{ATOM}content")
+    assert f' · <a href="{PAGE}">compare the 3 copies</a></p>' in content
+    parsed = feedparser.parse(render_atom(FEED, [story])).entries[0]
+    assert parsed.link == "https://iz.ru/1/tokaev"  # what a reader opens
+    item = etree.fromstring(render_rss(FEED, [story])).find("channel/item")
+    assert item.findtext("link") == "https://iz.ru/1/tokaev"
+    assert [(a.get("rel"), a.get("href")) for a in item.findall(f"{ATOM}link")] == [
+        ("describedby", PAGE)]
+    assert PAGE in item.findtext("description")
+    document = json.loads(render_json(FEED, [story]))["items"][0]
+    assert document["url"] == "https://iz.ru/1/tokaev"
+    assert document["_aggregator"]["story_page"] == PAGE
+
+
+def test_no_story_link_without_a_page_or_with_a_page_that_is_not_http() -> None:
+    for page in (None, "javascript:alert(1)", "/stories/x.html"):
+        story = replace(STORY, page_url=page)
+        body = render_atom(FEED, [story]).decode()
+        assert "describedby" not in body and "compare the" not in body
+
+
+def test_a_story_alone_is_linked_but_not_offered_for_comparison() -> None:
+    story = replace(STORY, page_url=PAGE, others=())
+    entry = _parse(render_atom(FEED, [story])).find(f"{ATOM}entry")
+    assert entry.find(f"{ATOM}link[@rel='describedby']").get("href") == PAGE
+    assert "compare the" not in entry.findtext(f"{ATOM}content")

@@ -9,10 +9,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from lxml import etree
+from lxml import etree, html
 
 from tests.conftest import write_config
 from tests.feedserver import FeedServer
@@ -65,6 +66,17 @@ def test_run_serves_polls_reloads_and_stops_cleanly(
     first = httpx.get(f"{base}/feeds/all.atom")
     again = httpx.get(f"{base}/feeds/all.atom", headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304
+
+    # each entry's page is served at the path its link names; an unknown story is a 404 page
+    for entry in etree.fromstring(first.content).iter(f"{ATOM}entry"):
+        link = entry.find(f"{ATOM}link[@rel='describedby']")
+        assert link is not None
+        page = httpx.get(base + urlsplit(link.get("href")).path)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert " ".join(html.fromstring(page.content).findtext(".//h1/a").split()) == \
+            " ".join(entry.findtext(f"{ATOM}title").split())
+    missing = httpx.get(f"{base}/stories/00000000-0000-0000-0000-000000000000.html")
+    assert missing.status_code == 404 and "<h1>Not found</h1>" in missing.text
 
     # a new source in feeds.yaml is fetched within seconds, without a restart
     feed_server.serve_file("/atom.xml", "atom.xml", "application/atom+xml")

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from aggregator.cli import app
 from aggregator.clock import utc_now
-from aggregator.config import load_config
+from aggregator.config import Config, load_config
+from aggregator.publish.formats import story_path
 from aggregator.site import render_output
 from aggregator.store import Store
 from aggregator.update import update_sources
@@ -136,6 +137,45 @@ def test_syndicated_copies_in_any_order_and_across_runs_become_one_story(
     assert 'Originally published by <a href="https://iz.ru/1/tokaev-statya">Известия</a>' \
         in content
     assert "also carried by" in content
+    # dated as the original it shows, not as the relay that came first and is dated earlier
+    assert story.published_at == T0 + timedelta(hours=3)
+    assert entry.findtext(f"{ATOM}published") == \
+        (T0 + timedelta(hours=3)).isoformat()
+    _check_the_story_page(store, config, story.uid)
+
+
+def _check_the_story_page(store: Store, config: Config, uid: str) -> None:
+    """The story's page: every outlet, the original first, each copy's differences."""
+    from lxml import html as lxml_html
+
+    from aggregator.site import render_site
+
+    site = render_site(store, config, utc_now())
+    path = story_path(uid)
+    assert site == render_site(store, config, utc_now())  # same data, same bytes
+    page = lxml_html.document_fromstring(site[path].body)
+    copies = page.xpath("//li[@class='copy']")
+    names = [" ".join(c.xpath(".//h3")[0].text_content().split()) for c in copies]
+    assert names[0] == "Известия" and sorted(names[1:]) == ["Digest", "Kazinform",
+                                                            "Turantimes.kz"]
+    roles = {name: [r.text_content() for r in c.xpath(".//span[@class='role']")]
+             for name, c in zip(names, copies, strict=True)}
+    assert roles["Известия"] == ["credited original"]
+    assert roles["Turantimes.kz"] == ["credits Известия"]
+    assert "credits Известия" in roles["Kazinform"]
+    by_name = dict(zip(names, copies, strict=True))
+    relay = by_name["Turantimes.kz"]
+    assert [" ".join(i.text_content().split()) for i in relay.xpath(".//div//ins")] == [
+        ", передает Turantimes.kz со ссылкой на газету «Известия»"]
+    edited = by_name["Kazinform"]
+    assert "Подписывайтесь на наш Telegram-канал, чтобы быть в курсе." in [
+        " ".join(i.text_content().split()) for i in edited.xpath(".//p[@class='added']")]
+    excerpt = " ".join(by_name["Digest"].text_content().split())
+    assert "sentences removed" in excerpt and "added" not in excerpt
+    # linked from the output's page and its feeds, absolute under base_url
+    url = config.settings.base_url + path
+    assert f'href="{url}"'.encode() in site["feeds/all.html"].body
+    assert f'rel="describedby" href="{url}"'.encode() in site["feeds/all.atom"].body
 
 
 def test_explain_and_stories_commands(tmp_path: Path, feed_server: FeedServer,

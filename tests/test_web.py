@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import httpx
@@ -34,6 +35,12 @@ def free_port() -> int:
 def client() -> Iterator[httpx.Client]:
     cache = SiteCache()
     cache.replace({"feeds/all.atom": FEED, "index.html": INDEX})
+    with _served(cache) as http:
+        yield http
+
+
+@contextmanager
+def _served(cache: SiteCache) -> Iterator[httpx.Client]:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(cache), host="127.0.0.1", port=port,
                                            log_level="warning"))
@@ -111,3 +118,23 @@ def test_the_cache_reports_what_changed() -> None:
     assert cache.replace({"feeds/all.atom": FEED}) == ["feeds/all.atom"]
     assert cache.replace({"feeds/all.atom": FEED, "index.html": INDEX}) == ["index.html"]
     assert cache.replace({"feeds/all.atom": FEED, "index.html": INDEX}) == []
+
+
+def test_an_unknown_path_gets_the_sites_not_found_page() -> None:
+    """An unknown story (or any path the site lacks) is the site's 404 page, not a
+    traceback and not a 200; a site without one answers plain text."""
+    not_found = SiteFile.of("404.html", b"<!doctype html><h1>Not found</h1>",
+                            datetime(2026, 11, 24, 9, 0, tzinfo=UTC), "text/html; charset=utf-8")
+    cache = SiteCache()
+    cache.replace({"index.html": INDEX, "404.html": not_found})
+    with _served(cache) as http:
+        for path in ("/stories/00000000-0000-0000-0000-000000000000.html",
+                     "/stories/urn:uuid:x.html", "/stories/../../etc/passwd", "/stories/"):
+            response = http.get(path)
+            assert response.status_code == 404, path
+            assert response.text == "<!doctype html><h1>Not found</h1>"
+            assert response.headers["content-type"] == "text/html; charset=utf-8"
+            assert response.headers["cache-control"] == "no-cache"
+            assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+            assert "etag" not in response.headers
+        assert http.head("/stories/nope.html").status_code == 404

@@ -1,8 +1,10 @@
 """Where the site's files live and in which formats an output is published: the one
-home of the paths (``feeds/<name>[.pageN].<ext>``), the formats and the absolute URLs."""
+home of the paths (``feeds/<name>[.pageN].<ext>``, ``stories/<id>.html``), the formats
+and the absolute URLs."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -10,6 +12,8 @@ from aggregator.publish.render import render_atom, render_json, render_rss
 from aggregator.types import OutputFeed, StoryView
 
 OPML_PATH = "sources.opml"
+NOT_FOUND_PATH = "404.html"
+_PAGE_NAMESPACE = uuid.UUID("0b8f5d0e-3c52-5e0a-9d6c-7f1a2e4b9c31")  # for ids not urn:uuid:
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,3 +44,18 @@ def feed_path(name: str, extension: str, page: int = 1) -> str:
 def site_url(base_url: str, path: str = "") -> str:
     """``path`` made absolute against the base URL (which may live under a sub-path)."""
     return base_url.rstrip("/") + "/" + path
+
+
+def story_path(uid: str) -> str:
+    """A story's page, relative to the site root: ``stories/<uuid>.html``.
+
+    A story's id (its Atom entry id) never changes, so neither does its page: the page is
+    named by the UUID of a ``urn:uuid:`` id (lowercase, as the store writes it), and by a
+    UUID derived from the id otherwise, so no character of an id reaches a path.
+    """
+    value = uid.removeprefix("urn:uuid:")
+    try:
+        name = str(uuid.UUID(value)) if value != uid and len(value) == 36 else None
+    except ValueError:
+        name = None
+    return f"stories/{name or uuid.uuid5(_PAGE_NAMESPACE, uid)}.html"

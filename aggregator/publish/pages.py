@@ -10,10 +10,18 @@ nothing else: a story's picture is a link to it, unless ``SiteInfo.remote_images
 lets the page load pictures from https hosts (:func:`content_security_policy`).
 Deterministic: dates are printed in UTC from the data, no clock.
 
+A story's page lists every outlet that carried it (when each dated it, when we first
+saw it, who is credited as the original and who credits it) and how each copy differs
+from the representative, as a word diff of their plain texts (diff.py): the text is
+``html_to_text`` of the sanitized content, escaped by the template like any other
+string, so no outlet's markup reaches the page.
+
 Where things live, relative to ``SiteInfo.base_url`` (see formats.py)::
 
     /                     index          render_index
     /feeds/<name>.html    output page    render_output_page
+    /stories/<id>.html    story page     render_story_page
+    /404.html             not found      render_not_found
     /feeds/<name>.atom    Atom 1.0       (render.py)
     /feeds/<name>.rss     RSS 2.0
     /feeds/<name>.json    JSON Feed 1.1
@@ -31,9 +39,10 @@ from urllib.parse import unquote, urlsplit
 from jinja2 import DictLoader, Environment, StrictUndefined
 from markupsafe import Markup
 
+from aggregator.publish.diff import Kind, Sentence, TextDiff, Words, diff_text, diff_words
 from aggregator.publish.formats import FORMATS, OPML_PATH, feed_path, site_url
-from aggregator.text import http_url
-from aggregator.types import Outlet, StoryView
+from aggregator.text import fold, html_to_text, http_url
+from aggregator.types import Copy, Outlet, StoryView
 from aggregator.version import __version__
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -173,7 +182,8 @@ def _environment() -> Environment:
                               keep_trailing_newline=True, finalize=_printable)
     environment.filters.update(human_date=_human_date, iso_date=_iso_date, stories=_stories,
                                http_url=http_url, outlet=_outlet, csp=_policy,
-                               picture=_picture, attachments=_attachments)
+                               picture=_picture, attachments=_attachments,
+                               diff_summary=_summary, sentences=_sentences)
     return environment
 
 
@@ -211,16 +221,117 @@ def render_output_page(site: SiteInfo, output: OutputSummary,
         home=site_url(site.base_url), opml=site_url(site.base_url, OPML_PATH), version=__version__)
 
 
+@dataclass(frozen=True, slots=True)
+class _Unchanged:
+    """A run of sentences a copy shares with the representative, shown as a count."""
+
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Compared:
+    """One copy on a story's page: its outlet, its role, and its diff (None: the
+    representative itself)."""
+
+    copy: Copy
+    link: _Link
+    roles: tuple[str, ...]
+    title: tuple[Words, ...] | None  # its title against the representative's, if another
+    diff: TextDiff | None
+    blocks: tuple[Sentence | _Unchanged, ...]
+
+
+def _blocks(diff: TextDiff) -> tuple[Sentence | _Unchanged, ...]:
+    """The diff as a page shows it: changed sentences, and runs of unchanged ones counted."""
+    blocks: list[Sentence | _Unchanged] = []
+    for sentence in diff.sentences:
+        if sentence.kind is not Kind.SAME:
+            blocks.append(sentence)
+        elif not "".join(w.text for w in sentence.words).strip():
+            continue  # white space between sentences
+        elif blocks and isinstance(blocks[-1], _Unchanged):
+            blocks[-1] = _Unchanged(blocks[-1].count + 1)
+        else:
+            blocks.append(_Unchanged(1))
+    return tuple(blocks)
+
+
+def _roles(story: StoryView, copy: Copy, representative: Copy) -> tuple[str, ...]:
+    roles = []
+    if copy.is_representative:
+        roles.append("credited original" if story.representative_is_original
+                     else "shown in the feeds")
+    if copy.cites:
+        roles.append("credits " + ", ".join(copy.cites))
+    relay, outlet = fold(copy.relayed_by or ""), fold(copy.outlet.source_title)
+    if relay and not (relay.startswith(outlet) or outlet.startswith(relay)):
+        roles.append("relayed by " + (copy.relayed_by or ""))  # a credit line copied whole
+    if copy is not representative and copy.outlet.source_name == representative.outlet.source_name:
+        roles.append("another item of the same outlet")
+    return tuple(roles)
+
+
+def _compared(story: StoryView) -> list[_Compared]:
+    """Every copy of the story, the representative first, the others as first carried."""
+    representative = next((c for c in story.copies if c.is_representative), None)
+    if representative is None:
+        return []
+    text = html_to_text(representative.content_html)
+    result = []
+    for copy in (representative, *(c for c in story.copies if c is not representative)):
+        diff = None if copy is representative else diff_text(text,
+                                                             html_to_text(copy.content_html))
+        result.append(_Compared(
+            copy=copy, link=_outlet(copy.outlet), roles=_roles(story, copy, representative),
+            title=(diff_words(representative.title, copy.title)
+                   if copy.title.split() != representative.title.split() else None),
+            diff=diff, blocks=_blocks(diff) if diff else ()))
+    return result
+
+
+def _sentences(count: int) -> str:
+    return f"{count} sentence" if count == 1 else f"{count} sentences"
+
+
+def _summary(diff: TextDiff) -> str:
+    """``"2 sentences added, 1 removed, 3 changed"``; ``"the same text"``."""
+    counts = [(diff.count(kind), kind.value) for kind in (Kind.ADDED, Kind.REMOVED,
+                                                           Kind.CHANGED)]
+    parts = [f"{n} {name}" for n, name in counts if n]
+    if not parts:
+        return "the same text"
+    first, _, rest = parts[0].partition(" ")
+    return ", ".join([f"{_sentences(int(first))} {rest}", *parts[1:]])
+
+
+def render_story_page(site: SiteInfo, story: StoryView) -> str:
+    """One story's page: every outlet that carried it, and how each copy differs."""
+    compared = _compared(story)
+    return _ENV.get_template("story.html").render(
+        site=site, story=story, compared=compared, alternates=(),
+        home=site_url(site.base_url), opml=site_url(site.base_url, OPML_PATH),
+        version=__version__, kind=Kind)
+
+
+def render_not_found(site: SiteInfo) -> str:
+    """The page answered for a path the site does not have (an unknown story, say)."""
+    return _ENV.get_template("404.html").render(
+        site=site, alternates=(), home=site_url(site.base_url),
+        opml=site_url(site.base_url, OPML_PATH), version=__version__)
+
+
 _CSS = """
 :root {
   color-scheme: light dark;
   --bg: #fbfbfa; --fg: #1d1d1f; --muted: #5c5f66; --rule: #e3e3e0; --card: #ffffff;
   --link: #0b57d0; --visited: #6b3fa0; --chip: #eef2fb; --chip-fg: #0b3d91;
+  --ins: #d7f5dd; --del: #fde2e1; --del-line: #b3261e;
 }
 @media (prefers-color-scheme: dark) {
   :root {
     --bg: #121316; --fg: #e6e6e9; --muted: #a2a5ad; --rule: #2c2e33; --card: #1a1b1f;
     --link: #8ab4f8; --visited: #c5a3f5; --chip: #23293a; --chip-fg: #c2d4fb;
+    --ins: #1f4d2b; --del: #5c2323; --del-line: #f2b8b5;
   }
 }
 *, *::before, *::after { box-sizing: border-box; }
@@ -275,6 +386,28 @@ main.wrap { padding-top: 1.5rem; padding-bottom: 2rem; }
 .outlets a { font-weight: 600; }
 .tags { display: inline; }
 .empty { color: var(--muted); font-style: italic; }
+.compare { font-size: 0.9rem; margin: 0.35rem 0 0; }
+h2.section { margin: 2rem 0 0.75rem; }
+.copies { list-style: none; margin: 0; padding: 0; }
+.copy { background: var(--card); border: 1px solid var(--rule); border-radius: 12px;
+  padding: 0.9rem 1.25rem; margin: 0 0 0.75rem; }
+.copy > :last-child { margin-bottom: 0; }
+.copy h3 { font-size: 1.05rem; margin: 0 0 0.25rem; }
+.copy h3 a { font-weight: 600; }
+.roles { margin: 0 0 0.3rem; }
+.role { display: inline-block; font-size: 0.8rem; font-weight: 600; padding: 0.05rem 0.6rem;
+  border-radius: 999px; background: var(--chip); color: var(--chip-fg); margin: 0 0.3rem 0 0; }
+header.site h1 a { color: inherit; text-decoration: none; }
+header.site h1 a:hover { text-decoration: underline; }
+.credit { color: var(--muted); font-size: 0.9rem; font-style: italic; margin: 0 0 0.4rem; }
+.difference { color: var(--muted); font-size: 0.9rem; margin: 0.25rem 0 0; }
+.diff { margin: 0.6rem 0 0; padding: 0 0 0 0.9rem; border-left: 3px solid var(--rule); }
+.diff p { margin: 0 0 0.5rem; }
+.diff .unchanged { color: var(--muted); font-size: 0.85rem; font-style: italic; }
+del { background: var(--del); color: inherit; text-decoration: line-through;
+  text-decoration-color: var(--del-line); border-radius: 3px; }
+ins { background: var(--ins); color: inherit; text-decoration: none; border-radius: 3px; }
+.legend { color: var(--muted); font-size: 0.9rem; }
 footer { border-top: 1px solid var(--rule); color: var(--muted); font-size: 0.85rem;
   padding: 1.25rem 0 2.5rem; }
 footer a { color: inherit; }
@@ -353,6 +486,11 @@ _SUBSCRIBE = """{% macro subscribe(feeds, title) %}
 {% endmacro %}
 {% macro outlet_link(link) %}\
 {% if link.href %}<a href="{{ link.href }}">{{ link.text }}</a>{% else %}{{ link.text }}{% endif %}\
+{% endmacro %}
+{% macro words(runs) %}\
+{% for run in runs %}{% if run.kind.value == "added" %}<ins>{{ run.text }}</ins>\
+{% elif run.kind.value == "removed" %}<del>{{ run.text }}</del>{% else %}{{ run.text }}{% endif %}\
+{% endfor %}\
 {% endmacro %}
 """
 
@@ -443,6 +581,10 @@ else "Published" }} by {{ outlet_link(story.representative | outlet) }}\
 {% for other in story.others %}{{ outlet_link(other | outlet) }}{{ ", " if not loop.last }}\
 {% endfor %}{% endif %}\
 {% if story.credited_origin %} · credited to {{ story.credited_origin }}{% endif %}</p>
+{% if story.page_url | http_url %}
+<p class="compare"><a href="{{ story.page_url | http_url }}">{{ "Compare the %d copies" \
+% (story.others | length + 1) if story.others else "When it was carried" }}</a></p>
+{% endif %}
 </article>
 </li>
 {% endfor %}
@@ -453,6 +595,92 @@ else "Published" }} by {{ outlet_link(story.representative | outlet) }}\
 {% endblock %}
 """
 
+_STORY = """{% extends "base.html" %}
+{% from "macros.html" import outlet_link, words %}
+{% block title %}{{ story.title }} · {{ site.title }}{% endblock %}
+{% block header %}
+{% set href = story.url | http_url %}
+<p class="crumb"><a href="{{ home }}">← {{ site.title }}</a></p>
+<h1{% if story.language %} lang="{{ story.language }}"{% endif %}>\
+{% if href %}<a href="{{ href }}">{{ story.title }}</a>{% else %}{{ story.title }}{% endif %}</h1>
+<p class="meta"><time datetime="{{ story.published_at | iso_date }}">\
+{{ story.published_at | human_date }}</time>\
+<span>{{ "Originally published" if story.representative_is_original else "Published" }} by \
+{{ outlet_link(story.representative | outlet) }}</span>\
+<span>{{ (story.others | length + 1) }} {{ "outlet" if not story.others else "outlets" }}</span>\
+</p>
+{% if story.summary_text %}
+<p class="lead"{% if story.language %} lang="{{ story.language }}"{% endif %}>\
+{{ story.summary_text }}</p>
+{% endif %}
+{% if story.credited_origin %}
+<p class="meta">Its outlets credit {{ story.credited_origin }}, which none of the sources \
+carries.</p>
+{% endif %}
+{% endblock %}
+{% block main %}
+<h2 class="section">Every outlet that carried it</h2>
+{% if compared %}
+<p class="legend">First the outlet shown in the feeds, then the others in the order they \
+were first carried. Each copy is compared with the first: <del>struck out</del> is only in \
+the first, <ins>highlighted</ins> only in that copy.</p>
+<ol class="copies">
+{% for each in compared %}
+{% set copy = each.copy %}
+<li class="copy" id="copy-{{ loop.index }}">
+<h3>{{ outlet_link(each.link) }}</h3>
+{% if each.roles %}
+<p class="roles">{% for role in each.roles %}<span class="role">{{ role }}</span>{% endfor %}</p>
+{% endif %}
+<p class="meta">{% if copy.published_at %}<span>dated \
+<time datetime="{{ copy.published_at | iso_date }}">\
+{{ copy.published_at | human_date }}</time></span>{% else %}<span>undated</span>{% endif %}\
+<span>first carried <time datetime="{{ copy.first_seen_at | iso_date }}">\
+{{ copy.first_seen_at | human_date }}</time></span></p>
+{% if copy.credit_line %}
+<p class="credit">“{{ copy.credit_line }}”</p>
+{% endif %}
+{% if each.title %}
+<p class="difference">Title: {{ words(each.title) }}</p>
+{% endif %}
+{% if each.diff is not none %}
+<p class="difference">Compared with {{ compared[0].link.text }}: \
+{{ each.diff | diff_summary }}.</p>
+{% if not each.diff.is_empty %}
+<div class="diff"{% if story.language %} lang="{{ story.language }}"{% endif %}>
+{% for block in each.blocks %}
+{% if block.count is defined %}
+<p class="unchanged">{{ block.count | sentences }} unchanged</p>
+{% else %}
+<p class="{{ block.kind.value }}">{{ words(block.words) }}</p>
+{% endif %}
+{% endfor %}
+</div>
+{% endif %}
+{% endif %}
+</li>
+{% endfor %}
+</ol>
+{% else %}
+<p class="outlets">{{ outlet_link(story.representative | outlet) }}\
+{% for other in story.others %}, {{ outlet_link(other | outlet) }}{% endfor %}</p>
+{% endif %}
+{% endblock %}
+"""
+
+_NOT_FOUND = """{% extends "base.html" %}
+{% block title %}Not found · {{ site.title }}{% endblock %}
+{% block header %}
+<p class="crumb"><a href="{{ home }}">← {{ site.title }}</a></p>
+<h1>Not found</h1>
+{% endblock %}
+{% block main %}
+<p>There is nothing at this address. A story’s page is published while the story is in \
+one of the feeds; the <a href="{{ home }}">front page</a> lists them.</p>
+{% endblock %}
+"""
+
 _TEMPLATES = {"base.html": _BASE,
-              "macros.html": _SUBSCRIBE, "index.html": _INDEX, "output.html": _OUTPUT}
+              "macros.html": _SUBSCRIBE, "index.html": _INDEX, "output.html": _OUTPUT,
+              "story.html": _STORY, "404.html": _NOT_FOUND}
 _ENV = _environment()

@@ -5,11 +5,12 @@ Pure and deterministic: every date is set explicitly, so the same data renders t
 same bytes (and so the same ETag). feedgen 1.0.0 drops every attribute but ``href``
 from entry links and writes only title and link into ``atom:source``, so after
 feedgen has written the document, lxml adds each entry's ``link rel="related"``
-(one per other outlet) and ``link rel="enclosure"`` (with type and length), a complete
-``atom:source`` (id, title, links, updated), and the feed's paging (RFC 5005) and
-WebSub links; and each RSS item's ``<enclosure>``. A story's picture goes out as
-``media:thumbnail`` (and ``itunes:image`` on an RSS episode). feedgen has no JSON
-Feed writer: that one is a plain dict dumped as JSON.
+(one per other outlet), ``link rel="enclosure"`` (with type and length) and
+``link rel="describedby"`` (the story's page, in RSS too), a complete ``atom:source``
+(id, title, links, updated), and the feed's paging (RFC 5005) and WebSub links; and each
+RSS item's ``<enclosure>``. A story's picture goes out as ``media:thumbnail`` (and
+``itunes:image`` on an RSS episode). feedgen has no JSON Feed writer: that one is a plain
+dict dumped as JSON.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"  # Media RSS: media:thumbnail
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"  # itunes:image
 GENERATOR_URI = "https://github.com/aggregator/aggregator"
+STORY_REL = "describedby"  # the link from an entry to its story's page (_story_link)
+STORY_LINK_TITLE = "Every outlet of this story"
 _A = f"{{{ATOM_NS}}}"
 #: the type a format that requires one (RSS, JSON Feed) gets for a file of unknown type
 UNKNOWN_TYPE = "application/octet-stream"
@@ -64,6 +67,9 @@ def attribution_html(story: StoryView) -> str:
         line += " · also carried by " + ", ".join(_outlet_link(o) for o in story.others)
     if story.credited_origin:
         line += " · credited to " + html.escape(_text(story.credited_origin))
+    if story.others and _url(story.page_url):
+        line += (f' · <a href="{html.escape(_url(story.page_url))}">compare the '
+                 f"{len(story.others) + 1} copies</a>")
     return f'<p class="attribution">{line}</p>'
 
 
@@ -132,6 +138,17 @@ def _add_element(parent: etree._Element, tag: str, text: str | None = None,
     return element
 
 
+def _story_link(parent: etree._Element, story: StoryView) -> None:
+    """The story's page, as ``atom:link rel="describedby"`` (RFC 4287 allows any IANA
+    link relation): "a resource providing information about the link's context", here
+    every outlet of the entry, when each carried it, and how their copies differ. Not
+    ``alternate`` (the original article: one per type), not ``related`` (each other
+    outlet's copy), not ``via`` (where the entry's content came from: the outlet)."""
+    if _url(story.page_url):
+        _add_element(parent, "link", rel=STORY_REL, href=_url(story.page_url),
+                     type="text/html", title=STORY_LINK_TITLE)
+
+
 def _complete_entry(entry: etree._Element, story: StoryView) -> None:
     # feedgen 1.0 writes an enclosure link without its type and length: written here
     for enclosure in enclosures(story):
@@ -143,6 +160,7 @@ def _complete_entry(entry: etree._Element, story: StoryView) -> None:
         if _url(outlet.item_url):
             _add_element(entry, "link", rel="related", href=_url(outlet.item_url),
                          title=_text(outlet.source_title), type="text/html")
+    _story_link(entry, story)
     rep = story.representative
     source = _add_element(entry, "source")
     _add_element(source, "id", _text(rep.feed_id))
@@ -244,6 +262,7 @@ def render_rss(feed: OutputFeed, stories: Sequence[StoryView]) -> bytes:
     _insert_feed_links(channel, feed, "item")
     for element, story in zip(channel.iterfind("item"), stories, strict=True):
         _complete_item(element, story)
+        _story_link(element, story)
     etree.indent(root, space="  ")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8") + b"\n"
 
@@ -319,6 +338,8 @@ def render_json(feed: OutputFeed, stories: Sequence[StoryView]) -> bytes:
             "source": _outlet_json(story.representative),
             "also_carried_by": [_outlet_json(o) for o in story.others],
         }
+        if _url(story.page_url):  # ``url`` stays the article, as Atom's alternate link
+            item["_aggregator"]["story_page"] = _url(story.page_url)
         items.append(item)
     document["items"] = items
     return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"

@@ -38,6 +38,7 @@ from aggregator.store.models import (
 )
 from aggregator.text import canonical_url
 from aggregator.types import (
+    Copy,
     Enclosure,
     Outcome,
     Outlet,
@@ -539,6 +540,13 @@ def _story_view(story: StoryRow, rep: ItemRow, items: list[ItemRow],
         if item.source_id not in seen:
             seen.add(item.source_id)
             others.append(_outlet(item, sources[item.source_id]))
+    copies = tuple(Copy(
+        outlet=_outlet(item, sources[item.source_id]), title=item.title,
+        content_html=item.content_html, published_at=item.published_at,
+        first_seen_at=item.first_seen_at, relayed_by=item.relayed_by, cites=item.cites,
+        credit_line=item.credit_line, is_representative=item is rep)
+        for item in sorted(items, key=lambda i: (i.first_seen_at,
+                                                 i.published_at or i.first_seen_at, i.id or 0)))
     return StoryView(
         uid=story.uid, title=rep.title, url=rep.canonical_url or rep.url,
         content_html=rep.content_html,
@@ -552,6 +560,7 @@ def _story_view(story: StoryRow, rep: ItemRow, items: list[ItemRow],
         credited_origin=story.credited_origin,
         enclosures=enclosures,
         image_url=rep.image_url,
+        copies=copies,
     )
 
 

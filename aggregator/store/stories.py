@@ -285,8 +285,8 @@ def _outlet_keys(source: SourceRow) -> frozenset[str]:
 
 
 def refresh_representatives(session: Session, story_ids: Iterable[int]) -> None:
-    """Choose each touched story's representative: the credited original, else the
-    earliest item (assign.choose_representative)."""
+    """Choose each touched story's representative, the credited original, else the
+    earliest item, and date the story as it (assign.choose_representative)."""
     ids = sorted(story_ids)
     if not ids:
         return
@@ -297,12 +297,10 @@ def refresh_representatives(session: Session, story_ids: Iterable[int]) -> None:
         keys.update((s.id or 0, _outlet_keys(s)) for s in session.exec(
             select(SourceRow).where(col(SourceRow.id).in_(chunk))))
     members: dict[int, list[StoryMember]] = defaultdict(list)
-    published: dict[int, datetime] = {}
     for row in rows:
-        when = row.published_at or row.first_seen_at
-        published[row.id] = when
         members[row.story_id].append(StoryMember(
-            item_id=row.id, outlet_keys=keys[row.source_id], published=when, cites=row.cites))
+            item_id=row.id, outlet_keys=keys[row.source_id],
+            published=row.published_at or row.first_seen_at, cites=row.cites))
     changes = []
     for story_id, story_members in members.items():
         choice = choose_representative(story_members)
@@ -310,7 +308,7 @@ def refresh_representatives(session: Session, story_ids: Iterable[int]) -> None:
             "id": story_id, "representative_item_id": choice.item_id,
             "representative_is_original": choice.is_original,
             "credited_origin": choice.credited_origin,
-            "published_at": min(published[m.item_id] for m in story_members)})
+            "published_at": choice.published})
     if changes:  # one executemany by primary key
         session.execute(update(StoryRow), changes)
 

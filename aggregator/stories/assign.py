@@ -38,11 +38,18 @@ class Representative:
     item_id: int
     is_original: bool  # another item credits this one's outlet as the origin
     credited_origin: str | None  # the outlet credited as the origin, when not among ours
+    published: datetime  # the story's date: the representative's (see choose_representative)
 
 
 def choose_representative(members: Sequence[StoryMember]) -> Representative:
     """The original publisher when the credits name one of the story's outlets, else the
-    earliest item. An origin credited but not carried by any of our sources is named."""
+    earliest item. An origin credited but not carried by any of our sources is named.
+
+    The story is dated as the item it shows: the original's date when the original is
+    known (even when a relay that credits it is dated earlier: the entry says
+    "Originally published by" the original, so its date is the original's), else the
+    earliest item's. ``published`` is an item's date, else when it was first seen.
+    """
     if not members:
         raise ValueError("a story has at least one item")
     by_time = sorted(members, key=lambda m: (m.published, m.item_id))
@@ -50,9 +57,9 @@ def choose_representative(members: Sequence[StoryMember]) -> Representative:
     cited_keys = {outlet_key(name) for name in credited}
     originals = [m for m in by_time if m.outlet_keys & cited_keys]
     if originals:
-        return Representative(originals[0].item_id, True, None)
+        return Representative(originals[0].item_id, True, None, originals[0].published)
     origin = credited.most_common(1)[0][0] if credited else None
-    return Representative(by_time[0].item_id, False, origin)
+    return Representative(by_time[0].item_id, False, origin, by_time[0].published)
 
 
 StoryRef = int | str  # a stored story's id, or the uid of one this batch creates
