@@ -130,9 +130,28 @@ def test_the_extracted_text_is_the_article_and_sanitized() -> None:
     assert all(html.escape(p, quote=False).replace("'", "&#x27;") in content
                or p in html.unescape(content) for p in PARAGRAPHS)
     assert COMMENT not in content and "Cycle lanes" not in content and "Gazette" not in content
+    assert TITLE not in content  # the page's <h1> only repeated the item's title
     assert "onclick" not in content and "javascript:" not in content and "<script" not in content
     assert 'src="https://x.example/pic.jpg"' in content
     assert hostile[-1] not in content
+
+
+@pytest.mark.parametrize(("fragment", "title", "kept"), [
+    ("<div><h1>Fire at the Harbour</h1><p>Text.</p></div>", "fire at  the harbour", False),
+    ("<div><h2>Пожар в порту</h2><p>Текст.</p></div>", "ПОЖАР В ПОРТУ", False),
+    ("<div><h1>Another heading</h1><p>Text.</p></div>", "Fire at the harbour", True),
+    ("<div><p>Fire at the harbour</p></div>", "Fire at the harbour", True),
+    ("<div><h1>Intro</h1><h2>Fire at the harbour</h2></div>", "Fire at the harbour", True),
+    ("<div><h1>Fire</h1><p>Text.</p></div>", "", True),
+])
+def test_a_heading_that_repeats_the_title_is_dropped(fragment: str, title: str,
+                                                     kept: bool) -> None:
+    from aggregator.ingest.extract import without_title
+
+    result = without_title(fragment, title)
+    assert (result == fragment) == kept
+    if not kept:
+        assert "<h" not in result and ("Text." in result or "Текст." in result)
 
 
 def test_a_page_in_a_declared_charset_is_read_in_it() -> None:

@@ -12,7 +12,11 @@ import logging
 from collections.abc import Mapping
 from email.message import Message
 
+from lxml import etree
+from lxml import html as lxml_html
 from readability import Document
+
+from aggregator.text import fold
 
 # readability logs every candidate it scores at INFO; a page is not worth a log line
 logging.getLogger("readability.readability").setLevel(logging.WARNING)
@@ -34,8 +38,31 @@ def _declared_charset(headers: Mapping[str, str]) -> str | None:
         return None
 
 
-def main_html(body: bytes, headers: Mapping[str, str], url: str) -> str:
-    """The HTML of the page's main text (unsanitized), or "" when none can be found.
+def _words(text: str) -> list[str]:
+    return fold(text).split()
+
+
+def without_title(fragment: str, title: str) -> str:
+    """``fragment`` without its first heading when that heading only repeats ``title``:
+    news pages head the article with its title inside ``<article>``, and the feed
+    publishes the title already (readability keeps that heading)."""
+    wanted = _words(title)
+    if not wanted or not fragment.strip():
+        return fragment
+    try:
+        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return fragment
+    heading = next(root.iter("h1", "h2", "h3", "h4", "h5", "h6"), None)
+    if heading is None or _words(heading.text_content()) != wanted:
+        return fragment
+    heading.drop_tree()  # its tail text stays
+    return str(lxml_html.tostring(root, encoding="unicode"))
+
+
+def main_html(body: bytes, headers: Mapping[str, str], url: str, title: str = "") -> str:
+    """The HTML of the page's main text (unsanitized), or "" when none can be found;
+    without a first heading that only repeats ``title`` (the item's).
 
     The header's charset decodes the page when it is given and decodes it; otherwise
     readability reads the page's own ``<meta charset>`` (or guesses)."""
@@ -47,6 +74,6 @@ def main_html(body: bytes, headers: Mapping[str, str], url: str) -> str:
         except UnicodeDecodeError:
             page = body
     try:
-        return str(Document(page, url=url).summary(html_partial=True))
+        return without_title(str(Document(page, url=url).summary(html_partial=True)), title)
     except Exception:  # readability's Unparseable, or lxml refusing the document
         return ""

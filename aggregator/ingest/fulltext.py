@@ -67,7 +67,7 @@ def read_article(item: ItemData, body: bytes, headers: Mapping[str, str],
     """The main text of ``item``'s article page (``url``: where it was finally read),
     sanitized like any content, with its fingerprint and credit line; or why the teaser
     stays (no article text, or fewer words than ``MIN_WORDS`` or than the teaser)."""
-    content = sanitize_html(main_html(body, headers, url), url)
+    content = sanitize_html(main_html(body, headers, url, item.title), url)
     text = html_to_text(content)
     words = len(text.split())
     if not words:
