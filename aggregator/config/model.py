@@ -123,6 +123,9 @@ class Settings(_Strict):
     title: str = "aggregator"  # the site's name on its HTML pages
     cache_max_age: Duration = timedelta(minutes=5)  # Cache-Control max-age of served feeds
     websub_hub: HttpUrl | None = None  # a WebSub hub to ping when an output changes
+    # the public address hubs reach this service at (usually base_url): subscribe to the
+    # hubs our sources announce, callbacks at <websub_callback>websub/<token>
+    websub_callback: HttpUrl | None = None
 
     @model_validator(mode="after")
     def _intervals_in_order(self) -> Settings:
