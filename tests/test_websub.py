@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -32,7 +32,13 @@ from aggregator.config import load_config
 from aggregator.ingest.hub import sign
 from aggregator.service import Service
 from aggregator.store import Store
-from aggregator.types import SubscriptionState
+from aggregator.types import (
+    HubSource,
+    Outcome,
+    SourceUpdate,
+    Subscription,
+    SubscriptionState,
+)
 from aggregator.update import update_sources
 from aggregator.web import create_app, server_config
 from aggregator.websub import Subscriber
@@ -372,3 +378,65 @@ def test_a_hub_on_a_private_address_is_refused_like_a_feed(
         assert hub.requests == []
     finally:
         store.close()
+
+
+# ---- the store's side -------------------------------------------------------------------
+
+def _subscription(source_id: int, token: str, when: datetime) -> Subscription:
+    return Subscription(source_id=source_id, source="news", hub="https://hub.example.net/",
+                        topic="https://example.org/feed", token=token, secret="s" * 43,
+                        callback=f"https://agg.example.com/websub/{token}",
+                        state=SubscriptionState.REQUESTED, requested_at=when)
+
+
+def test_of_two_workers_one_asks_the_hub(db_url: str, tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, {"news": "https://example.org/feed"}))
+    first, second = Store(db_url), Store(db_url)
+    try:
+        now = utc_now()
+        first.sync_sources(config.sources, config.settings.poll_interval, now)
+        [claimed] = first.claim_sources(now, due_only=False)
+        source_id = claimed.id
+        won = [first.begin_subscription(_subscription(source_id, "a", now), None),
+               second.begin_subscription(_subscription(source_id, "b", now), None)]
+        assert won == [True, False]
+        [current] = first.subscriptions()
+        assert current.token == "a" and current.secret == "s" * 43
+        assert first.subscription("b") is None
+        later = now + timedelta(hours=2)
+        # a renewal or a retry: only one of the two that read the same row gets it
+        won = [second.begin_subscription(_subscription(source_id, "a", later), current),
+               first.begin_subscription(_subscription(source_id, "a", later), current)]
+        assert won == [True, False]
+        # verified: active until the lease ends, pushed until then
+        first.subscription_verified("a", later, later + timedelta(days=10))
+        assert first.source_to_fetch(source_id, later).pushed_until == later + timedelta(days=10)
+        token = first.lease_token()
+        claimed_again = first.claim_sources(later + timedelta(days=2), due_only=False,
+                                            token=token)
+        assert [s.pushed_until for s in claimed_again] == [later + timedelta(days=10)]
+        # its poll put the next one a day away; denied: no longer pushed, and due at once
+        first.apply(source_id, SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=later,
+                                            next_fetch_at=later + timedelta(days=1)))
+        assert first.source_statuses()[0].next_fetch_at > later
+        first.end_subscription("a", SubscriptionState.DENIED, later, "no")
+        assert first.source_to_fetch(source_id, later).pushed_until is None
+        assert first.source_statuses()[0].next_fetch_at <= later
+        first.forget_subscription("a")
+        assert first.subscriptions() == []
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_fetched_feed_records_its_hub_and_a_new_url_forgets_it(
+        tmp_path: Path, feed_server: FeedServer, store: Store) -> None:
+    url = feed_server.serve("/news.atom", _feed("/hub", "", ("1", "One")),
+                            "application/atom+xml")
+    config = load_config(write_config(tmp_path, {"news": url}))
+    store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+    update_sources(store, config)
+    assert store.hub_sources() == [HubSource(1, "news", feed_server.url("/hub"), url)]
+    moved = load_config(write_config(tmp_path, {"news": url + "?v=2"}))
+    store.sync_sources(moved.sources, moved.settings.poll_interval, utc_now())
+    assert store.hub_sources() == []
