@@ -23,6 +23,7 @@ from datetime import datetime
 
 from aggregator.clock import utc_now
 from aggregator.config import Config
+from aggregator.exceptions import AggregatorError
 from aggregator.ingest.fetch import FetchLimits, post_forms, post_guarded
 from aggregator.ingest.hub import (
     Forget,
@@ -150,7 +151,15 @@ class Subscriber:
     # ---- the callback ----------------------------------------------------------------
 
     def verify(self, token: str, params: Mapping[str, str]) -> tuple[int, str]:
-        """A hub's GET on a callback: (status, body)."""
+        """A hub's GET on a callback: (status, body); 503 when the database fails (the
+        hub tries again)."""
+        try:
+            return self._verify(token, params)
+        except AggregatorError as error:
+            log.error("WebSub verification not answered: %s", error)
+            return 503, "try again later\n"
+
+    def _verify(self, token: str, params: Mapping[str, str]) -> tuple[int, str]:
         now = utc_now()
         sub = self.store.subscription(token)
         answer = verify(sub, params, now)
@@ -170,7 +179,15 @@ class Subscriber:
 
     def deliver(self, token: str, body: bytes, headers: Mapping[str, str]) -> int:
         """A hub's POST of new content: the HTTP status to answer. Stored only for a
-        live subscription and a valid signature; refused and logged otherwise."""
+        live subscription and a valid signature; refused and logged otherwise; 503 when
+        the database fails (the hub tries again)."""
+        try:
+            return self._deliver(token, body, headers)
+        except AggregatorError as error:
+            log.error("WebSub push not taken: %s", error)
+            return 503
+
+    def _deliver(self, token: str, body: bytes, headers: Mapping[str, str]) -> int:
         sub = self.store.subscription(token)
         if sub is None:
             log.warning("WebSub push to an unknown callback refused (%d bytes)", len(body))

@@ -440,3 +440,16 @@ def test_a_fetched_feed_records_its_hub_and_a_new_url_forgets_it(
     moved = load_config(write_config(tmp_path, {"news": url + "?v=2"}))
     store.sync_sources(moved.sources, moved.settings.poll_interval, utc_now())
     assert store.hub_sources() == []
+
+
+def test_a_failing_database_is_answered_503_not_a_traceback() -> None:
+    from aggregator.config import Config
+    from aggregator.exceptions import StorageError
+
+    class FailingStore:
+        def subscription(self, token: str) -> None:
+            raise StorageError("database error: the server closed the connection")
+
+    subscriber = Subscriber(FailingStore(), Config)  # type: ignore[arg-type]
+    assert subscriber.deliver("t", b"<feed/>", {"X-Hub-Signature": "sha256=00"}) == 503
+    assert subscriber.verify("t", {"hub.mode": "subscribe"}) == (503, "try again later\n")
