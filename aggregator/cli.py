@@ -261,7 +261,8 @@ def run(
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, lambda received, _frame: stopped_by.append(received))
         try:
-            server = uvicorn.Server(server_config(create_app(service.cache), host, port))
+            server = uvicorn.Server(server_config(
+                create_app(service.cache, service.subscriber), host, port))
             server.run(sockets=[sock])
         finally:
             service.stop()
@@ -419,7 +420,8 @@ def list_sources(
         return
     _, conf = _config(config)
     with _store(db, conf) as store:
-        store.sync_sources(conf.sources, conf.settings.poll_interval, utc_now())
+        now = utc_now()
+        store.sync_sources(conf.sources, conf.settings.poll_interval, now)
         statuses = [s for s in store.source_statuses() if s.active]
     if as_json:
         out.print_json(json.dumps([{
@@ -428,10 +430,12 @@ def list_sources(
             "last_outcome": s.last_outcome, "last_http_status": s.last_http_status,
             "next_fetch_at": s.next_fetch_at.isoformat(), "error_count": s.error_count,
             "last_error": s.last_error, "moved_to": s.moved_to, "items": s.items,
-            "stopped": s.stopped,
+            "stopped": s.stopped, "hub": s.hub, "push": s.push_state,
+            "pushed": s.pushed_until is not None and s.pushed_until > now,
+            "pushed_until": s.pushed_until.isoformat() if s.pushed_until else None,
         } for s in statuses], ensure_ascii=False))
         return
-    _print_sources(statuses)
+    _print_sources(statuses, now)
 
 
 @sources_app.command("add")
@@ -542,7 +546,17 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "never"
 
 
-def _print_sources(statuses: list[SourceStatus]) -> None:
+def _push_note(status: SourceStatus, now: datetime) -> str:
+    """Whether a WebSub hub pushes the source, and until when."""
+    if status.push_state is None:
+        return ""
+    if status.pushed_until is not None and status.pushed_until > now:
+        return f"; pushed by {status.hub} until {_when(status.pushed_until)}"
+    state = "lapsed" if status.push_state == "active" else status.push_state
+    return f"; push {state} ({status.hub}), polled on schedule"
+
+
+def _print_sources(statuses: list[SourceStatus], now: datetime) -> None:
     """One line per source that fits the terminal: the URL is cut short to fit (whole in
     --json), and a long status goes on its own indented line below."""
     header = ("source", "items", "last fetch (UTC)", "next fetch (UTC)", "errors", "url")
@@ -555,6 +569,7 @@ def _print_sources(statuses: list[SourceStatus]) -> None:
             status += f": {s.last_error}"
         if s.moved_to:
             status += f"; moved permanently to {s.moved_to}: update feeds.yaml"
+        status += _push_note(s, now)
         next_fetch = "stopped (gone)" if s.stopped else _when(s.next_fetch_at)
         rows.append((s.name, str(s.items), _when(s.last_fetched_at), next_fetch,
                      str(s.error_count), s.url))

@@ -11,6 +11,9 @@ Jobs (a few interval jobs, not one per feed: when a source is due is data in the
   deterministic).
 - ``prune``   every hour: drop the near-duplicate band keys older than the matching
   window, so the index stays the window's size.
+- ``websub``  every minute (and after an update or a reload): subscribe to the hubs our
+  sources announce, renew leases, unsubscribe removed sources (``websub.Subscriber``);
+  a push the web app takes is republished at once.
 """
 
 from __future__ import annotations
@@ -31,13 +34,14 @@ from aggregator.store import Store
 from aggregator.types import Outcome
 from aggregator.update import prune_index, update_sources
 from aggregator.web import SiteCache
-from aggregator.websub import ping_hub
+from aggregator.websub import Subscriber, ping_hub
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 10
 RELOAD_SECONDS = 2
 REPUBLISH_SECONDS = 60
 PRUNE_SECONDS = 3600
+WEBSUB_SECONDS = 60
 
 
 class Service:
@@ -54,6 +58,22 @@ class Service:
         self._missing = False  # feeds.yaml is gone (logged once)
         self._published_once = False  # no ping for what was already published at start
         self._scheduler = BackgroundScheduler(timezone=UTC)
+        # the web app's WebSub callback: pushes are stored, then republished
+        self.subscriber = Subscriber(store, lambda: self.config, on_stored=self._publish_soon)
+
+    def _publish_soon(self) -> None:
+        self._scheduler.add_job(self.publish, id="publish-after-push", replace_existing=True)
+
+    def _websub_soon(self) -> None:
+        self._scheduler.add_job(self.maintain_subscriptions, id="websub-now",
+                                replace_existing=True)
+
+    def maintain_subscriptions(self) -> None:
+        """Subscribe, renew and unsubscribe at the hubs our sources announce."""
+        try:
+            self.subscriber.maintain()
+        except AggregatorError as error:
+            log.error("WebSub subscriptions not updated: %s", error)
 
     def _digest(self) -> str | None:
         try:
@@ -126,6 +146,7 @@ class Service:
         # (leases keep the two from taking the same source).
         self._scheduler.add_job(self.update_due, id="update-after-reload",
                                 replace_existing=True)
+        self._websub_soon()  # removed sources are unsubscribed; never blocks the sync
         return True
 
     def prune(self) -> None:
@@ -155,6 +176,7 @@ class Service:
                             result.source, result.moved_to)
         if any(r.outcome is Outcome.OK for r in results):
             self.publish()
+            self._websub_soon()  # a new body may announce a hub
 
     def start(self) -> None:
         self.sync()
@@ -167,6 +189,9 @@ class Service:
         self._scheduler.add_job(self.publish, "interval", seconds=REPUBLISH_SECONDS,
                                 id="publish", max_instances=1, coalesce=True)
         self._scheduler.add_job(self.prune, "interval", seconds=PRUNE_SECONDS, id="prune",
+                                max_instances=1, coalesce=True)
+        self._scheduler.add_job(self.maintain_subscriptions, "interval",
+                                seconds=WEBSUB_SECONDS, id="websub", next_run_time=utc_now(),
                                 max_instances=1, coalesce=True)
         self._scheduler.start()
 

@@ -1,7 +1,9 @@
 """The ASGI app: serves the rendered site with ETag / Last-Modified / 304.
 
-It serves what the publisher last rendered (held in a SiteCache), so a request never
-touches the database and a poll that finds nothing new costs a 304. Bodies are
+It serves what the publisher last rendered (held in a SiteCache), so a request for the
+site never touches the database and a poll that finds nothing new costs a 304. With a
+WebSub receiver (``settings.websub_callback``), ``/websub/<token>`` is the callback hubs
+verify (GET) and push to (POST, body capped before it is handed on). Bodies are
 gzipped once at publish time; the gzip variant has its own strong ETag. Every response
 carries the security headers below, and :func:`server_config` is how ``aggregator run``
 serves the app with uvicorn, with limits on slow and oversized request heads.
@@ -10,13 +12,16 @@ serves the app with uvicorn, with limits on slow and oversized request heads.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Mapping
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Protocol
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -49,6 +54,18 @@ SECURITY_HEADERS = {
 HEAD_TIMEOUT = 10.0  # seconds a connection has to send a request's line and headers
 KEEP_ALIVE_TIMEOUT = 5  # seconds an idle connection is kept open after a response
 MAX_HEAD_BYTES = 16 * 1024  # a longer request line or header block is answered 400
+log = logging.getLogger(__name__)
+
+
+class PushReceiver(Protocol):
+    """The WebSub callback's work (``websub.Subscriber``): blocking, run in a thread."""
+
+    @property
+    def max_body_size(self) -> int: ...
+
+    def verify(self, token: str, params: Mapping[str, str]) -> tuple[int, str]: ...
+
+    def deliver(self, token: str, body: bytes, headers: Mapping[str, str]) -> int: ...
 
 
 class SiteCache:
@@ -127,7 +144,42 @@ def is_not_modified(request_headers: Mapping[str, str], file: SiteFile) -> bool:
                                                                  file.last_modified)
 
 
-def create_app(cache: SiteCache) -> Starlette:
+async def _capped_body(request: Request, cap: int) -> bytes | None:
+    """The request's body, or None as soon as it is longer than ``cap`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > cap:
+            return None
+    return bytes(body)
+
+
+def websub_routes(receiver: PushReceiver) -> list[Route]:
+    """``/websub/<token>``: a hub's verification of intent (GET) and its pushes (POST)."""
+    async def verify(request: Request) -> Response:
+        status, body = await run_in_threadpool(
+            receiver.verify, request.path_params["token"], dict(request.query_params))
+        return PlainTextResponse(body, status_code=status)
+
+    async def push(request: Request) -> Response:
+        cap = receiver.max_body_size
+        body = await _capped_body(request, cap)
+        if body is None:
+            log.warning("WebSub push over %d bytes refused", cap)
+            return PlainTextResponse("too large\n", status_code=413)
+        status = await run_in_threadpool(receiver.deliver, request.path_params["token"],
+                                         body, dict(request.headers))
+        return PlainTextResponse("ok\n" if status < 300 else "refused\n",
+                                 status_code=status)
+
+    return [Route("/websub/{token}", verify, methods=["GET"]),
+            Route("/websub/{token}", push, methods=["POST"])]
+
+
+def create_app(cache: SiteCache, receiver: PushReceiver | None = None) -> Starlette:
     def serve(path: str, request: Request) -> Response:
         file = cache.get(path)
         if file is None:  # the site's own page when it has one (an unknown story, say)
@@ -158,6 +210,7 @@ def create_app(cache: SiteCache) -> Starlette:
 
     return Starlette(routes=[
         Route("/healthz", health, methods=["GET", "HEAD"]),
+        *(websub_routes(receiver) if receiver is not None else ()),
         Route("/{path:path}", site_file, methods=["GET", "HEAD"]),
     ], middleware=[Middleware(SecurityHeaders)])
 

@@ -128,6 +128,9 @@ class Settings(_Strict):
     websub_hub: HttpUrl | None = None  # a WebSub hub to ping when an output changes
     # article pages fetched per full_text source and update (the newest items first)
     full_text_per_update: int = Field(10, ge=0, le=1000)
+    # the public address hubs reach this service at (usually base_url): subscribe to the
+    # hubs our sources announce, callbacks at <websub_callback>websub/<token>
+    websub_callback: HttpUrl | None = None
 
     @model_validator(mode="after")
     def _intervals_in_order(self) -> Settings:

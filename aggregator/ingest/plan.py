@@ -74,7 +74,8 @@ def plan(source: SourceToFetch, response: Response, prepared: PreparedFeed | Non
         error = failure(response)
         outcome = Outcome.GONE if error.kind == "gone" else Outcome.ERROR
         due = next_fetch_at(now, policy, outcome, source.error_count + 1, jitter,
-                            hints=ServerHints(retry_after=error.retry_after))
+                            hints=ServerHints(retry_after=error.retry_after),
+                            pushed_until=source.pushed_until)
         return SourceUpdate(outcome=outcome, now=now, next_fetch_at=due, error=error.message,
                             http_status=error.status)
     ttl = prepared.ttl if prepared else (
@@ -86,7 +87,7 @@ def plan(source: SourceToFetch, response: Response, prepared: PreparedFeed | Non
         outcome=Outcome.NOT_MODIFIED, now=now, etag=response.etag,
         last_modified=response.last_modified, moved_to=response.permanent_redirect,
         next_fetch_at=next_fetch_at(now, policy, polled, 0, jitter, weekly_entries=weekly,
-                                    hints=hints))
+                                    hints=hints, pushed_until=source.pushed_until))
     if isinstance(response, NotModified):
         return replace(polled_update, http_status=304)
     polled_update = replace(polled_update, http_status=response.status,
