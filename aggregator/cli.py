@@ -214,6 +214,34 @@ def publish(
                   f"{len(changed)} changed", markup=False)
 
 
+@app.command()
+def prune(
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="count what would be pruned; change nothing")] = False,
+    config: ConfigOption = None, db: DbOption = None,
+) -> None:
+    """Prune the stories none of whose items was stored or changed within
+    settings.retention, with their items and keys, leaving tombstones so the feeds that
+    still list them do not bring them back. `aggregator run` does this daily."""
+    from aggregator.clock import utc_now
+    from aggregator.config.model import show_duration
+    from aggregator.update import apply_retention
+
+    _, conf = _config(config)
+    retention = conf.settings.retention
+    if retention is None:
+        _fail("settings.retention is not set in feeds.yaml: nothing to prune", EXIT_USAGE)
+    with _store(db, conf) as store:
+        report = apply_retention(store, conf, utc_now(), dry_run=dry_run)
+    assert report is not None
+    if report.busy:
+        _fail("another process is pruning this database; try again later", EXIT_FAILED)
+    verbs = ("would prune", "would expire") if dry_run else ("pruned", "expired")
+    out.print(f"{verbs[0]} {report.stories} stories ({report.items} items, {report.keys} "
+              f"keys) unchanged for {show_duration(retention)}; "
+              f"{report.tombstones_expired} tombstones {verbs[1]}", markup=False)
+
+
 def _listen_option(value: str | None) -> str | None:
     from aggregator.config.model import parse_listen
 

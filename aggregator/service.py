@@ -11,13 +11,15 @@ Jobs (a few interval jobs, not one per feed: when a source is due is data in the
   deterministic).
 - ``prune``   every hour: drop the near-duplicate band keys older than the matching
   window, so the index stays the window's size.
+- ``retention`` daily (first a few minutes after start), when ``settings.retention`` is
+  set: prune the stories unchanged for that long, in batches (``update.apply_retention``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -29,7 +31,7 @@ from aggregator.publish.formats import site_url
 from aggregator.site import render_site
 from aggregator.store import Store
 from aggregator.types import Outcome
-from aggregator.update import prune_index, update_sources
+from aggregator.update import apply_retention, prune_index, update_sources
 from aggregator.web import SiteCache
 from aggregator.websub import ping_hub
 
@@ -38,6 +40,8 @@ TICK_SECONDS = 10
 RELOAD_SECONDS = 2
 REPUBLISH_SECONDS = 60
 PRUNE_SECONDS = 3600
+RETENTION_SECONDS = 86400
+RETENTION_DELAY = timedelta(minutes=5)  # the first retention run, after start
 
 
 class Service:
@@ -138,6 +142,20 @@ class Service:
         if dropped:
             log.info("pruned %d near-duplicate index rows older than the window", dropped)
 
+    def retain(self) -> None:
+        """Prune the stories older than settings.retention (off when it is not set)."""
+        try:
+            report = apply_retention(self.store, self.config, utc_now())
+        except AggregatorError as error:
+            log.error("pruning old stories failed: %s", error)
+            return
+        if report is not None and (report.stories or report.tombstones_expired):
+            log.info("pruned %d stories (%d items, %d keys) past the retention; "
+                     "%d tombstones expired", report.stories, report.items, report.keys,
+                     report.tombstones_expired)
+        if report is not None and report.stories:
+            self.publish()
+
     def update_due(self) -> None:
         config = self.config
         try:
@@ -167,6 +185,10 @@ class Service:
         self._scheduler.add_job(self.publish, "interval", seconds=REPUBLISH_SECONDS,
                                 id="publish", max_instances=1, coalesce=True)
         self._scheduler.add_job(self.prune, "interval", seconds=PRUNE_SECONDS, id="prune",
+                                max_instances=1, coalesce=True)
+        # checked at each run, so a reload that sets settings.retention takes effect
+        self._scheduler.add_job(self.retain, "interval", seconds=RETENTION_SECONDS,
+                                id="retention", next_run_time=utc_now() + RETENTION_DELAY,
                                 max_instances=1, coalesce=True)
         self._scheduler.start()
 

@@ -30,7 +30,7 @@ from aggregator.ingest.plan import (
 )
 from aggregator.ingest.pool import parse_pool, parse_workers
 from aggregator.ingest.schedule import PollPolicy
-from aggregator.store import Store
+from aggregator.store import PruneReport, Store
 from aggregator.types import Failure, Fetched, Outcome, SourceToFetch, SourceUpdate, UpdateResult
 
 if TYPE_CHECKING:
@@ -195,13 +195,17 @@ def process(store: Store, config: Config, source: SourceToFetch, response: Respo
             prepared = prepare_feed(response.body, response.headers, response.url, now)
         stored = store.stored_hashes(source.id, [i.guid for i in prepared.items]) \
             if prepared else {}
+        # items not stored: was any pruned by retention? (their tombstones say so)
+        pruned = store.pruned_guids(source.id, {
+            i.guid: prepared.story_keys.get(i.guid, ()) for i in prepared.items
+            if i.guid not in stored}, now) if prepared else frozenset()
     except AggregatorError as error:
-        response, prepared, stored = error, None, {}
+        response, prepared, stored, pruned = error, None, {}, frozenset()
     except Exception as error:  # a bug on one feed must not stop the others
         log.exception("internal error while preparing %s", source.name)
-        response, prepared, stored = error_value(error), None, {}
+        response, prepared, stored, pruned = error_value(error), None, {}, frozenset()
     update = plan(source, response, prepared, stored, policy=policy, now=now,
-                  jitter=random.random())
+                  jitter=random.random(), pruned=pruned)
     problem = failure(response) if isinstance(response, AggregatorError) else None
     if writer is not None and not (update.new_items or update.changed_items):
         writer.defer(source, update, policy)
@@ -268,6 +272,17 @@ def prune_index(store: Store, now: datetime) -> int:
     from aggregator.stories.similarity import WINDOW
 
     return store.prune_index(now - WINDOW - PRUNE_MARGIN)
+
+
+def apply_retention(store: Store, config: Config, now: datetime, *,
+                    dry_run: bool = False) -> PruneReport | None:
+    """Prune the stories none of whose items was stored or changed within
+    ``settings.retention`` (None when retention is off), leaving tombstones of their keys
+    so the feeds that still list them do not bring them back."""
+    retention = config.settings.retention
+    if retention is None:
+        return None
+    return store.prune_stories(now - retention, now, dry_run=dry_run)
 
 
 def poll_policy(config: Config, source: SourceToFetch) -> PollPolicy:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +34,13 @@ from aggregator.store.models import (
     OutputRow,
     SourceRow,
     StoryRow,
+)
+from aggregator.store.retention import (
+    BATCH,
+    PruneReport,
+    expire_tombstones,
+    prune_batch,
+    pruned_guids,
 )
 from aggregator.text import canonical_url
 from aggregator.types import (
@@ -208,6 +215,45 @@ class Store:
             result = session.execute(delete(ItemFingerprintRow).where(
                 col(ItemFingerprintRow.seen) < cutoff))
             return int(getattr(result, "rowcount", 0) or 0)
+
+    # ---- retention -----------------------------------------------------------
+
+    def prune_stories(self, cutoff: datetime, now: datetime, *, dry_run: bool = False,
+                      batch: int = BATCH) -> PruneReport:
+        """Prune the stories none of whose items was stored or changed since ``cutoff``,
+        ``batch`` stories a transaction, leaving tombstones of their keys; then drop the
+        tombstones no feed has listed since ``cutoff``. ``dry_run`` counts and changes
+        nothing. Stops early if another process is pruning (``busy``)."""
+        total, after = PruneReport(), 0
+        while True:
+            with self._session() as session:
+                last, report = prune_batch(session, self._insert_ignore,
+                                           postgres=self.dialect == "postgresql",
+                                           after=after, cutoff=cutoff, now=now,
+                                           size=batch, dry_run=dry_run)
+            total += report
+            if last is None:
+                break
+            after = last
+        if total.busy:
+            return total
+        with self._session() as session:
+            expired = expire_tombstones(session, cutoff, dry_run=dry_run)
+        return total + PruneReport(tombstones_expired=expired)
+
+    def pruned_guids(self, source_id: int, keys: Mapping[str, Sequence[str]],
+                     now: datetime) -> frozenset[str]:
+        """Which of a source's new items (guid -> exact story keys) were pruned before:
+        their item or a key has a tombstone (seen again by this lookup)."""
+        if not keys:
+            return frozenset()
+        with self._session() as session:
+            return pruned_guids(session, source_id, keys, now)
+
+    def ping(self) -> None:
+        """Raise StorageError unless the database answers a query."""
+        with self._session() as session:
+            session.execute(text("SELECT 1"))
 
     # ---- outputs -------------------------------------------------------------
 
