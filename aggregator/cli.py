@@ -200,13 +200,14 @@ def publish(
     `aggregator run` serves: DIR/feeds/<name>.atom, .rss, .json and .html (older pages as
     <name>.pageN.*), DIR/index.html and DIR/sources.opml. Unchanged files are left alone."""
     from aggregator.clock import utc_now
-    from aggregator.site import render_site, write_site
+    from aggregator.site import render_site, unpublished_paths, write_site
 
     _, conf = _config(config)
     with _store(db, conf) as store:
         try:
             files = render_site(store, conf, utc_now())
-            changed = write_site(out_dir, {path: file.body for path, file in files.items()})
+            changed = write_site(out_dir, {path: file.body for path, file in files.items()},
+                                 remove=unpublished_paths(conf))
         except AggregatorError as error:
             _fail(str(error), EXIT_FAILED)
     if err.is_terminal:

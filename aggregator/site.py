@@ -7,7 +7,7 @@ writes it for static hosting, so a subscriber's URL never depends on how it is h
     feeds/<name>.atom|.rss|.json    each output in three formats (RFC 5005 older pages:
     feeds/<name>.pageN.<ext>        <name>.page2.atom, ...)
     feeds/<name>.html               a readable page per output
-    sources.opml                    every source
+    sources.opml                    every source (unless settings.publish_sources is false)
 
 ``select_stories`` reads the store and applies the output's rules (publish/curate.py); the
 rendering is pure; ``write_site`` writes atomically.
@@ -152,7 +152,8 @@ def render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFi
     """Every file of the site, by path: feeds in every format and page, the HTML pages
     and the OPML list of sources."""
     files: dict[str, SiteFile] = {}
-    site = SiteInfo(title=config.settings.title, base_url=config.settings.base_url)
+    site = SiteInfo(title=config.settings.title, base_url=config.settings.base_url,
+                    sources_listed=config.settings.publish_sources)
     summaries = []
     first = store.first_published([o.name for o in config.outputs], now)
     for output in config.outputs:
@@ -171,8 +172,14 @@ def render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFi
                  default=min(first.values(), default=now))
     files["index.html"] = SiteFile.of("index.html", render_index(site, summaries)
                                       .encode("utf-8"), newest, HTML)
-    files[OPML_PATH] = SiteFile.of(OPML_PATH, sources_opml(store, config), newest, OPML)
+    if config.settings.publish_sources:
+        files[OPML_PATH] = SiteFile.of(OPML_PATH, sources_opml(store, config), newest, OPML)
     return files
+
+
+def unpublished_paths(config: Config) -> list[str]:
+    """The site's paths that this config keeps private (a static export removes them)."""
+    return [] if config.settings.publish_sources else [OPML_PATH]
 
 
 def sources_opml(store: Store, config: Config) -> bytes:
@@ -202,9 +209,20 @@ def write_atomic(path: Path, data: bytes) -> bool:
     return True
 
 
-def write_site(directory: Path, files: Mapping[str, bytes]) -> list[Path]:
-    """Write each relative path -> bytes under ``directory``; return the files that changed."""
+def write_site(directory: Path, files: Mapping[str, bytes],
+               remove: Sequence[str] = ()) -> list[Path]:
+    """Write each relative path -> bytes under ``directory``, and delete the ``remove``
+    paths; return the files that changed."""
     changed = []
+    for relative in remove:
+        target = directory / relative
+        try:
+            target.unlink()
+            changed.append(target)
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            raise PublishError(f"cannot remove {target}: {error.strerror or error}") from error
     for relative, data in files.items():
         target = directory / relative
         try:
