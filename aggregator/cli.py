@@ -267,6 +267,7 @@ def run(
     import uvicorn
 
     from aggregator.config.model import parse_listen
+    from aggregator.logs import configure as configure_logging
     from aggregator.service import Service
     from aggregator.web import create_app, server_config
 
@@ -277,9 +278,7 @@ def run(
     except OSError as error:  # its strerror repeats the address: " (while attempting ...)"
         reason = str(error.strerror or error).split(" (while attempting")[0]
         _fail(f"cannot listen on {host}:{port}: {reason}", EXIT_FAILED)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    configure_logging()  # one line per event: JSON unless stderr is a terminal
     with sock, _store(db, conf) as store:
         service = Service(path, conf, store)
         service.start()
@@ -290,7 +289,8 @@ def run(
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, lambda received, _frame: stopped_by.append(received))
         try:
-            server = uvicorn.Server(server_config(create_app(service.cache), host, port))
+            server = uvicorn.Server(server_config(create_app(service.cache, service.health),
+                                                  host, port))
             server.run(sockets=[sock])
         finally:
             service.stop()

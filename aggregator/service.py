@@ -32,7 +32,7 @@ from aggregator.site import render_site
 from aggregator.store import Store
 from aggregator.types import Outcome
 from aggregator.update import apply_retention, prune_index, update_sources
-from aggregator.web import SiteCache
+from aggregator.web import Health, Heartbeat, SiteCache, health_check
 from aggregator.websub import ping_hub
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,12 @@ class Service:
         self._missing = False  # feeds.yaml is gone (logged once)
         self._published_once = False  # no ping for what was already published at start
         self._scheduler = BackgroundScheduler(timezone=UTC)
+        self.heartbeat = Heartbeat(utc_now())
+        self._health = health_check(store, self.heartbeat)
+
+    def health(self) -> Health:
+        """/healthz: the database answers, and the scheduler ticked lately."""
+        return self._health()
 
     def _digest(self) -> str | None:
         try:
@@ -158,19 +164,26 @@ class Service:
 
     def update_due(self) -> None:
         config = self.config
-        try:
-            results = update_sources(self.store, config, due_only=True)
+        self.heartbeat.beat(utc_now())
+        try:  # a long update beats at each source it finishes
+            results = update_sources(self.store, config, due_only=True,
+                                     on_result=lambda _: self.heartbeat.beat(utc_now()))
         except AggregatorError as error:
             log.error("update failed: %s", error)
             return
         for result in results:
+            fields = {"source": result.source, "outcome": result.outcome.value,
+                      "duration": round(result.seconds, 3) if result.seconds else None}
             if result.error:
-                log.warning("%s: %s", result.source, result.error)
+                log.warning("%s: %s", result.source, result.error,
+                            extra={**fields, "error_kind": result.error.kind})
             elif result.new or result.updated:
-                log.info("%s: %d new, %d updated", result.source, result.new, result.updated)
+                log.info("%s: %d new, %d updated", result.source, result.new, result.updated,
+                         extra={**fields, "new": result.new, "updated": result.updated})
             if result.moved_to:
                 log.warning("%s moved permanently to %s: update its url in feeds.yaml",
-                            result.source, result.moved_to)
+                            result.source, result.moved_to,
+                            extra={**fields, "moved_to": result.moved_to})
         if any(r.outcome is Outcome.OK for r in results):
             self.publish()
 

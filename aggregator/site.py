@@ -18,12 +18,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import math
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aggregator import metrics
 from aggregator.config import Config, OutputConfig, RuleConfig
 from aggregator.exceptions import PublishError
 from aggregator.files import replace_file
@@ -151,6 +153,13 @@ def render_output(store: Store, config: Config, output: OutputConfig, now: datet
 def render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFile]:
     """Every file of the site, by path: feeds in every format and page, the HTML pages
     and the OPML list of sources."""
+    started = time.monotonic()
+    files = _render_site(store, config, now)
+    metrics.record_publish(time.monotonic() - started)
+    return files
+
+
+def _render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFile]:
     files: dict[str, SiteFile] = {}
     site = SiteInfo(title=config.settings.title, base_url=config.settings.base_url,
                     sources_listed=config.settings.publish_sources)

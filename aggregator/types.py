@@ -61,6 +61,7 @@ class SourceToFetch:
     fixed_interval: bool = False  # the source set its own poll_interval: no adaptation
     weekly_entries: float | None = None  # the feed's rhythm, from its last parse
     feed_ttl_seconds: int | None = None  # RSS <ttl> / sy:updatePeriod, from its last parse
+    due_at: datetime | None = None  # its next_fetch_at when claimed (how late it is fetched)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +166,7 @@ class UpdateResult:
     updated: int = 0
     error: Failure | None = None
     moved_to: str | None = None  # every redirect was permanent: the feed lives here now
+    seconds: float | None = None  # how long its fetch took (request and body)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,14 +8,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from aggregator import metrics
 from aggregator.clock import utc_now
 from aggregator.config import Config
 from aggregator.exceptions import AggregatorError, ParseError
@@ -99,7 +102,16 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
 
             async def fetch_and_store(source: SourceToFetch) -> UpdateResult:
                 async with host_gates[_host(source.url)]:
-                    response = await fetch(client, source, limits, utc_now())
+                    started, clock = utc_now(), time.monotonic()
+                    response = await fetch(client, source, limits, started)
+                    seconds = time.monotonic() - clock
+                done = await store_response(source, response)
+                lag = (started - source.due_at).total_seconds() \
+                    if due_only and source.due_at is not None else None
+                metrics.record_fetch(done.outcome.value, seconds, lag)
+                return replace(done, seconds=seconds)
+
+            async def store_response(source: SourceToFetch, response: Response) -> UpdateResult:
                 prepared: PreparedFeed | Exception | None = None
                 # the pool prepares new bodies; when it is full and the ingest thread has
                 # nothing to do, that thread prepares this one itself (in process()), so

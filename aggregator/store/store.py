@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
+from aggregator import metrics
 from aggregator.config import SourceConfig
 from aggregator.exceptions import StorageError
 from aggregator.store.migrations import HEAD
@@ -185,7 +186,10 @@ class Store:
         try:
             with Session(self.engine, expire_on_commit=False) as session, session.begin():
                 yield session
-        except OperationalError as error:
+        except DBAPIError as error:
+            metrics.count("database_errors")
+            if not isinstance(error, OperationalError):
+                raise
             if "readonly database" in str(error.orig):
                 # SQLite opened these connections read-only (the file was not writable
                 # then) and they stay so: open new ones, which see the file as it is now
@@ -232,6 +236,8 @@ class Store:
                                            after=after, cutoff=cutoff, now=now,
                                            size=batch, dry_run=dry_run)
             total += report
+            if not dry_run:
+                metrics.count("stories_pruned", report.stories)
             if last is None:
                 break
             after = last
@@ -349,6 +355,7 @@ class Store:
                 col(SourceRow.id).in_(ids), col(SourceRow.lease_owner) == token)
                 .order_by(col(SourceRow.id))).all()
             return [SourceToFetch(id=r.id or 0, name=r.name, url=r.feed_url,
+                                  due_at=r.next_fetch_at,
                                   etag=r.etag, last_modified=r.last_modified,
                                   body_hash=r.body_hash, error_count=r.error_count,
                                   poll_interval_seconds=r.poll_interval_seconds,
@@ -410,17 +417,24 @@ class Store:
                 return
             self._record_state(source, change)
             session.add(source)
-            if change.outcome is Outcome.OK:
-                # loaded with the first items: a cycle of 304s never needs the story logic
-                from aggregator.store.stories import (
-                    add_items,
-                    refresh_representatives,
-                    update_items,
-                )
+            if change.outcome is not Outcome.OK:
+                return
+            # loaded with the first items: a cycle of 304s never needs the story logic
+            from aggregator.store.stories import (
+                add_items,
+                refresh_representatives,
+                update_items,
+            )
 
-                touched = add_items(session, self._insert_ignore, source, change)
-                touched |= update_items(session, source, change)
-                refresh_representatives(session, touched)
+            added = add_items(session, self._insert_ignore, source, change)
+            refresh_representatives(session,
+                                    added.touched | update_items(session, source, change))
+        # committed: count what was stored
+        metrics.count("items_stored", len(change.new_items))
+        metrics.count("items_updated", len(change.changed_items))
+        metrics.count("stories_created", added.new_stories)
+        metrics.count("near_duplicates", added.near_duplicates)
+        metrics.count("story_merges", added.merges)
 
     def apply_many(self, changes: Sequence[tuple[int, SourceUpdate]]) -> None:
         """Record several sources' updates that carry no items (304s, unchanged bodies,
