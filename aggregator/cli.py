@@ -200,18 +200,47 @@ def publish(
     `aggregator run` serves: DIR/feeds/<name>.atom, .rss, .json and .html (older pages as
     <name>.pageN.*), DIR/index.html and DIR/sources.opml. Unchanged files are left alone."""
     from aggregator.clock import utc_now
-    from aggregator.site import render_site, write_site
+    from aggregator.site import render_site, unpublished_paths, write_site
 
     _, conf = _config(config)
     with _store(db, conf) as store:
         try:
             files = render_site(store, conf, utc_now())
-            changed = write_site(out_dir, {path: file.body for path, file in files.items()})
+            changed = write_site(out_dir, {path: file.body for path, file in files.items()},
+                                 remove=unpublished_paths(conf))
         except AggregatorError as error:
             _fail(str(error), EXIT_FAILED)
     if err.is_terminal:
         err.print(f"{len(conf.outputs)} outputs, {len(files)} files in {out_dir}, "
                   f"{len(changed)} changed", markup=False)
+
+
+@app.command()
+def prune(
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="count what would be pruned; change nothing")] = False,
+    config: ConfigOption = None, db: DbOption = None,
+) -> None:
+    """Prune the stories none of whose items was stored or changed within
+    settings.retention, with their items and keys, leaving tombstones so the feeds that
+    still list them do not bring them back. `aggregator run` does this daily."""
+    from aggregator.clock import utc_now
+    from aggregator.config.model import show_duration
+    from aggregator.update import apply_retention
+
+    _, conf = _config(config)
+    retention = conf.settings.retention
+    if retention is None:
+        _fail("settings.retention is not set in feeds.yaml: nothing to prune", EXIT_USAGE)
+    with _store(db, conf) as store:
+        report = apply_retention(store, conf, utc_now(), dry_run=dry_run)
+    assert report is not None
+    if report.busy:
+        _fail("another process is pruning this database; try again later", EXIT_FAILED)
+    verbs = ("would prune", "would expire") if dry_run else ("pruned", "expired")
+    out.print(f"{verbs[0]} {report.stories} stories ({report.items} items, {report.keys} "
+              f"keys) unchanged for {show_duration(retention)}; "
+              f"{report.tombstones_expired} tombstones {verbs[1]}", markup=False)
 
 
 def _listen_option(value: str | None) -> str | None:
@@ -238,6 +267,7 @@ def run(
     import uvicorn
 
     from aggregator.config.model import parse_listen
+    from aggregator.logs import configure as configure_logging
     from aggregator.service import Service
     from aggregator.web import create_app, server_config
 
@@ -248,9 +278,7 @@ def run(
     except OSError as error:  # its strerror repeats the address: " (while attempting ...)"
         reason = str(error.strerror or error).split(" (while attempting")[0]
         _fail(f"cannot listen on {host}:{port}: {reason}", EXIT_FAILED)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    configure_logging()  # one line per event: JSON unless stderr is a terminal
     with sock, _store(db, conf) as store:
         service = Service(path, conf, store)
         service.start()
@@ -262,7 +290,7 @@ def run(
             signal.signal(number, lambda received, _frame: stopped_by.append(received))
         try:
             server = uvicorn.Server(server_config(
-                create_app(service.cache, service.subscriber), host, port))
+                create_app(service.cache, service.health, service.subscriber), host, port))
             server.run(sockets=[sock])
         finally:
             service.stop()

@@ -63,6 +63,7 @@ class SourceToFetch:
     weekly_entries: float | None = None  # the feed's rhythm, from its last parse
     feed_ttl_seconds: int | None = None  # RSS <ttl> / sy:updatePeriod, from its last parse
     pushed_until: datetime | None = None  # a WebSub hub pushes it until then: poll daily
+    due_at: datetime | None = None  # its next_fetch_at when claimed (how late it is fetched)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +211,7 @@ class UpdateResult:
     updated: int = 0
     error: Failure | None = None
     moved_to: str | None = None  # every redirect was permanent: the feed lives here now
+    seconds: float | None = None  # how long its fetch took (request and body)
 
 
 @dataclass(frozen=True, slots=True)

@@ -199,7 +199,7 @@ def _running(tmp_path: Path, feed_server: FeedServer, db_url: str, hub: LocalHub
         "adaptive_polling": False})
     store = Store(db_url)
     service = Service(str(path), load_config(path), store)
-    server = uvicorn.Server(server_config(create_app(service.cache, service.subscriber),
+    server = uvicorn.Server(server_config(create_app(service.cache, receiver=service.subscriber),
                                           "127.0.0.1", port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

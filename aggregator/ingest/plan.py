@@ -8,7 +8,7 @@ clock and the jitter come in as arguments.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -64,11 +64,12 @@ def failure(error: BaseException) -> Failure:
 
 def plan(source: SourceToFetch, response: Response, prepared: PreparedFeed | None,
          stored: Mapping[str, str], *, policy: PollPolicy, now: datetime,
-         jitter: float) -> SourceUpdate:
+         jitter: float, pruned: Set[str] = frozenset()) -> SourceUpdate:
     """Everything one fetch outcome changes about its source.
 
     ``prepared`` is the feed of a new body (None for an error, a 304 or the same body
-    again); ``stored`` the content hashes of the source's stored items by guid.
+    again); ``stored`` the content hashes of the source's stored items by guid;
+    ``pruned`` the guids of items retention pruned (not stored again).
     """
     if isinstance(response, AggregatorError):
         error = failure(response)
@@ -94,7 +95,7 @@ def plan(source: SourceToFetch, response: Response, prepared: PreparedFeed | Non
                             body_hash=_digest(response))
     if prepared is None:  # the same body again (a server that ignores validators)
         return polled_update
-    decision = decide(prepared.items, stored)
+    decision = decide(prepared.items, stored, pruned)
     new = {i.guid for i in decision.new}
     return replace(
         polled_update, outcome=Outcome.OK, feed=prepared.feed,

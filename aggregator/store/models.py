@@ -254,3 +254,16 @@ class OutputRow(SQLModel, table=True):
 
     name: str = Field(max_length=64, primary_key=True)
     first_published_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TombstoneRow(SQLModel, table=True):
+    """A key of a story pruned by retention (``Store.prune_stories``): an item's identity
+    (``item:<source id>:<guid>``) or an exact story key, as its SHA-256. A feed that still
+    lists a pruned item finds its tombstone and the item is not stored again. ``seen_at``
+    moves forward (at most daily) while a feed still lists it; a tombstone no feed has
+    listed for a retention period is dropped."""
+
+    __tablename__ = "tombstone"
+
+    key_hash: str = Field(max_length=64, primary_key=True)
+    seen_at: datetime = Field(sa_type=UTCDateTime)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
+from aggregator import metrics
 from aggregator.config import SourceConfig
 from aggregator.exceptions import StorageError
 from aggregator.store.migrations import HEAD
@@ -36,6 +37,13 @@ from aggregator.store.models import (
     SourceRow,
     StoryRow,
     SubscriptionRow,
+)
+from aggregator.store.retention import (
+    BATCH,
+    PruneReport,
+    expire_tombstones,
+    prune_batch,
+    pruned_guids,
 )
 from aggregator.text import canonical_url
 from aggregator.types import (
@@ -189,7 +197,10 @@ class Store:
         try:
             with Session(self.engine, expire_on_commit=False) as session, session.begin():
                 yield session
-        except OperationalError as error:
+        except DBAPIError as error:
+            metrics.count("database_errors")
+            if not isinstance(error, OperationalError):
+                raise
             if "readonly database" in str(error.orig):
                 # SQLite opened these connections read-only (the file was not writable
                 # then) and they stay so: open new ones, which see the file as it is now
@@ -219,6 +230,47 @@ class Store:
             result = session.execute(delete(ItemFingerprintRow).where(
                 col(ItemFingerprintRow.seen) < cutoff))
             return int(getattr(result, "rowcount", 0) or 0)
+
+    # ---- retention -----------------------------------------------------------
+
+    def prune_stories(self, cutoff: datetime, now: datetime, *, dry_run: bool = False,
+                      batch: int = BATCH) -> PruneReport:
+        """Prune the stories none of whose items was stored or changed since ``cutoff``,
+        ``batch`` stories a transaction, leaving tombstones of their keys; then drop the
+        tombstones no feed has listed since ``cutoff``. ``dry_run`` counts and changes
+        nothing. Stops early if another process is pruning (``busy``)."""
+        total, after = PruneReport(), 0
+        while True:
+            with self._session() as session:
+                last, report = prune_batch(session, self._insert_ignore,
+                                           postgres=self.dialect == "postgresql",
+                                           after=after, cutoff=cutoff, now=now,
+                                           size=batch, dry_run=dry_run)
+            total += report
+            if not dry_run:
+                metrics.count("stories_pruned", report.stories)
+            if last is None:
+                break
+            after = last
+        if total.busy:
+            return total
+        with self._session() as session:
+            expired = expire_tombstones(session, cutoff, dry_run=dry_run)
+        return total + PruneReport(tombstones_expired=expired)
+
+    def pruned_guids(self, source_id: int, keys: Mapping[str, Sequence[str]],
+                     now: datetime) -> frozenset[str]:
+        """Which of a source's new items (guid -> exact story keys) were pruned before:
+        their item or a key has a tombstone (seen again by this lookup)."""
+        if not keys:
+            return frozenset()
+        with self._session() as session:
+            return pruned_guids(session, source_id, keys, now)
+
+    def ping(self) -> None:
+        """Raise StorageError unless the database answers a query."""
+        with self._session() as session:
+            session.execute(text("SELECT 1"))
 
     # ---- outputs -------------------------------------------------------------
 
@@ -499,17 +551,24 @@ class Store:
                 return
             self._record_state(source, change)
             session.add(source)
-            if change.outcome is Outcome.OK:
-                # loaded with the first items: a cycle of 304s never needs the story logic
-                from aggregator.store.stories import (
-                    add_items,
-                    refresh_representatives,
-                    update_items,
-                )
+            if change.outcome is not Outcome.OK:
+                return
+            # loaded with the first items: a cycle of 304s never needs the story logic
+            from aggregator.store.stories import (
+                add_items,
+                refresh_representatives,
+                update_items,
+            )
 
-                touched = add_items(session, self._insert_ignore, source, change)
-                touched |= update_items(session, source, change)
-                refresh_representatives(session, touched)
+            added = add_items(session, self._insert_ignore, source, change)
+            refresh_representatives(session,
+                                    added.touched | update_items(session, source, change))
+        # committed: count what was stored
+        metrics.count("items_stored", len(change.new_items))
+        metrics.count("items_updated", len(change.changed_items))
+        metrics.count("stories_created", added.new_stories)
+        metrics.count("near_duplicates", added.near_duplicates)
+        metrics.count("story_merges", added.merges)
 
     def apply_many(self, changes: Sequence[tuple[int, SourceUpdate]]) -> None:
         """Record several sources' updates that carry no items (304s, unchanged bodies,
