@@ -714,7 +714,7 @@ def _representative(story: StoryRow, items: list[ItemRow]) -> ItemRow:
 
 def _to_fetch(row: SourceRow, pushed_until: datetime | None) -> SourceToFetch:
     return SourceToFetch(id=row.id or 0, name=row.name, url=row.feed_url,
-                         etag=row.etag, last_modified=row.last_modified,
+                         due_at=row.next_fetch_at, etag=row.etag, last_modified=row.last_modified,
                          body_hash=row.body_hash, error_count=row.error_count,
                          poll_interval_seconds=row.poll_interval_seconds,
                          fixed_interval=row.fixed_interval,
