@@ -200,18 +200,47 @@ def publish(
     `aggregator run` serves: DIR/feeds/<name>.atom, .rss, .json and .html (older pages as
     <name>.pageN.*), DIR/index.html and DIR/sources.opml. Unchanged files are left alone."""
     from aggregator.clock import utc_now
-    from aggregator.site import render_site, write_site
+    from aggregator.site import render_site, unpublished_paths, write_site
 
     _, conf = _config(config)
     with _store(db, conf) as store:
         try:
             files = render_site(store, conf, utc_now())
-            changed = write_site(out_dir, {path: file.body for path, file in files.items()})
+            changed = write_site(out_dir, {path: file.body for path, file in files.items()},
+                                 remove=unpublished_paths(conf))
         except AggregatorError as error:
             _fail(str(error), EXIT_FAILED)
     if err.is_terminal:
         err.print(f"{len(conf.outputs)} outputs, {len(files)} files in {out_dir}, "
                   f"{len(changed)} changed", markup=False)
+
+
+@app.command()
+def prune(
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="count what would be pruned; change nothing")] = False,
+    config: ConfigOption = None, db: DbOption = None,
+) -> None:
+    """Prune the stories none of whose items was stored or changed within
+    settings.retention, with their items and keys, leaving tombstones so the feeds that
+    still list them do not bring them back. `aggregator run` does this daily."""
+    from aggregator.clock import utc_now
+    from aggregator.config.model import show_duration
+    from aggregator.update import apply_retention
+
+    _, conf = _config(config)
+    retention = conf.settings.retention
+    if retention is None:
+        _fail("settings.retention is not set in feeds.yaml: nothing to prune", EXIT_USAGE)
+    with _store(db, conf) as store:
+        report = apply_retention(store, conf, utc_now(), dry_run=dry_run)
+    assert report is not None
+    if report.busy:
+        _fail("another process is pruning this database; try again later", EXIT_FAILED)
+    verbs = ("would prune", "would expire") if dry_run else ("pruned", "expired")
+    out.print(f"{verbs[0]} {report.stories} stories ({report.items} items, {report.keys} "
+              f"keys) unchanged for {show_duration(retention)}; "
+              f"{report.tombstones_expired} tombstones {verbs[1]}", markup=False)
 
 
 def _listen_option(value: str | None) -> str | None:
@@ -238,6 +267,7 @@ def run(
     import uvicorn
 
     from aggregator.config.model import parse_listen
+    from aggregator.logs import configure as configure_logging
     from aggregator.service import Service
     from aggregator.web import create_app, server_config
 
@@ -248,9 +278,7 @@ def run(
     except OSError as error:  # its strerror repeats the address: " (while attempting ...)"
         reason = str(error.strerror or error).split(" (while attempting")[0]
         _fail(f"cannot listen on {host}:{port}: {reason}", EXIT_FAILED)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    configure_logging()  # one line per event: JSON unless stderr is a terminal
     with sock, _store(db, conf) as store:
         service = Service(path, conf, store)
         service.start()
@@ -261,7 +289,8 @@ def run(
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, lambda received, _frame: stopped_by.append(received))
         try:
-            server = uvicorn.Server(server_config(create_app(service.cache), host, port))
+            server = uvicorn.Server(server_config(
+                create_app(service.cache, service.health, service.subscriber), host, port))
             server.run(sockets=[sock])
         finally:
             service.stop()
@@ -419,7 +448,8 @@ def list_sources(
         return
     _, conf = _config(config)
     with _store(db, conf) as store:
-        store.sync_sources(conf.sources, conf.settings.poll_interval, utc_now())
+        now = utc_now()
+        store.sync_sources(conf.sources, conf.settings.poll_interval, now)
         statuses = [s for s in store.source_statuses() if s.active]
     if as_json:
         out.print_json(json.dumps([{
@@ -428,10 +458,12 @@ def list_sources(
             "last_outcome": s.last_outcome, "last_http_status": s.last_http_status,
             "next_fetch_at": s.next_fetch_at.isoformat(), "error_count": s.error_count,
             "last_error": s.last_error, "moved_to": s.moved_to, "items": s.items,
-            "stopped": s.stopped,
+            "stopped": s.stopped, "hub": s.hub, "push": s.push_state,
+            "pushed": s.pushed_until is not None and s.pushed_until > now,
+            "pushed_until": s.pushed_until.isoformat() if s.pushed_until else None,
         } for s in statuses], ensure_ascii=False))
         return
-    _print_sources(statuses)
+    _print_sources(statuses, now)
 
 
 @sources_app.command("add")
@@ -542,7 +574,17 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "never"
 
 
-def _print_sources(statuses: list[SourceStatus]) -> None:
+def _push_note(status: SourceStatus, now: datetime) -> str:
+    """Whether a WebSub hub pushes the source, and until when."""
+    if status.push_state is None:
+        return ""
+    if status.pushed_until is not None and status.pushed_until > now:
+        return f"; pushed by {status.hub} until {_when(status.pushed_until)}"
+    state = "lapsed" if status.push_state == "active" else status.push_state
+    return f"; push {state} ({status.hub}), polled on schedule"
+
+
+def _print_sources(statuses: list[SourceStatus], now: datetime) -> None:
     """One line per source that fits the terminal: the URL is cut short to fit (whole in
     --json), and a long status goes on its own indented line below."""
     header = ("source", "items", "last fetch (UTC)", "next fetch (UTC)", "errors", "url")
@@ -555,6 +597,7 @@ def _print_sources(statuses: list[SourceStatus]) -> None:
             status += f": {s.last_error}"
         if s.moved_to:
             status += f"; moved permanently to {s.moved_to}: update feeds.yaml"
+        status += _push_note(s, now)
         next_fetch = "stopped (gone)" if s.stopped else _when(s.next_fetch_at)
         rows.append((s.name, str(s.items), _when(s.last_fetched_at), next_fetch,
                      str(s.error_count), s.url))

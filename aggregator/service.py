@@ -11,13 +11,18 @@ Jobs (a few interval jobs, not one per feed: when a source is due is data in the
   deterministic).
 - ``prune``   every hour: drop the near-duplicate band keys older than the matching
   window, so the index stays the window's size.
+- ``websub``  every minute (and after an update or a reload): subscribe to the hubs our
+  sources announce, renew leases, unsubscribe removed sources (``websub.Subscriber``);
+  a push the web app takes is republished at once.
+- ``retention`` daily (first a few minutes after start), when ``settings.retention`` is
+  set: prune the stories unchanged for that long, in batches (``update.apply_retention``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -29,15 +34,18 @@ from aggregator.publish.formats import site_url
 from aggregator.site import render_site
 from aggregator.store import Store
 from aggregator.types import Outcome
-from aggregator.update import prune_index, update_sources
-from aggregator.web import SiteCache
-from aggregator.websub import ping_hub
+from aggregator.update import apply_retention, prune_index, update_sources
+from aggregator.web import Health, Heartbeat, SiteCache, health_check
+from aggregator.websub import Subscriber, ping_hub
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 10
 RELOAD_SECONDS = 2
 REPUBLISH_SECONDS = 60
 PRUNE_SECONDS = 3600
+WEBSUB_SECONDS = 60
+RETENTION_SECONDS = 86400
+RETENTION_DELAY = timedelta(minutes=5)  # the first retention run, after start
 
 
 class Service:
@@ -54,6 +62,28 @@ class Service:
         self._missing = False  # feeds.yaml is gone (logged once)
         self._published_once = False  # no ping for what was already published at start
         self._scheduler = BackgroundScheduler(timezone=UTC)
+        self.heartbeat = Heartbeat(utc_now())
+        self._health = health_check(store, self.heartbeat)
+        # the web app's WebSub callback: pushes are stored, then republished
+        self.subscriber = Subscriber(store, lambda: self.config, on_stored=self._publish_soon)
+
+    def health(self) -> Health:
+        """/healthz: the database answers, and the scheduler ticked lately."""
+        return self._health()
+
+    def _publish_soon(self) -> None:
+        self._scheduler.add_job(self.publish, id="publish-after-push", replace_existing=True)
+
+    def _websub_soon(self) -> None:
+        self._scheduler.add_job(self.maintain_subscriptions, id="websub-now",
+                                replace_existing=True)
+
+    def maintain_subscriptions(self) -> None:
+        """Subscribe, renew and unsubscribe at the hubs our sources announce."""
+        try:
+            self.subscriber.maintain()
+        except AggregatorError as error:
+            log.error("WebSub subscriptions not updated: %s", error)
 
     def _digest(self) -> str | None:
         try:
@@ -126,6 +156,7 @@ class Service:
         # (leases keep the two from taking the same source).
         self._scheduler.add_job(self.update_due, id="update-after-reload",
                                 replace_existing=True)
+        self._websub_soon()  # removed sources are unsubscribed; never blocks the sync
         return True
 
     def prune(self) -> None:
@@ -138,23 +169,45 @@ class Service:
         if dropped:
             log.info("pruned %d near-duplicate index rows older than the window", dropped)
 
+    def retain(self) -> None:
+        """Prune the stories older than settings.retention (off when it is not set)."""
+        try:
+            report = apply_retention(self.store, self.config, utc_now())
+        except AggregatorError as error:
+            log.error("pruning old stories failed: %s", error)
+            return
+        if report is not None and (report.stories or report.tombstones_expired):
+            log.info("pruned %d stories (%d items, %d keys) past the retention; "
+                     "%d tombstones expired", report.stories, report.items, report.keys,
+                     report.tombstones_expired)
+        if report is not None and report.stories:
+            self.publish()
+
     def update_due(self) -> None:
         config = self.config
-        try:
-            results = update_sources(self.store, config, due_only=True)
+        self.heartbeat.beat(utc_now())
+        try:  # a long update beats at each source it finishes
+            results = update_sources(self.store, config, due_only=True,
+                                     on_result=lambda _: self.heartbeat.beat(utc_now()))
         except AggregatorError as error:
             log.error("update failed: %s", error)
             return
         for result in results:
+            fields = {"source": result.source, "outcome": result.outcome.value,
+                      "duration": round(result.seconds, 3) if result.seconds else None}
             if result.error:
-                log.warning("%s: %s", result.source, result.error)
+                log.warning("%s: %s", result.source, result.error,
+                            extra={**fields, "error_kind": result.error.kind})
             elif result.new or result.updated:
-                log.info("%s: %d new, %d updated", result.source, result.new, result.updated)
+                log.info("%s: %d new, %d updated", result.source, result.new, result.updated,
+                         extra={**fields, "new": result.new, "updated": result.updated})
             if result.moved_to:
                 log.warning("%s moved permanently to %s: update its url in feeds.yaml",
-                            result.source, result.moved_to)
+                            result.source, result.moved_to,
+                            extra={**fields, "moved_to": result.moved_to})
         if any(r.outcome is Outcome.OK for r in results):
             self.publish()
+            self._websub_soon()  # a new body may announce a hub
 
     def start(self) -> None:
         self.sync()
@@ -167,6 +220,13 @@ class Service:
         self._scheduler.add_job(self.publish, "interval", seconds=REPUBLISH_SECONDS,
                                 id="publish", max_instances=1, coalesce=True)
         self._scheduler.add_job(self.prune, "interval", seconds=PRUNE_SECONDS, id="prune",
+                                max_instances=1, coalesce=True)
+        self._scheduler.add_job(self.maintain_subscriptions, "interval",
+                                seconds=WEBSUB_SECONDS, id="websub", next_run_time=utc_now(),
+                                max_instances=1, coalesce=True)
+        # checked at each run, so a reload that sets settings.retention takes effect
+        self._scheduler.add_job(self.retain, "interval", seconds=RETENTION_SECONDS,
+                                id="retention", next_run_time=utc_now() + RETENTION_DELAY,
                                 max_instances=1, coalesce=True)
         self._scheduler.start()
 

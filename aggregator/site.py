@@ -9,7 +9,7 @@ writes it for static hosting, so a subscriber's URL never depends on how it is h
     feeds/<name>.html               a readable page per output
     stories/<id>.html               a page per story some output publishes (any page of it)
     404.html                        what is answered for any other path
-    sources.opml                    every source
+    sources.opml                    every source (unless settings.publish_sources is false)
 
 ``select_stories`` reads the store and applies the output's rules (publish/curate.py); the
 rendering is pure; ``write_site`` writes atomically.
@@ -20,12 +20,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import math
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aggregator import metrics
 from aggregator.config import Config, OutputConfig, RuleConfig
 from aggregator.exceptions import PublishError
 from aggregator.files import replace_file
@@ -201,9 +203,17 @@ def render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFi
     A story has a page while some output publishes it, on any of its pages: the feeds
     link to it, and the site stays the size of what is published (``run`` holds it in
     memory, and a request never queries the database) rather than of the whole store."""
+    started = time.monotonic()
+    files = _render_site(store, config, now)
+    metrics.record_publish(time.monotonic() - started)
+    return files
+
+
+def _render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFile]:
     files: dict[str, SiteFile] = {}
     site = SiteInfo(title=config.settings.title, base_url=config.settings.base_url,
-                    remote_images=config.settings.remote_images)
+                    remote_images=config.settings.remote_images,
+                    sources_listed=config.settings.publish_sources)
     policy = content_security_policy(site.remote_images)
     summaries = []
     published: list[StoryView] = []
@@ -228,8 +238,14 @@ def render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFi
     files.update((f.path, f) for f in STORY_PAGES.render(site, published))
     files[NOT_FOUND_PATH] = SiteFile.of(NOT_FOUND_PATH, render_not_found(site).encode("utf-8"),
                                         min(first.values(), default=EPOCH), HTML, policy)
-    files[OPML_PATH] = SiteFile.of(OPML_PATH, sources_opml(store, config), newest, OPML)
+    if config.settings.publish_sources:
+        files[OPML_PATH] = SiteFile.of(OPML_PATH, sources_opml(store, config), newest, OPML)
     return files
+
+
+def unpublished_paths(config: Config) -> list[str]:
+    """The site's paths that this config keeps private (a static export removes them)."""
+    return [] if config.settings.publish_sources else [OPML_PATH]
 
 
 def sources_opml(store: Store, config: Config) -> bytes:
@@ -259,9 +275,20 @@ def write_atomic(path: Path, data: bytes) -> bool:
     return True
 
 
-def write_site(directory: Path, files: Mapping[str, bytes]) -> list[Path]:
-    """Write each relative path -> bytes under ``directory``; return the files that changed."""
+def write_site(directory: Path, files: Mapping[str, bytes],
+               remove: Sequence[str] = ()) -> list[Path]:
+    """Write each relative path -> bytes under ``directory``, and delete the ``remove``
+    paths; return the files that changed."""
     changed = []
+    for relative in remove:
+        target = directory / relative
+        try:
+            target.unlink()
+            changed.append(target)
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            raise PublishError(f"cannot remove {target}: {error.strerror or error}") from error
     for relative, data in files.items():
         target = directory / relative
         try:

@@ -62,6 +62,8 @@ class SourceToFetch:
     fixed_interval: bool = False  # the source set its own poll_interval: no adaptation
     weekly_entries: float | None = None  # the feed's rhythm, from its last parse
     feed_ttl_seconds: int | None = None  # RSS <ttl> / sy:updatePeriod, from its last parse
+    pushed_until: datetime | None = None  # a WebSub hub pushes it until then: poll daily
+    due_at: datetime | None = None  # its next_fetch_at when claimed (how late it is fetched)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,8 @@ class ParsedFeed:
     ttl: str | None = None  # RSS <ttl>, in minutes
     update_period: str | None = None  # sy:updatePeriod
     update_frequency: str | None = None  # sy:updateFrequency
+    hub: str | None = None  # <link rel="hub">, as written (maybe relative)
+    self_url: str | None = None  # <link rel="self">, as written
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +211,7 @@ class UpdateResult:
     updated: int = 0
     error: Failure | None = None
     moved_to: str | None = None  # every redirect was permanent: the feed lives here now
+    seconds: float | None = None  # how long its fetch took (request and body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +295,50 @@ class FeedMeta:
     feed_id: str | None
     updated: datetime | None
     language: str | None = None
+    hub: str | None = None  # the WebSub hub it announces (feed link or Link header)
+    topic: str | None = None  # the topic to subscribe to at that hub (rel="self")
+
+
+class SubscriptionState(StrEnum):
+    """Where a WebSub subscription stands (``subscription.state``)."""
+
+    REQUESTED = "requested"  # asked the hub; waiting for it to verify our intent
+    ACTIVE = "active"  # verified: the hub pushes until lease_until
+    DENIED = "denied"  # the hub said no (hub.mode=denied)
+    FAILED = "failed"  # the hub could not be reached or refused the request
+    LAPSED = "lapsed"  # the lease ended without a renewal
+    UNSUBSCRIBING = "unsubscribing"  # the source left feeds.yaml: asked the hub to stop
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One source's WebSub subscription: where pushes come from and how they are signed.
+
+    ``token`` names the callback (``<websub_callback>websub/<token>``); ``secret`` keys
+    the HMAC of every pushed body and is never shown (not even in ``repr``)."""
+
+    source_id: int
+    source: str  # the source's name
+    hub: str
+    topic: str
+    callback: str
+    token: str
+    secret: str = field(repr=False)
+    state: SubscriptionState = SubscriptionState.REQUESTED
+    requested_at: datetime | None = None
+    verified_at: datetime | None = None
+    lease_until: datetime | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HubSource:
+    """An active source whose feed announces a WebSub hub."""
+
+    source_id: int
+    name: str
+    hub: str
+    topic: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from aggregator import metrics
 from aggregator.clock import utc_now
 from aggregator.config import Config
 from aggregator.exceptions import AggregatorError, ParseError
@@ -32,7 +34,7 @@ from aggregator.ingest.plan import (
 )
 from aggregator.ingest.pool import parse_pool, parse_workers
 from aggregator.ingest.schedule import PollPolicy
-from aggregator.store import Store
+from aggregator.store import PruneReport, Store
 from aggregator.types import (
     Failure,
     Fetched,
@@ -113,7 +115,16 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
 
             async def fetch_and_store(source: SourceToFetch) -> UpdateResult:
                 async with host_gates[_host(source.url)]:
-                    response = await fetch(client, source, limits, utc_now())
+                    started, clock = utc_now(), time.monotonic()
+                    response = await fetch(client, source, limits, started)
+                    seconds = time.monotonic() - clock
+                done = await store_response(source, response)
+                lag = (started - source.due_at).total_seconds() \
+                    if due_only and source.due_at is not None else None
+                metrics.record_fetch(done.outcome.value, seconds, lag)
+                return replace(done, seconds=seconds)
+
+            async def store_response(source: SourceToFetch, response: Response) -> UpdateResult:
                 prepared: PreparedFeed | Exception | None = None
                 # the pool prepares new bodies; when it is full and the ingest thread has
                 # nothing to do, that thread prepares this one itself (in process()), so
@@ -253,13 +264,17 @@ def decide(store: Store, config: Config, source: SourceToFetch, response: Respon
             prepared = prepare_feed(response.body, response.headers, response.url, now)
         stored = store.stored_hashes(source.id, [i.guid for i in prepared.items]) \
             if prepared else {}
+        # items not stored: was any pruned by retention? (their tombstones say so)
+        pruned = store.pruned_guids(source.id, {
+            i.guid: prepared.story_keys.get(i.guid, ()) for i in prepared.items
+            if i.guid not in stored}, now) if prepared else frozenset()
     except AggregatorError as error:
-        response, prepared, stored = error, None, {}
+        response, prepared, stored, pruned = error, None, {}, frozenset()
     except Exception as error:  # a bug on one feed must not stop the others
         log.exception("internal error while preparing %s", source.name)
-        response, prepared, stored = error_value(error), None, {}
+        response, prepared, stored, pruned = error_value(error), None, {}, frozenset()
     update = plan(source, response, prepared, stored, policy=policy, now=now,
-                  jitter=random.random())
+                  jitter=random.random(), pruned=pruned)
     problem = failure(response) if isinstance(response, AggregatorError) else None
     return Decided(update, policy, problem)
 
@@ -361,6 +376,17 @@ def prune_index(store: Store, now: datetime) -> int:
     from aggregator.stories.similarity import WINDOW
 
     return store.prune_index(now - WINDOW - PRUNE_MARGIN)
+
+
+def apply_retention(store: Store, config: Config, now: datetime, *,
+                    dry_run: bool = False) -> PruneReport | None:
+    """Prune the stories none of whose items was stored or changed within
+    ``settings.retention`` (None when retention is off), leaving tombstones of their keys
+    so the feeds that still list them do not bring them back."""
+    retention = config.settings.retention
+    if retention is None:
+        return None
+    return store.prune_stories(now - retention, now, dry_run=dry_run)
 
 
 def poll_policy(config: Config, source: SourceToFetch) -> PollPolicy:

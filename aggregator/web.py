@@ -1,7 +1,9 @@
 """The ASGI app: serves the rendered site with ETag / Last-Modified / 304.
 
-It serves what the publisher last rendered (held in a SiteCache), so a request never
-touches the database and a poll that finds nothing new costs a 304. Bodies are
+It serves what the publisher last rendered (held in a SiteCache), so a request for the
+site never touches the database and a poll that finds nothing new costs a 304. With a
+WebSub receiver (``settings.websub_callback``), ``/websub/<token>`` is the callback hubs
+verify (GET) and push to (POST, body capped before it is handed on). Bodies are
 gzipped once at publish time; the gzip variant has its own strong ETag. Every response
 carries the security headers below, and :func:`server_config` is how ``aggregator run``
 serves the app with uvicorn, with limits on slow and oversized request heads.
@@ -10,13 +12,17 @@ serves the app with uvicorn, with limits on slow and oversized request heads.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import TYPE_CHECKING, Protocol
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -25,9 +31,15 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from aggregator import metrics
+from aggregator.clock import utc_now
+from aggregator.exceptions import AggregatorError
 from aggregator.publish.formats import NOT_FOUND_PATH
 from aggregator.publish.pages import CONTENT_SECURITY_POLICY
 from aggregator.site import SiteFile
+
+if TYPE_CHECKING:
+    from aggregator.store import Store
 
 
 def page_csp(policy: str) -> str:
@@ -49,6 +61,18 @@ SECURITY_HEADERS = {
 HEAD_TIMEOUT = 10.0  # seconds a connection has to send a request's line and headers
 KEEP_ALIVE_TIMEOUT = 5  # seconds an idle connection is kept open after a response
 MAX_HEAD_BYTES = 16 * 1024  # a longer request line or header block is answered 400
+log = logging.getLogger(__name__)
+
+
+class PushReceiver(Protocol):
+    """The WebSub callback's work (``websub.Subscriber``): blocking, run in a thread."""
+
+    @property
+    def max_body_size(self) -> int: ...
+
+    def verify(self, token: str, params: Mapping[str, str]) -> tuple[int, str]: ...
+
+    def deliver(self, token: str, body: bytes, headers: Mapping[str, str]) -> int: ...
 
 
 class SiteCache:
@@ -127,7 +151,114 @@ def is_not_modified(request_headers: Mapping[str, str], file: SiteFile) -> bool:
                                                                  file.last_modified)
 
 
-def create_app(cache: SiteCache) -> Starlette:
+#: the scheduler ticks every few seconds; an update in progress beats at each source it
+#: finishes (a fetch is bounded by settings.timeout, at most 5 minutes): silence this long
+#: means it is stuck
+HEALTH_STALE = timedelta(minutes=10)
+
+
+class Heartbeat:
+    """When this process's scheduler started and last ticked, for /healthz and /metrics."""
+
+    def __init__(self, started: datetime) -> None:
+        self.started = started
+        self.last: datetime | None = None
+
+    def beat(self, now: datetime) -> None:
+        self.last = now
+        metrics.record_tick(now.timestamp())
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What /healthz answers: healthy or not, and one line per check."""
+
+    ok: bool
+    lines: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(("ok" if self.ok else "unhealthy", *self.lines)) + "\n"
+
+
+def _ago(now: datetime, then: datetime) -> str:
+    return f"{then:%Y-%m-%dT%H:%M:%SZ} ({max(0, int((now - then).total_seconds()))} s ago)"
+
+
+def assess_health(database_problem: str | None, heartbeat: Heartbeat | None,
+                  now: datetime, stale: timedelta = HEALTH_STALE) -> Health:
+    """Healthy when the database answers and, in a process with a scheduler, it ticked
+    within ``stale`` (or started less than that ago)."""
+    lines = [f"database: failing: {database_problem}" if database_problem else "database: ok"]
+    ok = database_problem is None
+    if heartbeat is None:
+        lines.append("scheduler: none in this process")
+    elif heartbeat.last is None:
+        late = now - heartbeat.started > stale
+        ok = ok and not late
+        lines.append(f"scheduler: {'failing: ' if late else ''}no tick since it started at "
+                     f"{_ago(now, heartbeat.started)}")
+    else:
+        late = now - heartbeat.last > stale
+        ok = ok and not late
+        problem = f"failing: no tick for over {int(stale.total_seconds())} s, " if late else ""
+        lines.append(f"scheduler: {problem}last tick at {_ago(now, heartbeat.last)}")
+    return Health(ok, tuple(lines))
+
+
+def health_check(store: Store, heartbeat: Heartbeat | None = None) -> Callable[[], Health]:
+    """/healthz of a process with this store (and this scheduler, if it runs one)."""
+
+    def check() -> Health:
+        try:
+            store.ping()
+            problem = None
+        except AggregatorError as error:
+            problem = str(error)
+        return assess_health(problem, heartbeat, utc_now())
+
+    return check
+
+
+async def _capped_body(request: Request, cap: int) -> bytes | None:
+    """The request's body, or None as soon as it is longer than ``cap`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > cap:
+            return None
+    return bytes(body)
+
+
+def websub_routes(receiver: PushReceiver) -> list[Route]:
+    """``/websub/<token>``: a hub's verification of intent (GET) and its pushes (POST)."""
+    async def verify(request: Request) -> Response:
+        status, body = await run_in_threadpool(
+            receiver.verify, request.path_params["token"], dict(request.query_params))
+        return PlainTextResponse(body, status_code=status)
+
+    async def push(request: Request) -> Response:
+        cap = receiver.max_body_size
+        body = await _capped_body(request, cap)
+        if body is None:
+            log.warning("WebSub push over %d bytes refused", cap)
+            return PlainTextResponse("too large\n", status_code=413)
+        status = await run_in_threadpool(receiver.deliver, request.path_params["token"],
+                                         body, dict(request.headers))
+        return PlainTextResponse("ok\n" if status < 300 else "refused\n",
+                                 status_code=status)
+
+    return [Route("/websub/{token}", verify, methods=["GET"]),
+            Route("/websub/{token}", push, methods=["POST"])]
+
+
+def create_app(cache: SiteCache, health: Callable[[], Health] | None = None,
+               receiver: PushReceiver | None = None) -> Starlette:
+    """The site from ``cache``, ``/healthz`` (``health``; without it, "ok" while serving),
+    ``/metrics``, and the WebSub callback when a ``receiver`` takes pushes."""
     def serve(path: str, request: Request) -> Response:
         file = cache.get(path)
         if file is None:  # the site's own page when it has one (an unknown story, say)
@@ -153,11 +284,22 @@ def create_app(cache: SiteCache) -> Starlette:
     async def site_file(request: Request) -> Response:
         return serve(request.path_params["path"] or "index.html", request)
 
-    async def health(_request: Request) -> Response:
-        return PlainTextResponse("ok\n")
+    def healthz(_request: Request) -> Response:  # sync: starlette runs it in a thread
+        if health is None:
+            return PlainTextResponse("ok\n", headers={"Cache-Control": "no-store"})
+        report = health()
+        return PlainTextResponse(report.text, status_code=200 if report.ok else 503,
+                                 headers={"Cache-Control": "no-store"})
+
+    def metrics_page(_request: Request) -> Response:
+        body, media_type = metrics.exposition()
+        return Response(body, headers={"Content-Type": media_type,
+                                       "Cache-Control": "no-store"})
 
     return Starlette(routes=[
-        Route("/healthz", health, methods=["GET", "HEAD"]),
+        Route("/healthz", healthz, methods=["GET", "HEAD"]),
+        Route("/metrics", metrics_page, methods=["GET", "HEAD"]),
+        *(websub_routes(receiver) if receiver is not None else ()),
         Route("/{path:path}", site_file, methods=["GET", "HEAD"]),
     ], middleware=[Middleware(SecurityHeaders)])
 
@@ -213,4 +355,5 @@ def server_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(app, host=host, port=port, http=HeadDeadlineH11Protocol,
                           timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
                           h11_max_incomplete_event_size=MAX_HEAD_BYTES,
-                          log_level="warning", access_log=False)
+                          # its records go to the root logger's handler (logs.configure)
+                          log_config=None, log_level="warning", access_log=False)

@@ -211,3 +211,16 @@ def test_opml_export_then_import_round_trips(tmp_path: Path, feed_server: FeedSe
     assert code == 0 and out == f"added 0 of 2 feeds to {fresh}\n"
     code, _, err = _run("opml", "import", str(config), "-c", str(fresh))
     assert code == 2 and "OPML" in err
+
+
+def test_publish_removes_the_sources_list_once_it_is_private(
+        feeds: Path, tmp_path: Path, db_url: str) -> None:
+    out_dir = tmp_path / "public"
+    assert _run("publish", "--out", str(out_dir), "-c", str(feeds), db_url=db_url)[0] == 0
+    assert (out_dir / "sources.opml").exists()
+    feeds.write_text(feeds.read_text().replace("settings:\n",
+                                               "settings:\n  publish_sources: false\n"))
+    code, _, err = _run("publish", "--out", str(out_dir), "-c", str(feeds), db_url=db_url)
+    assert code == 0, err
+    assert not (out_dir / "sources.opml").exists()
+    assert "sources.opml" not in (out_dir / "index.html").read_text()

@@ -4,7 +4,7 @@ the public names.
 Layers, lowest first (docs/architecture.md):
 
     0  version, types, exceptions, clock, text,    shared by every stage
-       files
+       files, metrics, logs
     1  config, stories, publish                    the model, the story logic, rendering
     2  ingest                                      fetch, parse, normalize, plan the poll
     3  store                                       the one place that queries
@@ -25,6 +25,7 @@ import aggregator.config
 PACKAGE = Path(aggregator.__file__).parent
 LAYERS = {
     "version": 0, "types": 0, "exceptions": 0, "clock": 0, "text": 0, "files": 0,
+    "metrics": 0, "logs": 0,
     "config": 1, "stories": 1, "publish": 1,
     "ingest": 2,
     "store": 3,
@@ -90,7 +91,8 @@ def test_each_third_party_library_has_one_home() -> None:
              "httpx": {"ingest/fetch.py"}, "apscheduler": {"service.py"},
              "nh3": {"text.py"}, "re2": {"text.py"}, "numpy": {"stories/similarity.py"},
              "ruamel": {"config/load.py", "config/edit.py"}, "jinja2": {"publish/pages.py"},
-             "readability": {"ingest/extract.py"}, "trafilatura": set()}
+             "readability": {"ingest/extract.py"}, "trafilatura": set(),
+             "prometheus_client": {"metrics.py"}}
     for library, allowed in homes.items():
         users = set()
         for path in PACKAGE.rglob("*.py"):
@@ -121,7 +123,8 @@ def test_the_command_line_starts_without_loading_any_stage() -> None:
     """``--version`` and ``--help`` import the CLI module only: no stage and none of the
     heavy libraries (each command imports what it needs)."""
     heavy = ["alembic", "datasketch", "feedparser", "httpx", "lxml", "nh3", "numpy",
-             "pydantic", "re2", "ruamel", "scipy", "sqlalchemy", "sqlmodel", "uvicorn"]
+             "prometheus_client", "pydantic", "re2", "ruamel", "scipy", "sqlalchemy",
+             "sqlmodel", "uvicorn"]
     code = ("import sys, aggregator.cli; "
             f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

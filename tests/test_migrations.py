@@ -104,3 +104,39 @@ def test_the_head_the_store_checks_is_alembics_head() -> None:
     config = Config()
     config.set_main_option("script_location", str(Path(migrations.__file__).parent))
     assert ScriptDirectory.from_config(config).get_current_head() == migrations.HEAD
+
+
+def test_0006_has_every_feed_parsed_again_to_find_its_hub(db_url: str) -> None:
+    """A feed whose body has not changed since the upgrade would never be parsed again,
+    and its hub never found: 0006 clears the stored body hashes."""
+    from datetime import datetime
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    import aggregator.store.store as store_module
+
+    engine = create_engine(store_module.normalize_database_url(db_url))
+    config = Config()
+    config.set_main_option("script_location",
+                           str(Path(store_module.__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+        connection.execute(text(
+            "INSERT INTO source (id, name, url, poll_interval_seconds, fixed_interval, active, "
+            "stopped, error_count, created_at, next_fetch_at, tags, body_hash) VALUES (1, 's', "
+            "'http://x/', 1800, false, true, false, 0, :t, :t, '', 'abc')"),
+            {"t": datetime(2026, 12, 1, 9, 0)})
+    engine.dispose()
+    store = Store(db_url)  # upgrades to head
+    try:
+        with store.engine.connect() as connection:
+            row = connection.execute(text(
+                "SELECT body_hash, websub_hub, websub_topic FROM source")).one()
+        assert tuple(row) == (None, None, None)
+        assert store.subscriptions() == []
+    finally:
+        store.close()

@@ -213,3 +213,20 @@ def test_an_unchanged_story_page_is_reused_and_a_changed_one_rendered_again() ->
     assert all(third[p] is first[p] for p in first if p != path)
     assert pages.render(site, []) == []  # what no output publishes any more is let go
     assert pages.render(site, STORIES[:1])[0] is not first[path]
+
+
+def test_a_private_subscription_list_is_neither_published_nor_linked(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    config, _ = _fetched_store(tmp_path, store, feed_server,
+                               "outputs:\n  - name: all\n    title: All")
+    public = render_site(store, config, utc_now())
+    private = render_site(store, config.model_copy(update={
+        "settings": config.settings.model_copy(update={"publish_sources": False})}), utc_now())
+    assert "sources.opml" in public and "sources.opml" not in private
+    assert set(public) - set(private) == {"sources.opml"}
+    for path in ("index.html", "feeds/all.html"):
+        assert "sources.opml" in public[path].body.decode()
+        page = private[path].body.decode()
+        assert "sources.opml" not in page and "OPML" not in page
+        assert "with aggregator" in page  # the footer is still there
+    assert private["feeds/all.atom"].body == public["feeds/all.atom"].body

@@ -28,9 +28,10 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 MAX_DURATION = timedelta(days=365)  # any duration in feeds.yaml: far inside datetime's range
 MAX_TIMEOUT = timedelta(minutes=5)  # a fetch's deadline: the lease a fetch holds its source by
+MIN_RETENTION = timedelta(days=1)  # settings.retention: less is a mistake (90 is seconds)
 
 
-def _shown(duration: timedelta) -> str:
+def show_duration(duration: timedelta) -> str:
     seconds = int(duration.total_seconds())
     unit, size = next((u, n) for u, n in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
                       if seconds % n == 0)
@@ -59,7 +60,7 @@ def parse_duration(value: object, limit: timedelta = timedelta(days=999_999_999)
     if seconds <= 0:
         raise ValueError("a duration must be greater than zero")
     if seconds > limit.total_seconds():
-        raise ValueError(f"a duration must be at most {_shown(limit)}")
+        raise ValueError(f"a duration must be at most {show_duration(limit)}")
     return timedelta(seconds=seconds)
 
 
@@ -128,11 +129,21 @@ class Settings(_Strict):
     websub_hub: HttpUrl | None = None  # a WebSub hub to ping when an output changes
     # article pages fetched per full_text source and update (the newest items first)
     full_text_per_update: int = Field(10, ge=0, le=1000)
+    # the public address hubs reach this service at (usually base_url): subscribe to the
+    # hubs our sources announce, callbacks at <websub_callback>websub/<token>
+    websub_callback: HttpUrl | None = None
+    # stories none of whose items was stored or changed for this long are pruned (off: None)
+    retention: Duration | None = None
+    publish_sources: bool = True  # publish /sources.opml and link to it from the pages
 
     @model_validator(mode="after")
     def _intervals_in_order(self) -> Settings:
         if self.min_interval > self.max_interval:
             raise _RefError(("min_interval",), "min_interval must not exceed max_interval")
+        if self.retention is not None and self.retention < MIN_RETENTION:
+            # a bare number is seconds: `retention: 90` must not empty the database
+            raise _RefError(("retention",), f"retention must be at least "
+                            f"{show_duration(MIN_RETENTION)} (write days as 90d)")
         return self
 
 

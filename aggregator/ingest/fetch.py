@@ -309,6 +309,37 @@ async def _handle(response: httpx.Response, source: SourceToFetch, limits: Fetch
     )
 
 
+async def _post(client: httpx.AsyncClient, url: str, form: Mapping[str, str],
+                limits: FetchLimits) -> int | str:
+    problem = url_problem(url)
+    if problem is not None:
+        return problem
+    try:
+        async with asyncio.timeout(limits.timeout):
+            async with client.stream("POST", url, data=dict(form)) as response:
+                return response.status_code  # the body is not read: a hub says little
+    except FetchError as error:
+        return str(error)
+    except TimeoutError:
+        return f"timed out after {limits.timeout:g}s"
+    except httpx.HTTPError as error:
+        return str(_raw_client_error(error))
+    except (OSError, ValueError, OverflowError) as error:
+        return f"{type(error).__name__}: {error}"
+
+
+def post_guarded(requests: Sequence[tuple[str, Mapping[str, str]]], limits: FetchLimits,
+                 user_agent: str | None = None) -> list[int | str]:
+    """POST each form to its URL (a WebSub hub a feed announced) with the fetcher's
+    client: the same private-address guard, deadline and redirect checks as a fetch.
+    Per request, the HTTP status, or why it could not be sent. Never raises."""
+    async def post_all() -> list[int | str]:
+        async with make_client(limits, user_agent, concurrency=4) as client:
+            return [await _post(client, url, form, limits) for url, form in requests]
+
+    return asyncio.run(post_all()) if requests else []
+
+
 def post_forms(url: str, forms: Sequence[Mapping[str, str]],
                timeout: float = 10.0) -> list[int | str]:
     """POST each form to ``url`` over one client (redirects followed): per form, the

@@ -317,4 +317,15 @@ def parse_feed(body: bytes, headers: Mapping[str, str]) -> ParsedFeed:
         ttl=feed.get("ttl") or None,
         update_period=feed.get("sy_updateperiod") or None,
         update_frequency=feed.get("sy_updatefrequency") or None,
+        hub=_link(feed, "hub"),
+        self_url=_link(feed, "self"),
     )
+
+
+def _link(feed: Mapping[str, Any], rel: str) -> str | None:
+    """The first feed-level ``<link rel=...>`` (Atom, or atom:link inside RSS)."""
+    for link in feed.get("links") or ():
+        href = link.get("href") if isinstance(link, Mapping) else None
+        if link.get("rel") == rel and isinstance(href, str) and href.strip():
+            return href.strip()
+    return None

@@ -8,7 +8,7 @@ clock and the jitter come in as arguments.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -64,17 +64,19 @@ def failure(error: BaseException) -> Failure:
 
 def plan(source: SourceToFetch, response: Response, prepared: PreparedFeed | None,
          stored: Mapping[str, str], *, policy: PollPolicy, now: datetime,
-         jitter: float) -> SourceUpdate:
+         jitter: float, pruned: Set[str] = frozenset()) -> SourceUpdate:
     """Everything one fetch outcome changes about its source.
 
     ``prepared`` is the feed of a new body (None for an error, a 304 or the same body
-    again); ``stored`` the content hashes of the source's stored items by guid.
+    again); ``stored`` the content hashes of the source's stored items by guid;
+    ``pruned`` the guids of items retention pruned (not stored again).
     """
     if isinstance(response, AggregatorError):
         error = failure(response)
         outcome = Outcome.GONE if error.kind == "gone" else Outcome.ERROR
         due = next_fetch_at(now, policy, outcome, source.error_count + 1, jitter,
-                            hints=ServerHints(retry_after=error.retry_after))
+                            hints=ServerHints(retry_after=error.retry_after),
+                            pushed_until=source.pushed_until)
         return SourceUpdate(outcome=outcome, now=now, next_fetch_at=due, error=error.message,
                             http_status=error.status)
     ttl = prepared.ttl if prepared else (
@@ -86,14 +88,14 @@ def plan(source: SourceToFetch, response: Response, prepared: PreparedFeed | Non
         outcome=Outcome.NOT_MODIFIED, now=now, etag=response.etag,
         last_modified=response.last_modified, moved_to=response.permanent_redirect,
         next_fetch_at=next_fetch_at(now, policy, polled, 0, jitter, weekly_entries=weekly,
-                                    hints=hints))
+                                    hints=hints, pushed_until=source.pushed_until))
     if isinstance(response, NotModified):
         return replace(polled_update, http_status=304)
     polled_update = replace(polled_update, http_status=response.status,
                             body_hash=_digest(response))
     if prepared is None:  # the same body again (a server that ignores validators)
         return polled_update
-    decision = decide(prepared.items, stored)
+    decision = decide(prepared.items, stored, pruned)
     new = {i.guid for i in decision.new}
     return replace(
         polled_update, outcome=Outcome.OK, feed=prepared.feed,

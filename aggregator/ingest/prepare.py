@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urljoin
 
 from aggregator.exceptions import ParseError
+from aggregator.ingest.hub import discover
 from aggregator.ingest.normalize import normalize_entry_with_text
 from aggregator.ingest.parse import parse_feed
 from aggregator.ingest.schedule import feed_ttl, weekly_entry_rate
@@ -52,10 +53,11 @@ def prepare_feed(body: bytes, headers: Mapping[str, str], url: str,
     # unique_items may re-key a repeated guid; the content hash still names the text
     by_hash = {item.content_hash: text for item, text in normalized}
     texts = {i.guid: by_hash[i.content_hash] for i in items}
+    hub, topic = discover(parsed.hub, parsed.self_url, headers, url)
     return PreparedFeed(
         feed=FeedMeta(parsed.title, _site_url(parsed.site_url, url), parsed.feed_id,
                       parsed.updated,
-                      (parsed.language or "")[:35] or None),
+                      (parsed.language or "")[:35] or None, hub=hub, topic=topic),
         items=tuple(items),
         story_keys={i.guid: story_keys(i, ambiguous) for i in items},
         fingerprints={i.guid: fingerprint(i.title, texts[i.guid]) for i in items},

@@ -14,6 +14,9 @@ The rules, in order:
    ``Expires``, RSS ``<ttl>`` and ``sy:updatePeriod/updateFrequency`` are floors,
    each capped at ``max_interval`` so a hint of a year cannot stop polling.
 4. **Jitter**: up to +10 % of the interval, so sources never poll in lockstep.
+5. **Pushed** (a live WebSub subscription, ``pushed_until`` after now): a poll is only a
+   safety net, at most once a day (``PUSHED_INTERVAL``), but due when the lease ends,
+   so a lapsed subscription falls back to the rules above at once.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ MAX_RETRY_AFTER = timedelta(days=7)
 JITTER_SHARE = 0.1
 WEEK = timedelta(days=7)
 RHYTHM_WINDOW = timedelta(days=30)  # entries older than this say nothing of the rhythm
+PUSHED_INTERVAL = timedelta(days=1)  # the safety-net poll of a source a hub pushes
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*\"?(\d+)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\b", re.IGNORECASE)
 _SY_PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1), "weekly": WEEK,
@@ -59,14 +63,26 @@ class ServerHints:
 
 def next_fetch_at(now: datetime, policy: PollPolicy, outcome: Outcome, error_count: int,
                   jitter: float, *, weekly_entries: float | None = None,
-                  hints: ServerHints = ServerHints()) -> datetime | None:
+                  hints: ServerHints = ServerHints(),
+                  pushed_until: datetime | None = None) -> datetime | None:
     """The next time a source is due, or None when it must not be polled again (410).
 
     ``jitter`` is a number in [0, 1) chosen by the caller (random in the shell, fixed
     in tests). ``error_count`` counts consecutive errors including this one.
+    ``pushed_until`` is the lease of the source's live WebSub subscription, if any.
     """
     if outcome is Outcome.GONE:
         return None
+    due = _polled_at(now, policy, outcome, error_count, jitter,
+                     weekly_entries=weekly_entries, hints=hints)
+    if pushed_until is not None and pushed_until > now:
+        due = max(due, min(now + PUSHED_INTERVAL, pushed_until))
+    return due
+
+
+def _polled_at(now: datetime, policy: PollPolicy, outcome: Outcome, error_count: int,
+               jitter: float, *, weekly_entries: float | None,
+               hints: ServerHints) -> datetime:
     if outcome is Outcome.ERROR:
         interval = max(policy.interval, MIN_INTERVAL)
         cap = max(policy.max_error_interval, interval)

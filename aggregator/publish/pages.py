@@ -56,6 +56,7 @@ class SiteInfo:
     title: str
     base_url: str
     remote_images: bool = False  # show pictures from the outlets' hosts (settings)
+    sources_listed: bool = True  # /sources.opml is published: the pages link to it
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +210,11 @@ def render_index(site: SiteInfo, outputs: Sequence[OutputSummary]) -> str:
     alternates = [each[kind] for kind in range(len(FORMATS)) for each in feeds]
     return _ENV.get_template("index.html").render(
         site=site, outputs=listed, alternates=alternates, home=site_url(site.base_url),
-        opml=site_url(site.base_url, OPML_PATH), version=__version__)
+        opml=_opml(site), version=__version__)
+
+
+def _opml(site: SiteInfo) -> str | None:
+    return site_url(site.base_url, OPML_PATH) if site.sources_listed else None
 
 
 def render_output_page(site: SiteInfo, output: OutputSummary,
@@ -218,7 +223,7 @@ def render_output_page(site: SiteInfo, output: OutputSummary,
     current = _output(site, output)
     return _ENV.get_template("output.html").render(
         site=site, output=current, alternates=current["feeds"], stories=stories,
-        home=site_url(site.base_url), opml=site_url(site.base_url, OPML_PATH), version=__version__)
+        home=site_url(site.base_url), opml=_opml(site), version=__version__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -463,7 +468,8 @@ _BASE = """<!doctype html>
 <footer>
 <div class="wrap">
 <p>Published by <a href="{{ home }}">{{ site.title }}</a> with aggregator {{ version }}.
-All sources as <a href="{{ opml }}" type="text/x-opml">OPML</a>.</p>
+{% if opml %}
+All sources as <a href="{{ opml }}" type="text/x-opml">OPML</a>.{% endif %}</p>
 </div>
 </footer>
 </body>
@@ -502,7 +508,9 @@ _INDEX = """{% extends "base.html" %}
 <p class="lead">{{ outputs | length }} {{ "feed" if outputs | length == 1 else "feeds" }} \
 to follow in any feed reader: paste this page’s address into your reader, or pick a format \
 below. Every story names each outlet that carried it.</p>
+{% if opml %}
 <p class="meta"><a href="{{ opml }}" type="text/x-opml">All sources as OPML</a></p>
+{% endif %}
 {% endblock %}
 {% block main %}
 {% if outputs %}

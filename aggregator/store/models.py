@@ -91,6 +91,8 @@ class SourceRow(SQLModel, table=True):
     feed_language: str | None = Field(default=None, max_length=35)
     weekly_entries: float | None = None  # the feed's rhythm, for adaptive polling
     feed_ttl_seconds: int | None = None  # RSS <ttl> / sy:updatePeriod
+    websub_hub: str | None = Field(default=None, sa_type=Text)  # the hub it announces
+    websub_topic: str | None = Field(default=None, sa_type=Text)  # its topic there
     # conditional GET
     etag: str | None = Field(default=None, sa_type=Text)
     last_modified: str | None = Field(default=None, sa_type=Text)
@@ -112,6 +114,25 @@ class SourceRow(SQLModel, table=True):
     def feed_url(self) -> str:
         """Where the feed lives now: its permanent redirect's target, else its URL."""
         return self.moved_to or self.url
+
+
+class SubscriptionRow(SQLModel, table=True):
+    """A source's WebSub subscription at its hub (types.Subscription). ``token`` names
+    the callback; ``secret`` keys the HMAC of pushed bodies."""
+
+    __tablename__ = "subscription"
+
+    source_id: int = Field(foreign_key="source.id", primary_key=True)
+    token: str = Field(max_length=64, unique=True)
+    secret: str = Field(max_length=128)
+    hub: str = Field(sa_type=Text)
+    topic: str = Field(sa_type=Text)
+    callback: str = Field(sa_type=Text)
+    state: str = Field(max_length=16)
+    requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # last asked
+    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    error: str | None = Field(default=None, sa_type=Text)
 
 
 class StoryRow(SQLModel, table=True):
@@ -233,3 +254,16 @@ class OutputRow(SQLModel, table=True):
 
     name: str = Field(max_length=64, primary_key=True)
     first_published_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TombstoneRow(SQLModel, table=True):
+    """A key of a story pruned by retention (``Store.prune_stories``): an item's identity
+    (``item:<source id>:<guid>``) or an exact story key, as its SHA-256. A feed that still
+    lists a pruned item finds its tombstone and the item is not stored again. ``seen_at``
+    moves forward (at most daily) while a feed still lists it; a tombstone no feed has
+    listed for a retention period is dropped."""
+
+    __tablename__ = "tombstone"
+
+    key_hash: str = Field(max_length=64, primary_key=True)
+    seen_at: datetime = Field(sa_type=UTCDateTime)

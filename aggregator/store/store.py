@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
+from aggregator import metrics
 from aggregator.config import SourceConfig
 from aggregator.exceptions import StorageError
 from aggregator.store.migrations import HEAD
@@ -35,16 +36,27 @@ from aggregator.store.models import (
     OutputRow,
     SourceRow,
     StoryRow,
+    SubscriptionRow,
+)
+from aggregator.store.retention import (
+    BATCH,
+    PruneReport,
+    expire_tombstones,
+    prune_batch,
+    pruned_guids,
 )
 from aggregator.text import canonical_url
 from aggregator.types import (
     Copy,
     Enclosure,
+    HubSource,
     Outcome,
     Outlet,
     SourceToFetch,
     SourceUpdate,
     StoryView,
+    Subscription,
+    SubscriptionState,
 )
 
 DEFAULT_LEASE = timedelta(minutes=5)
@@ -91,6 +103,9 @@ class SourceStatus:
     items: int
     stopped: bool = False
     site_url: str | None = None
+    hub: str | None = None  # the WebSub hub its feed announces
+    push_state: str | None = None  # its subscription's state there (SubscriptionState)
+    pushed_until: datetime | None = None  # the lease of a live subscription
 
 
 def normalize_database_url(url: str) -> str:
@@ -182,7 +197,10 @@ class Store:
         try:
             with Session(self.engine, expire_on_commit=False) as session, session.begin():
                 yield session
-        except OperationalError as error:
+        except DBAPIError as error:
+            metrics.count("database_errors")
+            if not isinstance(error, OperationalError):
+                raise
             if "readonly database" in str(error.orig):
                 # SQLite opened these connections read-only (the file was not writable
                 # then) and they stay so: open new ones, which see the file as it is now
@@ -212,6 +230,47 @@ class Store:
             result = session.execute(delete(ItemFingerprintRow).where(
                 col(ItemFingerprintRow.seen) < cutoff))
             return int(getattr(result, "rowcount", 0) or 0)
+
+    # ---- retention -----------------------------------------------------------
+
+    def prune_stories(self, cutoff: datetime, now: datetime, *, dry_run: bool = False,
+                      batch: int = BATCH) -> PruneReport:
+        """Prune the stories none of whose items was stored or changed since ``cutoff``,
+        ``batch`` stories a transaction, leaving tombstones of their keys; then drop the
+        tombstones no feed has listed since ``cutoff``. ``dry_run`` counts and changes
+        nothing. Stops early if another process is pruning (``busy``)."""
+        total, after = PruneReport(), 0
+        while True:
+            with self._session() as session:
+                last, report = prune_batch(session, self._insert_ignore,
+                                           postgres=self.dialect == "postgresql",
+                                           after=after, cutoff=cutoff, now=now,
+                                           size=batch, dry_run=dry_run)
+            total += report
+            if not dry_run:
+                metrics.count("stories_pruned", report.stories)
+            if last is None:
+                break
+            after = last
+        if total.busy:
+            return total
+        with self._session() as session:
+            expired = expire_tombstones(session, cutoff, dry_run=dry_run)
+        return total + PruneReport(tombstones_expired=expired)
+
+    def pruned_guids(self, source_id: int, keys: Mapping[str, Sequence[str]],
+                     now: datetime) -> frozenset[str]:
+        """Which of a source's new items (guid -> exact story keys) were pruned before:
+        their item or a key has a tombstone (seen again by this lookup)."""
+        if not keys:
+            return frozenset()
+        with self._session() as session:
+            return pruned_guids(session, source_id, keys, now)
+
+    def ping(self) -> None:
+        """Raise StorageError unless the database answers a query."""
+        with self._session() as session:
+            session.execute(text("SELECT 1"))
 
     # ---- outputs -------------------------------------------------------------
 
@@ -255,6 +314,7 @@ class Store:
                 if row.url != conf.url:  # a new feed: forget what we knew of the old one
                     row.url = conf.url
                     row.etag = row.last_modified = row.body_hash = row.moved_to = None
+                    row.websub_hub = row.websub_topic = None
                     row.error_count = 0
                     row.stopped = False
                     row.next_fetch_at = now
@@ -306,14 +366,29 @@ class Store:
             rows = session.exec(select(SourceRow).where(
                 col(SourceRow.id).in_(ids), col(SourceRow.lease_owner) == token)
                 .order_by(col(SourceRow.id))).all()
-            return [SourceToFetch(id=r.id or 0, name=r.name, url=r.feed_url,
-                                  etag=r.etag, last_modified=r.last_modified,
-                                  body_hash=r.body_hash, error_count=r.error_count,
-                                  poll_interval_seconds=r.poll_interval_seconds,
-                                  fixed_interval=r.fixed_interval,
-                                  weekly_entries=r.weekly_entries,
-                                  feed_ttl_seconds=r.feed_ttl_seconds)
-                    for r in rows]
+            pushed = self._pushed_until(session, [r.id or 0 for r in rows], now)
+            return [_to_fetch(r, pushed.get(r.id or 0)) for r in rows]
+
+    @staticmethod
+    def _pushed_until(session: Session, ids: Sequence[int],
+                      now: datetime) -> dict[int, datetime]:
+        """source id -> the lease of its live WebSub subscription."""
+        if not ids:
+            return {}
+        rows = session.exec(select(SubscriptionRow.source_id, SubscriptionRow.lease_until)
+                            .where(col(SubscriptionRow.source_id).in_(list(ids)),
+                                   SubscriptionRow.state == SubscriptionState.ACTIVE.value,
+                                   col(SubscriptionRow.lease_until) > now)).all()
+        return {source_id: until for source_id, until in rows if until is not None}
+
+    def source_to_fetch(self, source_id: int, now: datetime) -> SourceToFetch | None:
+        """An active source as an update needs it, without leasing it (a pushed body is
+        stored through the same path as a poll)."""
+        with self._session() as session:
+            row = session.get(SourceRow, source_id)
+            if row is None or not row.active:
+                return None
+            return _to_fetch(row, self._pushed_until(session, [source_id], now).get(source_id))
 
     def lease_token(self) -> str:
         """A new lease owner for ``claim_sources``: this worker's id and a random part."""
@@ -349,14 +424,122 @@ class Store:
             counts = dict(session.exec(
                 select(ItemRow.source_id, func.count()).group_by(col(ItemRow.source_id))).all())
             rows = session.exec(select(SourceRow).order_by(col(SourceRow.name))).all()
+            subs = {sub.source_id: sub for sub in session.exec(select(SubscriptionRow))}
             return [SourceStatus(
                 name=r.name, url=r.url, feed_url=r.feed_url,
                 title=r.title or r.feed_title or r.name, active=r.active,
                 last_fetched_at=r.last_fetched_at, last_outcome=r.last_outcome,
                 last_http_status=r.last_http_status, next_fetch_at=r.next_fetch_at,
                 error_count=r.error_count, last_error=r.last_error, moved_to=r.moved_to,
-                items=counts.get(r.id or 0, 0), stopped=r.stopped, site_url=r.site_url)
+                items=counts.get(r.id or 0, 0), stopped=r.stopped, site_url=r.site_url,
+                hub=r.websub_hub, **_push_status(subs.get(r.id or 0)))
                 for r in rows]
+
+    # ---- WebSub subscriptions ------------------------------------------------
+
+    def hub_sources(self) -> list[HubSource]:
+        """The active sources whose feed announces a WebSub hub (not those gone)."""
+        with self._session() as session:
+            rows = session.exec(select(SourceRow).where(
+                col(SourceRow.active), col(SourceRow.stopped).is_(False),
+                col(SourceRow.websub_hub).is_not(None)).order_by(col(SourceRow.id))).all()
+            return [HubSource(r.id or 0, r.name, r.websub_hub or "",
+                              r.websub_topic or r.feed_url) for r in rows]
+
+    def subscriptions(self) -> list[Subscription]:
+        with self._session() as session:
+            names = dict(session.exec(select(SourceRow.id, SourceRow.name)).all())
+            rows = session.exec(select(SubscriptionRow).order_by(
+                col(SubscriptionRow.source_id))).all()
+            return [_subscription(r, names.get(r.source_id, "")) for r in rows]
+
+    def subscription(self, token: str) -> Subscription | None:
+        """The subscription a callback token names."""
+        with self._session() as session:
+            row = session.exec(select(SubscriptionRow).where(
+                SubscriptionRow.token == token)).first()
+            if row is None:
+                return None
+            source = session.get(SourceRow, row.source_id)
+            return _subscription(row, source.name if source else "")
+
+    def begin_subscription(self, wanted: Subscription, current: Subscription | None) -> bool:
+        """Record that ``wanted`` is being asked of its hub, if the stored subscription
+        of its source is still ``current`` (None: none yet): False when another worker
+        got there first. A renewal keeps an active subscription active meanwhile."""
+        values = {"token": wanted.token, "secret": wanted.secret, "hub": wanted.hub,
+                  "topic": wanted.topic, "callback": wanted.callback,
+                  "state": wanted.state.value, "requested_at": wanted.requested_at,
+                  "error": None}
+        with self._session() as session:
+            if current is None:
+                self._insert_ignore(session, SubscriptionRow,
+                                    [{"source_id": wanted.source_id, **values}],
+                                    ["source_id"])
+                row = session.get(SubscriptionRow, wanted.source_id)
+                return row is not None and row.token == wanted.token
+            same = col(SubscriptionRow.requested_at).is_(None) \
+                if current.requested_at is None \
+                else col(SubscriptionRow.requested_at) == current.requested_at
+            if wanted.state is not SubscriptionState.ACTIVE:
+                values.update(verified_at=None, lease_until=None)
+                self._make_due(session, current, wanted.requested_at)
+            done = session.execute(update(SubscriptionRow).where(
+                col(SubscriptionRow.source_id) == wanted.source_id,
+                col(SubscriptionRow.token) == current.token, same).values(**values))
+            return bool(getattr(done, "rowcount", 0))
+
+    def subscription_verified(self, token: str, now: datetime, lease_until: datetime) -> None:
+        with self._session() as session:
+            session.execute(update(SubscriptionRow).where(col(SubscriptionRow.token) == token)
+                            .values(state=SubscriptionState.ACTIVE.value, verified_at=now,
+                                    lease_until=lease_until, error=None))
+
+    def end_subscription(self, token: str, state: SubscriptionState, now: datetime,
+                         error: str | None = None) -> None:
+        """A subscription is no longer live (denied, lapsed, being unsubscribed): its
+        source is due at once, so polling takes over where pushing stopped."""
+        with self._session() as session:
+            row = session.exec(select(SubscriptionRow).where(
+                SubscriptionRow.token == token)).first()
+            if row is None:
+                return
+            self._make_due(session, row, now)
+            row.state = state.value
+            row.lease_until = None
+            row.error = error
+            if state is SubscriptionState.UNSUBSCRIBING:
+                row.requested_at = now
+            session.add(row)
+
+    def subscription_failed(self, token: str, requested_at: datetime | None,
+                            error: str) -> None:
+        """The hub could not be asked (``error``): a request still waiting becomes
+        failed; a live subscription keeps its lease and notes the error."""
+        with self._session() as session:
+            row = session.exec(select(SubscriptionRow).where(
+                SubscriptionRow.token == token)).first()
+            if row is None or row.requested_at != requested_at:
+                return
+            if row.state == SubscriptionState.REQUESTED.value:
+                row.state = SubscriptionState.FAILED.value
+            row.error = error
+            session.add(row)
+
+    def forget_subscription(self, token: str) -> None:
+        with self._session() as session:
+            session.execute(delete(SubscriptionRow).where(col(SubscriptionRow.token) == token))
+
+    @staticmethod
+    def _make_due(session: Session, subscription: Subscription | SubscriptionRow,
+                  now: datetime | None) -> None:
+        """A source no longer pushed is polled at once (not a day later)."""
+        if now is None or subscription.state != SubscriptionState.ACTIVE.value:
+            return
+        source = session.get(SourceRow, subscription.source_id)
+        if source is not None and source.next_fetch_at > now:
+            source.next_fetch_at = now
+            session.add(source)
 
     # ---- applying an update --------------------------------------------------
 
@@ -368,17 +551,24 @@ class Store:
                 return
             self._record_state(source, change)
             session.add(source)
-            if change.outcome is Outcome.OK:
-                # loaded with the first items: a cycle of 304s never needs the story logic
-                from aggregator.store.stories import (
-                    add_items,
-                    refresh_representatives,
-                    update_items,
-                )
+            if change.outcome is not Outcome.OK:
+                return
+            # loaded with the first items: a cycle of 304s never needs the story logic
+            from aggregator.store.stories import (
+                add_items,
+                refresh_representatives,
+                update_items,
+            )
 
-                touched = add_items(session, self._insert_ignore, source, change)
-                touched |= update_items(session, source, change)
-                refresh_representatives(session, touched)
+            added = add_items(session, self._insert_ignore, source, change)
+            refresh_representatives(session,
+                                    added.touched | update_items(session, source, change))
+        # committed: count what was stored
+        metrics.count("items_stored", len(change.new_items))
+        metrics.count("items_updated", len(change.changed_items))
+        metrics.count("stories_created", added.new_stories)
+        metrics.count("near_duplicates", added.near_duplicates)
+        metrics.count("story_merges", added.merges)
 
     def apply_many(self, changes: Sequence[tuple[int, SourceUpdate]]) -> None:
         """Record several sources' updates that carry no items (304s, unchanged bodies,
@@ -425,6 +615,8 @@ class Store:
         if change.feed_ttl_seconds is not None or change.outcome is Outcome.OK:
             source.feed_ttl_seconds = change.feed_ttl_seconds
         if change.feed is not None:
+            source.websub_hub = change.feed.hub
+            source.websub_topic = change.feed.topic
             source.feed_title = change.feed.title
             source.site_url = change.feed.site_url
             source.feed_id = change.feed.feed_id
@@ -518,6 +710,31 @@ def _enclosures(session: Session, item_ids: list[int]) -> dict[int, tuple[Enclos
 def _representative(story: StoryRow, items: list[ItemRow]) -> ItemRow:
     return next((i for i in items if i.id == story.representative_item_id), None) or min(
         items, key=lambda i: (i.published_at or i.first_seen_at, i.id or 0))
+
+
+def _to_fetch(row: SourceRow, pushed_until: datetime | None) -> SourceToFetch:
+    return SourceToFetch(id=row.id or 0, name=row.name, url=row.feed_url,
+                         due_at=row.next_fetch_at, etag=row.etag, last_modified=row.last_modified,
+                         body_hash=row.body_hash, error_count=row.error_count,
+                         poll_interval_seconds=row.poll_interval_seconds,
+                         fixed_interval=row.fixed_interval,
+                         weekly_entries=row.weekly_entries,
+                         feed_ttl_seconds=row.feed_ttl_seconds, pushed_until=pushed_until)
+
+
+def _subscription(row: SubscriptionRow, source: str) -> Subscription:
+    return Subscription(
+        source_id=row.source_id, source=source, hub=row.hub, topic=row.topic,
+        callback=row.callback, token=row.token, secret=row.secret,
+        state=SubscriptionState(row.state), requested_at=row.requested_at,
+        verified_at=row.verified_at, lease_until=row.lease_until, error=row.error)
+
+
+def _push_status(row: SubscriptionRow | None) -> dict[str, Any]:
+    if row is None:
+        return {}
+    live = row.state == SubscriptionState.ACTIVE.value
+    return {"push_state": row.state, "pushed_until": row.lease_until if live else None}
 
 
 def _outlet(item: ItemRow, source: SourceRow) -> Outlet:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -157,12 +158,22 @@ def _fingerprint_row(item_id: int, fp: Fingerprint, seen: int) -> dict[str, Any]
             "signature": fp.signature, "slots": fp.numbers, "skeleton": fp.skeleton_hash}
 
 
+@dataclass(frozen=True, slots=True)
+class Added:
+    """What ``add_items`` wrote: the stories it touched, and counts for the metrics."""
+
+    touched: set[int] = field(default_factory=set)
+    new_stories: int = 0
+    near_duplicates: int = 0  # items that joined a story as a near-duplicate
+    merges: int = 0  # stored stories folded into another
+
+
 def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
-              change: SourceUpdate) -> set[int]:
-    """Insert a source's new items, each joined to its story. Returns the touched stories."""
+              change: SourceUpdate) -> Added:
+    """Insert a source's new items, each joined to its story."""
     items = change.new_items
     if not items:
-        return set()
+        return Added()
     now = change.now
     keys = {i.guid: change.story_keys.get(i.guid, ()) for i in items}
     prints = {i.guid: change.fingerprints.get(i.guid) for i in items}
@@ -217,7 +228,10 @@ def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
     for chunk in _chunks(gained):  # an existing story gained an outlet: it changed
         session.execute(update(StoryRow).where(col(StoryRow.id).in_(chunk))
                         .values(updated_at=now))
-    return touched
+    return Added(touched, new_stories=len(batch.new_stories),
+                 near_duplicates=sum(a.reason.startswith("near-duplicate")
+                                     for a in batch.items),
+                 merges=sum(old != stored_id(new) for old, new in batch.merges.items()))
 
 
 def _merge_stored(session: Session, merges: dict[int, int]) -> None:

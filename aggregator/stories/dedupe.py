@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
@@ -52,15 +52,20 @@ class Decision:
     unchanged: int
 
 
-def decide(items: Iterable[ItemData], stored_hashes: Mapping[str, str]) -> Decision:
-    """Compare items with the content hashes stored for their guids."""
+def decide(items: Iterable[ItemData], stored_hashes: Mapping[str, str],
+           pruned: Set[str] = frozenset()) -> Decision:
+    """Compare items with the content hashes stored for their guids. An item not stored
+    because retention pruned it (its guid in ``pruned``) stays out: it counts as
+    unchanged."""
     new: list[ItemData] = []
     changed: list[ItemData] = []
     unchanged = 0
     for item in items:
         known = stored_hashes.get(item.guid)
-        if known is None:
+        if known is None and item.guid not in pruned:
             new.append(item)
+        elif known is None:
+            unchanged += 1
         elif known != item.content_hash:
             changed.append(item)
         else:
