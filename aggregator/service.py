@@ -1,23 +1,33 @@
 """The long-running service: APScheduler jobs around the core, and hot config reload.
 
-Jobs (a few interval jobs, not one per feed: when a source is due is data in the store):
+One Service, two roles, each a few interval jobs (not one per feed: when a source is due
+is data in the store). ``aggregator worker`` runs the fetch role, ``aggregator serve``
+the serve role, ``aggregator run`` both in one process. Any number of each share one
+database; the site goes from the workers to the web servers through it.
+
+The fetch role (a worker):
 
 - ``reload``  every 2 s: re-read feeds.yaml if it changed; a broken edit is logged with
   file:line and the last good config stays in force, and so does it when the file is
   deleted or emptied; a config the database could not take is applied again.
-- ``update``  every ``TICK``: claim due sources, fetch and store them, then republish.
-- ``publish`` every minute: re-render, so a worker also serves what other workers
-  sharing its database stored (unchanged files keep their ETag: rendering is
-  deterministic).
+- ``update``  every ``TICK``: claim due sources, fetch and store them, then publish the
+  outputs the new content touched into the database (site.publish_site).
+- ``publish`` every minute: re-render the outputs with a ``max_age`` (time alone drops
+  their old stories) that no worker rendered within the minute.
 - ``prune``   every hour: drop the near-duplicate band keys older than the matching
   window, so the index stays the window's size.
+
+The serve role (a web server):
+
+- ``follow``  every second: when the site's version in the database moved, load the
+  files whose ETag changed into the SiteCache the web app serves. It never renders.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,9 +36,9 @@ from aggregator.clock import utc_now
 from aggregator.config import Config, load_config
 from aggregator.exceptions import AggregatorError, ConfigError
 from aggregator.publish.formats import site_url
-from aggregator.site import render_site
+from aggregator.site import outputs_of_sources, publish_site
 from aggregator.store import Store
-from aggregator.types import Outcome
+from aggregator.types import Outcome, SiteFile
 from aggregator.update import prune_index, update_sources
 from aggregator.web import SiteCache
 from aggregator.websub import ping_hub
@@ -38,21 +48,29 @@ TICK_SECONDS = 10
 RELOAD_SECONDS = 2
 REPUBLISH_SECONDS = 60
 PRUNE_SECONDS = 3600
+FOLLOW_SECONDS = 1
 
 
 class Service:
-    """Keeps the store in step with feeds.yaml, polls due sources, republishes outputs."""
+    """The fetch role keeps the store in step with feeds.yaml, polls due sources and
+    publishes what changed into the database; the serve role follows the published site
+    into ``cache``. ``aggregator run`` has both."""
 
     def __init__(self, config_path: str, config: Config, store: Store,
-                 cache: SiteCache | None = None) -> None:
+                 cache: SiteCache | None = None, *, fetch: bool = True,
+                 serve: bool = True) -> None:
         self.config_path = Path(config_path)
         self.config = config
         self.store = store
+        self.fetch = fetch
+        self.serve = serve
         self.cache = cache or SiteCache(int(config.settings.cache_max_age.total_seconds()))
         self._config_digest = self._digest()
         self._unsynced = False  # self.config is not in the database yet: sync on every reload
         self._missing = False  # feeds.yaml is gone (logged once)
         self._published_once = False  # no ping for what was already published at start
+        self._site_version: int | None = None  # of the files in self.cache
+        self._follow_failed = False  # logged once until the database answers again
         self._scheduler = BackgroundScheduler(timezone=UTC)
 
     def _digest(self) -> str | None:
@@ -65,21 +83,60 @@ class Service:
         self.store.sync_sources(self.config.sources, self.config.settings.poll_interval,
                                 utc_now())
 
-    def publish(self) -> None:
-        """Re-render every output; ping the WebSub hub for the feeds that changed."""
+    def publish(self, outputs: list[str] | None = None, *,
+                rendered_before: datetime | None = None) -> None:
+        """Render every output (or ``outputs``; see site.publish_site) into the database;
+        ping the WebSub hub for the first-page feeds that changed."""
         config = self.config
         try:
-            files = render_site(self.store, config, utc_now())
+            changed = publish_site(self.store, config, utc_now(), outputs=outputs,
+                                   rendered_before=rendered_before)
         except AggregatorError as error:
             log.error("publishing failed: %s", error)
             return
-        changed = self.cache.replace(files)
         hub = config.settings.websub_hub
         topics = [site_url(config.settings.base_url, path) for path in changed
-                  if files[path].is_feed and ".page" not in path]
+                  if SiteFile.is_feed_path(path) and ".page" not in path]
         if hub and topics and self._published_once:
             self._scheduler.add_job(ping_hub, args=(hub, topics))
         self._published_once = True
+        if self.serve:  # this process serves too: now, not at the next poll
+            self.follow()
+
+    def follow(self) -> bool:
+        """Load what the workers published since the last look into the cache. Returns
+        True when the cache changed."""
+        try:
+            version = self.store.site_version()
+            if version == self._site_version:
+                return False
+            etags = self.store.site_etags()
+            wanted = [path for path, etag in etags.items()
+                      if (held := self.cache.get(path)) is None or held.etag != etag]
+            loaded = {f.path: f for f in self.store.site_files(wanted)}
+        except AggregatorError as error:
+            if not self._follow_failed:
+                log.error("could not read the published site, serving the last one: %s",
+                          error)
+            self._follow_failed = True
+            return False
+        self._follow_failed = False
+        files = {}
+        for path in etags:
+            file = loaded.get(path) or self.cache.get(path)
+            if file is not None:
+                files[path] = file
+        self.cache.replace(files)
+        self._site_version = version
+        return True
+
+    def republish_aging(self) -> None:
+        """Re-render the outputs with a max_age (time alone drops their old stories),
+        unless another worker did within the minute."""
+        aging = [o.name for o in self.config.outputs if o.max_age is not None]
+        if aging:
+            self.publish(aging, rendered_before=utc_now() - timedelta(
+                seconds=REPUBLISH_SECONDS))
 
     def reload_config(self) -> bool:
         """Pick up an edited feeds.yaml. Returns True when a new config took effect.
@@ -140,6 +197,7 @@ class Service:
 
     def update_due(self) -> None:
         config = self.config
+        started = utc_now()
         try:
             results = update_sources(self.store, config, due_only=True)
         except AggregatorError as error:
@@ -153,21 +211,36 @@ class Service:
             if result.moved_to:
                 log.warning("%s moved permanently to %s: update its url in feeds.yaml",
                             result.source, result.moved_to)
-        if any(r.outcome is Outcome.OK for r in results):
-            self.publish()
+        changed = {r.source for r in results if r.outcome is Outcome.OK}
+        if changed:  # publish the outputs this update touched, once, for every web server
+            try:
+                changed |= self.store.sources_sharing_stories(changed, started)
+            except AggregatorError as error:
+                log.error("publishing failed: %s", error)
+                return
+            self.publish(outputs_of_sources(config, changed))
 
     def start(self) -> None:
-        self.sync()
-        self.publish()
-        self._scheduler.add_job(self.update_due, "interval", seconds=TICK_SECONDS, id="update",
-                                next_run_time=utc_now(), max_instances=1, coalesce=True)
-        self._scheduler.add_job(self.reload_config, "interval", seconds=RELOAD_SECONDS,
-                                id="reload", max_instances=1, coalesce=True)
-        # other workers sharing the database store stories too: catch up with them
-        self._scheduler.add_job(self.publish, "interval", seconds=REPUBLISH_SECONDS,
-                                id="publish", max_instances=1, coalesce=True)
-        self._scheduler.add_job(self.prune, "interval", seconds=PRUNE_SECONDS, id="prune",
-                                max_instances=1, coalesce=True)
+        """Start the jobs of this service's roles. A worker syncs the sources and renders
+        every output first (the config may have changed while nothing ran); a web server
+        loads the published site first."""
+        if self.fetch:
+            self.sync()
+            self.publish()
+            self._scheduler.add_job(self.update_due, "interval", seconds=TICK_SECONDS,
+                                    id="update", next_run_time=utc_now(), max_instances=1,
+                                    coalesce=True)
+            self._scheduler.add_job(self.reload_config, "interval", seconds=RELOAD_SECONDS,
+                                    id="reload", max_instances=1, coalesce=True)
+            self._scheduler.add_job(self.republish_aging, "interval",
+                                    seconds=REPUBLISH_SECONDS, id="publish",
+                                    max_instances=1, coalesce=True)
+            self._scheduler.add_job(self.prune, "interval", seconds=PRUNE_SECONDS,
+                                    id="prune", max_instances=1, coalesce=True)
+        if self.serve:
+            self.follow()
+            self._scheduler.add_job(self.follow, "interval", seconds=FOLLOW_SECONDS,
+                                    id="follow", max_instances=1, coalesce=True)
         self._scheduler.start()
 
     def stop(self) -> None:

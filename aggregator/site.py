@@ -10,17 +10,17 @@ writes it for static hosting, so a subscriber's URL never depends on how it is h
     sources.opml                    every source
 
 ``select_stories`` reads the store and applies the output's rules (publish/curate.py); the
-rendering is pure; ``write_site`` writes atomically.
+rendering is pure; ``write_site`` writes atomically. ``publish_site`` keeps the site in the
+database for the web servers (``aggregator serve``, ``run``): the worker that stored a
+change renders the outputs it touched, under the store's site lock, and writes the files
+whose bytes changed.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import math
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,37 +36,14 @@ from aggregator.publish.pages import (
     render_index,
     render_output_page,
 )
-from aggregator.store import Store
-from aggregator.types import OutputFeed, StoryView
+from aggregator.store import PublishedOutput, Store
+from aggregator.types import OutputFeed, SiteFile, StoryView
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HTML = "text/html; charset=utf-8"
 OPML = "text/x-opml; charset=utf-8"
 MAX_PAGES = 10  # RFC 5005 paging goes back this many pages of `limit` stories
 CANDIDATES_PER_STORY = 4  # stories read per story wanted, when rules may drop some
-
-
-@dataclass(frozen=True, slots=True)
-class SiteFile:
-    """One file of the site: the bytes, gzipped once, and the validators to serve it."""
-
-    path: str  # relative to the site root, e.g. "feeds/all.atom", "index.html"
-    body: bytes
-    gzip_body: bytes
-    etag: str  # strong, quoted; the gzip variant adds "-gz" inside the quotes
-    last_modified: datetime
-    media_type: str
-
-    @staticmethod
-    def of(path: str, body: bytes, updated: datetime, media_type: str) -> SiteFile:
-        return SiteFile(
-            path=path, body=body, gzip_body=gzip.compress(body, mtime=0),
-            etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
-            last_modified=updated.replace(microsecond=0), media_type=media_type)
-
-    @property
-    def is_feed(self) -> bool:
-        return self.path.startswith("feeds/") and not self.path.endswith(".html")
 
 
 def feed_url(config: Config, name: str, extension: str = "atom", page: int = 1) -> str:
@@ -148,31 +125,107 @@ def render_output(store: Store, config: Config, output: OutputConfig, now: datet
                                first_published=first)[0]
 
 
+def _render_one(store: Store, config: Config, output: OutputConfig, now: datetime, *,
+                first_published: datetime) -> tuple[list[SiteFile], OutputSummary]:
+    """One output's feeds (every format and page) and HTML page, and its index summary."""
+    stories = select_stories(store, config, output, now).stories
+    files = render_output_feeds(config, output, stories, first_published=first_published)
+    shown = stories[: output.limit]
+    updated = max((s.updated_at for s in shown), default=None)
+    summary = OutputSummary(output.name, output.title, output.description, len(shown),
+                            updated)
+    page = render_output_page(_site_info(config), summary, shown).encode("utf-8")
+    files.append(SiteFile.of(feed_path(output.name, "html"), page, updated or first_published,
+                             HTML))
+    return files, summary
+
+
+def _site_info(config: Config) -> SiteInfo:
+    return SiteInfo(title=config.settings.title, base_url=config.settings.base_url)
+
+
+def _index_and_sources(store: Store, config: Config, summaries: Sequence[OutputSummary],
+                       first: Mapping[str, datetime], now: datetime) -> list[SiteFile]:
+    newest = max((s.updated for s in summaries if s.updated),
+                 default=min(first.values(), default=now))
+    return [SiteFile.of("index.html", render_index(_site_info(config), summaries)
+                        .encode("utf-8"), newest, HTML),
+            SiteFile.of(OPML_PATH, sources_opml(store, config), newest, OPML)]
+
+
 def render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFile]:
     """Every file of the site, by path: feeds in every format and page, the HTML pages
     and the OPML list of sources."""
     files: dict[str, SiteFile] = {}
-    site = SiteInfo(title=config.settings.title, base_url=config.settings.base_url)
     summaries = []
     first = store.first_published([o.name for o in config.outputs], now)
     for output in config.outputs:
-        stories = select_stories(store, config, output, now).stories
-        files.update((f.path, f) for f in render_output_feeds(
-            config, output, stories, first_published=first[output.name]))
-        shown = stories[: output.limit]
-        updated = max((s.updated_at for s in shown), default=None)
-        summary = OutputSummary(output.name, output.title, output.description, len(shown),
-                                updated)
+        rendered, summary = _render_one(store, config, output, now,
+                                        first_published=first[output.name])
+        files.update((f.path, f) for f in rendered)
         summaries.append(summary)
-        page = render_output_page(site, summary, shown).encode("utf-8")
-        files[feed_path(output.name, "html")] = SiteFile.of(
-            feed_path(output.name, "html"), page, updated or first[output.name], HTML)
-    newest = max((s.updated for s in summaries if s.updated),
-                 default=min(first.values(), default=now))
-    files["index.html"] = SiteFile.of("index.html", render_index(site, summaries)
-                                      .encode("utf-8"), newest, HTML)
-    files[OPML_PATH] = SiteFile.of(OPML_PATH, sources_opml(store, config), newest, OPML)
+    files.update((f.path, f) for f in _index_and_sources(store, config, summaries, first, now))
     return files
+
+
+def outputs_of_sources(config: Config, sources: Collection[str]) -> list[str]:
+    """The outputs that select any of ``sources``: those a change to them can touch."""
+    return [o.name for o in config.outputs
+            if any(s.name in sources for s in config.sources_of(o))]
+
+
+def publish_site(store: Store, config: Config, now: datetime, *,
+                 outputs: Collection[str] | None = None,
+                 rendered_before: datetime | None = None) -> list[str]:
+    """Render and store the site for the web servers; return the paths that changed.
+
+    Renders every output, or only ``outputs`` (those a change touched), and of those
+    only the ones last rendered before ``rendered_before`` when given (the periodic pass
+    that lets ``max_age`` drop old stories: the first worker to run it renders, the
+    others find it done).
+    The index shows the other outputs as they were last rendered; an output never
+    rendered is rendered now. It all happens under the store's site lock, so a publish
+    in another process starts from what this one wrote; only the files whose bytes
+    changed are written, with one new version, and files of the rendered outputs (or,
+    rendering everything, of the whole site) that are no longer produced are removed.
+    """
+    first = store.first_published([o.name for o in config.outputs], now)
+    with store.publishing() as writer:
+        known = writer.outputs()
+
+        def wanted(output: OutputConfig) -> bool:
+            last = known.get(output.name)
+            if last is None or last.rendered_at is None:
+                return True
+            if outputs is not None and output.name not in outputs:
+                return False
+            return rendered_before is None or last.rendered_at < rendered_before
+
+        chosen = [o for o in config.outputs if wanted(o)]
+        if not chosen and config.outputs:
+            return []
+        files: dict[str, SiteFile] = {}
+        summaries: dict[str, OutputSummary] = {}
+        for output in chosen:
+            rendered, summary = _render_one(store, config, output, now,
+                                            first_published=first[output.name])
+            files.update((f.path, f) for f in rendered)
+            summaries[output.name] = summary
+        for output in config.outputs:
+            if output.name not in summaries:
+                last = known[output.name]
+                summaries[output.name] = OutputSummary(output.name, output.title,
+                                                       output.description, last.stories,
+                                                       last.updated_at)
+        ordered = [summaries[o.name] for o in config.outputs]
+        files.update((f.path, f) for f in _index_and_sources(store, config, ordered, first,
+                                                             now))
+        everything = len(chosen) == len(config.outputs)
+        prefixes = tuple(f"feeds/{o.name}." for o in chosen)
+        return writer.write(
+            files, [PublishedOutput(o.name, summaries[o.name].story_count,
+                                    summaries[o.name].updated, now) for o in chosen],
+            stale=lambda path: everything or path.startswith(prefixes))
 
 
 def sources_opml(store: Store, config: Config) -> bytes:

@@ -8,10 +8,13 @@ Stage names follow the data flow::
     ItemData...   -> SourceUpdate                           (update.plan)
     SourceUpdate  -> UpdateResult                           (store)
     StoryView...  -> bytes                                  (publish/render.py)
+    bytes         -> SiteFile                               (site.py; kept by the store)
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -252,3 +255,30 @@ class SourceUpdate:
     story_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # by guid
     fingerprints: Mapping[str, Fingerprint | None] = field(default_factory=dict)  # by guid
     credits: Mapping[str, Credit | None] = field(default_factory=dict)  # by guid
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFile:
+    """One file of the site: the bytes, gzipped once, and the validators to serve it."""
+
+    path: str  # relative to the site root, e.g. "feeds/all.atom", "index.html"
+    body: bytes
+    gzip_body: bytes
+    etag: str  # strong, quoted; the gzip variant adds "-gz" inside the quotes
+    last_modified: datetime
+    media_type: str
+
+    @staticmethod
+    def of(path: str, body: bytes, updated: datetime, media_type: str) -> SiteFile:
+        return SiteFile(
+            path=path, body=body, gzip_body=gzip.compress(body, mtime=0),
+            etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+            last_modified=updated.replace(microsecond=0), media_type=media_type)
+
+    @property
+    def is_feed(self) -> bool:
+        return SiteFile.is_feed_path(self.path)
+
+    @staticmethod
+    def is_feed_path(path: str) -> bool:
+        return path.startswith("feeds/") and not path.endswith(".html")

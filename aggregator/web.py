@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from aggregator.publish.pages import CONTENT_SECURITY_POLICY
-from aggregator.site import SiteFile
+from aggregator.types import SiteFile
 
 # The pages' own policy, plus what only a header can say: frame-ancestors (a <meta>
 # policy ignores it).
