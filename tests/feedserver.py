@@ -38,6 +38,9 @@ class FeedServer:
         self.routes: dict[str, Route] = {}
         self.requests: list[SeenRequest] = []
         self.posts: list[tuple[str, bytes]] = []
+        self.in_flight = 0  # GET requests being answered now
+        self.peak_in_flight = 0  # the most at once since the last reset
+        self._count = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,6 +58,16 @@ class FeedServer:
                 self._send(status, b"", {})
 
             def do_GET(self) -> None:
+                with server._count:
+                    server.in_flight += 1
+                    server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+                try:
+                    self._get()
+                finally:
+                    with server._count:
+                        server.in_flight -= 1
+
+            def _get(self) -> None:
                 server.requests.append(SeenRequest(self.path, dict(self.headers.items())))
                 route = server.routes.get(self.path)
                 if route is None:
@@ -110,6 +123,7 @@ class FeedServer:
         self.routes.clear()
         self.requests.clear()
         self.posts.clear()
+        self.peak_in_flight = 0
 
     def url(self, path: str) -> str:
         return self.base_url + path
