@@ -47,6 +47,8 @@ from aggregator.types import (
 )
 
 DEFAULT_LEASE = timedelta(minutes=5)
+#: a polite claim of N sources looks at the N x this earliest due ones (see _polite_ids)
+RANKED_PER_CLAIMED = 20
 #: What must not run twice at once across processes, each under its own lock: on
 #: PostgreSQL an advisory lock held until the transaction ends (these keys); on SQLite
 #: the database's write lock, taken before the transaction's first read (BEGIN IMMEDIATE).
@@ -423,15 +425,20 @@ class Store:
                     limit: int | None) -> list[int]:
         """The ids to claim, at most ``per_host`` leased per host counting the leases
         every worker holds now: each host's candidates ranked by due time, taken while
-        rank + leased <= per_host."""
+        rank + leased <= per_host. ``limit`` None (no window) ranks every candidate."""
         leased = (select(SourceRow.host, func.count().label("leased"))
                   .where(~free).group_by(col(SourceRow.host)).subquery())
-        rank = func.row_number().over(partition_by=col(SourceRow.host),
-                                      order_by=(col(SourceRow.next_fetch_at),
-                                                col(SourceRow.id))).label("rank")
-        candidates = select(col(SourceRow.id).label("id"), col(SourceRow.host).label("host"),
-                            col(SourceRow.next_fetch_at).label("due"), rank
-                            ).where(*wanted).subquery()
+        # only the earliest due are ranked, so a claim costs the same with 100 or
+        # 100,000 sources due (a claim runs each time a fetch finishes)
+        earliest = (select(SourceRow.id, SourceRow.host, SourceRow.next_fetch_at)
+                    .where(*wanted)
+                    .order_by(col(SourceRow.next_fetch_at), col(SourceRow.id))
+                    .limit(None if limit is None else limit * RANKED_PER_CLAIMED).subquery())
+        rank = func.row_number().over(partition_by=earliest.c.host,
+                                      order_by=(earliest.c.next_fetch_at,
+                                                earliest.c.id)).label("rank")
+        candidates = select(earliest.c.id.label("id"), earliest.c.host.label("host"),
+                            earliest.c.next_fetch_at.label("due"), rank).subquery()
         query = (select(candidates.c.id)
                  .join(leased, leased.c.host == candidates.c.host, isouter=True)
                  .where(candidates.c.rank + func.coalesce(leased.c.leased, 0) <= per_host)
