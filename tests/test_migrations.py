@@ -8,6 +8,7 @@ from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 from aggregator.store import Store
+from aggregator.store.migrations import HEAD
 
 
 def test_migrations_build_exactly_the_models(db_url: str) -> None:
@@ -189,12 +190,12 @@ def test_an_older_schema_is_refused_without_auto_migrate_and_left_alone(db_url: 
 
     _at_revision(db_url, "0003")
     with pytest.raises(SchemaError, match=r"^the database schema is at revision 0003 and "
-                                          r"this version needs 0009: run `aggregator db "
+                                          rf"this version needs {HEAD}: run `aggregator db "
                                           r"upgrade` \(settings.auto_migrate is false\)$"):
         Store(db_url, upgrade=False)
     assert current_revision(db_url) == "0003"
     Store(db_url).close()  # auto_migrate (the default) migrates it
-    assert current_revision(db_url) == "0009"
+    assert current_revision(db_url) == HEAD
     Store(db_url, upgrade=False).close()  # at the newest: opens either way
 
 
@@ -203,7 +204,7 @@ def test_an_empty_database_is_created_even_without_auto_migrate(db_url: str) -> 
 
     assert current_revision(db_url) is None
     Store(db_url, upgrade=False).close()
-    assert current_revision(db_url) == "0009"
+    assert current_revision(db_url) == HEAD
 
 
 def test_a_schema_newer_than_the_code_is_always_refused(db_url: str) -> None:
@@ -252,11 +253,11 @@ def test_db_current_and_upgrade_on_the_command_line(db_url: str, tmp_path: objec
         return result.exit_code, result.stdout, result.stderr
 
     assert invoke("db", "current") == (
-        0, "0003 (older than this version's 0009: run `aggregator db upgrade`)\n", "")
+        0, f"0003 (older than this version's {HEAD}: run `aggregator db upgrade`)\n", "")
     assert invoke("sources") == (2, "", "aggregator: the database schema is at revision 0003 "
-                                 "and this version needs 0009: run `aggregator db upgrade` "
+                                 f"and this version needs {HEAD}: run `aggregator db upgrade` "
                                  "(settings.auto_migrate is false)\n")
-    assert invoke("db", "upgrade") == (0, "schema at 0009 (was 0003)\n", "")
-    assert invoke("db", "current") == (0, "0009 (the newest: nothing to do)\n", "")
+    assert invoke("db", "upgrade") == (0, f"schema at {HEAD} (was 0003)\n", "")
+    assert invoke("db", "current") == (0, f"{HEAD} (the newest: nothing to do)\n", "")
     code, out, _ = invoke("sources")
     assert code == 0 and out.startswith("source")
