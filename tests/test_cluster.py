@@ -140,7 +140,7 @@ def test_four_workers_and_a_web_server_on_an_empty_database(
         assert sorted(_sql(store, "SELECT count(*) FROM item GROUP BY story_id HAVING "
                                   "count(*) > 1")) == [(SOURCES // SHARED,)] * SHARED
         # politeness across the four workers: one host, at most PER_HOST at once
-        assert feed_server.peak_in_flight <= PER_HOST
+        assert feed_server.peak_in_flight({f"/f{i}.xml" for i in range(SOURCES)}) <= PER_HOST
         assert all(p.poll() is None for p in processes), why()
 
         # the web server serves what the workers stored, as a rendering of it all gives

@@ -209,7 +209,7 @@ def test_two_workers_updating_at_once_keep_within_the_per_host_limit(
     assert sorted(r.path for r in feed_server.requests) == sorted(f"/{i}.xml" for i in range(24))
     # three workers, one host: never more than per_host_concurrency at once (each worker
     # alone keeps 2 in flight, so without the shared cap there would be up to 6)
-    assert feed_server.peak_in_flight == 2
+    assert feed_server.peak_in_flight({f"/{i}.xml" for i in range(24)}) == 2
 
 
 # ---- the site, published once through the database ----
