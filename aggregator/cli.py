@@ -1,7 +1,7 @@
 """The command line. No logic of its own: it parses options and calls update/site/service.
 
 Exit codes: 0 success, 1 a source (or the database, or writing) failed,
-2 a usage or configuration error.
+2 a usage or configuration error (a schema this version will not open, a port in use).
 """
 
 from __future__ import annotations
@@ -20,14 +20,22 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from aggregator.exceptions import AggregatorError, ConfigError, StorageError, UpdateError
+from aggregator.exceptions import (
+    AggregatorError,
+    ConfigError,
+    SchemaError,
+    StorageError,
+    UpdateError,
+)
 from aggregator.types import Outcome
 from aggregator.version import __version__
 
 if TYPE_CHECKING:
+    from socket import socket
     from types import FrameType
 
     from aggregator.config import Config
+    from aggregator.service import Service
     from aggregator.store import SourceStatus, Store
     from aggregator.types import StoryView, UpdateResult
 
@@ -75,12 +83,17 @@ def _config(path: str | None) -> tuple[str, Config]:
 
 
 @contextmanager
-def _store(db: str | None, config: Config) -> Iterator[Store]:
+def _store(db: str | None, config: Config, *, upgrade: bool | None = None) -> Iterator[Store]:
+    """The store, its schema created or migrated (unless settings.auto_migrate is false:
+    then an older schema is refused, as is always a newer one, in one line, status 2)."""
     from aggregator.config import database_url
     from aggregator.store import Store
 
     try:
-        store = Store(database_url(db, config))
+        store = Store(database_url(db, config), upgrade=config.settings.auto_migrate
+                      if upgrade is None else upgrade)
+    except SchemaError as error:
+        _fail(str(error), EXIT_USAGE)
     except StorageError as error:
         _fail(str(error), EXIT_FAILED)
     try:
@@ -254,48 +267,104 @@ def _listen_option(value: str | None) -> str | None:
     return value
 
 
-@app.command()
-def run(
-    config: ConfigOption = None, db: DbOption = None,
-    listen: Annotated[str | None, typer.Option(
-        metavar="HOST:PORT", callback=_listen_option,
-        help="address to serve on [default: settings.listen]")] = None,
-) -> None:
-    """Poll due sources on schedule and serve /feeds/<name>.atom, until stopped."""
-    import socket
-
-    import uvicorn
+def _listen(listen: str | None, conf: Config) -> tuple[str, int, socket]:
+    """The address to serve on, bound now: a port in use is one line (status 2) before
+    anything starts, and "serving on" is said only once the port is ours."""
+    import socket as sockets
 
     from aggregator.config.model import parse_listen
-    from aggregator.logs import configure as configure_logging
-    from aggregator.service import Service
-    from aggregator.web import create_app, server_config
 
-    path, conf = _config(config)
     host, port = parse_listen(listen or conf.settings.listen)
-    try:  # bound here, so that a port in use is one line before anything starts
-        sock = socket.create_server((host, port))
+    try:
+        return host, port, sockets.create_server((host, port))
     except OSError as error:  # its strerror repeats the address: " (while attempting ...)"
         reason = str(error.strerror or error).split(" (while attempting")[0]
-        _fail(f"cannot listen on {host}:{port}: {reason}", EXIT_FAILED)
-    configure_logging()  # one line per event: JSON unless stderr is a terminal
+        _fail(f"cannot listen on {host}:{port}: {reason}", EXIT_USAGE)
+
+
+def _log_to_stderr() -> None:
+    """One line per event: JSON unless stderr is a terminal (logs.py)."""
+    from aggregator.logs import configure
+
+    configure()
+
+
+def _serve(service: Service, sock: socket, host: str, port: int, what: str) -> None:
+    """Start the service's jobs and serve its cache on ``sock`` until SIGTERM or SIGINT;
+    then stop the jobs (a running update finishes)."""
+    import uvicorn
+
+    from aggregator.web import create_app, server_config
+
+    service.start()
+    err.print(f"serving {what} on http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
+    # uvicorn re-raises the signal that stopped it once it is done; these handlers
+    # take that re-raise, so the scheduler below still finishes its work cleanly.
+    stopped_by: list[int] = []
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda received, _frame: stopped_by.append(received))
+    try:
+        server = uvicorn.Server(server_config(
+            create_app(service.cache, service.health, service.subscriber), host, port))
+        server.run(sockets=[sock])
+    finally:
+        service.stop()
+    if not server.started:
+        _fail(f"could not listen on {host}:{port}", EXIT_FAILED)
+
+
+ListenOption = Annotated[str | None, typer.Option(
+    metavar="HOST:PORT", callback=_listen_option,
+    help="address to serve on [default: settings.listen]")]
+
+
+@app.command()
+def run(config: ConfigOption = None, db: DbOption = None, listen: ListenOption = None) -> None:
+    """Poll due sources on schedule and serve /feeds/<name>.atom, until stopped: a worker
+    and a web server in one process."""
+    from aggregator.service import Service
+
+    path, conf = _config(config)
+    host, port, sock = _listen(listen, conf)
+    _log_to_stderr()
     with sock, _store(db, conf) as store:
-        service = Service(path, conf, store)
-        service.start()
-        err.print(f"serving feeds on http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
-        # uvicorn re-raises the signal that stopped it once it is done; these handlers
-        # take that re-raise, so the scheduler below still finishes its work cleanly.
-        stopped_by: list[int] = []
+        _serve(Service(path, conf, store), sock, host, port, "feeds")
+
+
+@app.command()
+def serve(config: ConfigOption = None, db: DbOption = None,
+          listen: ListenOption = None) -> None:
+    """Serve the site the workers publish into the database, until stopped; no fetching
+    (run `aggregator worker` for that)."""
+    from aggregator.service import Service
+
+    path, conf = _config(config)
+    host, port, sock = _listen(listen, conf)
+    _log_to_stderr()
+    with sock, _store(db, conf) as store:
+        _serve(Service(path, conf, store, fetch=False), sock, host, port, "the published site")
+
+
+@app.command()
+def worker(config: ConfigOption = None, db: DbOption = None) -> None:
+    """Poll due sources on schedule and publish what changed into the database, until
+    stopped; no web server (run `aggregator serve` for that)."""
+    from aggregator.service import Service
+
+    path, conf = _config(config)
+    _log_to_stderr()
+    with _store(db, conf) as store:
+        service = Service(path, conf, store, serve=False)
+        stop = threading.Event()
         for number in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(number, lambda received, _frame: stopped_by.append(received))
+            signal.signal(number, lambda _received, _frame: stop.set())
+        service.start()
+        err.print(f"worker {store.worker_id} started (Ctrl-C to stop)", markup=False)
         try:
-            server = uvicorn.Server(server_config(
-                create_app(service.cache, service.health, service.subscriber), host, port))
-            server.run(sockets=[sock])
+            while not stop.wait(3600):
+                pass
         finally:
             service.stop()
-        if not server.started:
-            _fail(f"could not listen on {host}:{port}", EXIT_FAILED)
 
 
 @app.command()
@@ -433,6 +502,51 @@ sources_app = typer.Typer(help="List, add and remove sources.", no_args_is_help=
 app.add_typer(sources_app, name="sources")
 opml_app = typer.Typer(help="Export or import the sources as OPML.", no_args_is_help=True)
 app.add_typer(opml_app, name="opml")
+db_app = typer.Typer(help="The database's schema: its revision, and upgrading it.",
+                     no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("current")
+def db_current(config: ConfigOption = None, db: DbOption = None) -> None:
+    """Print the schema's revision and whether this version can use it; change nothing."""
+    from aggregator.config import database_url
+    from aggregator.store.migrations import HEAD
+    from aggregator.store.store import current_revision, schema_problem
+
+    _, conf = _config(config)
+    try:
+        revision = current_revision(database_url(db, conf))
+    except StorageError as error:
+        _fail(str(error), EXIT_FAILED)
+    if revision is None:
+        state = f"empty: the schema ({HEAD}) is created when a command first opens it"
+    elif revision == HEAD:
+        state = "the newest: nothing to do"
+    elif schema_problem(revision, upgrade=True):
+        state = f"newer than this version of aggregator ({HEAD}): it refuses to open it"
+    else:
+        state = f"older than this version's {HEAD}: run `aggregator db upgrade`"
+    out.print(f"{revision or 'none'} ({state})", markup=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None, db: DbOption = None) -> None:
+    """Create the schema, or migrate it to this version's revision (whatever
+    settings.auto_migrate says); safe while other processes start or run."""
+    from aggregator.config import database_url
+    from aggregator.store.migrations import HEAD
+    from aggregator.store.store import current_revision
+
+    _, conf = _config(config)
+    try:
+        before = current_revision(database_url(db, conf))
+    except StorageError as error:
+        _fail(str(error), EXIT_FAILED)
+    with _store(db, conf, upgrade=True):
+        pass
+    out.print(f"schema at {HEAD}" + (" (it was already)" if before == HEAD
+                                     else f" (was {before or 'empty'})"), markup=False)
 
 
 @sources_app.callback(invoke_without_command=True)

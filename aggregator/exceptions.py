@@ -8,6 +8,7 @@
     │   ├── FetchError       network, TLS, timeout, HTTP >= 400, too large; .status, .retry_after
     │   └── ParseError       not a feed, or every entry unusable
     ├── StorageError         database errors that are not programming bugs
+    │   └── SchemaError      the schema is older than the code (auto_migrate off) or newer
     └── PublishError         an output could not be rendered or written
 
 Third-party errors are wrapped at the adapter that calls the library
@@ -76,6 +77,12 @@ class ParseError(UpdateError):
 
 class StorageError(AggregatorError):
     """The database failed in a way that is not a programming bug (locked, gone, full)."""
+
+
+class SchemaError(StorageError):
+    """The database's schema is not the one this version uses, and will not be changed
+    here: older with ``auto_migrate: false`` (run ``aggregator db upgrade``), or newer
+    than the code (a rollback). ``str()`` says what to do."""
 
 
 class PublishError(AggregatorError):

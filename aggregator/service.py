@@ -1,14 +1,19 @@
 """The long-running service: APScheduler jobs around the core, and hot config reload.
 
-Jobs (a few interval jobs, not one per feed: when a source is due is data in the store):
+One Service, two roles, each a few interval jobs (not one per feed: when a source is due
+is data in the store). ``aggregator worker`` runs the fetch role, ``aggregator serve``
+the serve role, ``aggregator run`` both in one process. Any number of each share one
+database; the site goes from the workers to the web servers through it.
+
+The fetch role (a worker):
 
 - ``reload``  every 2 s: re-read feeds.yaml if it changed; a broken edit is logged with
   file:line and the last good config stays in force, and so does it when the file is
   deleted or emptied; a config the database could not take is applied again.
-- ``update``  every ``TICK``: claim due sources, fetch and store them, then republish.
-- ``publish`` every minute: re-render, so a worker also serves what other workers
-  sharing its database stored (unchanged files keep their ETag: rendering is
-  deterministic).
+- ``update``  every ``TICK``: claim due sources, fetch and store them, then publish the
+  outputs the new content touched into the database (site.publish_site).
+- ``publish`` every minute: re-render the outputs with a ``max_age`` (time alone drops
+  their old stories) that no worker rendered within the minute.
 - ``prune``   every hour: drop the near-duplicate band keys older than the matching
   window, so the index stays the window's size.
 - ``websub``  every minute (and after an update or a reload): subscribe to the hubs our
@@ -16,13 +21,20 @@ Jobs (a few interval jobs, not one per feed: when a source is due is data in the
   a push the web app takes is republished at once.
 - ``retention`` daily (first a few minutes after start), when ``settings.retention`` is
   set: prune the stories unchanged for that long, in batches (``update.apply_retention``).
+
+The serve role (a web server):
+
+- ``follow``  every second: when the site's version in the database moved, load the
+  files whose ETag changed into the SiteCache the web app serves. It renders nothing on
+  a schedule; a WebSub push its callback takes is stored and published at once, as a
+  worker's update would be.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -31,9 +43,9 @@ from aggregator.clock import utc_now
 from aggregator.config import Config, load_config
 from aggregator.exceptions import AggregatorError, ConfigError
 from aggregator.publish.formats import site_url
-from aggregator.site import render_site
+from aggregator.site import outputs_of_sources, publish_site
 from aggregator.store import Store
-from aggregator.types import Outcome
+from aggregator.types import Outcome, SiteFile
 from aggregator.update import apply_retention, prune_index, update_sources
 from aggregator.web import Health, Heartbeat, SiteCache, health_check
 from aggregator.websub import Subscriber, ping_hub
@@ -43,27 +55,36 @@ TICK_SECONDS = 10
 RELOAD_SECONDS = 2
 REPUBLISH_SECONDS = 60
 PRUNE_SECONDS = 3600
+FOLLOW_SECONDS = 1
 WEBSUB_SECONDS = 60
 RETENTION_SECONDS = 86400
 RETENTION_DELAY = timedelta(minutes=5)  # the first retention run, after start
 
 
 class Service:
-    """Keeps the store in step with feeds.yaml, polls due sources, republishes outputs."""
+    """The fetch role keeps the store in step with feeds.yaml, polls due sources and
+    publishes what changed into the database; the serve role follows the published site
+    into ``cache``. ``aggregator run`` has both."""
 
     def __init__(self, config_path: str, config: Config, store: Store,
-                 cache: SiteCache | None = None) -> None:
+                 cache: SiteCache | None = None, *, fetch: bool = True,
+                 serve: bool = True) -> None:
         self.config_path = Path(config_path)
         self.config = config
         self.store = store
+        self.fetch = fetch
+        self.serve = serve
         self.cache = cache or SiteCache(int(config.settings.cache_max_age.total_seconds()))
         self._config_digest = self._digest()
         self._unsynced = False  # self.config is not in the database yet: sync on every reload
         self._missing = False  # feeds.yaml is gone (logged once)
         self._published_once = False  # no ping for what was already published at start
+        self._site_version: int | None = None  # of the files in self.cache
+        self._follow_failed = False  # logged once until the database answers again
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self.heartbeat = Heartbeat(utc_now())
-        self._health = health_check(store, self.heartbeat)
+        # a web server alone has no update to tick: its /healthz checks the database only
+        self._health = health_check(store, self.heartbeat if fetch else None)
         # the web app's WebSub callback: pushes are stored, then republished
         self.subscriber = Subscriber(store, lambda: self.config, on_stored=self._publish_soon)
 
@@ -95,21 +116,60 @@ class Service:
         self.store.sync_sources(self.config.sources, self.config.settings.poll_interval,
                                 utc_now())
 
-    def publish(self) -> None:
-        """Re-render every output; ping the WebSub hub for the feeds that changed."""
+    def publish(self, outputs: list[str] | None = None, *,
+                rendered_before: datetime | None = None) -> None:
+        """Render every output (or ``outputs``; see site.publish_site) into the database;
+        ping the WebSub hub for the first-page feeds that changed."""
         config = self.config
         try:
-            files = render_site(self.store, config, utc_now())
+            changed = publish_site(self.store, config, utc_now(), outputs=outputs,
+                                   rendered_before=rendered_before)
         except AggregatorError as error:
             log.error("publishing failed: %s", error)
             return
-        changed = self.cache.replace(files)
         hub = config.settings.websub_hub
         topics = [site_url(config.settings.base_url, path) for path in changed
-                  if files[path].is_feed and ".page" not in path]
+                  if SiteFile.is_feed_path(path) and ".page" not in path]
         if hub and topics and self._published_once:
             self._scheduler.add_job(ping_hub, args=(hub, topics))
         self._published_once = True
+        if self.serve:  # this process serves too: now, not at the next poll
+            self.follow()
+
+    def follow(self) -> bool:
+        """Load what the workers published since the last look into the cache. Returns
+        True when the cache changed."""
+        try:
+            version = self.store.site_version()
+            if version == self._site_version:
+                return False
+            etags = self.store.site_etags()
+            wanted = [path for path, etag in etags.items()
+                      if (held := self.cache.get(path)) is None or held.etag != etag]
+            loaded = {f.path: f for f in self.store.site_files(wanted)}
+        except AggregatorError as error:
+            if not self._follow_failed:
+                log.error("could not read the published site, serving the last one: %s",
+                          error)
+            self._follow_failed = True
+            return False
+        self._follow_failed = False
+        files = {}
+        for path in etags:
+            file = loaded.get(path) or self.cache.get(path)
+            if file is not None:
+                files[path] = file
+        self.cache.replace(files)
+        self._site_version = version
+        return True
+
+    def republish_aging(self) -> None:
+        """Re-render the outputs with a max_age (time alone drops their old stories),
+        unless another worker did within the minute."""
+        aging = [o.name for o in self.config.outputs if o.max_age is not None]
+        if aging:
+            self.publish(aging, rendered_before=utc_now() - timedelta(
+                seconds=REPUBLISH_SECONDS))
 
     def reload_config(self) -> bool:
         """Pick up an edited feeds.yaml. Returns True when a new config took effect.
@@ -185,7 +245,8 @@ class Service:
 
     def update_due(self) -> None:
         config = self.config
-        self.heartbeat.beat(utc_now())
+        started = utc_now()
+        self.heartbeat.beat(started)
         try:  # a long update beats at each source it finishes
             results = update_sources(self.store, config, due_only=True,
                                      on_result=lambda _: self.heartbeat.beat(utc_now()))
@@ -205,29 +266,45 @@ class Service:
                 log.warning("%s moved permanently to %s: update its url in feeds.yaml",
                             result.source, result.moved_to,
                             extra={**fields, "moved_to": result.moved_to})
-        if any(r.outcome is Outcome.OK for r in results):
-            self.publish()
+        changed = {r.source for r in results if r.outcome is Outcome.OK}
+        if changed:  # publish the outputs this update touched, once, for every web server
             self._websub_soon()  # a new body may announce a hub
+            try:
+                changed |= self.store.sources_sharing_stories(changed, started)
+            except AggregatorError as error:
+                log.error("publishing failed: %s", error)
+                return
+            self.publish(outputs_of_sources(config, changed))
 
     def start(self) -> None:
-        self.sync()
-        self.publish()
-        self._scheduler.add_job(self.update_due, "interval", seconds=TICK_SECONDS, id="update",
-                                next_run_time=utc_now(), max_instances=1, coalesce=True)
-        self._scheduler.add_job(self.reload_config, "interval", seconds=RELOAD_SECONDS,
-                                id="reload", max_instances=1, coalesce=True)
-        # other workers sharing the database store stories too: catch up with them
-        self._scheduler.add_job(self.publish, "interval", seconds=REPUBLISH_SECONDS,
-                                id="publish", max_instances=1, coalesce=True)
-        self._scheduler.add_job(self.prune, "interval", seconds=PRUNE_SECONDS, id="prune",
-                                max_instances=1, coalesce=True)
-        self._scheduler.add_job(self.maintain_subscriptions, "interval",
-                                seconds=WEBSUB_SECONDS, id="websub", next_run_time=utc_now(),
-                                max_instances=1, coalesce=True)
-        # checked at each run, so a reload that sets settings.retention takes effect
-        self._scheduler.add_job(self.retain, "interval", seconds=RETENTION_SECONDS,
-                                id="retention", next_run_time=utc_now() + RETENTION_DELAY,
-                                max_instances=1, coalesce=True)
+        """Start the jobs of this service's roles. A worker syncs the sources and renders
+        every output first (the config may have changed while nothing ran); a web server
+        loads the published site first."""
+        if self.fetch:
+            self.sync()
+            self.publish()
+            self._scheduler.add_job(self.update_due, "interval", seconds=TICK_SECONDS,
+                                    id="update", next_run_time=utc_now(), max_instances=1,
+                                    coalesce=True)
+            self._scheduler.add_job(self.reload_config, "interval", seconds=RELOAD_SECONDS,
+                                    id="reload", max_instances=1, coalesce=True)
+            self._scheduler.add_job(self.republish_aging, "interval",
+                                    seconds=REPUBLISH_SECONDS, id="publish",
+                                    max_instances=1, coalesce=True)
+            self._scheduler.add_job(self.prune, "interval", seconds=PRUNE_SECONDS,
+                                    id="prune", max_instances=1, coalesce=True)
+            self._scheduler.add_job(self.maintain_subscriptions, "interval",
+                                    seconds=WEBSUB_SECONDS, id="websub",
+                                    next_run_time=utc_now(), max_instances=1, coalesce=True)
+            # checked at each run, so a reload that sets settings.retention takes effect
+            self._scheduler.add_job(self.retain, "interval", seconds=RETENTION_SECONDS,
+                                    id="retention",
+                                    next_run_time=utc_now() + RETENTION_DELAY,
+                                    max_instances=1, coalesce=True)
+        if self.serve:
+            self.follow()
+            self._scheduler.add_job(self.follow, "interval", seconds=FOLLOW_SECONDS,
+                                    id="follow", max_instances=1, coalesce=True)
         self._scheduler.start()
 
     def stop(self) -> None:

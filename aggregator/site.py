@@ -12,18 +12,19 @@ writes it for static hosting, so a subscriber's URL never depends on how it is h
     sources.opml                    every source (unless settings.publish_sources is false)
 
 ``select_stories`` reads the store and applies the output's rules (publish/curate.py); the
-rendering is pure; ``write_site`` writes atomically.
+rendering is pure; ``write_site`` writes atomically. ``publish_site`` keeps the site in the
+database for the web servers (``aggregator serve``, ``run``): the worker that stored a
+change renders the outputs it touched, under the store's site lock, and writes the files
+whose bytes changed.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import math
 import time
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,40 +51,14 @@ from aggregator.publish.pages import (
     render_output_page,
     render_story_page,
 )
-from aggregator.store import Store
-from aggregator.types import OutputFeed, StoryView
+from aggregator.store import PublishedOutput, Store
+from aggregator.types import OutputFeed, SiteFile, StoryView
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HTML = "text/html; charset=utf-8"
 OPML = "text/x-opml; charset=utf-8"
 MAX_PAGES = 10  # RFC 5005 paging goes back this many pages of `limit` stories
 CANDIDATES_PER_STORY = 4  # stories read per story wanted, when rules may drop some
-
-
-@dataclass(frozen=True, slots=True)
-class SiteFile:
-    """One file of the site: the bytes, gzipped once, and the validators to serve it."""
-
-    path: str  # relative to the site root, e.g. "feeds/all.atom", "index.html"
-    body: bytes
-    gzip_body: bytes
-    etag: str  # strong, quoted; the gzip variant adds "-gz" inside the quotes
-    last_modified: datetime
-    media_type: str
-    content_security_policy: str | None = None  # an HTML page's, as its <meta> tag says
-
-    @staticmethod
-    def of(path: str, body: bytes, updated: datetime, media_type: str,
-           content_security_policy: str | None = None) -> SiteFile:
-        return SiteFile(
-            path=path, body=body, gzip_body=gzip.compress(body, mtime=0),
-            etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
-            last_modified=updated.replace(microsecond=0), media_type=media_type,
-            content_security_policy=content_security_policy)
-
-    @property
-    def is_feed(self) -> bool:
-        return self.path.startswith("feeds/") and not self.path.endswith(".html")
 
 
 def feed_url(config: Config, name: str, extension: str = "atom", page: int = 1) -> str:
@@ -196,6 +171,46 @@ class StoryPages:
 STORY_PAGES = StoryPages()
 
 
+def _render_one(store: Store, config: Config, output: OutputConfig, now: datetime, *,
+                first_published: datetime
+                ) -> tuple[list[SiteFile], OutputSummary, list[StoryView]]:
+    """One output's feeds (every format and page) and HTML page, its index summary, and
+    the stories its feeds' pages hold (each gets a page)."""
+    stories = select_stories(store, config, output, now).stories
+    files = render_output_feeds(config, output, stories, first_published=first_published)
+    shown = stories[: output.limit]
+    updated = max((s.updated_at for s in shown), default=None)
+    summary = OutputSummary(output.name, output.title, output.description, len(shown),
+                            updated)
+    site = _site_info(config)
+    page = render_output_page(site, summary, shown).encode("utf-8")
+    files.append(SiteFile.of(feed_path(output.name, "html"), page, updated or first_published,
+                             HTML, content_security_policy(site.remote_images)))
+    return files, summary, list(stories[: output.limit * MAX_PAGES])
+
+
+def _site_info(config: Config) -> SiteInfo:
+    return SiteInfo(title=config.settings.title, base_url=config.settings.base_url,
+                    remote_images=config.settings.remote_images,
+                    sources_listed=config.settings.publish_sources)
+
+
+def _index_and_sources(store: Store, config: Config, summaries: Sequence[OutputSummary],
+                       first: Mapping[str, datetime], now: datetime) -> list[SiteFile]:
+    """The index page, the "Not found" page and (unless kept private) the OPML list."""
+    site = _site_info(config)
+    policy = content_security_policy(site.remote_images)
+    newest = max((s.updated for s in summaries if s.updated),
+                 default=min(first.values(), default=now))
+    files = [SiteFile.of("index.html", render_index(site, summaries).encode("utf-8"),
+                         newest, HTML, policy),
+             SiteFile.of(NOT_FOUND_PATH, render_not_found(site).encode("utf-8"),
+                         min(first.values(), default=EPOCH), HTML, policy)]
+    if config.settings.publish_sources:
+        files.append(SiteFile.of(OPML_PATH, sources_opml(store, config), newest, OPML))
+    return files
+
+
 def render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFile]:
     """Every file of the site, by path: feeds in every format and page, the HTML pages
     (the index, one per output, one per story published) and the OPML list of sources.
@@ -211,41 +226,90 @@ def render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFi
 
 def _render_site(store: Store, config: Config, now: datetime) -> dict[str, SiteFile]:
     files: dict[str, SiteFile] = {}
-    site = SiteInfo(title=config.settings.title, base_url=config.settings.base_url,
-                    remote_images=config.settings.remote_images,
-                    sources_listed=config.settings.publish_sources)
-    policy = content_security_policy(site.remote_images)
     summaries = []
     published: list[StoryView] = []
     first = store.first_published([o.name for o in config.outputs], now)
     for output in config.outputs:
-        stories = select_stories(store, config, output, now).stories
-        published += stories[: output.limit * MAX_PAGES]  # what its feeds' pages hold
-        files.update((f.path, f) for f in render_output_feeds(
-            config, output, stories, first_published=first[output.name]))
-        shown = stories[: output.limit]
-        updated = max((s.updated_at for s in shown), default=None)
-        summary = OutputSummary(output.name, output.title, output.description, len(shown),
-                                updated)
+        rendered, summary, stories = _render_one(store, config, output, now,
+                                                 first_published=first[output.name])
+        files.update((f.path, f) for f in rendered)
         summaries.append(summary)
-        page = render_output_page(site, summary, shown).encode("utf-8")
-        files[feed_path(output.name, "html")] = SiteFile.of(
-            feed_path(output.name, "html"), page, updated or first[output.name], HTML, policy)
-    newest = max((s.updated for s in summaries if s.updated),
-                 default=min(first.values(), default=now))
-    files["index.html"] = SiteFile.of("index.html", render_index(site, summaries)
-                                      .encode("utf-8"), newest, HTML, policy)
-    files.update((f.path, f) for f in STORY_PAGES.render(site, published))
-    files[NOT_FOUND_PATH] = SiteFile.of(NOT_FOUND_PATH, render_not_found(site).encode("utf-8"),
-                                        min(first.values(), default=EPOCH), HTML, policy)
-    if config.settings.publish_sources:
-        files[OPML_PATH] = SiteFile.of(OPML_PATH, sources_opml(store, config), newest, OPML)
+        published += stories
+    files.update((f.path, f) for f in _index_and_sources(store, config, summaries, first, now))
+    files.update((f.path, f) for f in STORY_PAGES.render(_site_info(config), published))
     return files
 
 
 def unpublished_paths(config: Config) -> list[str]:
     """The site's paths that this config keeps private (a static export removes them)."""
     return [] if config.settings.publish_sources else [OPML_PATH]
+
+
+def outputs_of_sources(config: Config, sources: Collection[str]) -> list[str]:
+    """The outputs that select any of ``sources``: those a change to them can touch."""
+    return [o.name for o in config.outputs
+            if any(s.name in sources for s in config.sources_of(o))]
+
+
+def publish_site(store: Store, config: Config, now: datetime, *,
+                 outputs: Collection[str] | None = None,
+                 rendered_before: datetime | None = None) -> list[str]:
+    """Render and store the site for the web servers; return the paths that changed.
+
+    Renders every output, or only ``outputs`` (those a change touched), and of those
+    only the ones last rendered before ``rendered_before`` when given (the periodic pass
+    that lets ``max_age`` drop old stories: the first worker to run it renders, the
+    others find it done).
+    The index shows the other outputs as they were last rendered; an output never
+    rendered is rendered now. It all happens under the store's site lock, so a publish
+    in another process starts from what this one wrote; only the files whose bytes
+    changed are written, with one new version, and files of the rendered outputs (or,
+    rendering everything, of the whole site) that are no longer produced are removed.
+    """
+    first = store.first_published([o.name for o in config.outputs], now)
+    with store.publishing() as writer:
+        known = writer.outputs()
+
+        def wanted(output: OutputConfig) -> bool:
+            last = known.get(output.name)
+            if last is None or last.rendered_at is None:
+                return True
+            if outputs is not None and output.name not in outputs:
+                return False
+            return rendered_before is None or last.rendered_at < rendered_before
+
+        chosen = [o for o in config.outputs if wanted(o)]
+        if not chosen and config.outputs:
+            return []
+        started = time.monotonic()
+        files: dict[str, SiteFile] = {}
+        summaries: dict[str, OutputSummary] = {}
+        published: list[StoryView] = []
+        for output in chosen:
+            rendered, summary, stories = _render_one(store, config, output, now,
+                                                     first_published=first[output.name])
+            files.update((f.path, f) for f in rendered)
+            summaries[output.name] = summary
+            published += stories
+        for output in config.outputs:
+            if output.name not in summaries:
+                last = known[output.name]
+                summaries[output.name] = OutputSummary(output.name, output.title,
+                                                       output.description, last.stories,
+                                                       last.updated_at)
+        ordered = [summaries[o.name] for o in config.outputs]
+        files.update((f.path, f) for f in _index_and_sources(store, config, ordered, first,
+                                                             now))
+        # the pages of the rendered outputs' stories; a story no output publishes any more
+        # loses its page at the next whole publish
+        files.update((f.path, f) for f in STORY_PAGES.render(_site_info(config), published))
+        metrics.record_publish(time.monotonic() - started)
+        everything = len(chosen) == len(config.outputs)
+        prefixes = tuple(f"feeds/{o.name}." for o in chosen)
+        return writer.write(
+            files, [PublishedOutput(o.name, summaries[o.name].story_count,
+                                    summaries[o.name].updated, now) for o in chosen],
+            stale=lambda path: everything or path.startswith(prefixes))
 
 
 def sources_opml(store: Store, config: Config) -> bytes:

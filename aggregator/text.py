@@ -130,6 +130,15 @@ def http_url(value: str | None) -> str | None:
     return value
 
 
+def url_host(url: str) -> str:
+    """The host name of ``url`` ('' when it has none or does not parse): what per-host
+    politeness counts by, within a worker and across workers."""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
 def canonical_url(url: str | None, base: str | None = None) -> str | None:
     """A comparable form of ``url``: absolute, lowercase scheme and host, no default port,
     no fragment, no tracking parameters (utm_*, fbclid, gclid, yclid, ...).

@@ -9,10 +9,13 @@ Stage names follow the data flow::
     SourceUpdate + article pages -> FullText -> SourceUpdate (ingest/fulltext.py)
     SourceUpdate  -> UpdateResult                           (store)
     StoryView(Outlet, Copy...) -> bytes                     (publish/render.py, pages.py)
+    bytes         -> SiteFile                               (site.py; kept by the store)
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -377,3 +380,33 @@ class FullText:
     content_html: str | None = None  # sanitized; None: the teaser stays
     fingerprint: Fingerprint | None = None
     credit: Credit | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFile:
+    """One file of the site: the bytes, gzipped once, and the validators to serve it."""
+
+    path: str  # relative to the site root, e.g. "feeds/all.atom", "index.html"
+    body: bytes
+    gzip_body: bytes
+    etag: str  # strong, quoted; the gzip variant adds "-gz" inside the quotes
+    last_modified: datetime
+    media_type: str
+    content_security_policy: str | None = None  # an HTML page's, as its <meta> tag says
+
+    @staticmethod
+    def of(path: str, body: bytes, updated: datetime, media_type: str,
+           content_security_policy: str | None = None) -> SiteFile:
+        return SiteFile(
+            path=path, body=body, gzip_body=gzip.compress(body, mtime=0),
+            etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+            last_modified=updated.replace(microsecond=0), media_type=media_type,
+            content_security_policy=content_security_policy)
+
+    @property
+    def is_feed(self) -> bool:
+        return SiteFile.is_feed_path(self.path)
+
+    @staticmethod
+    def is_feed_path(path: str) -> bool:
+        return path.startswith("feeds/") and not path.endswith(".html")

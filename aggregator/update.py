@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from aggregator import metrics
 from aggregator.clock import utc_now
@@ -35,6 +34,7 @@ from aggregator.ingest.plan import (
 from aggregator.ingest.pool import parse_pool, parse_workers
 from aggregator.ingest.schedule import PollPolicy
 from aggregator.store import PruneReport, Store
+from aggregator.text import url_host
 from aggregator.types import (
     Failure,
     Fetched,
@@ -114,7 +114,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                             writer=writer))
 
             async def fetch_and_store(source: SourceToFetch) -> UpdateResult:
-                async with host_gates[_host(source.url)]:
+                async with host_gates[url_host(source.url)]:
                     started, clock = utc_now(), time.monotonic()
                     response = await fetch(client, source, limits, started)
                     seconds = time.monotonic() - clock
@@ -166,7 +166,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                     update = await add_full_text(
                         client, decided.update, limits=limits,
                         limit=settings.full_text_per_update,
-                        gate=lambda url: host_gates[_host(url)], run=run_cpu)
+                        gate=lambda url: host_gates[url_host(url)], run=run_cpu)
                     decided = replace(decided, update=update)
                 return await loop.run_in_executor(ingest, partial(
                     commit, store, source, decided, writer=writer))
@@ -182,8 +182,12 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 return await loop.run_in_executor(ingest, partial(function, *args))
 
             def claim(limit: int | None) -> list[SourceToFetch]:
-                return store.claim_sources(now or utc_now(), names=names, due_only=due_only,
-                                           limit=limit, token=lease)
+                # the scheduler's window also keeps each host's leases, counted across
+                # every worker, within per_host_concurrency
+                return store.claim_sources(
+                    now or utc_now(), names=names, due_only=due_only, limit=limit,
+                    token=lease, per_host=None if window is None
+                    else settings.per_host_concurrency)
 
             running: set[asyncio.Task[UpdateResult]] = set()
             more = True
@@ -192,12 +196,15 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                     if more and (window is None or len(running) < window):
                         room = None if window is None else window - len(running)
                         claimed = await loop.run_in_executor(ingest, claim, room)
-                        more = window is not None and room is not None and len(claimed) == room
+                        # a short window claim may only mean busy hosts: claim again
+                        # when a fetch finishes and frees a host's slot
+                        more = window is not None and bool(claimed)
                         running |= {asyncio.create_task(one(s)) for s in claimed}
                         if not running:
                             break
                     done, running = await asyncio.wait(running,
                                                        return_when=asyncio.FIRST_COMPLETED)
+                    more = more or window is not None
                     for task in done:
                         outcome = task.result()
                         results.append(outcome)
@@ -220,14 +227,6 @@ def _release(store: Store, lease: str) -> None:
         store.release_leases(lease)
     except AggregatorError as error:  # they expire instead
         log.error("could not release the leases of an interrupted update: %s", error)
-
-
-def _host(url: str) -> str:
-    """The per-host gate's key; a URL that does not parse shares the gate of ''."""
-    try:
-        return urlsplit(url).hostname or ""
-    except ValueError:
-        return ""
 
 
 def process(store: Store, config: Config, source: SourceToFetch, response: Response,

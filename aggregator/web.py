@@ -36,7 +36,7 @@ from aggregator.clock import utc_now
 from aggregator.exceptions import AggregatorError
 from aggregator.publish.formats import NOT_FOUND_PATH
 from aggregator.publish.pages import CONTENT_SECURITY_POLICY
-from aggregator.site import SiteFile
+from aggregator.types import SiteFile
 
 if TYPE_CHECKING:
     from aggregator.store import Store

@@ -8,7 +8,7 @@ import hashlib
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -38,6 +38,7 @@ class FeedServer:
         self.routes: dict[str, Route] = {}
         self.requests: list[SeenRequest] = []
         self.posts: list[tuple[str, bytes]] = []
+        self.spans: list[tuple[str, float, float]] = []  # (path, start, end) of each GET
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,6 +56,13 @@ class FeedServer:
                 self._send(status, b"", {})
 
             def do_GET(self) -> None:
+                started = time.monotonic()
+                try:
+                    self._get()
+                finally:
+                    server.spans.append((self.path, started, time.monotonic()))
+
+            def _get(self) -> None:
                 server.requests.append(SeenRequest(self.path, dict(self.headers.items())))
                 route = server.routes.get(self.path)
                 if route is None:
@@ -110,6 +118,7 @@ class FeedServer:
         self.routes.clear()
         self.requests.clear()
         self.posts.clear()
+        self.spans.clear()
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -123,6 +132,17 @@ class FeedServer:
     def serve_file(self, path: str, filename: str,
                    content_type: str = "application/rss+xml") -> str:
         return self.serve(path, (FEEDS / filename).read_bytes(), content_type)
+
+    def peak_in_flight(self, paths: Collection[str]) -> int:
+        """The most GET requests for ``paths`` answered at once (requests of an earlier
+        test still being answered do not count)."""
+        events = sorted((t, step) for path, start, end in list(self.spans) if path in paths
+                        for t, step in ((start, 1), (end, -1)))
+        peak = current = 0
+        for _, step in events:
+            current += step
+            peak = max(peak, current)
+        return peak
 
     def hits(self, path: str) -> list[SeenRequest]:
         return [r for r in self.requests if r.path == path]

@@ -144,16 +144,18 @@ def test_run_with_a_bad_listen_is_a_usage_error(tmp_path: Path) -> None:
         in result.stderr
 
 
-def test_run_on_a_port_in_use_is_one_line_and_exit_1(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["run", "serve"])
+def test_a_port_in_use_is_one_line_and_exit_2(tmp_path: Path, command: str) -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
         (tmp_path / "feeds.yaml").write_text(f"settings:\n  listen: 127.0.0.1:{port}\n")
         child = subprocess.run(
-            [sys.executable, "-m", "aggregator", "run", "--db",
+            [sys.executable, "-m", "aggregator", command, "--db",
              f"sqlite:///{tmp_path / 'a.db'}"], cwd=tmp_path, capture_output=True, text=True,
             timeout=60, check=False)
     assert (child.returncode, child.stderr) == (
-        1, f"aggregator: cannot listen on 127.0.0.1:{port}: Address already in use\n")
+        2, f"aggregator: cannot listen on 127.0.0.1:{port}: Address already in use\n")
+    assert not (tmp_path / "a.db").exists()  # refused before anything started
 
 
 def test_a_sqlite_folder_that_cannot_be_created_is_a_storage_error(tmp_path: Path) -> None:

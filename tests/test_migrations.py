@@ -8,6 +8,7 @@ from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 from aggregator.store import Store
+from aggregator.store.migrations import HEAD
 
 
 def test_migrations_build_exactly_the_models(db_url: str) -> None:
@@ -106,31 +107,172 @@ def test_the_head_the_store_checks_is_alembics_head() -> None:
     assert ScriptDirectory.from_config(config).get_current_head() == migrations.HEAD
 
 
-def test_0006_has_every_feed_parsed_again_to_find_its_hub(db_url: str) -> None:
-    """A feed whose body has not changed since the upgrade would never be parsed again,
-    and its hub never found: 0006 clears the stored body hashes."""
-    from datetime import datetime
+# ---- the schema's revision: created, upgraded, or refused ----
+
+
+def _alembic_config() -> object:
     from pathlib import Path
 
-    from alembic import command
     from alembic.config import Config
+
+    import aggregator.store.store as store_module
+
+    config = Config()
+    config.set_main_option("script_location",
+                           str(Path(store_module.__file__).parent / "migrations"))
+    return config
+
+
+def _at_revision(db_url: str, revision: str, rows: str = "") -> None:
+    """The database built by the migrations up to ``revision``, with ``rows`` (SQL)."""
+    from alembic import command
     from sqlalchemy import create_engine, text
 
     import aggregator.store.store as store_module
 
     engine = create_engine(store_module.normalize_database_url(db_url))
-    config = Config()
-    config.set_main_option("script_location",
-                           str(Path(store_module.__file__).parent / "migrations"))
+    config = _alembic_config()
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0005")
-        connection.execute(text(
-            "INSERT INTO source (id, name, url, poll_interval_seconds, fixed_interval, active, "
-            "stopped, error_count, created_at, next_fetch_at, tags, body_hash) VALUES (1, 's', "
-            "'http://x/', 1800, false, true, false, 0, :t, :t, '', 'abc')"),
-            {"t": datetime(2026, 12, 1, 9, 0)})
+        config.attributes["connection"] = connection  # type: ignore[attr-defined]
+        command.upgrade(config, revision)  # type: ignore[arg-type]
+        for statement in filter(None, (s.strip() for s in rows.split(";"))):
+            connection.execute(text(statement))
     engine.dispose()
+
+
+FIRST_RELEASE_ROWS = """
+INSERT INTO source (id, name, url, poll_interval_seconds, fixed_interval, active, stopped,
+  error_count, created_at, next_fetch_at, tags, moved_to)
+  VALUES (1, 'news', 'https://news.example/feed', 1800, false, true, false, 0,
+  '2026-11-24 09:00:00', '2026-11-24 09:00:00', 'en', 'https://moved.example/feed');
+INSERT INTO source (id, name, url, poll_interval_seconds, fixed_interval, active, stopped,
+  error_count, created_at, next_fetch_at, tags)
+  VALUES (2, 'wire', 'https://wire.example/rss', 1800, false, true, false, 0,
+  '2026-11-24 09:00:00', '2026-11-24 09:00:00', '');
+INSERT INTO story (id, uid, representative_is_original, published_at, first_seen_at,
+  updated_at) VALUES (1, 'urn:uuid:1', false, '2026-11-24 09:00:00',
+  '2026-11-24 09:00:00', '2026-11-24 09:00:00');
+INSERT INTO item (id, source_id, story_id, guid, title, content_html, summary_text,
+  categories, first_seen_at, last_changed_at, content_hash, cites, join_reason)
+  VALUES (1, 1, 1, 'g1', 'A title', '<p>x</p>', 'x', '', '2026-11-24 09:00:00',
+  '2026-11-24 09:00:00', 'h', '', 'new story');
+INSERT INTO item (id, source_id, story_id, guid, title, content_html, summary_text,
+  categories, first_seen_at, last_changed_at, content_hash, cites, join_reason)
+  VALUES (2, 2, 1, 'g2', 'A title', '<p>x</p>', 'x', '', '2026-11-24 09:00:00',
+  '2026-11-24 09:00:00', 'h', '', 'exact match')
+"""
+
+
+def test_the_first_release_with_data_migrates_to_the_newest(db_url: str) -> None:
+    """A database of the first release (revision 0001) with sources, a story and its
+    items opens with this version: migrated, the data kept, each source's host filled."""
+    from sqlalchemy import text
+
+    _at_revision(db_url, "0001", FIRST_RELEASE_ROWS)
+    store = Store(db_url)
+    try:
+        with store.engine.connect() as connection:
+            hosts = connection.execute(text("SELECT name, host FROM source ORDER BY name")).all()
+            assert connection.execute(text("SELECT count(*) FROM item")).scalar() == 2
+        assert [tuple(h) for h in hosts] == [("news", "moved.example"), ("wire", "wire.example")]
+        assert [(s.representative.source_name, [o.source_name for o in s.others])
+                for s in store.stories_for(None, 10)] == [("news", ["wire"])]
+        assert store.site_version() == 0
+    finally:
+        store.close()
+
+
+def test_an_older_schema_is_refused_without_auto_migrate_and_left_alone(db_url: str) -> None:
+    import pytest
+
+    from aggregator.exceptions import SchemaError
+    from aggregator.store.store import current_revision
+
+    _at_revision(db_url, "0003")
+    with pytest.raises(SchemaError, match=r"^the database schema is at revision 0003 and "
+                                          rf"this version needs {HEAD}: run `aggregator db "
+                                          r"upgrade` \(settings.auto_migrate is false\)$"):
+        Store(db_url, upgrade=False)
+    assert current_revision(db_url) == "0003"
+    Store(db_url).close()  # auto_migrate (the default) migrates it
+    assert current_revision(db_url) == HEAD
+    Store(db_url, upgrade=False).close()  # at the newest: opens either way
+
+
+def test_an_empty_database_is_created_even_without_auto_migrate(db_url: str) -> None:
+    from aggregator.store.store import current_revision
+
+    assert current_revision(db_url) is None
+    Store(db_url, upgrade=False).close()
+    assert current_revision(db_url) == HEAD
+
+
+def test_a_schema_newer_than_the_code_is_always_refused(db_url: str) -> None:
+    import pytest
+    from sqlalchemy import text
+
+    from aggregator.exceptions import SchemaError
+
+    Store(db_url).close()
+    store = Store(db_url)
+    with store.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0042'"))
+    store.close()
+    for upgrade in (True, False):
+        with pytest.raises(SchemaError, match=r"^the database schema is at revision 0042, "
+                                              r"newer than this version"):
+            Store(db_url, upgrade=upgrade)
+
+
+def test_the_revisions_the_store_knows_are_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    from aggregator.store import migrations
+
+    script = ScriptDirectory.from_config(_alembic_config())  # type: ignore[arg-type]
+    known = [r.revision for r in script.walk_revisions()]
+    assert sorted(known) == sorted(migrations.REVISIONS)
+
+
+def test_db_current_and_upgrade_on_the_command_line(db_url: str, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from aggregator.cli import app
+
+    folder = Path(str(tmp_path))
+    config = folder / "feeds.yaml"
+    config.write_text("settings:\n  auto_migrate: false\nsources:\n  - name: a\n"
+                      "    url: https://example.com/a.xml\n")
+    _at_revision(db_url, "0003")
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        result = runner.invoke(app, [*args, "--config", str(config), "--db", db_url])
+        return result.exit_code, result.stdout, result.stderr
+
+    assert invoke("db", "current") == (
+        0, f"0003 (older than this version's {HEAD}: run `aggregator db upgrade`)\n", "")
+    assert invoke("sources") == (2, "", "aggregator: the database schema is at revision 0003 "
+                                 f"and this version needs {HEAD}: run `aggregator db upgrade` "
+                                 "(settings.auto_migrate is false)\n")
+    assert invoke("db", "upgrade") == (0, f"schema at {HEAD} (was 0003)\n", "")
+    assert invoke("db", "current") == (0, f"{HEAD} (the newest: nothing to do)\n", "")
+    code, out, _ = invoke("sources")
+    assert code == 0 and out.startswith("source")
+
+
+def test_0006_has_every_feed_parsed_again_to_find_its_hub(db_url: str) -> None:
+    """A feed whose body has not changed since the upgrade would never be parsed again,
+    and its hub never found: 0006 clears the stored body hashes."""
+    from sqlalchemy import text
+
+    _at_revision(db_url, "0005", """
+INSERT INTO source (id, name, url, poll_interval_seconds, fixed_interval, active, stopped,
+  error_count, created_at, next_fetch_at, tags, body_hash)
+  VALUES (1, 's', 'http://x/', 1800, false, true, false, 0, '2026-12-01 09:00:00',
+  '2026-12-01 09:00:00', '', 'abc')""")
     store = Store(db_url)  # upgrades to head
     try:
         with store.engine.connect() as connection:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import uvicorn
 
-from aggregator.site import SiteFile
+from aggregator.types import SiteFile
 from aggregator.web import SiteCache, create_app
 
 FEED = SiteFile.of("feeds/all.atom", b"<feed/>" * 100, datetime(2026, 11, 24, 9, 0, tzinfo=UTC),

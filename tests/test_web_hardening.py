@@ -19,7 +19,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from aggregator.publish.pages import SiteInfo, render_index
-from aggregator.site import SiteFile
+from aggregator.types import SiteFile
 from aggregator.web import HeadDeadlineH11Protocol, SiteCache, create_app, server_config
 
 with warnings.catch_warnings():  # starlette now prefers httpx2, which is not a dependency

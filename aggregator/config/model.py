@@ -105,6 +105,7 @@ class Settings(_Strict):
     """The optional ``settings:`` block."""
 
     database: str | None = None
+    auto_migrate: bool = True  # false: a schema older than the code is refused, not migrated
     poll_interval: Duration = timedelta(minutes=30)
     base_url: HttpUrl = "http://127.0.0.1:8080/"
     listen: Annotated[str, AfterValidator(_check_listen)] = "127.0.0.1:8080"

@@ -109,6 +109,9 @@ class SourceRow(SQLModel, table=True):
     next_fetch_at: datetime = Field(sa_type=UTCDateTime, index=True)
     lease_owner: str | None = Field(default=None, max_length=100)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # feed_url's host name: a claim caps the sources of one host leased by all workers
+    host: str = Field(default="", max_length=255, index=True,
+                      sa_column_kwargs={"server_default": ""})
 
     @property
     def feed_url(self) -> str:
@@ -254,6 +257,36 @@ class OutputRow(SQLModel, table=True):
 
     name: str = Field(max_length=64, primary_key=True)
     first_published_at: datetime = Field(sa_type=UTCDateTime)
+    # what the index page shows of it, so the index renders without rendering every output
+    stories: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    rendered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SiteFileRow(SQLModel, table=True):
+    """One file of the rendered site, as the web servers serve it, with the version of
+    the publish that last changed it (versions only grow: a web server polls the newest)."""
+
+    __tablename__ = "site_file"
+
+    path: str = Field(max_length=255, primary_key=True)
+    version: int = Field(sa_type=BigInteger, index=True)
+    etag: str = Field(max_length=64)
+    last_modified: datetime = Field(sa_type=UTCDateTime)
+    media_type: str = Field(max_length=100)
+    body: bytes = Field(sa_type=LargeBinary)
+    gzip_body: bytes = Field(sa_type=LargeBinary)
+    content_security_policy: str | None = Field(default=None, sa_type=Text)  # HTML pages
+
+
+class SiteVersionRow(SQLModel, table=True):
+    """One row: the version of the newest publish that changed the site. It only grows,
+    so a web server that polls it never misses a change (files removed included)."""
+
+    __tablename__ = "site_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = Field(sa_type=BigInteger)
 
 
 class TombstoneRow(SQLModel, table=True):

@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, event, inspect, or_, text, update
+from sqlalchemy import Connection, Engine, delete, event, func, inspect, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
@@ -26,8 +26,8 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from aggregator import metrics
 from aggregator.config import SourceConfig
-from aggregator.exceptions import StorageError
-from aggregator.store.migrations import HEAD
+from aggregator.exceptions import SchemaError, StorageError
+from aggregator.store.migrations import HEAD, REVISIONS
 from aggregator.store.models import (
     ItemBandRow,
     ItemEnclosureRow,
@@ -38,6 +38,7 @@ from aggregator.store.models import (
     StoryRow,
     SubscriptionRow,
 )
+from aggregator.store.published import SiteWriter, site_etags, site_files, site_version
 from aggregator.store.retention import (
     BATCH,
     PruneReport,
@@ -45,13 +46,14 @@ from aggregator.store.retention import (
     prune_batch,
     pruned_guids,
 )
-from aggregator.text import canonical_url
+from aggregator.text import canonical_url, url_host
 from aggregator.types import (
     Copy,
     Enclosure,
     HubSource,
     Outcome,
     Outlet,
+    SiteFile,
     SourceToFetch,
     SourceUpdate,
     StoryView,
@@ -60,6 +62,13 @@ from aggregator.types import (
 )
 
 DEFAULT_LEASE = timedelta(minutes=5)
+#: a polite claim of N sources looks at the N x this earliest due ones (see _polite_ids)
+RANKED_PER_CLAIMED = 20
+#: What must not run twice at once across processes, each under its own lock: on
+#: PostgreSQL an advisory lock held until the transaction ends (these keys); on SQLite
+#: the database's write lock, taken before the transaction's first read (BEGIN IMMEDIATE).
+LOCKS = {"schema": 8245120593, "sources": 8245120594, "claims": 8245120595,
+         "stories": 8245120596, "site": 8245120597}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,30 +125,84 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (alembic), under a lock on PostgreSQL so
-    several workers starting together do not race; SQLite serializes writers itself.
-    A store already at the newest revision is only checked (alembic is not loaded)."""
-    if _revision(engine) == HEAD:
+def lock(connection: Connection, name: str) -> None:
+    """Hold ``name`` (a key of LOCKS) until this connection's transaction ends; call it
+    first in the transaction. Another process taking the same lock waits."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCKS[name]})
+    else:  # SQLite has one write lock: take it before reading, so what is read stays true
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def schema_problem(revision: str | None, *, upgrade: bool) -> str | None:
+    """Why a store at ``revision`` must not be opened by this version, or None. An empty
+    database (None) and an older schema with ``upgrade`` are migrated."""
+    if revision is None or revision == HEAD:
+        return None
+    if revision not in REVISIONS:
+        return (f"the database schema is at revision {revision}, newer than this version "
+                f"of aggregator knows (its newest is {HEAD}): run the newer version, or "
+                "restore a backup taken before the upgrade")
+    if not upgrade:
+        return (f"the database schema is at revision {revision} and this version needs "
+                f"{HEAD}: run `aggregator db upgrade` (settings.auto_migrate is false)")
+    return None
+
+
+def migrate(engine: Engine, *, upgrade: bool = True) -> None:
+    """Create the schema of an empty database, or bring an older one to the newest
+    revision (alembic) when ``upgrade``; refuse (SchemaError) a schema newer than the code
+    or, without ``upgrade``, an older one. Runs under the schema lock, so several
+    processes starting together on an empty database create it once. A store already at
+    the newest revision is only checked (alembic is not loaded)."""
+    revision = _revision(engine)
+    if revision == HEAD:
         return
+    problem = schema_problem(revision, upgrade=upgrade)
+    if problem:
+        raise SchemaError(problem)
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
     config = AlembicConfig()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(8245120593)"))
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        lock(connection, "schema")
+        # another process may have migrated while this one waited for the lock
+        found = _read_revision(connection)
+        if found != HEAD:
+            problem = schema_problem(found, upgrade=upgrade)
+            if problem:
+                raise SchemaError(problem)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+
+def current_revision(url: str) -> str | None:
+    """The schema revision of the database at ``url`` (None: empty), without changing it."""
+    engine = create_engine(normalize_database_url(url))
+    try:
+        return _revision(engine)
+    except ArgumentError as error:
+        raise StorageError(f"invalid database URL {url!r}: {error}") from None
+    except (OperationalError, DBAPIError) as error:
+        raise StorageError(f"cannot open the database {_safe(url)}: {error.orig}") from None
+    except ModuleNotFoundError as error:
+        raise StorageError(f"no driver for {_safe(url)}: {error}") from None
+    finally:
+        engine.dispose()
 
 
 def _revision(engine: Engine) -> str | None:
     """The schema's alembic revision, or None for a database without one."""
     with engine.connect() as connection:
-        if not inspect(connection).has_table("alembic_version"):
-            return None
-        found = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+        return _read_revision(connection)
+
+
+def _read_revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    found = connection.execute(text("SELECT version_num FROM alembic_version")).all()
     return str(found[0][0]) if len(found) == 1 else None
 
 
@@ -160,7 +223,8 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Store:
     """Sources, items and stories in one SQL database."""
 
-    def __init__(self, url: str, *, worker_id: str | None = None) -> None:
+    def __init__(self, url: str, *, worker_id: str | None = None,
+                 upgrade: bool = True) -> None:
         self.url = normalize_database_url(url)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         try:
@@ -180,7 +244,10 @@ class Store:
                 event.listen(self.engine, "connect", _set_sqlite_pragmas)
             else:
                 self.engine = create_engine(self.url, pool_pre_ping=True)
-            migrate(self.engine)
+            migrate(self.engine, upgrade=upgrade)
+        except SchemaError:
+            self.engine.dispose()
+            raise
         except ArgumentError as error:
             raise StorageError(f"invalid database URL {url!r}: {error}") from None
         except (OperationalError, DBAPIError) as error:
@@ -192,10 +259,13 @@ class Store:
         self.engine.dispose()
 
     @contextmanager
-    def _session(self) -> Iterator[Session]:
-        """One transaction; database failures become StorageError."""
+    def _session(self, locked: str | None = None) -> Iterator[Session]:
+        """One transaction, under the lock ``locked`` (a key of LOCKS) if given; database
+        failures become StorageError."""
         try:
             with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                if locked is not None:
+                    lock(session.connection(), locked)
                 yield session
         except DBAPIError as error:
             metrics.count("database_errors")
@@ -284,31 +354,60 @@ class Store:
             rows = session.exec(select(OutputRow).where(col(OutputRow.name).in_(names)))
             return {row.name: row.first_published_at for row in rows}
 
+    # ---- the rendered site ---------------------------------------------------
+
+    @contextmanager
+    def publishing(self) -> Iterator[SiteWriter]:
+        """Hold the site lock while rendering and writing: publishes in any process run
+        one at a time, each starting from what the previous one wrote. Render with the
+        store's other methods meanwhile, but write nothing else (on SQLite this holds the
+        database's write lock)."""
+        with self._session(locked="site") as session:
+            yield SiteWriter(session)
+
+    def site_version(self) -> int:
+        """The version of the newest publish that changed the site: poll it."""
+        with self._session() as session:
+            return site_version(session)
+
+    def site_etags(self) -> dict[str, str]:
+        """Every path of the stored site -> its ETag."""
+        with self._session() as session:
+            return site_etags(session)
+
+    def site_files(self, paths: Collection[str]) -> list[SiteFile]:
+        """The stored files at ``paths`` (those that still exist)."""
+        with self._session() as session:
+            return site_files(session, paths)
+
     # ---- sources -------------------------------------------------------------
 
     def sync_sources(self, sources: Sequence[SourceConfig], default_interval: timedelta,
                      now: datetime) -> None:
         """Make the stored sources match feeds.yaml: add, update, deactivate the removed.
 
-        A new source, or one whose URL changed, is due at once.
+        A new source, or one whose URL changed, is due at once. Several processes may
+        sync at the same moment (five workers starting on an empty database): each sync
+        holds the sources lock, and a new source is inserted with ON CONFLICT DO NOTHING.
         """
         wanted = {s.name: s for s in sources}
-        with self._session() as session:
+        with self._session(locked="sources") as session:
             rows = {r.name: r for r in session.exec(select(SourceRow)).all()}
             for name, row in rows.items():
                 if name not in wanted and row.active:
                     row.active = False
                     session.add(row)
+            new = []
             for name, conf in wanted.items():
                 interval = int((conf.poll_interval or default_interval).total_seconds())
                 existing = rows.get(name)
                 if existing is None:
-                    session.add(SourceRow(
-                        name=name, url=conf.url, title=conf.title, tags=conf.tags,
-                        language=conf.language,
-                        poll_interval_seconds=interval,
-                        fixed_interval=conf.poll_interval is not None,
-                        created_at=now, next_fetch_at=now))
+                    new.append({
+                        "name": name, "url": conf.url, "title": conf.title, "tags": conf.tags,
+                        "language": conf.language, "poll_interval_seconds": interval,
+                        "fixed_interval": conf.poll_interval is not None, "active": True,
+                        "stopped": False, "error_count": 0, "created_at": now,
+                        "next_fetch_at": now, "host": url_host(conf.url)[:255]})
                     continue
                 row = existing
                 if row.url != conf.url:  # a new feed: forget what we knew of the old one
@@ -318,6 +417,7 @@ class Store:
                     row.error_count = 0
                     row.stopped = False
                     row.next_fetch_at = now
+                    row.host = url_host(conf.url)[:255]
                 if not row.active:
                     row.active = True
                     row.next_fetch_at = min(row.next_fetch_at, now)
@@ -329,35 +429,44 @@ class Store:
                 row.poll_interval_seconds = interval
                 row.fixed_interval = conf.poll_interval is not None
                 session.add(row)
+            session.flush()
+            for start in range(0, len(new), 500):
+                self._insert_ignore(session, SourceRow, new[start:start + 500], ["name"])
 
     def claim_sources(self, now: datetime, *, names: Sequence[str] | None = None,
                       due_only: bool = True, limit: int | None = None,
                       lease: timedelta = DEFAULT_LEASE,
-                      token: str | None = None) -> list[SourceToFetch]:
+                      token: str | None = None,
+                      per_host: int | None = None) -> list[SourceToFetch]:
         """Lease sources for one update, so no other worker takes them meanwhile; they are
-        leased to ``token`` (from ``lease_token``; a new one if not given).
+        leased to ``token`` (from ``lease_token``; a new one if not given). With
+        ``per_host``, no host ends up with more than that many sources leased, counting
+        every worker's live leases: politeness across workers, not only within one.
 
-        The lease is a conditional UPDATE (only rows whose lease is free), which is
-        atomic on SQLite and PostgreSQL alike; a crashed worker's lease simply expires,
-        at once if that worker was a process of this host that is gone.
+        Claims hold the claims lock (one at a time across processes, so two workers
+        counting a host's leases cannot both take its last slot), and the lease is a
+        conditional UPDATE (only rows whose lease is free). A crashed worker's lease
+        simply expires, at once if that worker was a process of this host that is gone.
         """
         token = token or self.lease_token()
-        with self._session() as session:
+        with self._session(locked="claims") as session:
             held = session.exec(select(SourceRow.lease_owner).distinct().where(
                 col(SourceRow.lease_until) >= now)).all()
             dead = [owner for owner in held if owner and _owner_is_gone(owner)]
             free = or_(col(SourceRow.lease_until).is_(None), col(SourceRow.lease_until) < now,
                        col(SourceRow.lease_owner).in_(dead))
-            query = select(SourceRow.id).where(col(SourceRow.active), free)
+            wanted = [col(SourceRow.active), free]
             if due_only:  # the scheduler: due ones, never a stopped (gone) one
-                query = query.where(col(SourceRow.next_fetch_at) <= now,
-                                    col(SourceRow.stopped).is_(False))
+                wanted += [col(SourceRow.next_fetch_at) <= now,
+                           col(SourceRow.stopped).is_(False)]
             if names is not None:
-                query = query.where(col(SourceRow.name).in_(list(names)))
-            query = query.order_by(col(SourceRow.next_fetch_at), col(SourceRow.id)).limit(limit)
-            if self.dialect == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            ids = list(session.exec(query).all())
+                wanted.append(col(SourceRow.name).in_(list(names)))
+            order = (col(SourceRow.next_fetch_at), col(SourceRow.id))
+            if per_host is None:
+                ids = [int(i or 0) for i in session.exec(
+                    select(SourceRow.id).where(*wanted).order_by(*order).limit(limit))]
+            else:
+                ids = self._polite_ids(session, wanted, free, per_host, limit)
             if not ids:
                 return []
             session.execute(
@@ -390,6 +499,31 @@ class Store:
                 return None
             return _to_fetch(row, self._pushed_until(session, [source_id], now).get(source_id))
 
+    @staticmethod
+    def _polite_ids(session: Session, wanted: list[Any], free: Any, per_host: int,
+                    limit: int | None) -> list[int]:
+        """The ids to claim, at most ``per_host`` leased per host counting the leases
+        every worker holds now: each host's candidates ranked by due time, taken while
+        rank + leased <= per_host. ``limit`` None (no window) ranks every candidate."""
+        leased = (select(SourceRow.host, func.count().label("leased"))
+                  .where(~free).group_by(col(SourceRow.host)).subquery())
+        # only the earliest due are ranked, so a claim costs the same with 100 or
+        # 100,000 sources due (a claim runs each time a fetch finishes)
+        earliest = (select(SourceRow.id, SourceRow.host, SourceRow.next_fetch_at)
+                    .where(*wanted)
+                    .order_by(col(SourceRow.next_fetch_at), col(SourceRow.id))
+                    .limit(None if limit is None else limit * RANKED_PER_CLAIMED).subquery())
+        rank = func.row_number().over(partition_by=earliest.c.host,
+                                      order_by=(earliest.c.next_fetch_at,
+                                                earliest.c.id)).label("rank")
+        candidates = select(earliest.c.id.label("id"), earliest.c.host.label("host"),
+                            earliest.c.next_fetch_at.label("due"), rank).subquery()
+        query = (select(candidates.c.id)
+                 .join(leased, leased.c.host == candidates.c.host, isouter=True)
+                 .where(candidates.c.rank + func.coalesce(leased.c.leased, 0) <= per_host)
+                 .order_by(candidates.c.due, candidates.c.id).limit(limit))
+        return [int(i) for i in session.execute(query).scalars()]
+
     def lease_token(self) -> str:
         """A new lease owner for ``claim_sources``: this worker's id and a random part."""
         return f"{self.worker_id}:{uuid.uuid4().hex[:12]}"
@@ -400,6 +534,20 @@ class Store:
         with self._session() as session:
             session.execute(update(SourceRow).where(col(SourceRow.lease_owner) == token)
                             .values(lease_owner=None, lease_until=None))
+
+    def sources_sharing_stories(self, names: Collection[str], since: datetime) -> set[str]:
+        """The sources that carry a story in which an item of ``names`` was added or
+        changed at or after ``since``: whose outputs such a change can touch."""
+        if not names:
+            return set()
+        changed = (select(ItemRow.story_id).join(SourceRow, col(SourceRow.id) == ItemRow.source_id)
+                   .where(col(SourceRow.name).in_(sorted(names)),
+                          col(ItemRow.last_changed_at) >= since))
+        with self._session() as session:
+            return set(session.exec(
+                select(SourceRow.name).distinct()
+                .join(ItemRow, col(ItemRow.source_id) == SourceRow.id)
+                .where(col(ItemRow.story_id).in_(changed))).all())
 
     def source_names(self) -> list[str]:
         with self._session() as session:
@@ -418,7 +566,6 @@ class Store:
         return result
 
     def source_statuses(self) -> list[SourceStatus]:
-        from sqlalchemy import func
 
         with self._session() as session:
             counts = dict(session.exec(
@@ -545,7 +692,11 @@ class Store:
 
     def apply(self, source_id: int, change: SourceUpdate) -> None:
         """Record one source's update in one transaction, and release its lease."""
-        with self._session() as session:
+        # Items join stories under the stories lock, held from reading the candidates to
+        # the commit: two workers storing copies of one article at the same instant see
+        # each other's rows, so they never make two stories of it (nor lose an outlet).
+        items = bool(change.new_items or change.changed_items)
+        with self._session(locked="stories" if items else None) as session:
             source = session.get(SourceRow, source_id)
             if source is None:
                 return
@@ -610,6 +761,7 @@ class Store:
             source.body_hash = change.body_hash
         if change.moved_to is not None:
             source.moved_to = change.moved_to if change.moved_to != source.url else None
+            source.host = url_host(source.feed_url)[:255]
         if change.weekly_entries is not None:
             source.weekly_entries = change.weekly_entries
         if change.feed_ttl_seconds is not None or change.outcome is Outcome.OK:
