@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -50,6 +51,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     if not PG_URL:
         pytest.skip("PostgreSQL tests need AGGREGATOR_TEST_DATABASE_URL")
+    with pg_schema() as url:
+        yield url
+
+
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """The URL of a fresh schema in the test PostgreSQL database, dropped afterwards."""
     schema = f"test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(_pg_conninfo(), autocommit=True) as connection:
         connection.execute(f'CREATE SCHEMA "{schema}"')

@@ -15,13 +15,11 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -29,7 +27,7 @@ from aggregator.clock import utc_now
 from aggregator.config import load_config
 from aggregator.site import render_site
 from aggregator.store import Store
-from tests.conftest import PG_URL, _pg_conninfo, _pg_schema_url, write_config
+from tests.conftest import PG_URL, pg_schema, write_config
 from tests.feedserver import FeedServer
 from tests.test_scale import AT_ONCE
 from tests.test_web import free_port
@@ -43,14 +41,8 @@ PER_HOST = 16
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_pg_conninfo(), autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield _pg_schema_url(schema)
-    finally:
-        with psycopg.connect(_pg_conninfo(), autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with pg_schema() as url:
+        yield url
 
 
 def _feed(i: int, period: int) -> bytes:

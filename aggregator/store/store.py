@@ -182,15 +182,23 @@ def current_revision(url: str) -> str | None:
     """The schema revision of the database at ``url`` (None: empty), without changing it."""
     engine = create_engine(normalize_database_url(url))
     try:
-        return _revision(engine)
+        with _opening(url):
+            return _revision(engine)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _opening(url: str) -> Iterator[None]:
+    """The errors of opening the database at ``url`` as one-line StorageErrors."""
+    try:
+        yield
     except ArgumentError as error:
         raise StorageError(f"invalid database URL {url!r}: {error}") from None
     except (OperationalError, DBAPIError) as error:
         raise StorageError(f"cannot open the database {_safe(url)}: {error.orig}") from None
     except ModuleNotFoundError as error:
         raise StorageError(f"no driver for {_safe(url)}: {error}") from None
-    finally:
-        engine.dispose()
 
 
 def _revision(engine: Engine) -> str | None:
@@ -227,7 +235,7 @@ class Store:
                  upgrade: bool = True) -> None:
         self.url = normalize_database_url(url)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
-        try:
+        with _opening(url):
             parsed = make_url(self.url)
             self.dialect = parsed.get_backend_name()
             if self.dialect == "sqlite":
@@ -244,16 +252,11 @@ class Store:
                 event.listen(self.engine, "connect", _set_sqlite_pragmas)
             else:
                 self.engine = create_engine(self.url, pool_pre_ping=True)
-            migrate(self.engine, upgrade=upgrade)
-        except SchemaError:
-            self.engine.dispose()
-            raise
-        except ArgumentError as error:
-            raise StorageError(f"invalid database URL {url!r}: {error}") from None
-        except (OperationalError, DBAPIError) as error:
-            raise StorageError(f"cannot open the database {_safe(url)}: {error.orig}") from None
-        except ModuleNotFoundError as error:
-            raise StorageError(f"no driver for {_safe(url)}: {error}") from None
+            try:
+                migrate(self.engine, upgrade=upgrade)
+            except SchemaError:
+                self.engine.dispose()
+                raise
 
     def close(self) -> None:
         self.engine.dispose()
