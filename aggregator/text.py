@@ -49,6 +49,15 @@ ALLOWED_ATTRIBUTES = {
     "q": {"cite"},
     "blockquote": {"cite"},
 }
+# Built once: nh3.clean would convert these sets for ammonia on every call.
+_SANITIZER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+    url_schemes={"http", "https", "mailto"},
+    link_rel="noopener noreferrer nofollow",
+    strip_comments=True,
+)
+_TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"})
 _URL_ATTRIBUTES = re.compile(r'(\s(?:href|src|poster|cite)=")([^"]*)(")')
 _BLOCK_END = re.compile(
     r"<(?:br|hr|/p|/div|/li|/h[1-6]|/tr|/blockquote|/pre|/dd|/dt)\b[^>]*>", re.IGNORECASE)
@@ -197,14 +206,7 @@ def sanitize_html(fragment: str | None, base_url: str | None = None) -> str:
     http/https/mailto links only, relative URLs made absolute against ``base_url``."""
     if not fragment:
         return ""
-    cleaned = nh3.clean(
-        strip_illegal_xml(fragment),
-        tags=set(ALLOWED_TAGS),
-        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
-        strip_comments=True,
-    )
+    cleaned = _SANITIZER.clean(strip_illegal_xml(fragment))
     return _absolutize(cleaned, base_url).strip()
 
 
@@ -214,7 +216,7 @@ def html_to_text(fragment: str | None) -> str:
         return ""
     if "<" in fragment or "&" in fragment:
         marked = _BLOCK_END.sub("\n", strip_illegal_xml(fragment))
-        text = html.unescape(nh3.clean(marked, tags=set(), clean_content_tags={"script", "style"}))
+        text = html.unescape(_TEXT_ONLY.clean(marked))
     else:  # no markup, no entity: what the HTML parser would give, without parsing
         text = strip_illegal_xml(fragment).removeprefix("\ufeff")
         text = text.replace("\r\n", "\n").replace("\r", "\n")

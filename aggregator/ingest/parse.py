@@ -137,7 +137,8 @@ def _mostly_utf8(body: bytes) -> bool:
     (read in another charset, every other character would be mojibake)."""
     text = body.decode("utf-8", errors="replace")
     bad = text.count("\ufffd") - body.count("\ufffd".encode())
-    good = sum(1 for c in text if ord(c) > 0x7F) - text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))  # no loop per char
+    good = non_ascii - text.count("\ufffd")
     return good >= 10 * bad
 
 

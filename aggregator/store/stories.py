@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, SQLModel, col, select
 
@@ -196,9 +196,12 @@ def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
         "source_id": source.id, "story_id": stored_id(a.story), "guid": a.item.guid,
         "first_seen_at": now, "last_changed_at": now, "join_reason": a.reason,
     } for a in batch.items]
-    inserted = session.execute(
-        insert(ItemRow).returning(col(ItemRow.id), col(ItemRow.guid),
-                                  sort_by_parameter_order=True), rows).all()
+    # Core, not the ORM's bulk path (Python calls per row): one executemany, or one
+    # multi-row INSERT ... RETURNING per batch where the driver needs it for the ids
+    table = SQLModel.metadata.tables["item"]
+    inserted = session.connection().execute(
+        table.insert().returning(table.c.id, table.c.guid, sort_by_parameter_order=True),
+        rows).all()
     item_ids = {guid: item_id for item_id, guid in inserted}
     key_rows, print_rows, band_rows = [], [], []
     for item, seen_at, row in zip(items, seen, rows, strict=True):
@@ -290,7 +293,12 @@ def update_items(session: Session, source: SourceRow, change: SourceUpdate) -> s
     return touched
 
 
-def _outlet_keys(source: SourceRow) -> frozenset[str]:
+_OUTLET_COLUMNS = [col(getattr(SourceRow, name)) for name in (
+    "id", "name", "title", "feed_title", "site_url", "url")]
+
+
+def _outlet_keys(source: Any) -> frozenset[str]:
+    """The outlet keys a source is known by (a SourceRow or a row of _OUTLET_COLUMNS)."""
     names = [source.name, source.title or "", source.feed_title or ""]
     for url in (source.site_url, source.url):
         host = urlsplit(url or "").hostname or ""
@@ -308,8 +316,8 @@ def refresh_representatives(session: Session, story_ids: Iterable[int]) -> None:
         select_columns(*_MEMBER_COLUMNS).where(col(ItemRow.story_id).in_(chunk)))]
     keys: dict[int, frozenset[str]] = {}  # by source: only the sources of these members
     for chunk in _chunks(sorted({row.source_id for row in rows})):
-        keys.update((s.id or 0, _outlet_keys(s)) for s in session.exec(
-            select(SourceRow).where(col(SourceRow.id).in_(chunk))))
+        keys.update((s.id or 0, _outlet_keys(s)) for s in session.execute(
+            select_columns(*_OUTLET_COLUMNS).where(col(SourceRow.id).in_(chunk))))
     members: dict[int, list[StoryMember]] = defaultdict(list)
     for row in rows:
         members[row.story_id].append(StoryMember(

@@ -122,9 +122,12 @@ DEFAULT: Final = Tuning()
 _TAG = re.compile(r"<[^<>]*>")
 _ENTITY_LEFT = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z][a-z0-9]*);", re.IGNORECASE)
 _URL = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+", re.IGNORECASE)
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060\ufeff]")
-_QUOTES = re.compile("[«»„“”‟‘’‚‛'‹›「」]")
-_DASHES = re.compile("[‐‑‒–—―−⸺⸻]")
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
+_QUOTES = "«»„“”‟‘’‚‛'‹›「」"
+_DASHES = "‐‑‒–—―−⸺⸻"
+# One pass for the three: invisible characters dropped, quotes and dashes unified.
+_UNIFY: Final = str.maketrans({**dict.fromkeys(_INVISIBLE), **dict.fromkeys(_QUOTES, '"'),
+                               **dict.fromkeys(_DASHES, "-")})
 # Boilerplate: from the phrase to the end of its sentence or line (at most 300 characters).
 _BOILERPLATE_PHRASES = (
     r"подпис(?:ывайтесь|аться|ывайся)\s+на\s+(?:наш|нас|наши|канал)"
@@ -162,8 +165,7 @@ def _prepare(text: str) -> str:
     quotes and dashes unified, white space folded."""
     text = html.unescape(_TAG.sub(" ", text))
     text = _ENTITY_LEFT.sub(" ", _TAG.sub(" ", text)).replace("<", " ").replace(">", " ")
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
-    text = _DASHES.sub("-", _QUOTES.sub('"', text))
+    text = unicodedata.normalize("NFKC", text).translate(_UNIFY)
     if "@" in text or "//" in text or "www." in text:
         text = _URL.sub(" ", text)
     text = strip_credits(text)
@@ -303,6 +305,7 @@ _EMPTY: Final = np.uint32(0xFFFFFFFF)
 _FMIX: Final = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
 _PERMUTATIONS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 _LEAD_BAND_BASE: Final = 127  # band numbers fit 7 bits: bands + lead_bands <= 128
+_KEY_OFFSET: Final = 1 << 62  # band keys as signed 64-bit integers
 
 
 def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
@@ -366,14 +369,14 @@ def _band_keys(signature: np.ndarray, bands: int, rows: int, lead: bool) -> list
     """One LSH key per band of ``signature``: 56 bits of the band's BLAKE2b digest and,
     below them, the band's number (whole-text bands count up from 0, opening bands
     down from 127), as a signed 64-bit integer an index keeps in 8 bytes."""
-    data = signature.astype("<u4").tobytes()
+    data = memoryview(signature.astype("<u4").tobytes())
     width = rows * 4
-    keys = []
-    for band in range(bands):
-        digest = hashlib.blake2b(data[band * width:(band + 1) * width], digest_size=8).digest()
-        number = _LEAD_BAND_BASE - band if lead else band
-        keys.append((int.from_bytes(digest[:7], "big") << 7 | number) - (1 << 62))
-    return keys
+    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
+    digests = [blake2b(data[band * width:(band + 1) * width], digest_size=8).digest()
+               for band in range(bands)]
+    numbers = range(_LEAD_BAND_BASE, _LEAD_BAND_BASE - bands, -1) if lead else range(bands)
+    return [(from_bytes(digest[:7], "big") << 7 | number) - _KEY_OFFSET
+            for digest, number in zip(digests, numbers, strict=True)]
 
 
 def _digest(data: bytes) -> str:
