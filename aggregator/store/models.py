@@ -14,7 +14,6 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Index,
-    LargeBinary,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -199,30 +198,16 @@ class ItemEnclosureRow(SQLModel, table=True):
     duration: int | None = None  # seconds
 
 
-class ItemFingerprintRow(SQLModel, table=True):
-    """An item's near-duplicate fingerprint (similarity.Fingerprint without its bands),
-    while new items can still match it: pruned with the band keys once the item is
-    older than the window (``Store.prune_index``)."""
-
-    __tablename__ = "item_fingerprint"
-
-    item_id: int = Field(foreign_key="item.id", primary_key=True)
-    seen: int  # the item's published_at, else first_seen_at, in seconds since the epoch
-    words: int
-    shingles: int
-    signature: bytes = Field(sa_type=LargeBinary)
-    slots: tuple[str, ...] = Field(default=(), sa_type=TextList())
-    skeleton: str = Field(max_length=64)
-
-
 class ItemBandRow(SQLModel, table=True):
     """An LSH band key of an item's fingerprint: items sharing a key are candidates.
 
-    Kept in the store so a restarted process or another worker finds the same
-    candidates. Compact, as it is the biggest thing ingest writes: the key as a 64-bit
-    integer, ``seen`` (the item's date, epoch seconds) bounding the lookup to the time
-    window, and on SQLite no rowid (the primary key, band first, is the table).
-    Rows older than the window are pruned with the fingerprints.
+    The whole near-duplicate index: the rest of a candidate's fingerprint is made again
+    from its item's title and content (``stories.Fingerprints``). Kept in the store so a
+    restarted process or another worker finds the same candidates. Compact, as it is
+    the biggest thing ingest writes: the key as a 64-bit integer, ``seen`` (the item's
+    date, epoch seconds) bounding the lookup to the time window, and on SQLite no rowid
+    (the primary key, band first, is the table). Rows older than the window are pruned
+    (``Store.prune_index``).
     """
 
     __tablename__ = "item_band"
