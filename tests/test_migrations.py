@@ -102,6 +102,7 @@ def test_0010_drops_the_stored_fingerprints_and_keeps_the_band_keys(db_url: str)
     from sqlalchemy import create_engine, text
 
     import aggregator.store.store as store_module
+    from aggregator.store.models import unpack_text
     from aggregator.stories.similarity import fingerprint
     from aggregator.types import ItemData, Outcome, SourceUpdate
 
@@ -146,6 +147,13 @@ def test_0010_drops_the_stored_fingerprints_and_keeps_the_band_keys(db_url: str)
             tables = set(inspect(connection).get_table_names())
             bands = connection.execute(text("SELECT band, seen FROM item_band")).all()
         assert "item_fingerprint" not in tables
+        with store.engine.connect() as connection:
+            stored = connection.execute(text(
+                "SELECT content_html, summary_text FROM item WHERE id = 1000")).one()
+        assert bytes(stored.content_html)[:1] == b"\x01"  # deflated
+        assert len(stored.content_html) < len(content.encode()) / 2
+        assert (unpack_text(stored.content_html), unpack_text(stored.summary_text)) == (
+            content, "")
         assert sorted(bands) == sorted((b, seen) for b in fp.bands)
         with store.engine.begin() as connection:
             connection.execute(text(

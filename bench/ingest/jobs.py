@@ -735,6 +735,7 @@ def job_fill(spec: Spec) -> dict[str, Any]:
 
     from aggregator.store import Store
     from aggregator.store.keys import key_hash
+    from aggregator.store.models import pack_text
     from aggregator.stories.similarity import fingerprint
     from bench.ingest.corpus import EN_WORDS, RU_WORDS
 
@@ -785,7 +786,8 @@ def job_fill(spec: Spec) -> dict[str, Any]:
             stories.append((item_id, f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}",
                             item_id, published, seen_text, seen_text))
             items.append((item_id, source, item_id, f"{url}#guid", url + "?utm_source=rss", url,
-                          title, html, summary, "World", published, seen_text, seen_text,
+                          title, pack_text(html), pack_text(summary), "World", published,
+                          seen_text, seen_text,
                           hashlib.sha256(f"{item_id}{title}".encode()).hexdigest()))
             keys.append((key_hash(url), item_id))
             keys_of = nprng.integers(-2**63, 2**63 - 1, size=band_count, dtype=np.int64)
