@@ -33,7 +33,9 @@ def test_the_fingerprint_made_at_ingest_is_the_one_the_stored_row_gives(path: Pa
     assert prepared.items
     prints = Fingerprints()
     for item in prepared.items:
-        assert prints.of(item.title, item.content_html) == prepared.fingerprints[item.guid]
+        made = prepared.fingerprints[item.guid]
+        expected = replace(made, bands=()) if made else None  # compare reads no bands
+        assert prints.of(item.title, item.content_html) == expected
 
 
 _WORDS = st.sampled_from(["Москва", "передает", "ТАСС", "rate", "89,5", "<b>", "</b>",
@@ -53,13 +55,14 @@ def test_normalized_text_is_the_text_of_the_stored_content(body: list[str],
     assert normalized is not None
     item, text_of_item = normalized
     assert html_to_text(item.content_html) == text_of_item
-    assert Fingerprints().of(item.title, item.content_html) == fingerprint(item.title,
-                                                                           text_of_item)
+    made = fingerprint(item.title, text_of_item)
+    assert Fingerprints().of(item.title, item.content_html) == (
+        replace(made, bands=()) if made else None)
 
 
 def test_the_recent_fingerprints_are_bounded_and_used() -> None:
     prints = Fingerprints(size=2)
-    fake = Fingerprint(words=9, shingles=5, signature=b"\0" * 12, bands=(1,), numbers=(),
+    fake = Fingerprint(words=9, shingles=5, signature=b"\0" * 12, bands=(), numbers=(),
                        skeleton_hash="0" * 16)
     prints.remember("a", "<p>one two</p>", fake)
     assert prints.of("a", "<p>one two</p>") is fake  # remembered: not made again

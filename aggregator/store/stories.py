@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -71,7 +71,8 @@ class Fingerprints:
 
     The store keeps no fingerprint (1.6 KB an item, a quarter of the database): a
     candidate's is ``similarity.fingerprint`` of the text it was made of, which the item
-    row holds. The last ``size`` fingerprints made or stored by this process are kept,
+    row holds. The last ``size`` fingerprints made or stored by this process are kept
+    (without their band keys, which ``compare`` does not read: about 1.8 KB each),
     keyed by a digest of that text, so a candidate added or compared lately costs no
     second computation (a story's copies arrive within hours of each other)."""
 
@@ -81,20 +82,19 @@ class Fingerprints:
 
     def remember(self, title: str, content_html: str, fp: Fingerprint | None) -> None:
         key = _text_key(title, content_html)
-        self._recent[key] = fp
+        self._recent[key] = replace(fp, bands=()) if fp is not None and fp.bands else fp
         self._recent.move_to_end(key)
         while len(self._recent) > self.size:
             self._recent.popitem(last=False)
 
     def of(self, title: str, content_html: str) -> Fingerprint | None:
-        """The fingerprint of an item row's text (None: too little text)."""
+        """The fingerprint of an item row's text, without band keys (None: too little
+        text to compare)."""
         key = _text_key(title, content_html)
-        if key in self._recent:
-            self._recent.move_to_end(key)
-            return self._recent[key]
-        fp = fingerprint(title, html_to_text(content_html))
-        self.remember(title, content_html, fp)
-        return fp
+        if key not in self._recent:
+            self.remember(title, content_html, fingerprint(title, html_to_text(content_html)))
+        self._recent.move_to_end(key)
+        return self._recent[key]
 
 
 def _seen_at(item: ItemData, now: datetime) -> datetime:
