@@ -8,6 +8,7 @@ need in a few queries per batch, not per item, and writes the result back in bul
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -79,22 +80,29 @@ class Fingerprints:
     def __init__(self, size: int = 4096) -> None:
         self.size = size
         self._recent: OrderedDict[bytes, Fingerprint | None] = OrderedDict()
+        self._lock = threading.Lock()  # a store may be written from several threads
+
+    def _keep(self, key: bytes, fp: Fingerprint | None) -> Fingerprint | None:
+        kept = replace(fp, bands=()) if fp is not None and fp.bands else fp
+        with self._lock:
+            self._recent[key] = kept
+            self._recent.move_to_end(key)
+            while len(self._recent) > self.size:
+                self._recent.popitem(last=False)
+        return kept
 
     def remember(self, title: str, content_html: str, fp: Fingerprint | None) -> None:
-        key = _text_key(title, content_html)
-        self._recent[key] = replace(fp, bands=()) if fp is not None and fp.bands else fp
-        self._recent.move_to_end(key)
-        while len(self._recent) > self.size:
-            self._recent.popitem(last=False)
+        self._keep(_text_key(title, content_html), fp)
 
     def of(self, title: str, content_html: str) -> Fingerprint | None:
         """The fingerprint of an item row's text, without band keys (None: too little
         text to compare)."""
         key = _text_key(title, content_html)
-        if key not in self._recent:
-            self.remember(title, content_html, fingerprint(title, html_to_text(content_html)))
-        self._recent.move_to_end(key)
-        return self._recent[key]
+        with self._lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return self._recent[key]
+        return self._keep(key, fingerprint(title, html_to_text(content_html)))
 
 
 def _seen_at(item: ItemData, now: datetime) -> datetime:
