@@ -11,7 +11,7 @@ kill, one `fetch` runs to the end. Then, on the database:
 
 - SQLite `PRAGMA integrity_check` is "ok" (skipped on PostgreSQL);
 - no orphan rows: every item has its story and source, every story has an item,
-  every fingerprint and band key has its item, every story key its story;
+  every band key has its item, every story key its story;
 - it converged: the final run exits 0, every source is ok or unchanged, and the store
   holds exactly one item per (source, guid) the corpus has;
 - no lease is left held, and no child process of a killed `fetch` is left running.
@@ -50,8 +50,6 @@ ORPHANS = {
                                   "(SELECT id FROM source)",
     "stories without an item": "SELECT count(*) FROM story WHERE id NOT IN "
                                "(SELECT story_id FROM item)",
-    "fingerprints without their item": "SELECT count(*) FROM item_fingerprint WHERE "
-                                       "item_id NOT IN (SELECT id FROM item)",
     "band keys without their item": "SELECT count(*) FROM item_band WHERE item_id NOT IN "
                                     "(SELECT id FROM item)",
     "story keys without their story": "SELECT count(*) FROM story_key WHERE story_id NOT IN "

@@ -75,21 +75,104 @@ def test_0003_converts_the_stored_band_keys_and_moves_the_fingerprints(
         for band in whole + lead:
             connection.execute(text("INSERT INTO item_band (band, item_id, story_id, seen_at) "
                                     "VALUES (:b, 1, 1, :t)"), {"b": band, "t": when})
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+        rows = connection.execute(text("SELECT band, seen FROM item_band")).all()
+        moved = connection.execute(text(
+            "SELECT item_id, seen, words, shingles, signature, slots, skeleton "
+            "FROM item_fingerprint")).all()
+        columns = {c["name"] for c in inspect(connection).get_columns("item")}
+    engine.dispose()
+    seen = int(when.replace(tzinfo=UTC).timestamp())
+    assert sorted(b for b, _ in rows) == sorted(fp.bands)
+    assert {s for _, s in rows} == {seen}
+    assert [tuple(m) for m in moved] == [(1, seen, fp.words, fp.shingles, fp.signature,
+                                         "\n".join(fp.numbers), fp.skeleton_hash)]
+    assert not {c for c in columns if c.startswith("fp_")}
+
+
+def test_0009_drops_the_stored_fingerprints_and_keeps_the_band_keys(db_url: str) -> None:
+    """The fingerprints are made from the items' text from 0009 on: the table goes, the
+    band keys stay, and a stored item is still found and matched by a new copy."""
+    from datetime import UTC, datetime, timedelta
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    import aggregator.store.store as store_module
+    from aggregator.store.models import unpack_text
+    from aggregator.stories.similarity import fingerprint
+    from aggregator.types import ItemData, Outcome, SourceUpdate
+
+    title, _, body = (Path(__file__).parent / "data" / "seed-article.ru.txt").read_text(
+        encoding="utf-8").partition("\n\n")
+    content = "".join(f"<p>{p}</p>" for p in body.split("\n\n"))
+    fp = fingerprint(title, body)
+    assert fp is not None
+    engine = create_engine(store_module.normalize_database_url(db_url))
+    config = Config()
+    config.set_main_option("script_location",
+                           str(Path(store_module.__file__).parent / "migrations"))
+    when = datetime(2026, 11, 24, 9, 0)
+    seen = int(when.replace(tzinfo=UTC).timestamp())
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0007")
+        connection.execute(text(
+            "INSERT INTO source (id, name, url, poll_interval_seconds, fixed_interval, active, "
+            "stopped, error_count, created_at, next_fetch_at, tags) VALUES (1, 's', "
+            "'http://x/', 1800, false, true, false, 0, :t, :t, '')"), {"t": when})
+        connection.execute(text(
+            "INSERT INTO story (id, uid, representative_is_original, published_at, "
+            "first_seen_at, updated_at) VALUES (1, 'u', false, :t, :t, :t)"), {"t": when})
+        connection.execute(text(
+            "INSERT INTO item (id, source_id, story_id, guid, title, content_html, "
+            "summary_text, categories, published_at, first_seen_at, last_changed_at, "
+            "content_hash, cites, join_reason) VALUES (1000, 1, 1, 'g', :title, :content, '', "
+            "'', :t, :t, :t, 'h', '', '')"), {"t": when, "title": title, "content": content})
+        connection.execute(text(
+            "INSERT INTO item_fingerprint (item_id, seen, words, shingles, signature, slots, "
+            "skeleton) VALUES (1000, :seen, :w, :s, :sig, :slots, :sk)"),
+            {"seen": seen, "w": fp.words, "s": fp.shingles, "sig": fp.signature,
+             "slots": "\n".join(fp.numbers), "sk": fp.skeleton_hash})
+        for band in fp.bands:
+            connection.execute(text("INSERT INTO item_band (band, item_id, seen) "
+                                    "VALUES (:b, 1000, :seen)"), {"b": band, "seen": seen})
     engine.dispose()
     store = Store(db_url)  # upgrades to head
     try:
         with store.engine.connect() as connection:
-            rows = connection.execute(text("SELECT band, seen FROM item_band")).all()
-            moved = connection.execute(text(
-                "SELECT item_id, seen, words, shingles, signature, slots, skeleton "
-                "FROM item_fingerprint")).all()
-            columns = {c["name"] for c in inspect(connection).get_columns("item")}
-        seen = int(when.replace(tzinfo=UTC).timestamp())
-        assert sorted(b for b, _ in rows) == sorted(fp.bands)
-        assert {s for _, s in rows} == {seen}
-        assert [tuple(m) for m in moved] == [(1, seen, fp.words, fp.shingles, fp.signature,
-                                             "\n".join(fp.numbers), fp.skeleton_hash)]
-        assert not {c for c in columns if c.startswith("fp_")}
+            tables = set(inspect(connection).get_table_names())
+            bands = connection.execute(text("SELECT band, seen FROM item_band")).all()
+        assert "item_fingerprint" not in tables
+        with store.engine.connect() as connection:
+            stored = connection.execute(text(
+                "SELECT content_html, summary_text FROM item WHERE id = 1000")).one()
+        assert bytes(stored.content_html)[:1] == b"\x01"  # deflated
+        assert len(stored.content_html) < len(content.encode()) / 2
+        assert (unpack_text(stored.content_html), unpack_text(stored.summary_text)) == (
+            content, "")
+        assert sorted(bands) == sorted((b, seen) for b in fp.bands)
+        with store.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO source (id, name, url, poll_interval_seconds, fixed_interval, "
+                "active, stopped, error_count, created_at, next_fetch_at, tags) VALUES (2, "
+                "'copy', 'http://y/', 1800, false, true, false, 0, :t, :t, '')"), {"t": when})
+        now = when.replace(tzinfo=UTC) + timedelta(hours=1)
+        copy = ItemData(guid="c", url=None, canonical_url=None, title=title + " (copy)",
+                        author=None, content_html=content, summary_text="",
+                        published_at=now, updated_at=None, content_hash="c")
+        store.apply(2, SourceUpdate(outcome=Outcome.OK, now=now, next_fetch_at=now,
+                                    new_items=(copy,),
+                                    fingerprints={"c": fingerprint(copy.title, body)}))
+        with store.engine.connect() as connection:
+            joined = connection.execute(text(
+                "SELECT story_id, join_reason FROM item WHERE guid = 'c'")).one()
+        assert joined.story_id == 1
+        assert joined.join_reason.startswith("near-duplicate of item #1000 (s)")
     finally:
         store.close()
 

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, delete, event, func, inspect, or_, text, update
+from sqlalchemy import Connection, Engine, delete, distinct, event, func, inspect, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
@@ -31,7 +31,6 @@ from aggregator.store.migrations import HEAD, REVISIONS
 from aggregator.store.models import (
     ItemBandRow,
     ItemEnclosureRow,
-    ItemFingerprintRow,
     ItemRow,
     OutputRow,
     SourceRow,
@@ -60,6 +59,9 @@ from aggregator.types import (
     Subscription,
     SubscriptionState,
 )
+
+if TYPE_CHECKING:
+    from aggregator.store.stories import Fingerprints
 
 DEFAULT_LEASE = timedelta(minutes=5)
 #: a polite claim of N sources looks at the N x this earliest due ones (see _polite_ids)
@@ -234,6 +236,7 @@ class Store:
     def __init__(self, url: str, *, worker_id: str | None = None,
                  upgrade: bool = True) -> None:
         self.url = normalize_database_url(url)
+        self._fingerprints: Fingerprints | None = None  # of candidates, made on first use
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         with _opening(url):
             parsed = make_url(self.url)
@@ -293,16 +296,17 @@ class Store:
     # ---- the near-duplicate index --------------------------------------------
 
     def prune_index(self, before: datetime) -> int:
-        """Drop the fingerprints and band keys of items dated before ``before``: no new
-        item can match them (matching looks within the time window), so the index stays
-        the size of the window however long the history grows. Returns the items whose
-        fingerprint was dropped."""
+        """Drop the band keys of items dated before ``before``: no new item can match
+        them (matching looks within the time window), so the index stays the size of the
+        window however long the history grows. Returns the items whose keys were
+        dropped."""
         cutoff = int(before.timestamp())
+        old = col(ItemBandRow.seen) < cutoff
         with self._session() as session:
-            session.execute(delete(ItemBandRow).where(col(ItemBandRow.seen) < cutoff))
-            result = session.execute(delete(ItemFingerprintRow).where(
-                col(ItemFingerprintRow.seen) < cutoff))
-            return int(getattr(result, "rowcount", 0) or 0)
+            items = int(session.exec(select(func.count(distinct(col(ItemBandRow.item_id))))
+                                     .where(old)).one())
+            session.execute(delete(ItemBandRow).where(old))
+            return items
 
     # ---- retention -----------------------------------------------------------
 
@@ -709,12 +713,16 @@ class Store:
                 return
             # loaded with the first items: a cycle of 304s never needs the story logic
             from aggregator.store.stories import (
+                Fingerprints,
                 add_items,
                 refresh_representatives,
                 update_items,
             )
 
-            added = add_items(session, self._insert_ignore, source, change)
+            if self._fingerprints is None:
+                self._fingerprints = Fingerprints()
+            added = add_items(session, self._insert_ignore, self._fingerprints, source,
+                              change)
             refresh_representatives(session,
                                     added.touched | update_items(session, source, change))
         # committed: count what was stored

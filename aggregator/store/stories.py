@@ -7,9 +7,11 @@ need in a few queries per batch, not per item, and writes the result back in bul
 
 from __future__ import annotations
 
-from collections import defaultdict
+import hashlib
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +23,6 @@ from sqlmodel import Session, SQLModel, col, select
 from aggregator.store.keys import key_hash
 from aggregator.store.models import (
     ItemEnclosureRow,
-    ItemFingerprintRow,
     ItemRow,
     SourceRow,
     StoryKeyRow,
@@ -36,15 +37,14 @@ from aggregator.stories.assign import (
     choose_representative,
 )
 from aggregator.stories.attribution import outlet_key
-from aggregator.stories.similarity import WINDOW
+from aggregator.stories.similarity import WINDOW, fingerprint
+from aggregator.text import html_to_text
 from aggregator.types import Credit, Fingerprint, ItemData, SourceUpdate
 
 InsertIgnore = Callable[[Session, type[SQLModel], list[dict[str, Any]], Sequence[str]], None]
 _CHUNK = 500
-_CANDIDATE_COLUMNS = [
-    *(col(getattr(ItemFingerprintRow, name)) for name in (
-        "item_id", "words", "shingles", "signature", "slots", "skeleton")),
-    *(col(getattr(ItemRow, name)) for name in ("story_id", "published_at", "first_seen_at"))]
+_CANDIDATE_COLUMNS = [col(getattr(ItemRow, name)) for name in (
+    "id", "story_id", "title", "content_html", "published_at", "first_seen_at")]
 _MEMBER_COLUMNS = [col(getattr(ItemRow, name)) for name in (
     "id", "story_id", "source_id", "published_at", "first_seen_at", "cites")]
 
@@ -58,9 +58,52 @@ def _label(item_id: int | str, source_name: str) -> str:
     return f"item #{item_id} ({source_name})"
 
 
-def _stored_fingerprint(row: Any) -> Fingerprint:
-    return Fingerprint(words=row.words, shingles=row.shingles, signature=row.signature,
-                       bands=(), numbers=row.slots or (), skeleton_hash=row.skeleton)
+def _text_key(title: str, content_html: str) -> bytes:
+    """What a fingerprint is made of, as a digest: the title and content an item row
+    holds (the content is what the fingerprint's text is derived from)."""
+    digest = hashlib.blake2b(title.encode("utf-8", "surrogatepass"), digest_size=16)
+    digest.update(b"\x1f")
+    digest.update(content_html.encode("utf-8", "surrogatepass"))
+    return digest.digest()
+
+
+class Fingerprints:
+    """The fingerprints of stored items, made again from their title and content.
+
+    The store keeps no fingerprint (1.6 KB an item, a quarter of the database): a
+    candidate's is ``similarity.fingerprint`` of the text it was made of, which the item
+    row holds. The last ``size`` fingerprints made or stored by this process are kept
+    (without their band keys, which ``compare`` does not read: about 1.8 KB each;
+    4,096 of them added 9 MB to a cold run's peak), keyed by a digest of that text, so
+    a candidate added or compared lately costs no second computation (a story's copies
+    arrive within hours of each other)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._recent: OrderedDict[bytes, Fingerprint | None] = OrderedDict()
+        self._lock = threading.Lock()  # a store may be written from several threads
+
+    def _keep(self, key: bytes, fp: Fingerprint | None) -> Fingerprint | None:
+        kept = replace(fp, bands=()) if fp is not None and fp.bands else fp
+        with self._lock:
+            self._recent[key] = kept
+            self._recent.move_to_end(key)
+            while len(self._recent) > self.size:
+                self._recent.popitem(last=False)
+        return kept
+
+    def remember(self, title: str, content_html: str, fp: Fingerprint | None) -> None:
+        self._keep(_text_key(title, content_html), fp)
+
+    def of(self, title: str, content_html: str) -> Fingerprint | None:
+        """The fingerprint of an item row's text, without band keys (None: too little
+        text to compare)."""
+        key = _text_key(title, content_html)
+        with self._lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return self._recent[key]
+        return self._keep(key, fingerprint(title, html_to_text(content_html)))
 
 
 def _seen_at(item: ItemData, now: datetime) -> datetime:
@@ -85,7 +128,7 @@ def _exact_matches(session: Session, hashes: set[str]) -> dict[str, int]:
     return found
 
 
-def _band_candidates(session: Session, bands: set[int], low: datetime,
+def _band_candidates(session: Session, prints: Fingerprints, bands: set[int], low: datetime,
                      high: datetime) -> dict[int, list[Candidate]]:
     """Stored items sharing a band with the batch, within the window, by band."""
     hits: list[tuple[int, int]] = []
@@ -102,14 +145,13 @@ def _band_candidates(session: Session, bands: set[int], low: datetime,
     for chunk in _chunks(ids):
         rows = session.execute(
             select_columns(*_CANDIDATE_COLUMNS, col(SourceRow.name))
-            .join(ItemRow, col(ItemRow.id) == ItemFingerprintRow.item_id)
             .join(SourceRow, col(SourceRow.id) == ItemRow.source_id)
-            .where(col(ItemFingerprintRow.item_id).in_(chunk))).all()
+            .where(col(ItemRow.id).in_(chunk))).all()
         for row in rows:
-            loaded[row.item_id] = Candidate(row.item_id, row.story_id,
-                                       _label(row.item_id, row.name),
-                                       _stored_fingerprint(row),
-                                       row.published_at or row.first_seen_at)
+            fp = prints.of(row.title, row.content_html)
+            if fp is not None:
+                loaded[row.id] = Candidate(row.id, row.story_id, _label(row.id, row.name),
+                                           fp, row.published_at or row.first_seen_at)
     by_band: dict[int, list[Candidate]] = defaultdict(list)
     for band, item_id in hits:
         if item_id in loaded:
@@ -152,12 +194,6 @@ def _write_enclosures(session: Session, items: Mapping[int, ItemData],
             SQLModel.metadata.tables["item_enclosure"].insert(), rows)
 
 
-def _fingerprint_row(item_id: int, fp: Fingerprint, seen: int) -> dict[str, Any]:
-    """The fingerprint without its bands (they go to item_band)."""
-    return {"item_id": item_id, "seen": seen, "words": fp.words, "shingles": fp.shingles,
-            "signature": fp.signature, "slots": fp.numbers, "skeleton": fp.skeleton_hash}
-
-
 @dataclass(frozen=True, slots=True)
 class Added:
     """What ``add_items`` wrote: the stories it touched, and counts for the metrics."""
@@ -168,8 +204,8 @@ class Added:
     merges: int = 0  # stored stories folded into another
 
 
-def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
-              change: SourceUpdate) -> Added:
+def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Fingerprints,
+              source: SourceRow, change: SourceUpdate) -> Added:
     """Insert a source's new items, each joined to its story."""
     items = change.new_items
     if not items:
@@ -181,7 +217,8 @@ def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
     stored = _exact_matches(session, {key_hash(k) for k in all_keys})
     exact = {k: stored[key_hash(k)] for k in all_keys if key_hash(k) in stored}
     seen = [_seen_at(i, now) for i in items]
-    by_band = _band_candidates(session, {b for fp in prints.values() if fp for b in fp.bands},
+    by_band = _band_candidates(session, fingerprints,
+                               {b for fp in prints.values() if fp for b in fp.bands},
                                min(seen) - WINDOW, max(seen) + WINDOW)
     batch = assign_batch(items, keys, prints, exact, by_band, source_id=source.id or 0,
                          source_name=source.name, now=now)
@@ -203,23 +240,21 @@ def add_items(session: Session, insert_ignore: InsertIgnore, source: SourceRow,
         table.insert().returning(table.c.id, table.c.guid, sort_by_parameter_order=True),
         rows).all()
     item_ids = {guid: item_id for item_id, guid in inserted}
-    key_rows, print_rows, band_rows = [], [], []
+    key_rows, band_rows = [], []
     for item, seen_at, row in zip(items, seen, rows, strict=True):
         key_rows += [{"key_hash": key_hash(k), "story_id": row["story_id"]}
                      for k in keys[item.guid]]
         fp = prints[item.guid]
         if fp is not None:
+            fingerprints.remember(item.title, item.content_html, fp)
             item_id, when = item_ids[item.guid], _epoch(seen_at)
-            print_rows.append(_fingerprint_row(item_id, fp, when))
             band_rows += [(band, item_id, when) for band in dict.fromkeys(fp.bands)]
     insert_ignore(session, StoryKeyRow, key_rows, ["key_hash"])
     _write_enclosures(session, {item_ids[i.guid]: i for i in items if i.enclosures})
-    # The items are new: their fingerprints and band rows cannot exist yet. The ORM's
-    # bulk path costs Python calls per row, and a feed of 50 items has ~2,900 band rows:
-    # the fingerprints go by one Core executemany, the band rows by the driver's own.
+    # The items are new: their band rows cannot exist yet. The ORM's bulk path costs
+    # Python calls per row, and a feed of 50 items has ~2,900 band rows: they go by the
+    # driver's own executemany.
     connection = session.connection()
-    if print_rows:
-        connection.execute(SQLModel.metadata.tables["item_fingerprint"].insert(), print_rows)
     if band_rows:
         mark = _placeholder(connection)
         connection.exec_driver_sql(

@@ -719,13 +719,13 @@ _SQL_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy keeps a naive UTC datetime 
 def job_fill(spec: Spec) -> dict[str, Any]:
     """Write ``count`` filler items straight into a new store, as a long-running store
     holds them: a few sources of their own, one story per item with its exact key, and
-    the item's fingerprint and band keys. Dates spread over ``spread_days`` around
-    ``center`` (the corpus's dates), so some fall in the matching window of new items.
+    the item's band keys. Dates spread over ``spread_days`` around ``center`` (the
+    corpus's dates), so some fall in the matching window of new items.
 
-    Fingerprints are real (``similarity.fingerprint`` of random word texts, a pool of a
-    few hundred reused); each item gets band keys of its own (random 64-bit values, as
-    many as a fingerprint has), so fillers are no candidates of the corpus's items, as
-    unrelated stories are not, but they fill the band index."""
+    Texts are random words (a pool of a few hundred reused); each item gets band keys of
+    its own (random 64-bit values, as many as its text's fingerprint has), so fillers are
+    no candidates of the corpus's items, as unrelated stories are not, but they fill the
+    band index."""
     import hashlib
     import random
     import sqlite3
@@ -735,6 +735,7 @@ def job_fill(spec: Spec) -> dict[str, Any]:
 
     from aggregator.store import Store
     from aggregator.store.keys import key_hash
+    from aggregator.store.models import pack_text
     from aggregator.stories.similarity import fingerprint
     from bench.ingest.corpus import EN_WORDS, RU_WORDS
 
@@ -768,11 +769,11 @@ def job_fill(spec: Spec) -> dict[str, Any]:
     bands_written = 0
     chunk = 5000
     for start in range(0, count, chunk):
-        stories, items, keys, prints, bands = [], [], [], [], []
+        stories, items, keys, bands = [], [], [], []
         ids = range(start + 1, min(start + chunk, count) + 1)
         offsets = nprng.uniform(-spread / 2, spread / 2, size=len(ids))
         for item_id, offset in zip(ids, offsets, strict=True):
-            title, paragraphs, fp, band_count = pool[item_id % len(pool)]
+            title, paragraphs, _, band_count = pool[item_id % len(pool)]
             when = center + timedelta(seconds=float(offset))
             published = when.replace(tzinfo=None).strftime(_SQL_TIME)
             seen_text = (when + timedelta(minutes=rng.randint(1, 90))).replace(
@@ -785,11 +786,10 @@ def job_fill(spec: Spec) -> dict[str, Any]:
             stories.append((item_id, f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}",
                             item_id, published, seen_text, seen_text))
             items.append((item_id, source, item_id, f"{url}#guid", url + "?utm_source=rss", url,
-                          title, html, summary, "World", published, seen_text, seen_text,
+                          title, pack_text(html), pack_text(summary), "World", published,
+                          seen_text, seen_text,
                           hashlib.sha256(f"{item_id}{title}".encode()).hexdigest()))
             keys.append((key_hash(url), item_id))
-            prints.append((item_id, seen, fp.words, fp.shingles, fp.signature,
-                           "\n".join(fp.numbers), fp.skeleton_hash))
             keys_of = nprng.integers(-2**63, 2**63 - 1, size=band_count, dtype=np.int64)
             bands += [(int(b), item_id, seen) for b in keys_of]
         db.executemany("INSERT INTO story (id, uid, representative_item_id, "
@@ -801,8 +801,6 @@ def job_fill(spec: Spec) -> dict[str, Any]:
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', "
                        "'new story: filler')", items)
         db.executemany("INSERT INTO story_key (key_hash, story_id) VALUES (?, ?)", keys)
-        db.executemany("INSERT INTO item_fingerprint (item_id, seen, words, shingles, "
-                       "signature, slots, skeleton) VALUES (?, ?, ?, ?, ?, ?, ?)", prints)
         db.executemany("INSERT INTO item_band (band, item_id, seen) VALUES (?, ?, ?)", bands)
         bands_written += len(bands)
     db.execute("COMMIT")

@@ -1,0 +1,111 @@
+"""The store keeps no fingerprint: a candidate's is made again from its item's title and
+content (store.stories.Fingerprints). That is only sound if the fingerprint made at
+ingest is the one the stored row gives back, so it is tested here."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from aggregator.config import SourceConfig
+from aggregator.ingest.normalize import normalize_entry_with_text
+from aggregator.ingest.prepare import prepare_feed
+from aggregator.store import Store
+from aggregator.store.stories import Fingerprints
+from aggregator.stories.similarity import fingerprint
+from aggregator.text import html_to_text
+from aggregator.types import Fingerprint, ItemData, Outcome, ParsedEntry, SourceUpdate
+
+DATA = Path(__file__).parent / "data"
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+FEEDS = sorted((DATA / "feeds").glob("*.x*")) + sorted((DATA / "fidelity").glob("*.xml"))
+
+
+@pytest.mark.parametrize("path", FEEDS, ids=lambda p: p.name)
+def test_the_fingerprint_made_at_ingest_is_the_one_the_stored_row_gives(path: Path) -> None:
+    prepared = prepare_feed(path.read_bytes(), {}, "https://example.com/feed.xml", NOW)
+    assert prepared.items
+    prints = Fingerprints()
+    for item in prepared.items:
+        made = prepared.fingerprints[item.guid]
+        expected = replace(made, bands=()) if made else None  # compare reads no bands
+        assert prints.of(item.title, item.content_html) == expected
+
+
+_WORDS = st.sampled_from(["Москва", "передает", "ТАСС", "rate", "89,5", "<b>", "</b>",
+                          "&amp;", "&#1025;", "ёлка", "May", "3", "<br>", "<p>", "</p>",
+                          "<script>x</script>", "Reuters", "reported", "https://t.me/x",
+                          "«цитата»", "—", "18+", "\n", "Read", "more:"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_WORDS, min_size=0, max_size=80), st.lists(_WORDS, max_size=8))
+def test_normalized_text_is_the_text_of_the_stored_content(body: list[str],
+                                                           title: list[str]) -> None:
+    entry = ParsedEntry(id="g", link="https://example.com/a", title=" ".join(title),
+                        summary_html=None, content_html=" ".join(body), author=None,
+                        published=None, updated=None)
+    normalized = normalize_entry_with_text(entry, "https://example.com/feed.xml", NOW)
+    assert normalized is not None
+    item, text_of_item = normalized
+    assert html_to_text(item.content_html) == text_of_item
+    made = fingerprint(item.title, text_of_item)
+    assert Fingerprints().of(item.title, item.content_html) == (
+        replace(made, bands=()) if made else None)
+
+
+def test_the_recent_fingerprints_are_bounded_and_used() -> None:
+    prints = Fingerprints(size=2)
+    fake = Fingerprint(words=9, shingles=5, signature=b"\0" * 12, bands=(), numbers=(),
+                       skeleton_hash="0" * 16)
+    prints.remember("a", "<p>one two</p>", fake)
+    assert prints.of("a", "<p>one two</p>") is fake  # remembered: not made again
+    prints.remember("b", "<p>x</p>", replace(fake, words=1))
+    prints.remember("c", "<p>y</p>", replace(fake, words=2))
+    assert prints.of("a", "<p>one two</p>") is None  # forgotten: made again (too short)
+    assert prints.of("b", "<p>x</p>") is None  # evicted by "a" made again
+
+
+def test_a_new_process_matches_a_copy_of_an_item_stored_by_another(db_url: str) -> None:
+    """No fingerprint is kept between processes: the second store makes the stored
+    item's fingerprint from its text and finds the copy the same story."""
+    title, _, body = (DATA / "seed-article.ru.txt").read_text(encoding="utf-8").partition(
+        "\n\n")
+    content = "".join(f"<p>{p}</p>" for p in body.split("\n\n"))
+
+    def item(guid: str, heading: str) -> ItemData:
+        return ItemData(guid=guid, url=None, canonical_url=None, title=heading, author=None,
+                        content_html=content, summary_text="", published_at=NOW,
+                        updated_at=None, content_hash=guid)
+
+    def update(new: ItemData, when: datetime) -> SourceUpdate:
+        return SourceUpdate(outcome=Outcome.OK, now=when, next_fetch_at=when,
+                            new_items=(new,), fingerprints={
+                                new.guid: fingerprint(new.title, html_to_text(content))})
+
+    first = Store(db_url)
+    try:
+        first.sync_sources([SourceConfig(name=n, url=f"https://{n}.example.com/feed.xml")
+                            for n in ("izvestia", "kaztag")], timedelta(minutes=30), NOW)
+        ids = {s.name: s.id for s in first.claim_sources(NOW, due_only=False)}
+        first.apply(ids["izvestia"], update(item("a", title), NOW))
+    finally:
+        first.close()
+    second = Store(db_url)
+    try:
+        second.apply(ids["kaztag"], update(item("b", title + ". Kaztag"),
+                                           NOW + timedelta(hours=2)))
+        with second.engine.connect() as connection:
+            rows = dict(connection.execute(text("SELECT guid, story_id FROM item")).all())
+            reason = connection.execute(text(
+                "SELECT join_reason FROM item WHERE guid = 'b'")).scalar_one()
+    finally:
+        second.close()
+    assert rows["a"] == rows["b"]
+    assert reason.startswith("near-duplicate of item #")
