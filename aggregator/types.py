@@ -18,7 +18,7 @@ import gzip
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -410,3 +410,18 @@ class SiteFile:
     @staticmethod
     def is_feed_path(path: str) -> bool:
         return path.startswith("feeds/") and not path.endswith(".html")
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedFeed:
+    """A fetched feed made ready for the store (ingest/prepare.py), crossing from a parse
+    worker back to the process that writes: defined here, so that unpickling it loads no
+    parsing library in that process."""
+
+    feed: FeedMeta
+    items: tuple[ItemData, ...]
+    story_keys: Mapping[str, tuple[str, ...]]  # by guid
+    fingerprints: Mapping[str, Fingerprint | None]  # by guid
+    credits: Mapping[str, Credit | None]  # by guid
+    weekly_entries: float | None
+    ttl: timedelta | None

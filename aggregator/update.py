@@ -16,7 +16,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aggregator import metrics
 from aggregator.clock import utc_now
@@ -31,7 +31,7 @@ from aggregator.ingest.plan import (
     plan,
     result,
 )
-from aggregator.ingest.pool import parse_pool, parse_workers
+from aggregator.ingest.pool import parse_pool, parse_workers, run_named
 from aggregator.ingest.schedule import PollPolicy
 from aggregator.store import PruneReport, Store
 from aggregator.text import url_host
@@ -41,18 +41,18 @@ from aggregator.types import (
     FullText,
     ItemData,
     Outcome,
+    PreparedFeed,
     SourceToFetch,
     SourceUpdate,
     UpdateResult,
 )
 
-if TYPE_CHECKING:
-    from aggregator.ingest.prepare import PreparedFeed
-
 log = logging.getLogger(__name__)
 ResultCallback = Callable[[UpdateResult], None]
 HostGate = Callable[[str], AbstractAsyncContextManager[Any]]  # a URL -> its host's slot
 CpuRunner = Callable[..., Awaitable[Any]]  # (function, *args) -> its result, off the loop
+#: what the parse pool runs on a new body (by name: see pool.run_named)
+PREPARE = "aggregator.ingest.prepare:prepare_feed"
 
 
 def update_sources(store: Store, config: Config, *, names: Sequence[str] | None = None,
@@ -96,7 +96,6 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
     # Claims, parsing and storing run on one thread beside the event loop: fetches keep
     # flowing while a feed is processed, and the database sees one writer.
     writer = Writer(store)
-    load = {"pool": 0, "ingest": 0}  # bodies being prepared by the pool; jobs for ingest
     lease = store.lease_token()  # every claim of this update: released if it stops early
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as ingest:
         async with make_client(limits, settings.user_agent, settings.concurrency) as client:
@@ -126,34 +125,24 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
 
             async def store_response(source: SourceToFetch, response: Response) -> UpdateResult:
                 prepared: PreparedFeed | Exception | None = None
-                # the pool prepares new bodies; when it is full and the ingest thread has
-                # nothing to do, that thread prepares this one itself (in process()), so
-                # both cores work on a cold run
-                if workers and needs_prepare(source, response) and not (
-                        load["pool"] >= 2 * workers and load["ingest"] == 0):
+                # The pool prepares every new body: the parsing libraries then load in the
+                # workers only, never in this process (the ingest thread preparing what
+                # the pool had no room for cost this process 40 MB for no measurable gain)
+                if workers and needs_prepare(source, response):
                     assert isinstance(response, Fetched)
-                    from aggregator.ingest.prepare import prepare_feed
-
-                    load["pool"] += 1
                     try:
                         prepared = await loop.run_in_executor(
-                            parse_pool(workers), prepare_feed, response.body,
+                            parse_pool(workers), run_named, PREPARE, response.body,
                             dict(response.headers), response.url, utc_now())
                     except ParseError as error:
                         prepared = error
                     except Exception:  # the pool broke: prepare on the ingest thread instead
                         log.warning("parse worker failed for %s; parsing in-process",
                                     source.name, exc_info=True)
-                    finally:
-                        load["pool"] -= 1
-                load["ingest"] += 1
-                try:
-                    if source.name in full_text and needs_prepare(source, response):
-                        return await with_full_text(source, response, prepared)
-                    return await loop.run_in_executor(ingest, partial(
-                        process, store, config, source, response, prepared, writer=writer))
-                finally:
-                    load["ingest"] -= 1
+                if source.name in full_text and needs_prepare(source, response):
+                    return await with_full_text(source, response, prepared)
+                return await loop.run_in_executor(ingest, partial(
+                    process, store, config, source, response, prepared, writer=writer))
 
             async def with_full_text(source: SourceToFetch, response: Response,
                                      prepared: PreparedFeed | Exception | None

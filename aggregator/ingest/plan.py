@@ -11,7 +11,6 @@ import hashlib
 from collections.abc import Mapping, Set
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from aggregator.exceptions import AggregatorError, FetchError, UpdateError
 from aggregator.ingest.schedule import PollPolicy, ServerHints, freshness, next_fetch_at
@@ -21,13 +20,11 @@ from aggregator.types import (
     Fetched,
     NotModified,
     Outcome,
+    PreparedFeed,
     SourceToFetch,
     SourceUpdate,
     UpdateResult,
 )
-
-if TYPE_CHECKING:
-    from aggregator.ingest.prepare import PreparedFeed
 
 Response = Fetched | NotModified | AggregatorError
 

@@ -8,8 +8,7 @@ every core while the event loop fetches and one thread writes to the database.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urljoin
 
 from aggregator.exceptions import ParseError
@@ -21,18 +20,7 @@ from aggregator.stories.attribution import find_credits
 from aggregator.stories.dedupe import shared_urls, story_keys, unique_items
 from aggregator.stories.similarity import fingerprint
 from aggregator.text import http_url
-from aggregator.types import Credit, FeedMeta, Fingerprint, ItemData
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedFeed:
-    feed: FeedMeta
-    items: tuple[ItemData, ...]
-    story_keys: Mapping[str, tuple[str, ...]]  # by guid
-    fingerprints: Mapping[str, Fingerprint | None]  # by guid
-    credits: Mapping[str, Credit | None]  # by guid
-    weekly_entries: float | None
-    ttl: timedelta | None
+from aggregator.types import FeedMeta, PreparedFeed
 
 
 def _site_url(link: str | None, feed_url: str) -> str | None:

@@ -225,7 +225,9 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA cache_size=-16384")  # 16 MiB
+    # 8 MiB of page cache per connection (16 before): 7 MB less at the peak of a cold run
+    # for about 2-6% more CPU in the writer; the OS's file cache holds the rest
+    cursor.execute("PRAGMA cache_size=-8192")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

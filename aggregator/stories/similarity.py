@@ -32,13 +32,12 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import sys
 import unicodedata
-import zlib
+from array import array
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Final
-
-import numpy as np
+from typing import Any, Final
 
 from aggregator.stories.attribution import strip_credits
 from aggregator.stories.numerals import spelled_numbers
@@ -295,90 +294,6 @@ def _slots(title: tuple[str, list[str], dict[int, str]],
     return in_body | {f"t:{slot}" for slot in of(*title) - in_body}
 
 
-# --- MinHash -----------------------------------------------------------------------------------
-
-_PRIME: Final = np.uint64(0x100000001B3)
-_SHIFT: Final = np.uint64(32)
-_LOW32: Final = np.uint64(0xFFFFFFFF)
-_EMPTY: Final = np.uint32(0xFFFFFFFF)
-# MurmurHash3's 32-bit finalizer: an avalanching bijection that pre-mixes each shingle hash
-_FMIX: Final = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
-_PERMUTATIONS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-_LEAD_BAND_BASE: Final = 127  # band numbers fit 7 bits: bands + lead_bands <= 128
-_KEY_OFFSET: Final = 1 << 62  # band keys as signed 64-bit integers
-
-
-def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
-    """The affine permutations h -> a * h + b (mod 2^32, ``a`` odd) drawn from SEED.
-
-    The draw and the arithmetic are datasketch 2.0's "affine32" scheme, which made the
-    stored signatures before this module computed them itself: the values are the same.
-    """
-    found = _PERMUTATIONS.get(num_perm)
-    if found is None:
-        generator = np.random.RandomState(SEED)
-        a = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + \
-            np.uint32(1)
-        b = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
-        found = _PERMUTATIONS[num_perm] = (a, b)
-    return found
-
-
-def _minimum(hashes: np.ndarray, permutations: tuple[np.ndarray, np.ndarray],
-             start: np.ndarray) -> np.ndarray:
-    """``start`` lowered by the permuted values of ``hashes`` (uint32): a MinHash update."""
-    if not hashes.size:
-        return start
-    shift1, multiply1, shift2, multiply2 = _FMIX
-    mixed = hashes ^ (hashes >> shift1)
-    mixed = mixed * multiply1
-    mixed = mixed ^ (mixed >> shift2)
-    mixed = mixed * multiply2
-    mixed = (mixed ^ (mixed >> shift1)).reshape(-1, 1)
-    a, b = permutations
-    lowered: np.ndarray = np.minimum(start, (mixed * a + b).min(axis=0))
-    return lowered
-
-
-def _shingle_hashes(tokens: list[str], size: int) -> np.ndarray:
-    """32-bit hashes of the word shingles of ``tokens``, in text order (uint32)."""
-    codes = {t: zlib.crc32(t.encode()) for t in set(tokens)}
-    words = np.array([codes[t] for t in tokens], dtype=np.uint64)
-    count = max(len(tokens) - size + 1, 1)
-    combined = words[:count].copy()
-    for offset in range(1, min(size, len(tokens))):
-        combined = combined * _PRIME + words[offset:offset + count]
-    return ((combined ^ (combined >> _SHIFT)) & _LOW32).astype(np.uint32)
-
-
-def _signatures(hashes: np.ndarray, body: np.ndarray, tuning: Tuning) -> tuple[
-        np.ndarray, np.ndarray, np.ndarray]:
-    """MinHash signatures of the body's opening, of its lead and of the whole text, grown in
-    one pass: ``body`` holds the body's shingle hashes, ``hashes`` all of the text's."""
-    permutations = _permutations(tuning.num_perm)
-    opening_end = max(tuning.opening_words - tuning.shingle + 1, 1)
-    lead_end = max(tuning.lead_words - tuning.shingle + 1, 1)
-    opening = _minimum(body[:opening_end], permutations,
-                       np.full(tuning.num_perm, _EMPTY, dtype=np.uint32))
-    lead = _minimum(body[opening_end:lead_end], permutations, opening)
-    whole = _minimum(hashes, permutations, lead)
-    return whole, lead, opening
-
-
-def _band_keys(signature: np.ndarray, bands: int, rows: int, lead: bool) -> list[int]:
-    """One LSH key per band of ``signature``: 56 bits of the band's BLAKE2b digest and,
-    below them, the band's number (whole-text bands count up from 0, opening bands
-    down from 127), as a signed 64-bit integer an index keeps in 8 bytes."""
-    data = memoryview(signature.astype("<u4").tobytes())
-    width = rows * 4
-    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
-    digests = [blake2b(data[band * width:(band + 1) * width], digest_size=8).digest()
-               for band in range(bands)]
-    numbers = range(_LEAD_BAND_BASE, _LEAD_BAND_BASE - bands, -1) if lead else range(bands)
-    return [(from_bytes(digest[:7], "big") << 7 | number) - _KEY_OFFSET
-            for digest, number in zip(digests, numbers, strict=True)]
-
-
 def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=8).hexdigest()
 
@@ -402,21 +317,30 @@ def fingerprint(title: str, text: str, tuning: Tuning = DEFAULT) -> Fingerprint 
     slots = _slots((title_text, title_tokens, {i: k for i, k in dates.items() if i < cut}),
                    (body_text, body_tokens, {i - cut: k for i, k in dates.items() if i >= cut}))
     slots.update("@" + name for name in body_names)
-    hashes = _shingle_hashes(signed, tuning.shingle)
+    # numpy loads here, in the processes that make fingerprints, not where they are compared
+    from aggregator.stories import minhash
+
+    def signatures(hashes: Any, body: Any) -> tuple[Any, Any, Any]:
+        return minhash.signatures(
+            hashes, body, seed=SEED, num_perm=tuning.num_perm,
+            opening_end=max(tuning.opening_words - tuning.shingle + 1, 1),
+            lead_end=max(tuning.lead_words - tuning.shingle + 1, 1))
+
+    hashes = minhash.shingle_hashes(signed, tuning.shingle)
     if len(body_tokens) >= tuning.shingle or not body_tokens:
         body = hashes[len(signed) - len(body_tokens):] if body_tokens else hashes
-        whole, lead, opening = _signatures(hashes, body, tuning)
+        whole, lead, opening = signatures(hashes, body)
     else:  # a body shorter than a shingle is one shingle of its own
-        whole = _signatures(hashes, hashes[:0], tuning)[0]
-        lead = opening = _signatures(_shingle_hashes(body_tokens, tuning.shingle),
-                                     hashes[:0], tuning)[0]
-    bands = _band_keys(whole, tuning.bands, tuning.rows, lead=False)
-    bands += _band_keys(opening, tuning.lead_bands, tuning.lead_rows, lead=True)
+        whole = signatures(hashes, hashes[:0])[0]
+        lead = opening = signatures(minhash.shingle_hashes(body_tokens, tuning.shingle),
+                                    hashes[:0])[0]
+    bands = minhash.band_keys(whole, tuning.bands, tuning.rows, lead=False)
+    bands += minhash.band_keys(opening, tuning.lead_bands, tuning.lead_rows, lead=True)
     skeleton = _digest(" ".join(masked_signed).encode())
     return Fingerprint(
         words=len(signed),
-        shingles=int(np.unique(hashes).size),
-        signature=b"".join(part.astype("<u4").tobytes() for part in (whole, lead, opening)),
+        shingles=minhash.distinct(hashes),
+        signature=minhash.packed(whole, lead, opening),
         bands=tuple(bands),
         numbers=tuple(sorted(slots)),
         skeleton_hash=skeleton,
@@ -436,22 +360,24 @@ class Match:
     reason: str  # a sentence for `aggregator explain`
 
 
-def _unpack(fp: Fingerprint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The signatures of the whole text, its lead and its opening."""
-    values = np.frombuffer(fp.signature, dtype="<u4")
-    third = values.size // 3
+def _unpack(fp: Fingerprint) -> tuple[array[int], array[int], array[int]]:
+    """The signatures of the whole text, its lead and its opening (little-endian uint32)."""
+    values = array("I", fp.signature)
+    if sys.byteorder == "big":
+        values.byteswap()
+    third = len(values) // 3
     return values[:third], values[third:2 * third], values[2 * third:]
 
 
-def _containment(small: np.ndarray, large: np.ndarray) -> tuple[int, float]:
+def _containment(small: array[int], large: array[int]) -> tuple[int, float]:
     """Equal slots, and the share of the smaller set inside the larger.
 
     A slot's minimum over the union falls in the intersection (equal values), in the
     smaller set only (its value is lower) or in the larger only: equal / (equal + lower)
     estimates |S & L| / |S| directly, which stays sharp when the sizes differ a lot.
     """
-    equal = int(np.count_nonzero(small == large))
-    lower = int(np.count_nonzero(small < large))
+    equal = sum(map(int.__eq__, small, large))
+    lower = sum(map(int.__lt__, small, large))
     return equal, (equal / (equal + lower) if equal + lower else 0.0)
 
 
@@ -508,10 +434,12 @@ def _too_many(missing: frozenset[str], mine: frozenset[str], share: float, slack
     return len(missing) > slack or len(mine) <= 3
 
 
-def _size(signature: np.ndarray) -> float:
+def _size(signature: array[int]) -> float:
     """The number of distinct shingles a MinHash signature was made of, estimated from its
     minima (about 1 / (n + 1) of the hash range each): a body without its title."""
-    return float(signature.size / np.sum(signature / 2.0**32) - 1)
+    # the sum of the minima as integers (< 2^40) and its scaling are exact in a float, as
+    # the sum of the scaled minima was
+    return len(signature) / (sum(signature) / 2.0**32) - 1
 
 
 def _listed(values: set[str] | frozenset[str]) -> str:
@@ -525,7 +453,7 @@ def compare(a: Fingerprint, b: Fingerprint, tuning: Tuning = DEFAULT) -> Match:
     small, large = sorted((a, b), key=lambda f: (f.shingles, f.words, f.signature))
     (small_sig, small_lead, small_opening), (large_sig, large_lead, large_opening) = (
         _unpack(small), _unpack(large))
-    perms = small_sig.size
+    perms = len(small_sig)
     equal, contained = _containment(small_sig, large_sig)
     jaccard = equal / perms
 
@@ -558,7 +486,7 @@ def compare(a: Fingerprint, b: Fingerprint, tuning: Tuning = DEFAULT) -> Match:
     # A short excerpt lies inside the longer's lead and opens with the same words: the
     # second paragraph of a digest does not.
     needed = tuning.short_containment if short else tuning.containment
-    opening = np.count_nonzero(small_opening == large_opening) / perms
+    opening = sum(map(int.__eq__, small_opening, large_opening)) / perms
     if small.words <= tuning.lead_words and lead_equal >= tuning.min_shared \
             and lead_contained >= needed and _size(small_lead) >= tuning.min_lead_shingles \
             and opening >= tuning.opening_jaccard:
