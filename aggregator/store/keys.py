@@ -1,4 +1,5 @@
-"""The hash under which an exact key is stored (a story's uid: stories.assign.story_uid)."""
+"""Keys: the hash under which an exact key is stored (a story's uid:
+stories.assign.story_uid), and the names and keys of the store's locks."""
 
 from __future__ import annotations
 
@@ -7,3 +8,13 @@ import hashlib
 
 def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+#: What must not run twice at once across processes, each under its own lock: on
+#: PostgreSQL an advisory lock held until the transaction ends, keyed by the lock's name
+#: and the schema (advisory locks are database-wide: two stores in two schemas of one
+#: database must not wait for each other); on SQLite the database's write lock, taken
+#: before the transaction's first read (BEGIN IMMEDIATE).
+LOCKS = frozenset({"schema", "sources", "claims", "stories", "site", "retention"})
+#: the key of a lock on PostgreSQL (:name, a member of LOCKS)
+ADVISORY_KEY = "hashtextextended('aggregator:' || :name || ':' || current_schema(), 0)"

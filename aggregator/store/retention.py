@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import delete, func, text, update
 from sqlmodel import Session, SQLModel, col, select
 
-from aggregator.store.keys import key_hash
+from aggregator.store.keys import ADVISORY_KEY, key_hash
 from aggregator.store.models import (
     ItemBandRow,
     ItemRow,
@@ -39,7 +39,6 @@ BATCH = 500  # stories per transaction
 _CHUNK = 500
 #: a tombstone's seen_at is moved forward at most this often by a feed still listing it
 REFRESH = timedelta(days=1)
-_PRUNE_LOCK = 8245120594  # PostgreSQL advisory lock: one process prunes at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +76,8 @@ def prune_batch(session: Session, insert_ignore: InsertIgnore, *, postgres: bool
     was pruned."""
     if postgres:
         if not dry_run and not session.execute(
-                text(f"SELECT pg_try_advisory_xact_lock({_PRUNE_LOCK})")).scalar():
+                text(f"SELECT pg_try_advisory_xact_lock({ADVISORY_KEY})"),
+                {"name": "retention"}).scalar():  # one process prunes at a time
             return None, PruneReport(busy=True)
     elif not dry_run:
         # pysqlite opens the transaction at the first write: make it the first statement,

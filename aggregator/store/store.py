@@ -27,6 +27,7 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 from aggregator import metrics
 from aggregator.config import SourceConfig
 from aggregator.exceptions import SchemaError, StorageError
+from aggregator.store.keys import ADVISORY_KEY, LOCKS
 from aggregator.store.migrations import HEAD, REVISIONS
 from aggregator.store.models import (
     ItemBandRow,
@@ -66,11 +67,6 @@ if TYPE_CHECKING:
 DEFAULT_LEASE = timedelta(minutes=5)
 #: a polite claim of N sources looks at the N x this earliest due ones (see _polite_ids)
 RANKED_PER_CLAIMED = 20
-#: What must not run twice at once across processes, each under its own lock: on
-#: PostgreSQL an advisory lock held until the transaction ends (these keys); on SQLite
-#: the database's write lock, taken before the transaction's first read (BEGIN IMMEDIATE).
-LOCKS = {"schema": 8245120593, "sources": 8245120594, "claims": 8245120595,
-         "stories": 8245120596, "site": 8245120597}
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +127,9 @@ def lock(connection: Connection, name: str) -> None:
     """Hold ``name`` (a key of LOCKS) until this connection's transaction ends; call it
     first in the transaction. Another process taking the same lock waits."""
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCKS[name]})
+        assert name in LOCKS, name
+        connection.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_KEY})"),
+                           {"name": name})
     else:  # SQLite has one write lock: take it before reading, so what is read stays true
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
