@@ -18,7 +18,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, event, inspect, or_, text, update
+from sqlalchemy import (
+    Engine,
+    bindparam,
+    case,
+    delete,
+    event,
+    func,
+    inspect,
+    or_,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
@@ -418,8 +429,6 @@ class Store:
         return result
 
     def source_statuses(self) -> list[SourceStatus]:
-        from sqlalchemy import func
-
         with self._session() as session:
             counts = dict(session.exec(
                 select(ItemRow.source_id, func.count()).group_by(col(ItemRow.source_id))).all())
@@ -572,15 +581,33 @@ class Store:
 
     def apply_many(self, changes: Sequence[tuple[int, SourceUpdate]]) -> None:
         """Record several sources' updates that carry no items (304s, unchanged bodies,
-        errors) in one transaction, and release their leases."""
+        errors) in one transaction, and release their leases.
+
+        The polls that only confirm the feed (a 304, the same body again) and the errors
+        are each written by one UPDATE executed for the whole batch (no source row is
+        read); the rare others (a changed body with no new item) through the ORM."""
         if any(change.new_items or change.changed_items for _, change in changes):
             raise ValueError("apply_many takes updates without items; use apply")
+        confirmed, failed, others = [], [], []
+        for source_id, change in changes:
+            if change.outcome in (Outcome.ERROR, Outcome.GONE):
+                failed.append(_failed_values(source_id, change))
+            elif change.outcome is Outcome.NOT_MODIFIED and change.feed is None \
+                    and change.weekly_entries is None and change.feed_ttl_seconds is None:
+                confirmed.append(_confirmed_values(source_id, change))
+            else:
+                others.append((source_id, change))
         with self._session() as session:
-            ids = sorted({source_id for source_id, _ in changes})
+            connection = session.connection()
+            if confirmed:
+                connection.execute(_CONFIRMED, confirmed)
+            if failed:
+                connection.execute(_FAILED, failed)
+            ids = sorted({source_id for source_id, _ in others})
             rows = {row.id: row for start in range(0, len(ids), 500)
                     for row in session.exec(select(SourceRow).where(
                         col(SourceRow.id).in_(ids[start:start + 500])))}
-            for source_id, change in changes:
+            for source_id, change in others:
                 row = rows.get(source_id)
                 if row is not None:
                     self._record_state(row, change)
@@ -693,6 +720,58 @@ class Store:
             return [_story_view(story, rep, items_by_story[story.id or 0], sources,
                                 enclosures.get(rep.id or 0, ()))
                     for story, rep in chosen]
+
+
+# ---- the batched state of a poll (apply_many): one statement for a whole batch ----
+# What Store._record_state does to a row, for the two common cases, in SQL: bound by
+# name (b_*) per source; the names must differ from the columns'.
+
+_SOURCE = SourceRow.__table__.c  # type: ignore[attr-defined]
+
+
+def _param(name: str, column: str) -> Any:
+    return bindparam(name, type_=_SOURCE[column].type)
+
+
+def _polled_values() -> dict[str, Any]:
+    """What every poll sets: when, how, the next time, and the lease released."""
+    return {"last_fetched_at": _param("b_now", "last_fetched_at"),
+            "last_outcome": _param("b_outcome", "last_outcome"),
+            "last_http_status": _param("b_status", "last_http_status"),
+            "next_fetch_at": func.coalesce(_param("b_next", "next_fetch_at"),
+                                           _SOURCE.next_fetch_at),
+            "lease_owner": None, "lease_until": None}
+
+
+_moved = _param("b_moved", "moved_to")
+#: a 304 or the same body again: the source is fine; its validators and body hash kept
+_CONFIRMED = update(SourceRow).where(_SOURCE.id == bindparam("b_id")).values(
+    **_polled_values(), stopped=False, error_count=0, last_error=None,
+    last_success_at=_param("b_now2", "last_success_at"),
+    etag=_param("b_etag", "etag"), last_modified=_param("b_last_modified", "last_modified"),
+    body_hash=func.coalesce(_param("b_body_hash", "body_hash"), _SOURCE.body_hash),
+    moved_to=case((_moved.is_(None), _SOURCE.moved_to), (_moved == _SOURCE.url, None),
+                  else_=_moved))
+#: an error (or 410 Gone): counted, said, and a gone source stopped
+_FAILED = update(SourceRow).where(_SOURCE.id == bindparam("b_id")).values(
+    **_polled_values(), error_count=_SOURCE.error_count + 1,
+    last_error=_param("b_error", "last_error"), stopped=_param("b_stopped", "stopped"))
+
+
+def _polled(source_id: int, change: SourceUpdate) -> dict[str, Any]:
+    return {"b_id": source_id, "b_now": change.now, "b_outcome": change.outcome.value,
+            "b_status": change.http_status, "b_next": change.next_fetch_at}
+
+
+def _confirmed_values(source_id: int, change: SourceUpdate) -> dict[str, Any]:
+    return {**_polled(source_id, change), "b_now2": change.now, "b_etag": change.etag,
+            "b_last_modified": change.last_modified, "b_body_hash": change.body_hash or None,
+            "b_moved": change.moved_to}
+
+
+def _failed_values(source_id: int, change: SourceUpdate) -> dict[str, Any]:
+    return {**_polled(source_id, change), "b_error": change.error,
+            "b_stopped": change.outcome is Outcome.GONE}
 
 
 def _enclosures(session: Session, item_ids: list[int]) -> dict[int, tuple[Enclosure, ...]]:
