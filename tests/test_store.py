@@ -180,9 +180,14 @@ _POLLED: list[SourceUpdate] = [
     # a 304, new validators
     SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=LATER, next_fetch_at=LATER,
                  http_status=304, etag='"e2"', last_modified="Wed, 25 Nov 2026 12:00:00 GMT"),
-    # the same body again, from a server that ignores validators (a body hash, no etag)
+    # the same body again, from a server that ignores validators (a body hash, no etag):
+    # sent uncompressed (no wire hash), compressed, and the same compressed bytes
     SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=LATER, next_fetch_at=LATER,
                  http_status=200, body_hash="b" * 64),
+    SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=LATER, next_fetch_at=LATER,
+                 http_status=200, body_hash="b" * 64, wire_hash="v" * 64),
+    SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=LATER, next_fetch_at=LATER,
+                 http_status=200),
     # a 304 whose permanent redirect leads back to the configured URL, then elsewhere
     SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=LATER, next_fetch_at=LATER,
                  http_status=304, moved_to="https://example.com/{i}.xml"),
@@ -210,7 +215,8 @@ def test_apply_many_leaves_each_source_as_apply_does(store: Store) -> None:
     for source_id in claimed.values():  # history: a move, a body hash, an error
         store.apply(source_id, SourceUpdate(
             outcome=Outcome.NOT_MODIFIED, now=NOW, next_fetch_at=NOW, http_status=200,
-            body_hash="a" * 64, etag='"e1"', moved_to="https://example.net/moved.xml"))
+            body_hash="a" * 64, wire_hash="w" * 64, etag='"e1"',
+            moved_to="https://example.net/moved.xml"))
         store.apply(source_id, SourceUpdate(outcome=Outcome.ERROR, now=NOW, next_fetch_at=NOW,
                                             http_status=503, error="HTTP 503"))
     store.claim_sources(NOW)  # leased again, as a cycle finds them
@@ -229,10 +235,13 @@ def test_apply_many_leaves_each_source_as_apply_does(store: Store) -> None:
         right = {k: v for k, v in rows[b].items() if k not in ("id", "name", "url")}
         assert left == right
         assert left["lease_owner"] is None and left["lease_until"] is None
-    gone = rows[claimed[f"s{2 * 5 + 1}"]]
+    gone = rows[claimed[f"s{2 * 7 + 1}"]]
     assert (gone["stopped"], gone["error_count"]) in ((True, 2), (1, 2))
-    back = rows[claimed["s5"]]
+    back = rows[claimed["s9"]]
     assert back["moved_to"] is None and back["error_count"] == 0
+    hashes = [(rows[claimed[f"s{2 * n + 1}"]]["body_hash"],
+               rows[claimed[f"s{2 * n + 1}"]]["wire_hash"]) for n in (1, 2, 3)]
+    assert hashes == [("b" * 64, None), ("b" * 64, "v" * 64), ("a" * 64, "w" * 64)]
 
 
 def test_the_writer_falls_back_to_one_by_one_when_a_batch_fails(

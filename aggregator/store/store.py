@@ -324,7 +324,8 @@ class Store:
                 row = existing
                 if row.url != conf.url:  # a new feed: forget what we knew of the old one
                     row.url = conf.url
-                    row.etag = row.last_modified = row.body_hash = row.moved_to = None
+                    row.etag = row.last_modified = row.body_hash = row.wire_hash = None
+                    row.moved_to = None
                     row.websub_hub = row.websub_topic = None
                     row.error_count = 0
                     row.stopped = False
@@ -633,8 +634,9 @@ class Store:
         source.last_success_at = change.now
         source.etag = change.etag
         source.last_modified = change.last_modified
-        if change.body_hash:
+        if change.body_hash:  # and the wire hash of the same response, or none
             source.body_hash = change.body_hash
+            source.wire_hash = change.wire_hash or None
         if change.moved_to is not None:
             source.moved_to = change.moved_to if change.moved_to != source.url else None
         if change.weekly_entries is not None:
@@ -744,12 +746,15 @@ def _polled_values() -> dict[str, Any]:
 
 
 _moved = _param("b_moved", "moved_to")
+_body_hash = _param("b_body_hash", "body_hash")
 #: a 304 or the same body again: the source is fine; its validators and body hash kept
 _CONFIRMED = update(SourceRow).where(_SOURCE.id == bindparam("b_id")).values(
     **_polled_values(), stopped=False, error_count=0, last_error=None,
     last_success_at=_param("b_now2", "last_success_at"),
     etag=_param("b_etag", "etag"), last_modified=_param("b_last_modified", "last_modified"),
-    body_hash=func.coalesce(_param("b_body_hash", "body_hash"), _SOURCE.body_hash),
+    body_hash=func.coalesce(_body_hash, _SOURCE.body_hash),
+    wire_hash=case((_body_hash.is_(None), _SOURCE.wire_hash),
+                   else_=_param("b_wire_hash", "wire_hash")),
     moved_to=case((_moved.is_(None), _SOURCE.moved_to), (_moved == _SOURCE.url, None),
                   else_=_moved))
 #: an error (or 410 Gone): counted, said, and a gone source stopped
@@ -766,7 +771,7 @@ def _polled(source_id: int, change: SourceUpdate) -> dict[str, Any]:
 def _confirmed_values(source_id: int, change: SourceUpdate) -> dict[str, Any]:
     return {**_polled(source_id, change), "b_now2": change.now, "b_etag": change.etag,
             "b_last_modified": change.last_modified, "b_body_hash": change.body_hash or None,
-            "b_moved": change.moved_to}
+            "b_wire_hash": change.wire_hash or None, "b_moved": change.moved_to}
 
 
 def _failed_values(source_id: int, change: SourceUpdate) -> dict[str, Any]:
@@ -794,7 +799,8 @@ def _representative(story: StoryRow, items: list[ItemRow]) -> ItemRow:
 def _to_fetch(row: SourceRow, pushed_until: datetime | None) -> SourceToFetch:
     return SourceToFetch(id=row.id or 0, name=row.name, url=row.feed_url,
                          due_at=row.next_fetch_at, etag=row.etag, last_modified=row.last_modified,
-                         body_hash=row.body_hash, error_count=row.error_count,
+                         body_hash=row.body_hash, wire_hash=row.wire_hash,
+                         error_count=row.error_count,
                          poll_interval_seconds=row.poll_interval_seconds,
                          fixed_interval=row.fixed_interval,
                          weekly_entries=row.weekly_entries,

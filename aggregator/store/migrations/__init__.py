@@ -2,4 +2,4 @@
 
 #: the newest revision: a store already at it opens without loading alembic
 #: (tests/test_migrations.py checks it is alembic's head)
-HEAD = "0007"
+HEAD = "0011"
