@@ -60,6 +60,7 @@ class SourceToFetch:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    wire_hash: str | None = None  # the same response's compressed bytes, hashed
     error_count: int = 0
     poll_interval_seconds: int = 1800
     fixed_interval: bool = False  # the source set its own poll_interval: no adaptation
@@ -81,16 +82,21 @@ class Fetched:
     last_modified: str | None = None
     permanent_redirect: str | None = None  # set when every hop was 301/308
     digest: str = ""  # SHA-256 of the body, hex, computed once where it was read
+    # SHA-256 of the compressed bytes and their encoding, hex; "" for an uncompressed body
+    wire_digest: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class NotModified:
-    """A 304: the validators we sent still hold."""
+    """A 304: the validators we sent still hold. Or a 200 whose compressed bytes are
+    the very bytes of the last body (``status`` 200): a server that ignores validators,
+    answered without inflating anything."""
 
     headers: Mapping[str, str] = field(default_factory=dict)
     etag: str | None = None
     last_modified: str | None = None
     permanent_redirect: str | None = None
+    status: int = 304
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +362,7 @@ class SourceUpdate:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    wire_hash: str | None = None  # recorded with body_hash (None: it has none)
     moved_to: str | None = None
     feed: FeedMeta | None = None
     weekly_entries: float | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
@@ -96,6 +97,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
     # Claims, parsing and storing run on one thread beside the event loop: fetches keep
     # flowing while a feed is processed, and the database sees one writer.
     writer = Writer(store)
+    writes: list[asyncio.Future[None]] = []  # batches handed to the ingest thread
     lease = store.lease_token()  # every claim of this update: released if it stops early
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as ingest:
         async with make_client(limits, settings.user_agent, settings.concurrency) as client:
@@ -108,9 +110,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                         return await fetch_and_store(source)
                     except Exception as error:  # whatever raised, it is this source's error
                         log.exception("internal error while fetching %s", source.name)
-                        return await loop.run_in_executor(ingest, partial(
-                            process, store, config, source, error_value(error),
-                            writer=writer))
+                        return polled(source, error_value(error))
 
             async def fetch_and_store(source: SourceToFetch) -> UpdateResult:
                 async with host_gates[url_host(source.url)]:
@@ -123,12 +123,24 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 metrics.record_fetch(done.outcome.value, seconds, lag)
                 return replace(done, seconds=seconds)
 
+            def polled(source: SourceToFetch, response: Response) -> UpdateResult:
+                """A response without a new body (a 304, the same body again, an error),
+                decided here on the event loop: the plan is pure and cheap, and its write
+                joins the next batch, handed to the ingest thread once per batch."""
+                decided = decide(store, config, source, response)
+                batch = writer.defer(source, decided.update, decided.policy)
+                if batch:
+                    writes.append(loop.run_in_executor(ingest, writer.write, batch))
+                return result(source, decided.update, decided.problem)
+
             async def store_response(source: SourceToFetch, response: Response) -> UpdateResult:
+                if not needs_prepare(source, response):
+                    return polled(source, response)
                 prepared: PreparedFeed | Exception | None = None
                 # The pool prepares every new body: the parsing libraries then load in the
                 # workers only, never in this process (the ingest thread preparing what
                 # the pool had no room for cost this process 40 MB for no measurable gain)
-                if workers and needs_prepare(source, response):
+                if workers:
                     assert isinstance(response, Fetched)
                     try:
                         prepared = await loop.run_in_executor(
@@ -139,7 +151,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                     except Exception:  # the pool broke: prepare on the ingest thread instead
                         log.warning("parse worker failed for %s; parsing in-process",
                                     source.name, exc_info=True)
-                if source.name in full_text and needs_prepare(source, response):
+                if source.name in full_text:
                     return await with_full_text(source, response, prepared)
                 return await loop.run_in_executor(ingest, partial(
                     process, store, config, source, response, prepared, writer=writer))
@@ -200,6 +212,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                         if on_result is not None:
                             on_result(outcome)
                 await loop.run_in_executor(ingest, writer.flush)
+                await asyncio.gather(*writes)
             except BaseException:  # interrupted (Ctrl-C, SIGTERM, a failing callback)
                 for task in running:
                     task.cancel()
@@ -207,6 +220,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 # on the ingest thread, after the claim or write still running there:
                 # what this update leased and did not store is free again at once
                 await asyncio.shield(loop.run_in_executor(ingest, _release, store, lease))
+                await asyncio.gather(*writes, return_exceptions=True)
                 raise
     return results
 
@@ -273,7 +287,9 @@ def commit(store: Store, source: SourceToFetch, decided: Decided, *,
     raises."""
     update, policy, problem = decided.update, decided.policy, decided.problem
     if writer is not None and not (update.new_items or update.changed_items):
-        writer.defer(source, update, policy)
+        batch = writer.defer(source, update, policy)
+        if batch:
+            writer.write(batch)
         return result(source, update, problem)
     failed = _write(store, source, update, policy)
     if failed is not None:
@@ -325,24 +341,38 @@ def _write(store: Store, source: SourceToFetch, update: SourceUpdate,
 
 
 class Writer:
-    """Writes, on the ingest thread, the updates that carry no items (304s, the same
-    body again, errors) ``BATCH`` at a time in one transaction: a warm cycle is mostly
-    these, and a transaction each cost more than the fetch. Their leases are released
-    when the batch is written; ``flush`` before the cycle ends."""
+    """Writes the updates that carry no items (304s, the same body again, errors)
+    ``BATCH`` at a time in one transaction: a warm cycle is mostly these, and a
+    transaction each cost more than the fetch. ``defer`` may be called from any thread
+    and hands back a full batch, which the caller writes (``write``) on the ingest
+    thread; their leases are released when the batch is written. ``flush`` before the
+    cycle ends."""
 
     BATCH = 64
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.pending: list[tuple[SourceToFetch, SourceUpdate, PollPolicy]] = []
+        self._lock = threading.Lock()
 
-    def defer(self, source: SourceToFetch, update: SourceUpdate, policy: PollPolicy) -> None:
-        self.pending.append((source, update, policy))
-        if len(self.pending) >= self.BATCH:
-            self.flush()
+    def defer(self, source: SourceToFetch, update: SourceUpdate,
+              policy: PollPolicy) -> list[tuple[SourceToFetch, SourceUpdate, PollPolicy]]:
+        """Queue one update; a full batch to write (else an empty list)."""
+        with self._lock:
+            self.pending.append((source, update, policy))
+            if len(self.pending) < self.BATCH:
+                return []
+            batch, self.pending = self.pending, []
+        return batch
 
     def flush(self) -> None:
-        batch, self.pending = self.pending, []
+        """Write what is queued."""
+        with self._lock:
+            batch, self.pending = self.pending, []
+        self.write(batch)
+
+    def write(self, batch: Sequence[tuple[SourceToFetch, SourceUpdate, PollPolicy]]) -> None:
+        """Write a batch in one transaction. Never raises."""
         if not batch:
             return
         try:

@@ -365,3 +365,36 @@ INSERT INTO source (id, name, url, poll_interval_seconds, fixed_interval, active
         assert store.subscriptions() == []
     finally:
         store.close()
+
+
+def test_0010_keeps_the_body_hashes_and_adds_no_wire_hash(db_url: str) -> None:
+    """A source's stored body hash still spares the parse after the upgrade; its wire
+    hash is recorded by its next full body."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    import aggregator.store.store as store_module
+
+    engine = create_engine(store_module.normalize_database_url(db_url))
+    config = Config()
+    config.set_main_option("script_location",
+                           str(Path(store_module.__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0007")
+        connection.execute(text(
+            "INSERT INTO source (id, name, url, poll_interval_seconds, fixed_interval, active, "
+            "stopped, error_count, created_at, next_fetch_at, tags, body_hash) VALUES (1, 's', "
+            "'http://x/', 1800, false, true, false, 0, :t, :t, '', 'abc')"),
+            {"t": datetime(2026, 12, 1, 9, 0)})
+    engine.dispose()
+    store = Store(db_url)  # upgrades to head
+    try:
+        claimed = store.claim_sources(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+        assert [(s.body_hash, s.wire_hash) for s in claimed] == [("abc", None)]
+    finally:
+        store.close()

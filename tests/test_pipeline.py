@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
+import pytest
 from lxml import etree
 from sqlmodel import Session, select
 
@@ -62,6 +64,60 @@ def test_a_server_that_ignores_validators_is_not_reparsed(
     again = update_sources(store, config)[0]
     assert again.outcome is Outcome.NOT_MODIFIED
     assert feed_server.hits("/plain.xml")[-1].headers.get("If-None-Match") is None
+
+
+def test_the_same_compressed_bytes_again_are_not_even_inflated(
+        tmp_path: Path, store: Store, feed_server: FeedServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that ignores validators and sends the same gzip bytes: the second
+    answer is known by the hash of its bytes on the wire, before any inflating. The same
+    body compressed otherwise is known by its body's hash (not parsed again); a new body
+    is parsed; a body sent uncompressed leaves no wire hash behind."""
+    import aggregator.ingest.fetch as fetch_module
+
+    rss = (Path(__file__).parent / "data/feeds/rss2.xml").read_bytes()
+    url = feed_server.serve("/gz.xml", gzip.compress(rss, mtime=1), validators=False)
+    feed_server.routes["/gz.xml"].headers["Content-Encoding"] = "gzip"
+    config = _setup(tmp_path, store, {"gz": url})
+
+    def hashes() -> tuple[str | None, str | None]:
+        row = _rows(store, SourceRow)[0]
+        return row.body_hash, row.wire_hash
+
+    assert update_sources(store, config)[0].new == 3
+    first = hashes()
+    assert first[0] is not None and first[1] is not None and first[0] != first[1]
+
+    inflated: list[str] = []
+    real = fetch_module._Inflater
+
+    class Counting(real):  # type: ignore[valid-type,misc]
+        def __init__(self, encoding: str) -> None:
+            inflated.append(encoding)
+            super().__init__(encoding)
+
+    monkeypatch.setattr(fetch_module, "_Inflater", Counting)
+    again = update_sources(store, config)[0]
+    assert (again.outcome, again.new, inflated) == (Outcome.NOT_MODIFIED, 0, [])
+    assert hashes() == first
+    assert _rows(store, SourceRow)[0].last_http_status == 200
+
+    # the same body, compressed at another time: other bytes, the same body hash
+    feed_server.routes["/gz.xml"].body = gzip.compress(rss, mtime=2)
+    again = update_sources(store, config)[0]
+    assert (again.outcome, again.new, inflated) == (Outcome.NOT_MODIFIED, 0, ["gzip"])
+    assert hashes()[0] == first[0] and hashes()[1] not in (None, first[1])
+
+    # a new body is parsed; the same body uncompressed keeps no wire hash
+    changed = rss.replace(b"</channel>", b"<item><title>New one</title>"
+                          b"<link>https://example.com/new</link></item></channel>")
+    feed_server.routes["/gz.xml"].body = gzip.compress(changed, mtime=2)
+    assert update_sources(store, config)[0].new == 1
+    del feed_server.routes["/gz.xml"].headers["Content-Encoding"]
+    feed_server.routes["/gz.xml"].body = changed
+    again = update_sources(store, config)[0]
+    assert (again.outcome, again.new) == (Outcome.NOT_MODIFIED, 0)
+    assert hashes()[1] is None
 
 
 def test_a_changed_item_is_updated_not_duplicated(

@@ -39,6 +39,8 @@ def _plan(response, prepared=None, stored=None, source=SOURCE):
                           "changed"), [
     (NOT_MODIFIED, None, {}, Outcome.NOT_MODIFIED, 304, 0, 0),
     (FETCHED, None, {}, Outcome.NOT_MODIFIED, 200, 0, 0),  # the same body again
+    # the same compressed bytes again, known before inflating
+    (NotModified(etag=None, status=200), None, {}, Outcome.NOT_MODIFIED, 200, 0, 0),
     (FETCHED, PREPARED, {}, Outcome.OK, 200, 2, 0),
     (FETCHED, PREPARED, STORED_G1, Outcome.OK, 200, 1, 0),
     (FETCHED, PREPARED, {"g1": "an older hash"}, Outcome.OK, 200, 1, 1),
@@ -72,6 +74,19 @@ def test_a_new_body_stores_its_hash_feed_and_rhythm_and_the_keys_of_new_items_on
     assert [i.guid for i in update.new_items] == ["g2"]
     assert set(update.story_keys) <= {"g2"} and set(update.fingerprints) <= {"g2"}
     assert update.etag == '"v2"'
+
+
+def test_a_body_records_its_wire_hash_with_its_body_hash_and_the_same_bytes_neither() -> None:
+    compressed = Fetched(url=SOURCE.url, status=200, headers={}, body=RSS,
+                         digest=body_hash(RSS), wire_digest="w" * 64)
+    same_body = _plan(compressed)  # the same body again, compressed otherwise
+    assert (same_body.body_hash, same_body.wire_hash) == (body_hash(RSS), "w" * 64)
+    assert _plan(compressed, PREPARED).wire_hash == "w" * 64
+    plain = _plan(FETCHED)  # not compressed: no wire hash, so the stored one is dropped
+    assert (plain.body_hash, plain.wire_hash) == (body_hash(RSS), None)
+    same_bytes = _plan(NotModified(etag='"v3"', status=200))
+    assert (same_bytes.body_hash, same_bytes.wire_hash, same_bytes.etag) == (None, None,
+                                                                            '"v3"')
 
 
 def test_an_error_backs_off_counts_this_failure_and_keeps_retry_after() -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from aggregator.config import SourceConfig
 from aggregator.store import Store
 from aggregator.store.models import TextList, UTCDateTime, pack_text, unpack_text
-from aggregator.types import Credit, Fingerprint, ItemData, Outcome, SourceUpdate
+from aggregator.types import Credit, FeedMeta, Fingerprint, ItemData, Outcome, SourceUpdate
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -170,6 +170,75 @@ def test_apply_many_records_updates_without_items_in_one_go(store: Store) -> Non
     with pytest.raises(ValueError, match="without items"):
         store.apply_many([(claimed[0].id, SourceUpdate(
             outcome=Outcome.OK, now=NOW, next_fetch_at=NOW, new_items=(_new_item("x"),)))])
+
+
+LATER = NOW + timedelta(minutes=30)
+_POLLED: list[SourceUpdate] = [
+    # a 304, new validators
+    SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=LATER, next_fetch_at=LATER,
+                 http_status=304, etag='"e2"', last_modified="Wed, 25 Nov 2026 12:00:00 GMT"),
+    # the same body again, from a server that ignores validators (a body hash, no etag):
+    # sent uncompressed (no wire hash), compressed, and the same compressed bytes
+    SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=LATER, next_fetch_at=LATER,
+                 http_status=200, body_hash="b" * 64),
+    SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=LATER, next_fetch_at=LATER,
+                 http_status=200, body_hash="b" * 64, wire_hash="v" * 64),
+    SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=LATER, next_fetch_at=LATER,
+                 http_status=200),
+    # a 304 whose permanent redirect leads back to the configured URL, then elsewhere
+    SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=LATER, next_fetch_at=LATER,
+                 http_status=304, moved_to="https://example.com/{i}.xml"),
+    SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=LATER, next_fetch_at=LATER,
+                 http_status=304, moved_to="https://example.org/new.xml"),
+    # an error, and a 410 (no next fetch: the stored one is kept)
+    SourceUpdate(outcome=Outcome.ERROR, now=LATER, next_fetch_at=LATER + timedelta(hours=1),
+                 http_status=500, error="HTTP 500 Internal Server Error"),
+    SourceUpdate(outcome=Outcome.GONE, now=LATER, next_fetch_at=None, http_status=410,
+                 error="HTTP 410 Gone"),
+    # a changed body without a new item: its feed's metadata too
+    SourceUpdate(outcome=Outcome.OK, now=LATER, next_fetch_at=LATER, http_status=200,
+                 body_hash="c" * 64, etag='"e3"', weekly_entries=3.5, feed_ttl_seconds=600,
+                 feed=FeedMeta(title="T", site_url="https://example.com/", feed_id="id",
+                               updated=NOW, language="en", hub="https://hub.example/",
+                               topic="https://example.com/t.xml")),
+]
+
+
+def test_apply_many_leaves_each_source_as_apply_does(store: Store) -> None:
+    """apply_many writes 304s and errors in one statement a batch, not through the ORM:
+    each source must end exactly as apply() leaves it, from a state with history."""
+    store.sync_sources(_sources(2 * len(_POLLED)), timedelta(minutes=30), NOW)
+    claimed = {s.name: s.id for s in store.claim_sources(NOW)}
+    for source_id in claimed.values():  # history: a move, a body hash, an error
+        store.apply(source_id, SourceUpdate(
+            outcome=Outcome.NOT_MODIFIED, now=NOW, next_fetch_at=NOW, http_status=200,
+            body_hash="a" * 64, wire_hash="w" * 64, etag='"e1"',
+            moved_to="https://example.net/moved.xml"))
+        store.apply(source_id, SourceUpdate(outcome=Outcome.ERROR, now=NOW, next_fetch_at=NOW,
+                                            http_status=503, error="HTTP 503"))
+    store.claim_sources(NOW)  # leased again, as a cycle finds them
+    one_by_one, batched = [], []
+    for n, change in enumerate(_POLLED):
+        a, b = claimed[f"s{2 * n}"], claimed[f"s{2 * n + 1}"]
+        moved = change.moved_to
+        store.apply(a, replace(change, moved_to=moved and moved.format(i=2 * n)))
+        batched.append((b, replace(change, moved_to=moved and moved.format(i=2 * n + 1))))
+        one_by_one.append((a, b))
+    store.apply_many(batched)
+    with store.engine.connect() as connection:
+        rows = {row.id: row._asdict() for row in connection.execute(text("SELECT * FROM source"))}
+    for a, b in one_by_one:
+        left = {k: v for k, v in rows[a].items() if k not in ("id", "name", "url")}
+        right = {k: v for k, v in rows[b].items() if k not in ("id", "name", "url")}
+        assert left == right
+        assert left["lease_owner"] is None and left["lease_until"] is None
+    gone = rows[claimed[f"s{2 * 7 + 1}"]]
+    assert (gone["stopped"], gone["error_count"]) in ((True, 2), (1, 2))
+    back = rows[claimed["s9"]]
+    assert back["moved_to"] is None and back["error_count"] == 0
+    hashes = [(rows[claimed[f"s{2 * n + 1}"]]["body_hash"],
+               rows[claimed[f"s{2 * n + 1}"]]["wire_hash"]) for n in (1, 2, 3)]
+    assert hashes == [("b" * 64, None), ("b" * 64, "v" * 64), ("a" * 64, "w" * 64)]
 
 
 def test_the_writer_falls_back_to_one_by_one_when_a_batch_fails(

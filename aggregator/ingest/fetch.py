@@ -5,7 +5,9 @@
   of permanent redirects (301/308) is reported so the source can be moved.
 - The whole request has a deadline, so a server dripping bytes cannot hold a worker.
 - The body is read raw and decompressed here, in bounded steps, and counted after
-  decompression: a gzip bomb stops at ``max_body_size``, never in memory whole.
+  decompression: a gzip bomb stops at ``max_body_size``, never in memory whole. It is
+  hashed as it is read; a compressed body is hashed as received too, and when those
+  bytes are the last body's (a server that ignores validators), nothing is inflated.
 - Private, loopback and link-local addresses are refused after DNS resolution (the
   address we check is the one we connect to), unless allowed in the settings.
 
@@ -15,9 +17,11 @@ Every failure comes back as a FetchError value, never raised.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import ipaddress
 import socket
+import ssl
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -123,10 +127,19 @@ async def _refuse_unfetchable(request: httpx.Request) -> None:
         raise FetchError(f"redirected to a URL that cannot be fetched: {problem}", kind="url")
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default TLS settings (certifi's CA bundle, or SSL_CERT_FILE), made once
+    per process: loading the bundle costs more than a whole cycle of 304s from one host
+    (tens of ms), and the scheduler makes a client every tick."""
+    return httpx.create_ssl_context()
+
+
 def make_client(limits: FetchLimits, user_agent: str | None = None,
                 concurrency: int = 16) -> httpx.AsyncClient:
     """One client for one update run: shared connection pool, our headers, our limits."""
     transport = httpx.AsyncHTTPTransport(
+        verify=_tls_context(),
         limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency))
     if not limits.allow_private_networks:
         # httpx has no public hook for the network backend; httpcore 1.x keeps it here
@@ -180,7 +193,18 @@ class _Inflater:
         return bool(self._pending)
 
 
-async def _read_capped(response: httpx.Response, cap: int) -> bytes:
+@dataclass(frozen=True, slots=True)
+class _Body:
+    data: bytes
+    digest: str  # SHA-256 of ``data``, hex
+    wire_digest: str = ""  # SHA-256 of the encoding and the compressed bytes; "" if none
+
+
+async def _read_capped(response: httpx.Response, cap: int,
+                       seen_wire: str | None = None) -> _Body | None:
+    """The body, decompressed in bounded steps and hashed as it is read. A compressed
+    body is read whole first (hashed on the way): if it is byte for byte the one whose
+    hash is ``seen_wire``, it is not inflated at all and None comes back."""
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
         raise FetchError(f"unsupported content encoding {encoding!r}", kind="decoding",
@@ -189,26 +213,46 @@ async def _read_capped(response: httpx.Response, cap: int) -> bytes:
     if declared.isdigit() and int(declared) > cap and encoding in ("identity", ""):
         raise FetchError(f"body too large: {int(declared)} bytes declared, limit {cap}",
                          kind="too_large", status=response.status_code)
-    inflater = _Inflater(encoding) if encoding not in ("identity", "") else None
-    body = bytearray()
     too_large = FetchError(f"body too large: more than {cap} bytes", kind="too_large",
                            status=response.status_code)
-    try:
+    body, digest = bytearray(), hashlib.sha256()
+    if encoding in ("identity", ""):
         async for raw in response.aiter_raw(_CHUNK):
-            if inflater is None:
-                body += raw
-                if len(body) > cap:
-                    raise too_large
-                continue
-            body += inflater.feed(raw, cap - len(body))
-            while inflater.has_pending and len(body) <= cap:
-                body += inflater.feed(b"", cap - len(body))
+            body += raw
             if len(body) > cap:
                 raise too_large
+            digest.update(raw)
+        return _Body(bytes(body), digest.hexdigest())
+    # Compressed: deflate adds at most 5 bytes per 64 KiB block, and gzip a header and
+    # a trailer, so more than this on the wire is more than ``cap`` once inflated (or a
+    # gzip header padded to fill the wire).
+    wire, chunks, size = hashlib.sha256(encoding.encode() + b"\n"), [], 0
+    async for raw in response.aiter_raw(_CHUNK):
+        size += len(raw)
+        if size > cap + cap // 1024 + _CHUNK:
+            raise too_large
+        wire.update(raw)
+        chunks.append(raw)
+    wire_digest = wire.hexdigest()
+    if seen_wire is not None and wire_digest == seen_wire:
+        return None
+    inflater = _Inflater(encoding)
+    chunks.reverse()  # popped in order, so each is freed once inflated
+    try:
+        while chunks:
+            out = inflater.feed(chunks.pop(), cap - len(body))
+            while True:
+                body += out
+                digest.update(out)
+                if len(body) > cap:
+                    raise too_large
+                if not inflater.has_pending:
+                    break
+                out = inflater.feed(b"", cap - len(body))
     except zlib.error as error:
         raise FetchError(f"corrupt {encoding} body: {error}", kind="decoding",
                          status=response.status_code) from error
-    return bytes(body)
+    return _Body(bytes(body), digest.hexdigest(), wire_digest)
 
 
 def _raw_client_error(error: httpx.HTTPError) -> FetchError:
@@ -299,13 +343,18 @@ async def _handle(response: httpx.Response, source: SourceToFetch, limits: Fetch
         )
     if status != 200:
         return FetchError(f"unexpected HTTP {status}", kind="http", status=status)
-    body = await _read_capped(response, limits.max_body_size)
+    # the compressed bytes of the last body count only while that body is the one stored
+    seen_wire = source.wire_hash if source.body_hash else None
+    body = await _read_capped(response, limits.max_body_size, seen_wire)
+    etag, last_modified = response.headers.get("etag"), response.headers.get("last-modified")
+    if body is None:  # the very bytes of the last body: nothing new, nothing inflated
+        return NotModified(headers=dict(response.headers), etag=etag,
+                           last_modified=last_modified,
+                           permanent_redirect=_permanent_target(response), status=status)
     return Fetched(
-        url=str(response.url), status=status, headers=dict(response.headers), body=body,
-        etag=response.headers.get("etag"),
-        last_modified=response.headers.get("last-modified"),
-        permanent_redirect=_permanent_target(response),
-        digest=hashlib.sha256(body).hexdigest(),
+        url=str(response.url), status=status, headers=dict(response.headers), body=body.data,
+        etag=etag, last_modified=last_modified, permanent_redirect=_permanent_target(response),
+        digest=body.digest, wire_digest=body.wire_digest,
     )
 
 

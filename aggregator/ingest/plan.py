@@ -86,10 +86,11 @@ def plan(source: SourceToFetch, response: Response, prepared: PreparedFeed | Non
         last_modified=response.last_modified, moved_to=response.permanent_redirect,
         next_fetch_at=next_fetch_at(now, policy, polled, 0, jitter, weekly_entries=weekly,
                                     hints=hints, pushed_until=source.pushed_until))
-    if isinstance(response, NotModified):
-        return replace(polled_update, http_status=304)
+    if isinstance(response, NotModified):  # a 304, or the same compressed bytes again
+        return replace(polled_update, http_status=response.status)
     polled_update = replace(polled_update, http_status=response.status,
-                            body_hash=_digest(response))
+                            body_hash=_digest(response),
+                            wire_hash=response.wire_digest or None)
     if prepared is None:  # the same body again (a server that ignores validators)
         return polled_update
     decision = decide(prepared.items, stored, pruned)

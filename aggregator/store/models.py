@@ -135,6 +135,9 @@ class SourceRow(SQLModel, table=True):
     etag: str | None = Field(default=None, sa_type=Text)
     last_modified: str | None = Field(default=None, sa_type=Text)
     body_hash: str | None = Field(default=None, max_length=64)
+    # SHA-256 of the compressed bytes as received (with their Content-Encoding), kept
+    # with the body_hash of the same response: the same bytes again need no inflating
+    wire_hash: str | None = Field(default=None, max_length=64)
     # state of polling
     created_at: datetime = Field(sa_type=UTCDateTime)
     last_fetched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

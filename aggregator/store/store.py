@@ -18,7 +18,20 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, delete, distinct, event, func, inspect, or_, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    case,
+    delete,
+    distinct,
+    event,
+    func,
+    inspect,
+    or_,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
@@ -419,7 +432,8 @@ class Store:
                 row = existing
                 if row.url != conf.url:  # a new feed: forget what we knew of the old one
                     row.url = conf.url
-                    row.etag = row.last_modified = row.body_hash = row.moved_to = None
+                    row.etag = row.last_modified = row.body_hash = row.wire_hash = None
+                    row.moved_to = None
                     row.websub_hub = row.websub_topic = None
                     row.error_count = 0
                     row.stopped = False
@@ -734,15 +748,33 @@ class Store:
 
     def apply_many(self, changes: Sequence[tuple[int, SourceUpdate]]) -> None:
         """Record several sources' updates that carry no items (304s, unchanged bodies,
-        errors) in one transaction, and release their leases."""
+        errors) in one transaction, and release their leases.
+
+        The polls that only confirm the feed (a 304, the same body again) and the errors
+        are each written by one UPDATE executed for the whole batch (no source row is
+        read); the rare others (a changed body with no new item) through the ORM."""
         if any(change.new_items or change.changed_items for _, change in changes):
             raise ValueError("apply_many takes updates without items; use apply")
+        confirmed, failed, others = [], [], []
+        for source_id, change in changes:
+            if change.outcome in (Outcome.ERROR, Outcome.GONE):
+                failed.append(_failed_values(source_id, change))
+            elif change.outcome is Outcome.NOT_MODIFIED and change.feed is None \
+                    and change.weekly_entries is None and change.feed_ttl_seconds is None:
+                confirmed.append(_confirmed_values(source_id, change))
+            else:
+                others.append((source_id, change))
         with self._session() as session:
-            ids = sorted({source_id for source_id, _ in changes})
+            connection = session.connection()
+            if confirmed:
+                connection.execute(_CONFIRMED, confirmed)
+            if failed:
+                connection.execute(_FAILED, failed)
+            ids = sorted({source_id for source_id, _ in others})
             rows = {row.id: row for start in range(0, len(ids), 500)
                     for row in session.exec(select(SourceRow).where(
                         col(SourceRow.id).in_(ids[start:start + 500])))}
-            for source_id, change in changes:
+            for source_id, change in others:
                 row = rows.get(source_id)
                 if row is not None:
                     self._record_state(row, change)
@@ -768,8 +800,9 @@ class Store:
         source.last_success_at = change.now
         source.etag = change.etag
         source.last_modified = change.last_modified
-        if change.body_hash:
+        if change.body_hash:  # and the wire hash of the same response, or none
             source.body_hash = change.body_hash
+            source.wire_hash = change.wire_hash or None
         if change.moved_to is not None:
             source.moved_to = change.moved_to if change.moved_to != source.url else None
             source.host = url_host(source.feed_url)[:255]
@@ -858,6 +891,61 @@ class Store:
                     for story, rep in chosen]
 
 
+# ---- the batched state of a poll (apply_many): one statement for a whole batch ----
+# What Store._record_state does to a row, for the two common cases, in SQL: bound by
+# name (b_*) per source; the names must differ from the columns'.
+
+_SOURCE = SourceRow.__table__.c  # type: ignore[attr-defined]
+
+
+def _param(name: str, column: str) -> Any:
+    return bindparam(name, type_=_SOURCE[column].type)
+
+
+def _polled_values() -> dict[str, Any]:
+    """What every poll sets: when, how, the next time, and the lease released."""
+    return {"last_fetched_at": _param("b_now", "last_fetched_at"),
+            "last_outcome": _param("b_outcome", "last_outcome"),
+            "last_http_status": _param("b_status", "last_http_status"),
+            "next_fetch_at": func.coalesce(_param("b_next", "next_fetch_at"),
+                                           _SOURCE.next_fetch_at),
+            "lease_owner": None, "lease_until": None}
+
+
+_moved = _param("b_moved", "moved_to")
+_body_hash = _param("b_body_hash", "body_hash")
+#: a 304 or the same body again: the source is fine; its validators and body hash kept
+_CONFIRMED = update(SourceRow).where(_SOURCE.id == bindparam("b_id")).values(
+    **_polled_values(), stopped=False, error_count=0, last_error=None,
+    last_success_at=_param("b_now2", "last_success_at"),
+    etag=_param("b_etag", "etag"), last_modified=_param("b_last_modified", "last_modified"),
+    body_hash=func.coalesce(_body_hash, _SOURCE.body_hash),
+    wire_hash=case((_body_hash.is_(None), _SOURCE.wire_hash),
+                   else_=_param("b_wire_hash", "wire_hash")),
+    moved_to=case((_moved.is_(None), _SOURCE.moved_to), (_moved == _SOURCE.url, None),
+                  else_=_moved))
+#: an error (or 410 Gone): counted, said, and a gone source stopped
+_FAILED = update(SourceRow).where(_SOURCE.id == bindparam("b_id")).values(
+    **_polled_values(), error_count=_SOURCE.error_count + 1,
+    last_error=_param("b_error", "last_error"), stopped=_param("b_stopped", "stopped"))
+
+
+def _polled(source_id: int, change: SourceUpdate) -> dict[str, Any]:
+    return {"b_id": source_id, "b_now": change.now, "b_outcome": change.outcome.value,
+            "b_status": change.http_status, "b_next": change.next_fetch_at}
+
+
+def _confirmed_values(source_id: int, change: SourceUpdate) -> dict[str, Any]:
+    return {**_polled(source_id, change), "b_now2": change.now, "b_etag": change.etag,
+            "b_last_modified": change.last_modified, "b_body_hash": change.body_hash or None,
+            "b_wire_hash": change.wire_hash or None, "b_moved": change.moved_to}
+
+
+def _failed_values(source_id: int, change: SourceUpdate) -> dict[str, Any]:
+    return {**_polled(source_id, change), "b_error": change.error,
+            "b_stopped": change.outcome is Outcome.GONE}
+
+
 def _enclosures(session: Session, item_ids: list[int]) -> dict[int, tuple[Enclosure, ...]]:
     """The enclosures of the given items, by item id, in the feed's order."""
     found: dict[int, list[Enclosure]] = {}
@@ -878,7 +966,8 @@ def _representative(story: StoryRow, items: list[ItemRow]) -> ItemRow:
 def _to_fetch(row: SourceRow, pushed_until: datetime | None) -> SourceToFetch:
     return SourceToFetch(id=row.id or 0, name=row.name, url=row.feed_url,
                          due_at=row.next_fetch_at, etag=row.etag, last_modified=row.last_modified,
-                         body_hash=row.body_hash, error_count=row.error_count,
+                         body_hash=row.body_hash, wire_hash=row.wire_hash,
+                         error_count=row.error_count,
                          poll_interval_seconds=row.poll_interval_seconds,
                          fixed_interval=row.fixed_interval,
                          weekly_entries=row.weekly_entries,

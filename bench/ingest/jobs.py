@@ -109,7 +109,7 @@ def job_feedparser(spec: Spec) -> dict[str, Any]:
 
 
 async def _httpx_cycle(urls: list[str], concurrency: int, clients: int,
-                       etags: dict[str, str] | None) -> tuple[float, Counter[int], int]:
+                       etags: dict[str, str] | None) -> tuple[float, Counter[int], int, float]:
     import httpx
 
     per_client = max(1, concurrency // clients)
@@ -132,12 +132,12 @@ async def _httpx_cycle(urls: list[str], concurrency: int, clients: int,
         if etags is not None and "etag" in response.headers:
             etags[url] = response.headers["etag"]
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     await asyncio.gather(*(one(n, u) for n, u in enumerate(urls)))
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
     for pool in pools:
         await pool.aclose()
-    return seconds, statuses, received
+    return seconds, statuses, received, cpu
 
 
 def job_httpx(spec: Spec) -> dict[str, Any]:
@@ -154,6 +154,7 @@ def job_httpx(spec: Spec) -> dict[str, Any]:
     seconds = statistics.median(times)
     return {"seconds": seconds, "all_seconds": times, "requests": len(urls),
             "requests_per_s": len(urls) / seconds,
+            "cpu_seconds": statistics.median(r[3] for r in runs),
             "statuses": {str(k): v for k, v in runs[-1][1].items()},
             "mb_received": round(runs[-1][2] / 1e6, 1)}
 
