@@ -923,7 +923,9 @@ _CONFIRMED = update(SourceRow).where(_SOURCE.id == bindparam("b_id")).values(
     wire_hash=case((_body_hash.is_(None), _SOURCE.wire_hash),
                    else_=_param("b_wire_hash", "wire_hash")),
     moved_to=case((_moved.is_(None), _SOURCE.moved_to), (_moved == _SOURCE.url, None),
-                  else_=_moved))
+                  else_=_moved),
+    # moved (or back): the URL it is fetched from is the new one, whichever it is
+    host=case((_moved.is_(None), _SOURCE.host), else_=_param("b_host", "host")))
 #: an error (or 410 Gone): counted, said, and a gone source stopped
 _FAILED = update(SourceRow).where(_SOURCE.id == bindparam("b_id")).values(
     **_polled_values(), error_count=_SOURCE.error_count + 1,
@@ -938,7 +940,8 @@ def _polled(source_id: int, change: SourceUpdate) -> dict[str, Any]:
 def _confirmed_values(source_id: int, change: SourceUpdate) -> dict[str, Any]:
     return {**_polled(source_id, change), "b_now2": change.now, "b_etag": change.etag,
             "b_last_modified": change.last_modified, "b_body_hash": change.body_hash or None,
-            "b_wire_hash": change.wire_hash or None, "b_moved": change.moved_to}
+            "b_wire_hash": change.wire_hash or None, "b_moved": change.moved_to,
+            "b_host": url_host(change.moved_to)[:255] if change.moved_to else None}
 
 
 def _failed_values(source_id: int, change: SourceUpdate) -> dict[str, Any]:
