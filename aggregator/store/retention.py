@@ -28,6 +28,7 @@ from sqlmodel import Session, SQLModel, col, select
 from aggregator.store.keys import key_hash
 from aggregator.store.models import (
     ItemBandRow,
+    ItemEnclosureRow,
     ItemFingerprintRow,
     ItemRow,
     StoryKeyRow,
@@ -114,6 +115,7 @@ def prune_batch(session: Session, insert_ignore: InsertIgnore, *, postgres: bool
     for statement in (  # the rows that point to an item or a story first
             delete(ItemBandRow).where(col(ItemBandRow.item_id).in_(of_items)),
             delete(ItemFingerprintRow).where(col(ItemFingerprintRow.item_id).in_(of_items)),
+            delete(ItemEnclosureRow).where(col(ItemEnclosureRow.item_id).in_(of_items)),
             delete(StoryKeyRow).where(col(StoryKeyRow.story_id).in_(doomed)),
             delete(ItemRow).where(col(ItemRow.story_id).in_(doomed)),
             delete(StoryRow).where(col(StoryRow.id).in_(doomed))):
