@@ -509,7 +509,8 @@ def generate(directory: Path, feeds: int, items: int, seed: int = 1,
         (directory / (feed.file + ".gz")).write_bytes(gzip.compress(body, 6, mtime=0))
         digest.update(body)
         files.append(feed)
-    manifest = {"key": key, "sha256": digest.hexdigest(), "files": [asdict(f) for f in files]}
+    manifest: dict[str, object] = {"key": key, "sha256": digest.hexdigest(),
+                                   "files": [asdict(f) for f in files]}
     manifest_path.write_text(json.dumps(manifest, indent=0))
     return _load(directory, manifest)
 
