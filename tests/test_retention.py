@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from aggregator.clock import utc_now
 from aggregator.config import SourceConfig, load_config
 from aggregator.store import Store
 from aggregator.stories.dedupe import decide
-from aggregator.types import Fingerprint, ItemData, Outcome, SourceUpdate
+from aggregator.types import Enclosure, Fingerprint, ItemData, Outcome, SourceUpdate
 from aggregator.update import apply_retention, update_sources
 from tests.conftest import write_config
 from tests.feedserver import FeedServer
@@ -84,6 +85,22 @@ def test_a_story_goes_only_when_every_item_is_older(store: Store) -> None:
     assert (counts["story"], counts["item"], counts["story_key"]) == (2, 3, 1)
     assert counts["item_band"] == 6
     assert counts["tombstone"] == 2  # the item's identity and its URL key
+
+
+def test_a_story_with_enclosures_is_pruned_with_them(store: Store) -> None:
+    """A podcast episode's enclosures point to its item: they go first (the foreign key
+    made the whole pass fail on both databases, and nothing past that story was pruned)."""
+    ids = _sources(store, "a")
+    episode = replace(_item("episode", "https://x.org/ep1"), enclosures=(
+        Enclosure(url="https://x.org/ep1.mp3", media_type="audio/mpeg"),
+        Enclosure(url="https://x.org/ep1.jpg", media_type="image/jpeg")))
+    _add(store, ids["a"], T0, episode, _item("plain", "https://x.org/2"))
+    _add(store, ids["a"], T0 + 10 * DAY, replace(_item("kept", "https://x.org/3"),
+                                                 enclosures=episode.enclosures))
+    assert store.prune_stories(T0 + DAY, T0 + 11 * DAY).stories == 2
+    assert _guids(store) == {"kept"}
+    with store.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM item_enclosure")).scalar_one() == 2
 
 
 def test_the_boundary_is_strict(store: Store) -> None:

@@ -28,6 +28,7 @@ from sqlmodel import Session, SQLModel, col, select
 from aggregator.store.keys import ADVISORY_KEY, key_hash
 from aggregator.store.models import (
     ItemBandRow,
+    ItemEnclosureRow,
     ItemRow,
     StoryKeyRow,
     StoryRow,
@@ -112,6 +113,7 @@ def prune_batch(session: Session, insert_ignore: InsertIgnore, *, postgres: bool
     of_items = select(ItemRow.id).where(col(ItemRow.story_id).in_(doomed))
     for statement in (  # the rows that point to an item or a story first
             delete(ItemBandRow).where(col(ItemBandRow.item_id).in_(of_items)),
+            delete(ItemEnclosureRow).where(col(ItemEnclosureRow.item_id).in_(of_items)),
             delete(StoryKeyRow).where(col(StoryKeyRow.story_id).in_(doomed)),
             delete(ItemRow).where(col(ItemRow.story_id).in_(doomed)),
             delete(StoryRow).where(col(StoryRow.id).in_(doomed))):

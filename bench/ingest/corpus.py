@@ -170,8 +170,8 @@ def _paragraphs(rng: random.Random, words: tuple[str, ...], count: int) -> tuple
                  for _ in range(count))
 
 
-def _wire_pool(seed: int, lang: str, size: int) -> list[Story]:
-    rng = random.Random(f"{seed}:wire:{lang}")
+def _wire_pool(seed: int, lang: str, size: int, edition: int = 0) -> list[Story]:
+    rng = random.Random(f"{seed}:wire:{lang}" + (f":{edition}" if edition else ""))
     words = RU_WORDS if lang == "ru" else EN_WORDS
     sections = RU_SECTIONS if lang == "ru" else EN_SECTIONS
     wires = RU_WIRES if lang == "ru" else EN_WIRES
@@ -182,9 +182,18 @@ def _wire_pool(seed: int, lang: str, size: int) -> list[Story]:
         section = rng.choice(sections)
         pool.append(Story(
             title=_title(rng, words), paragraphs=_paragraphs(rng, words, rng.randint(2, 5)),
-            url=f"https://{host}/{section}/{2026_000_000 + n}-{_slug(rng, lang)}",
+            url=f"https://{host}/{section}/{2026_000_000 + edition * 10_000_000 + n}-"
+                f"{_slug(rng, lang)}",
             section=section, wire=wire))
     return pool
+
+
+def wire_pools(seed: int, feeds: int, items: int, syndicated: float,
+               edition: int = 0) -> dict[str, list[Story]]:
+    """The wire stories the feeds copy, by language: about one per 3 syndicated items,
+    so each is carried by ~3 outlets. Another ``edition`` gives other stories (other URLs)."""
+    size = max(1, int(feeds * items * syndicated / 3 / 2))
+    return {lang: _wire_pool(seed, lang, size, edition) for lang in ("en", "ru")}
 
 
 def _light_edit(rng: random.Random, story: Story, lang: str, own_url: str) -> Story:
@@ -300,19 +309,20 @@ class _Item:
 
 
 def _feed_items(seed: int, index: int, lang: str, *, site: str, count: int,
-                wire_pool: list[Story], syndicated: float) -> list[_Item]:
-    rng = random.Random(f"{seed}:feed:{index}")
+                wire_pool: list[Story], syndicated: float, edition: int = 0,
+                base_time: datetime = BASE_TIME) -> list[_Item]:
+    rng = random.Random(f"{seed}:feed:{index}" + (f":{edition}" if edition else ""))
     words = RU_WORDS if lang == "ru" else EN_WORDS
     sections = RU_SECTIONS if lang == "ru" else EN_SECTIONS
     categories = RU_CATEGORIES if lang == "ru" else EN_CATEGORIES
     guid_style = rng.randrange(5)  # each outlet has its own habit
     cruft = rng.random() < 0.6
     step = timedelta(minutes=rng.randint(10, 180))
-    start = BASE_TIME - timedelta(minutes=rng.randint(0, 600))
+    start = base_time - timedelta(minutes=rng.randint(0, 600))
     items = []
     for n in range(count):
         section = rng.choice(sections)
-        article_id = 100000 + index * 1000 + n
+        article_id = 100000 + edition * 100_000_000 + index * 1000 + n
         own_url = f"https://www.{site}/{section}/{article_id}-{_slug(rng, lang)}"
         if wire_pool and rng.random() < syndicated:
             wire = wire_pool[rng.randrange(len(wire_pool))]
@@ -439,14 +449,20 @@ def _pick_kind(rng: random.Random) -> tuple[str, str, str]:
 
 
 def render_feed(seed: int, index: int, items_per_feed: int, pools: dict[str, list[Story]],
-                syndicated: float) -> tuple[FeedFile, bytes]:
-    """One feed's file, deterministic in (seed, index, items_per_feed, pools)."""
+                syndicated: float, *, edition: int = 0,
+                base_time: datetime = BASE_TIME) -> tuple[FeedFile, bytes]:
+    """One feed's file, deterministic in (seed, index, items_per_feed, pools).
+
+    ``edition`` N > 0 gives the same outlet (format, language, title, site) with other
+    items (new guids, links and article numbers; ``index`` below 100,000), dated back from
+    ``base_time``: the feed as it reads on another day (``bench/retention.py``)."""
     rng = random.Random(f"{seed}:meta:{index}")
     fmt, lang, encoding = _pick_kind(rng)
     site = f"site{index:04d}.example.{'ru' if lang == 'ru' else 'com'}"
     title = f"{rng.choice(RU_NAMES if lang == 'ru' else EN_NAMES)} {index}"
     items = _feed_items(seed, index, lang, site=site, count=items_per_feed,
-                        wire_pool=pools[lang], syndicated=syndicated)
+                        wire_pool=pools[lang], syndicated=syndicated, edition=edition,
+                        base_time=base_time)
     if fmt == "atom":
         text = _atom(rng, title, site, lang, items)
         media = "application/atom+xml"
@@ -465,11 +481,15 @@ def render_feed(seed: int, index: int, items_per_feed: int, pools: dict[str, lis
 
 
 def generate(directory: Path, feeds: int, items: int, seed: int = 1,
-             syndicated: float = 0.15) -> Corpus:
-    """Write the corpus into ``directory`` (reused when it already holds the same one)."""
+             syndicated: float = 0.15, *, edition: int = 0,
+             base_time: datetime = BASE_TIME) -> Corpus:
+    """Write the corpus into ``directory`` (reused when it already holds the same one).
+    ``edition`` and ``base_time``: the same outlets on another day (see ``render_feed``)."""
     directory = Path(directory)
-    key = {"version": CORPUS_VERSION, "feeds": feeds, "items": items, "seed": seed,
-           "syndicated": syndicated}
+    key: dict[str, object] = {"version": CORPUS_VERSION, "feeds": feeds, "items": items,
+                              "seed": seed, "syndicated": syndicated}
+    if edition or base_time != BASE_TIME:
+        key |= {"edition": edition, "base_time": base_time.isoformat()}
     manifest_path = directory / "manifest.json"
     if manifest_path.exists():
         try:
@@ -479,18 +499,18 @@ def generate(directory: Path, feeds: int, items: int, seed: int = 1,
         except (OSError, ValueError):
             pass
     (directory / "feeds").mkdir(parents=True, exist_ok=True)
-    # About one wire story per 3 syndicated items: each is carried by ~3 outlets.
-    pool_size = max(1, int(feeds * items * syndicated / 3 / 2))
-    pools = {lang: _wire_pool(seed, lang, pool_size) for lang in ("en", "ru")}
+    pools = wire_pools(seed, feeds, items, syndicated, edition)
     files = []
     digest = hashlib.sha256()
     for index in range(feeds):
-        feed, body = render_feed(seed, index, items, pools, syndicated)
+        feed, body = render_feed(seed, index, items, pools, syndicated, edition=edition,
+                                 base_time=base_time)
         (directory / feed.file).write_bytes(body)
         (directory / (feed.file + ".gz")).write_bytes(gzip.compress(body, 6, mtime=0))
         digest.update(body)
         files.append(feed)
-    manifest = {"key": key, "sha256": digest.hexdigest(), "files": [asdict(f) for f in files]}
+    manifest: dict[str, object] = {"key": key, "sha256": digest.hexdigest(),
+                                   "files": [asdict(f) for f in files]}
     manifest_path.write_text(json.dumps(manifest, indent=0))
     return _load(directory, manifest)
 

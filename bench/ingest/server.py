@@ -18,7 +18,9 @@
 - ``--reuse-port`` lets several of these processes share the sockets (SO_REUSEPORT):
   the kernel spreads connections across them.
 
-It prints ``READY <pid>`` on stdout once it listens, and stops on SIGTERM/SIGINT.
+It prints ``READY <pid>`` on stdout once it listens, and stops on SIGTERM/SIGINT. On
+SIGHUP it reads the corpus directory again (a new ``manifest.json`` and files: the
+feeds of another day, for ``bench/retention.py``) and prints ``RELOADED <feeds>``.
 """
 
 from __future__ import annotations
@@ -135,19 +137,31 @@ class FeedServer:
         self.latency = latency
         self.validators = validators
         self.keepalive = keepalive
+        self.corpus_dir = corpus_dir
         connection = b"" if keepalive else b"Connection: close\r\n"
-        manifest = json.loads((corpus_dir / "manifest.json").read_text())
         self.feeds: dict[str, _Feed] = {}
-        for f in manifest["files"]:
-            body = (corpus_dir / f["file"]).read_bytes()
-            gz = (corpus_dir / (f["file"] + ".gz")).read_bytes()
-            self.feeds[f["path"]] = _Feed(body, gz, f["content_type"], f["last_modified"],
-                                          connection)
+        self.load()
         self.not_found = (b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n"
                           + connection + b"Content-Length: 10\r\n\r\nnot found\n")
         self.ok = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" + connection
                    + b"Content-Length: 3\r\n\r\nok\n")
         self.requests = 0
+
+    def load(self) -> None:
+        """(Re)read every feed of the corpus directory; swaps the whole set at once."""
+        connection = b"" if self.keepalive else b"Connection: close\r\n"
+        manifest = json.loads((self.corpus_dir / "manifest.json").read_text())
+        feeds = {}
+        for f in manifest["files"]:
+            body = (self.corpus_dir / f["file"]).read_bytes()
+            gz = (self.corpus_dir / (f["file"] + ".gz")).read_bytes()
+            feeds[f["path"]] = _Feed(body, gz, f["content_type"], f["last_modified"],
+                                     connection)
+        self.feeds = feeds
+
+    def reload(self) -> None:
+        self.load()
+        print(f"RELOADED {len(self.feeds)}", flush=True)
 
     def respond(self, path: str, headers: dict[bytes, bytes]) -> bytes:
         self.requests += 1
@@ -185,6 +199,7 @@ async def serve(args: argparse.Namespace) -> None:
     stop = asyncio.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(number, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, server.reload)
     print(f"READY {os.getpid()}", flush=True)
     async with listener:
         await stop.wait()

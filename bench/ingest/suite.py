@@ -249,31 +249,32 @@ class ServerError(RuntimeError):
 
 
 @contextmanager
-def feed_server(run: Run, port: int, *, latency_ms: int, validators: bool = True,
-                keepalive: bool = True) -> Iterator[None]:
-    """Start the feed server's processes; stop them (by pid) on exit."""
-    args = run.args
-    command = [sys.executable, "-m", "bench.ingest.server", str(args.corpus_dir), "--port",
-               str(port), "--hosts", str(args.hosts), "--latency", str(latency_ms / 1000)]
+def serve_corpus(corpus_dir: Path, port: int, log: Path, *, hosts: int, latency_ms: int = 0,
+                 validators: bool = True, keepalive: bool = True,
+                 procs: int = 1) -> Iterator[list[subprocess.Popen[str]]]:
+    """Start the feed server's processes on ``corpus_dir`` (stderr to ``log``); stop them
+    (by pid) on exit. Yields the processes (stdout piped: ``READY`` already read)."""
+    command = [sys.executable, "-m", "bench.ingest.server", str(corpus_dir), "--port",
+               str(port), "--hosts", str(hosts), "--latency", str(latency_ms / 1000)]
     if not validators:
         command.append("--no-validators")
     if not keepalive:
         command.append("--no-keepalive")
-    if args.server_procs > 1:
+    if procs > 1:
         command.append("--reuse-port")
     processes: list[subprocess.Popen[str]] = []
     try:
-        with run.log.open("a") as log:
-            for _ in range(args.server_procs):
+        with log.open("a") as out:
+            for _ in range(procs):
                 processes.append(subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
-                                                  stderr=log, text=True))
+                                                  stderr=out, text=True))
         for process in processes:
             assert process.stdout is not None
             ready, _, _ = select.select([process.stdout], [], [], 120)
             line = process.stdout.readline() if ready else ""
             if not line.startswith("READY"):
-                raise ServerError(f"the feed server did not start (port {port}); see {run.log}")
-        yield
+                raise ServerError(f"the feed server did not start (port {port}); see {log}")
+        yield processes
     finally:
         for process in processes:
             if process.poll() is None:
@@ -284,6 +285,39 @@ def feed_server(run: Run, port: int, *, latency_ms: int, validators: bool = True
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def feed_server(run: Run, port: int, *, latency_ms: int, validators: bool = True,
+                keepalive: bool = True) -> Iterator[None]:
+    """The suite's feed server on its corpus (``serve_corpus``)."""
+    args = run.args
+    with serve_corpus(args.corpus_dir, port, run.log, hosts=args.hosts, latency_ms=latency_ms,
+                      validators=validators, keepalive=keepalive, procs=args.server_procs):
+        yield
+
+
+@contextmanager
+def serve_on_free_port(corpus_dir: Path, log: Path, *, hosts: int
+                       ) -> Iterator[tuple[int, list[subprocess.Popen[str]]]]:
+    """``serve_corpus`` on a port free on every loopback address it uses (tried a few
+    times); yields the port and the server's processes."""
+    for _ in range(10):
+        port = free_port()
+        try:
+            server = serve_corpus(corpus_dir, port, log, hosts=hosts)
+            processes = server.__enter__()
+        except ServerError:
+            continue
+        try:
+            yield port, processes
+        except BaseException:
+            if not server.__exit__(*sys.exc_info()):
+                raise
+        else:
+            server.__exit__(None, None, None)
+        return
+    raise ServerError("no free port for the feed server")
 
 
 def start_feed_server_port(run: Run) -> int:
