@@ -137,9 +137,10 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 if not needs_prepare(source, response):
                     return polled(source, response)
                 prepared: PreparedFeed | Exception | None = None
-                # The pool prepares every new body: the parsing libraries then load in the
-                # workers only, never in this process (the ingest thread preparing what
-                # the pool had no room for cost this process 40 MB for no measurable gain)
+                # The pool prepares every new body, so the parsing libraries load in the
+                # workers, not in this process (the ingest thread preparing what the pool
+                # had no room for cost this process 40 MB; its gain, measured on a loaded
+                # machine, was within the noise: bench/README.md, "Latest")
                 if workers:
                     assert isinstance(response, Fetched)
                     try:

@@ -306,7 +306,8 @@ def test_with_a_parse_worker_the_updating_process_loads_no_parsing_library(
         tmp_path: Path, feed_server: FeedServer) -> None:
     """The worker parses, normalizes and fingerprints; the process that fetches and
     writes (and compares fingerprints to assign stories) never imports feedparser, lxml,
-    chardet or numpy (about 40 MB resident: issue 10's memory target)."""
+    chardet or numpy (about 40 MB resident: issue 10's memory target), as long as no
+    stored candidate's fingerprint has to be made again (these feeds share no story)."""
     feed_server.serve_file("/a.xml", "rss2.xml")
     feed_server.serve_file("/b.xml", "atom.xml")
     config = write_config(tmp_path, {"a": feed_server.url("/a.xml"),
