@@ -143,7 +143,10 @@ def _attributes(element: Any, allowed: frozenset[str] | None = None) -> dict[str
 
 
 def _no_attributes(element: Any) -> None:
-    _attributes(element, frozenset())
+    """Not even xml:lang: feedparser keeps an element it has no handler for, with
+    attributes, as a dict of them (``<ttl xml:lang="en">`` makes ttl a dict)."""
+    if element.attrib:
+        raise _Fallback(f"attributes on {element.tag}")
 
 
 def _enforce_href(attrs: dict[str, str]) -> dict[str, str]:
