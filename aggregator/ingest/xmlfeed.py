@@ -46,6 +46,7 @@ _VERSION_NAMESPACES = frozenset({"http://purl.org/rss/1.0/",
                                  "http://my.netscape.com/rdf/simple/0.9/"})
 _DECLARATIONS = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _FIRST_ELEMENT = re.compile(rb"<\w")
+_C1 = re.compile("[\x80-\x9f]")
 _ENTITY_LEFT = re.compile("&([A-Za-z0-9_]+);")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 #: Atom text types read as text: feedparser's ``map_content_type`` of each
@@ -112,10 +113,13 @@ def _text_of(element: Any) -> str:
 
 
 def _recode(output: str) -> str:
-    """UTF-8 read as ISO-8859-1 read again, C1 controls as windows-1252 (pop() does)."""
+    """UTF-8 read as ISO-8859-1 read again, C1 controls as windows-1252 (pop() does).
+    Both leave ASCII as it is, and the second anything without C1 controls."""
+    if output.isascii():
+        return output
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         output = output.encode("iso-8859-1").decode("utf-8")
-    return output.translate(_cp1252)
+    return output.translate(_cp1252) if _C1.search(output) else output
 
 
 def _value(element: Any, uri: bool = False) -> str:
