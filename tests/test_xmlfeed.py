@@ -85,10 +85,11 @@ def test_the_fixtures_the_fast_path_takes() -> None:
     taken = {p.name for p in FIXTURES
              if _fast_path_takes(p.read_bytes(), {"content-type": "application/xml"})}
     assert {"rss2.xml", "atom.xml", "ru-cp1251.xml", "ru-koi8r.xml", "no-guids.xml",
-            "repeated-guids.xml", "fr-cp1252-declared.xml"} <= taken
-    # not well-formed, RSS 1.0, entity declarations, Media RSS, iTunes: feedparser's
+            "repeated-guids.xml", "fr-cp1252-declared.xml", "media-rss.xml", "podcast.xml",
+            "media-hostile.xml", "agreed.rss", "agreed.atom"} <= taken
+    # not well-formed, RSS 1.0, entity declarations, a dc:title beside the title
     assert not taken & {"control-chars.xml", "rss1.rdf", "billion-laughs.xml", "xxe.xml",
-                        "media-rss.xml", "podcast.xml", "nested-title.xml"}
+                        "nested-title.xml"}
 
 
 def test_a_bench_corpus_reads_the_same_and_never_falls_back(tmp_path: Path) -> None:
@@ -101,6 +102,7 @@ def test_a_bench_corpus_reads_the_same_and_never_falls_back(tmp_path: Path) -> N
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"
+     xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"
      xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom"
      xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"
      xmlns:media="http://search.yahoo.com/mrss/">
@@ -146,6 +148,24 @@ TAKEN = [
     _rss("<pubDate>24 Nov 26 09:30 EST</pubDate>"),
     _rss("<pubDate>not a date</pubDate><comments>https://a.example/c</comments>"),
     _rss("<source url='https://wire.example/'>Wire</source><title>w</title>"),
+    # Media RSS, iTunes, atom:link in an item (an enclosure among RSS enclosures)
+    _rss("<media:content url='https://a.example/v.mp4' fileSize='9' TYPE='Video/MP4' "
+         "medium='video' duration='94' width='1280'><media:credit role='x'>C</media:credit>"
+         "</media:content><media:thumbnail url='/t.jpg' width='64'/>"
+         "<media:thumbnail> https://a.example/t2.jpg </media:thumbnail>"
+         "<media:thumbnail url='u'>text</media:thumbnail><media:thumbnail/>"
+         "<media:group><media:content url='g1'/><media:content url=''/></media:group>"),
+    _rss("<enclosure url='https://a.example/1.mp3'/><atom:link rel='enclosure' "
+         "href='https://a.example/2.mp3' length='3'/><enclosure url='https://a.example/3.mp3'/>"
+         "<atom:link rel='alternate' href='https://a.example/page'/><link>x</link>"),
+    _rss("<itunes:duration> 50:47 </itunes:duration><itunes:image href='https://a.example/i'/>"
+         "<itunes:image url='https://a.example/u'/><itunes:author>A</itunes:author>"
+         "<itunes:title>t</itunes:title><itunes:episode>3</itunes:episode>",
+         "<title>P</title><itunes:author>Me</itunes:author><itunes:summary>s</itunes:summary>"
+         "<itunes:owner><itunes:name>N</itunes:name><itunes:email>e</itunes:email>"
+         "</itunes:owner><itunes:category text='A &amp; B'><itunes:category text='C'/>"
+         "</itunes:category><itunes:image href='https://a.example/show.jpg'/>"
+         "<description>d</description><itunes:explicit>no</itunes:explicit>"),
     # the channel: link, language, dates, ttl, sy:, atom:link self and hub, image
     _rss("<title>i</title>", "<title>T &amp; U</title><link>https://a.example/?a&amp;b=1</link>"
          "<language>en_GB</language><lastBuildDate>Mon, 23 Nov 2026 10:00:00 +0000"
@@ -176,6 +196,11 @@ TAKEN = [
     _atom("<author></author><published>2026-11-24T09:30:00Z</published>"
           "<updated>2026-11-24T10:30:00.123+05:00</updated>"),
     _atom("<content>only content &lt;b&gt;</content>"),
+    _atom("<title>own</title><source><id>https://s.example/</id><title>S</title>"
+          "<link rel='alternate' href='https://s.example/'/><author><name>SA</name></author>"
+          "<updated>2026-11-24T09:30:00Z</updated></source><id>urn:e</id>"),
+    _atom("<source><title>S first</title></source><title>own</title>"
+          "<media:thumbnail xmlns:media='http://search.yahoo.com/mrss/' url='https://t/'/>"),
     _atom("<title>e</title>", "<title type='text'>F</title><id>tag:a,2026:f</id>"
           "<link rel='self' href='https://a.example/atom'/><link rel='hub' href=' h '/>"
           "<updated>2026-11-24T09:30:00Z</updated><subtitle>s</subtitle>"
@@ -200,7 +225,11 @@ LEFT = [
     _rss("<title>a</title><dc:title>b</dc:title>"),
     _rss("<title>a<b>bold</b></title>"),  # markup inside a text element
     _rss("<title>a<!-- c -->b</title>"),
-    _rss("<media:content url='https://a.example/v.mp4'/>"),
+    _rss("<media:content url='https://a.example/v.mp4'><media:title>t</media:title>"
+         "</media:content>"),
+    _rss("<media:description>d</media:description>"),
+    _rss("<itunes:summary>s</itunes:summary>"),  # a summary, or content after one
+    _rss("<itunes:keywords>a, b</itunes:keywords>"),  # tags
     _rss("<guid xml:base='https://a.example/'>x</guid>"),
     _rss("<link base='https://a.example/'>x</link>"),
     _rss("<title type='html'>x</title>"),
@@ -216,7 +245,7 @@ LEFT = [
     _atom("<content src='https://a.example/x'/>"),
     _atom("<link rel='alternate'>text</link>"),
     _atom("<author><name>a</name></author><author><name>b</name></author>"),
-    _atom("<source><title>s</title></source>"),
+    _atom("<source><entry/></source>"),
     b"<feed xmlns='http://www.w3.org/2005/Atom' xmlns:r='http://purl.org/rss/1.0/'/>",
     b"<html><body>no feed</body></html>",
 ]
@@ -288,6 +317,10 @@ RSS_ITEM_PARTS = st.one_of(
     _element("dc:date", DATES), _element("author"), _element("dc:creator"),
     _element("category"), _element("comments"),
     _empty("enclosure", ["url", "type", "length", "href", "Type"]),
+    _LINKS.map(lambda link: f"<atom:{link}"), _element("itunes:duration"),
+    _empty("itunes:image", ["href", "url"]),
+    _empty("media:content", ["url", "type", "fileSize", "medium", "duration", "width"]),
+    _empty("media:thumbnail", ["url", "width"]), _element("media:thumbnail"),
 ) | st.sampled_from(["<dc:title>t</dc:title>", "<media:title>t</media:title>", ""] +
                     [""] * 30)
 RSS_CHANNEL_PARTS = st.one_of(

@@ -37,6 +37,10 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 _DC = "{http://purl.org/dc/elements/1.1/}"
 _CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 _SY = "{http://purl.org/rss/1.0/modules/syndication/}"
+_MEDIA = "{http://search.yahoo.com/mrss/}"
+_WFW = "{http://wellformedweb.org/CommentAPI/}"
+_SLASH = "{http://purl.org/rss/1.0/modules/slash/}"
+_ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
 _XML = "{http://www.w3.org/XML/1998/namespace}"
 _XHTML = "{http://www.w3.org/1999/xhtml}"
 #: feedparser writes xlink declarations out as attributes in xhtml; not mapped here
@@ -298,6 +302,37 @@ def _date(element: Any) -> Any:
     return _parse_date(_value(element))
 
 
+def _media(element: Any, entry: dict[str, Any]) -> bool:
+    """``media:content``, ``media:thumbnail`` and a ``media:group`` of them, as
+    feedparser keeps them (attributes as written; a thumbnail's URL may be its text).
+    False when ``element`` is none of these."""
+    tag = element.tag
+    if tag == _MEDIA + "content":
+        for child in element:  # no handler reads its text
+            if isinstance(child.tag, str):
+                if child.tag != _MEDIA + "credit":
+                    raise _Fallback(f"media:content/{child.tag}")
+                _media(child, entry)
+        entry.setdefault("media_content", []).append(_attributes(element))
+    elif tag == _MEDIA + "credit":
+        _attributes(element)
+        _ignored(element)
+    elif tag == _MEDIA + "thumbnail":
+        attrs = _attributes(element)
+        url = _value(element, uri=True)
+        if url.strip() and "url" not in attrs:
+            attrs["url"] = url
+        entry.setdefault("media_thumbnail", []).append(attrs)
+    elif tag == _MEDIA + "group":
+        _no_attributes(element)
+        for child in element:
+            if isinstance(child.tag, str) and (child.tag == tag or not _media(child, entry)):
+                raise _Fallback(f"media:group/{child.tag}")
+    else:
+        return False
+    return True
+
+
 def _content(entry: dict[str, Any], kind: str, value: str) -> None:
     entry["content"] = [{"type": kind, "value": value}]
     entry.setdefault("summary", value)  # _end_content's copy to summary
@@ -328,6 +363,9 @@ def _rss(root: Any, base_lang: str | None) -> Document:
         if tag in _RSS_CHANNEL_IGNORED:
             _no_attributes(child)
             _ignored(child)
+            continue
+        if tag.startswith(_ITUNES):
+            _itunes_channel(child)
             continue
         if tag == ATOM + "link":
             _link(child, feed, links)
@@ -361,6 +399,37 @@ def _rss(root: Any, base_lang: str | None) -> Document:
 
 
 _RSS_CHANNEL_IGNORED = frozenset({"category", "managingEditor", "webMaster"})
+#: a podcast's own elements, none of which touches what parse.py reads of the feed
+_ITUNES_CHANNEL = frozenset(_ITUNES + name for name in (
+    "author", "summary", "subtitle", "type", "explicit", "keywords", "block", "complete"))
+
+
+def _itunes_channel(element: Any) -> None:
+    tag = element.tag
+    if tag in _ITUNES_CHANNEL:
+        _no_attributes(element)
+        _ignored(element)
+    elif tag == _ITUNES + "image":
+        _attributes(element)
+        _ignored(element)
+    elif tag == _ITUNES + "category":
+        _attributes(element, frozenset({"text"}))
+        for child in element:
+            if isinstance(child.tag, str):
+                if child.tag != tag:
+                    raise _Fallback(f"itunes:category/{child.tag}")
+                _itunes_channel(child)
+    elif tag == _ITUNES + "owner":
+        _no_attributes(element)
+        for child in element:
+            if isinstance(child.tag, str):
+                if child.tag not in (_ITUNES + "name", _ITUNES + "email"):
+                    raise _Fallback(f"itunes:owner/{child.tag}")
+                _no_attributes(child)
+                _ignored(child)
+    else:
+        raise _Fallback(tag)
+
 _IMAGE_PARTS = frozenset({"title", "url", "link", "width", "height", "description"})
 
 
@@ -386,14 +455,14 @@ def _root_language(root: Any, attrs: Mapping[str, str], base_lang: str | None) -
     return feed
 
 
-_RSS_AUTHORS = frozenset({"author", _DC + "creator"})
+_RSS_AUTHORS = frozenset({"author", _DC + "creator", _ITUNES + "author"})
 
 
 def _rss_item(item: Any) -> dict[str, Any]:
     _no_attributes(item)
     entry: dict[str, Any] = {}
     tags: list[dict[str, str | None]] = []
-    enclosures: list[dict[str, str]] = []
+    links: list[dict[str, str]] = []
     seen: set[str] = set()
     for child in item:
         tag = child.tag
@@ -405,11 +474,20 @@ def _rss_item(item: Any) -> dict[str, Any]:
         if tag == "enclosure":
             _text_of(child)
             attrs = _enforce_href(_attributes(child))
-            enclosures.append(attrs)
+            attrs["rel"] = "enclosure"
+            links.append(attrs)
+            continue
+        if tag == ATOM + "link":
+            _link(child, entry, links)
             continue
         if tag in _RSS_AUTHORS:  # the last one wins, as in feedparser
             _no_attributes(child)
             entry["author"] = _value(child)
+            continue
+        if tag == _ITUNES + "image":  # the last one with a URL wins
+            _itunes_image(child, entry)
+            continue
+        if _media(child, entry):
             continue
         _once(seen, child)
         handler = _RSS_ITEM.get(tag)
@@ -417,8 +495,14 @@ def _rss_item(item: Any) -> dict[str, Any]:
             raise _Fallback(tag)
         handler(child, entry)
     entry["tags"] = tags
-    entry["enclosures"] = enclosures
+    entry["enclosures"] = _enclosures(links)
     return entry
+
+
+def _enclosures(links: list[dict[str, str]]) -> list[dict[str, str]]:
+    """feedparser's ``enclosures``: the links with rel="enclosure", without their rel."""
+    return [{k: v for k, v in link.items() if k != "rel"}
+            for link in links if link["rel"] == "enclosure"]
 
 
 def _rss_title(child: Any, entry: dict[str, Any]) -> None:
@@ -461,6 +545,21 @@ def _rss_date(key: str) -> Callable[[Any, dict[str, Any]], None]:
     return save
 
 
+def _rss_duration(child: Any, entry: dict[str, Any]) -> None:
+    _no_attributes(child)
+    entry["itunes_duration"] = _value(child)
+
+
+def _itunes_image(child: Any, entry: dict[str, Any]) -> None:
+    """``itunes:image``: its href, else its url, is the entry's image."""
+    _text_of(child)
+    attrs = _attributes(child)
+    if attrs.get("href"):
+        entry["image"] = {"href": attrs["href"]}
+    elif attrs.get("url"):
+        entry["image"] = {"href": attrs["url"]}
+
+
 def _rss_ignored(child: Any, entry: dict[str, Any]) -> None:
     _no_attributes(child)
     _ignored(child)
@@ -481,6 +580,15 @@ _RSS_ITEM: dict[str, Callable[[Any, dict[str, Any]], None]] = {
     "pubDate": _rss_date("published_parsed"),
     _DC + "date": _rss_date("updated_parsed"),
     "comments": _rss_ignored,
+    _WFW + "commentRss": _rss_ignored,
+    _SLASH + "comments": _rss_ignored,
+    _ITUNES + "duration": _rss_duration,
+    _ITUNES + "title": _rss_ignored,
+    _ITUNES + "subtitle": _rss_ignored,
+    _ITUNES + "episode": _rss_ignored,
+    _ITUNES + "season": _rss_ignored,
+    _ITUNES + "episodeType": _rss_ignored,
+    _ITUNES + "explicit": _rss_ignored,
     "source": _rss_source,
 }
 
@@ -531,6 +639,26 @@ def _atom(root: Any, base_lang: str | None) -> Document:
     return Document("atom10", feed, entries)
 
 
+_SOURCE_PARTS = frozenset(ATOM + name for name in (
+    "id", "title", "subtitle", "link", "updated", "rights", "icon", "logo", "generator",
+    "category"))
+
+
+def _source(source: Any) -> None:
+    """An entry's ``<source>``: feedparser keeps what it holds apart from the entry."""
+    _no_attributes(source)
+    for child in source:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag in (ATOM + "author", ATOM + "contributor"):
+            _person(child)
+        elif child.tag in _SOURCE_PARTS:
+            _attributes(child)
+            _ignored(child)
+        else:
+            raise _Fallback(f"source/{child.tag}")
+
+
 _ATOM_FEED_IGNORED = frozenset({ATOM + "subtitle", ATOM + "rights"})
 _PERSON_PARTS = frozenset({ATOM + "name", ATOM + "email", ATOM + "uri"})
 
@@ -571,6 +699,8 @@ def _atom_entry(element: Any) -> dict[str, Any]:
         if tag == ATOM + "category":
             _category(child, tags)
             continue
+        if _media(child, entry):
+            continue
         _once(seen, child)
         if tag == ATOM + "title":
             kind, entry["title"] = _construct(child, "text")
@@ -592,9 +722,10 @@ def _atom_entry(element: Any) -> dict[str, Any]:
             entry["updated_parsed"] = _date(child)
         elif tag == ATOM + "author":
             entry["author"] = _person(child)
+        elif tag == ATOM + "source":
+            _source(child)
         else:
             raise _Fallback(tag)
     entry["tags"] = tags
-    entry["enclosures"] = [{k: v for k, v in link.items() if k != "rel"}
-                           for link in links if link["rel"] == "enclosure"]
+    entry["enclosures"] = _enclosures(links)
     return entry
