@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -70,7 +70,7 @@ class Document:
 
     version: str
     feed: dict[str, Any]
-    entries: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[dict[str, Any]]
 
 
 def read_feed(body: bytes, headers: Mapping[str, str]) -> Document | None:
