@@ -119,6 +119,41 @@ def _atom(entry: str, feed: str = "<title>T</title>", root: str = "") -> bytes:
     return ATOM_DOC.format(root=root, feed=feed, entry=entry).encode()
 
 
+WORDPRESS = b"""<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"
+  xmlns:content="http://purl.org/rss/1.0/modules/content/"
+  xmlns:wfw="http://wellformedweb.org/CommentAPI/" xmlns:dc="http://purl.org/dc/elements/1.1/"
+  xmlns:atom="http://www.w3.org/2005/Atom" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"
+  xmlns:slash="http://purl.org/rss/1.0/modules/slash/">
+<channel>
+  <title>A Blog</title>
+  <atom:link href="https://blog.example/feed/" rel="self" type="application/rss+xml" />
+  <link>https://blog.example</link>
+  <description>Just another site</description>
+  <lastBuildDate>Tue, 24 Nov 2026 09:30:00 +0000</lastBuildDate>
+  <language>en-US</language>
+  <sy:updatePeriod>hourly</sy:updatePeriod>
+  <sy:updateFrequency>1</sy:updateFrequency>
+  <generator>https://wordpress.org/?v=6.7</generator>
+  <image><url>https://blog.example/icon.png</url><title>A Blog</title>
+    <link>https://blog.example</link><width>32</width><height>32</height></image>
+  <item>
+    <title>Hello &#8211; world</title>
+    <link>https://blog.example/2026/11/hello/</link>
+    <comments>https://blog.example/2026/11/hello/#respond</comments>
+    <dc:creator><![CDATA[admin]]></dc:creator>
+    <pubDate>Tue, 24 Nov 2026 09:30:00 +0000</pubDate>
+    <category><![CDATA[News]]></category>
+    <category><![CDATA[Caf\xc3\xa9 &amp; bar]]></category>
+    <guid isPermaLink="false">https://blog.example/?p=1</guid>
+    <description><![CDATA[Welcome. This is your first post [&#8230;]]]></description>
+    <content:encoded><![CDATA[<p>Welcome &amp; <a href="/x">more</a></p>]]></content:encoded>
+    <wfw:commentRss>https://blog.example/2026/11/hello/feed/</wfw:commentRss>
+    <slash:comments>1</slash:comments>
+  </item>
+</channel>
+</rss>
+"""
+
 TAKEN = [
     # a permalink guid is the link until a <link> says otherwise; a false one is not
     _rss("<guid>https://a.example/1</guid><title>x</title>"),
@@ -208,6 +243,8 @@ TAKEN = [
           " xml:lang='ru_RU'"),
     _atom("<title>e</title>", "<id>https://a.example/</id><author><name>F</name></author>"),
     b"\xef\xbb\xbf<rss version='2.0'><channel><item><title>bom</title></item></channel></rss>",
+    WORDPRESS,
+    WORDPRESS.replace(b"?>", b"?>\n<?xml-stylesheet type='text/xsl' href='/s.xsl'?><!-- c -->", 1),
 ]
 
 
