@@ -61,8 +61,10 @@ _TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"})
 _URL_ATTRIBUTES = re.compile(r'(\s(?:href|src|poster|cite)=")([^"]*)(")')
 _BLOCK_END = re.compile(
     r"<(?:br|hr|/p|/div|/li|/h[1-6]|/tr|/blockquote|/pre|/dd|/dt)\b[^>]*>", re.IGNORECASE)
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
-_LINES = re.compile(r"\s*\n\s*")
+# A run of spaces becomes one space, a run of white space with a line end one line end:
+# the runs that are that already ("a b", "a\nb") are not matched, which costs less.
+_SPACES = re.compile(r"[\t\r\f\v\u00a0][ \t\r\f\v\u00a0]*|[ ][ \t\r\f\v\u00a0]+")
+_LINES = re.compile(r"\s+\n\s*|\n\s+")
 
 #: feeds.yaml names of sources and outputs: they become file names and URL paths
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
