@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -47,3 +49,13 @@ def test_plain_text_skips_the_html_parser_with_the_same_result(text: str) -> Non
     from aggregator.text import html_to_text
 
     assert html_to_text(text) == _parsed_text(text)
+
+
+@given(st.text(alphabet=" \t\r\f\v\u00a0\n\x85\u2028\u3000ab", max_size=40))
+def test_white_space_folds_every_run(text: str) -> None:
+    """Each run of spaces becomes one space, each run of white space with a line end one
+    line end, though html_to_text matches only the runs that change."""
+    from aggregator.text import _LINES, _SPACES
+
+    assert _SPACES.sub(" ", text) == re.sub(r"[ \t\r\f\v\u00a0]+", " ", text)
+    assert _LINES.sub("\n", text) == re.sub(r"\s*\n\s*", "\n", text)
