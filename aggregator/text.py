@@ -157,8 +157,11 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     if not url:
         return None
     url = strip_illegal_xml(url).strip()
-    if base:
-        url = urljoin(base, url)
+    return canonical_joined(urljoin(base, url) if base else url)
+
+
+def canonical_joined(url: str) -> str | None:
+    """:func:`canonical_url` of a URL already cleaned and joined to its base."""
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
