@@ -21,11 +21,13 @@ from aggregator.stories.similarity import (
     Tuning,
     _date_key,
     _mask,
+    _names,
     _unify,
     comparable_text,
     compare,
     fingerprint,
 )
+from aggregator.text import fold
 
 SEED = (Path(__file__).parent / "data" / "seed-article.ru.txt").read_text(encoding="utf-8")
 SEED_TITLE, SEED_BODY = SEED.split("\n", 1)
@@ -346,3 +348,15 @@ def test_masked_words(words: list[str], names: set[str]) -> None:
     assert dates == {i: key for i in range(len(words)) if (key := _date_key(words, i))}
     assert masked == ["0" if word[0].isdigit() else "@" if i in dates else
                       "A" if word in names else word for i, word in enumerate(words)]
+
+
+@given(st.sampled_from(["слово", "word", "Word", "12", "a,"]),
+       st.sampled_from(["Иван", "London", "Ёлка", "Élan", "Ωmega"]),
+       st.text(alphabet=' "(-', max_size=16), st.sampled_from([".", "!", "?", "…", ":", ""]))
+def test_a_capitalised_word_is_a_name_unless_it_starts_a_sentence(
+        before: str, name: str, between: str, end: str) -> None:
+    """A name: the nearest character before it other than a space, a quote, a bracket or a
+    dash is at most 12 characters back and ends no sentence."""
+    spacing = f" {between}"
+    names = _names(f"{before}{end}{spacing}{name}")
+    assert (fold(name) in names) == (not end and len(spacing) < 12)
