@@ -250,15 +250,18 @@ def _tokens(cased: str) -> tuple[list[str], str]:
     return _WORD.findall(folded), folded
 
 
-# A name: a capitalised word whose nearest character before it, other than a space, a quote,
-# a bracket or a dash, is at most 12 characters back and ends no sentence.
-_NAME = re.compile(r'(?<=[^ "(\-.!?…:])[ "(\-]{0,11}\b([A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω]\w*)')
+_CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω]\w*")
 
 
 def _names(cased: str) -> set[str]:
     """The names of a prepared text (capitalised words that do not start a sentence),
     folded."""
-    return {fold(name) for name in set(_NAME.findall(cased))}
+    names: set[str] = set()
+    for match in _CAPITALISED.finditer(cased):
+        before = cased[max(match.start() - 12, 0):match.start()].rstrip(" \"(-")
+        if before and before[-1] not in ".!?…:":
+            names.add(fold(match.group()))
+    return names
 
 
 def _mask(folded: list[str], names: set[str]) -> tuple[list[str], dict[int, str]]:
