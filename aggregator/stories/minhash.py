@@ -23,6 +23,7 @@ _PERMUTATIONS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 _LEAD_BAND_BASE: Final = 127  # band numbers fit 7 bits: bands + lead_bands <= 128
 _KEY_OFFSET: Final = np.int64(1 << 62)  # band keys as signed 64-bit integers
 _BYTE: Final = np.uint64(8)
+_BAND_HASH: Final = hashlib.blake2b(digest_size=8)  # each band's digest starts from a copy
 _BAND_BITS: Final = np.uint64(7)
 
 
@@ -95,13 +96,15 @@ def band_keys(signature: np.ndarray, bands: int, rows: int, lead: bool) -> list[
     down from 127), as a signed 64-bit integer an index keeps in 8 bytes."""
     data = memoryview(signature.astype("<u4").tobytes())
     width = rows * 4
-    blake2b = hashlib.blake2b
-    digests = b"".join([blake2b(data[band * width:(band + 1) * width], digest_size=8).digest()
-                        for band in range(bands)])
+    digests = []
+    for band in range(bands):
+        hasher = _BAND_HASH.copy()  # (cheaper than a new one with its digest size)
+        hasher.update(data[band * width:(band + 1) * width])
+        digests.append(hasher.digest())
     numbers = np.arange(_LEAD_BAND_BASE, _LEAD_BAND_BASE - bands, -1, dtype=np.uint64) \
         if lead else np.arange(bands, dtype=np.uint64)
     # a digest's first 7 bytes as a big-endian number, the band's number below them
-    keys = (np.frombuffer(digests, dtype=">u8") >> _BYTE) << _BAND_BITS | numbers
+    keys = (np.frombuffer(b"".join(digests), dtype=">u8") >> _BYTE) << _BAND_BITS | numbers
     listed: list[int] = (keys.astype(np.int64) - _KEY_OFFSET).tolist()
     return listed
 
