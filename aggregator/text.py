@@ -61,8 +61,8 @@ _TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"})
 _URL_ATTRIBUTES = re.compile(r'(\s(?:href|src|poster|cite)=")([^"]*)(")')
 _BLOCK_END = re.compile(
     r"<(?:br|hr|/p|/div|/li|/h[1-6]|/tr|/blockquote|/pre|/dd|/dt)\b[^>]*>", re.IGNORECASE)
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
-_LINES = re.compile(r"\s*\n\s*")
+# A run of these becomes one space (a single space, already one, is not matched: less work)
+_SPACES = re.compile(r"[\t\r\f\v\u00a0][ \t\r\f\v\u00a0]*|[ ][ \t\r\f\v\u00a0]+")
 
 #: feeds.yaml names of sources and outputs: they become file names and URL paths
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -157,8 +157,11 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     if not url:
         return None
     url = strip_illegal_xml(url).strip()
-    if base:
-        url = urljoin(base, url)
+    return canonical_joined(urljoin(base, url) if base else url)
+
+
+def canonical_joined(url: str) -> str | None:
+    """:func:`canonical_url` of a URL already cleaned and joined to its base."""
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
@@ -220,8 +223,20 @@ def html_to_text(fragment: str | None) -> str:
     else:  # no markup, no entity: what the HTML parser would give, without parsing
         text = strip_illegal_xml(fragment).removeprefix("\ufeff")
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = strip_illegal_xml(unicodedata.normalize("NFC", text))
-    return _LINES.sub("\n", _SPACES.sub(" ", text)).strip()
+    return _fold_white_space(strip_illegal_xml(unicodedata.normalize("NFC", text))).strip()
+
+
+def _fold_white_space(text: str) -> str:
+    """Each run of spaces and tabs (``_SPACES``) as one space, then each run of white space
+    with a line end in it as one line end (``re.sub(r"\\s*\\n\\s*", "\\n", text)``, line
+    by line: a regular expression tries every position)."""
+    if "  " in text or any(space in text for space in "\t\r\f\v\u00a0"):
+        text = _SPACES.sub(" ", text)
+    if "\n" not in text:
+        return text
+    lines = text.split("\n")
+    inner = [kept for line in lines[1:-1] if (kept := line.strip())]
+    return "\n".join([lines[0].rstrip(), *inner, lines[-1].lstrip()])
 
 
 # ---- comparing, naming, matching -----------------------------------------------------

@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.stories.attribution import find_credits, outlet_key, strip_credits
+from aggregator.stories.attribution import (
+    _PATTERNS,
+    _find_all,
+    _line_starts,
+    find_credits,
+    outlet_key,
+    strip_credits,
+)
 from aggregator.types import Credit
 
 SEED = (Path(__file__).parent / "data" / "seed-article.ru.txt").read_text(encoding="utf-8")
@@ -134,3 +142,44 @@ def test_outlet_key_is_stable(name: str) -> None:
     key = outlet_key(name)
     assert key == key.casefold()
     assert "ё" not in key
+
+
+# Texts full of credit lines, datelines and line ends, long enough to have a head and a tail.
+CREDITED = st.lists(st.sampled_from([
+    "Сделка закрыта", ", передает Zakon.kz со ссылкой на газету «Известия»", ", пишет РБК",
+    "Как сообщает ТАСС, ", "По данным «Известий», ", ". ", "\n", "\n\n", " ", "  ",
+    "МОСКВА, 24 ноября. /ТАСС/. ", "МОСКВА, 24 ноя — РИА Новости. ", "АСТАНА. KAZINFORM – ",
+    "WASHINGTON, Nov 24 (Reuters) - ", "(AP) — ", "\nSource: BBC\n", "\nИсточник: iz.ru\n",
+    ", according to Reuters.", " (via AFP)", "İstanbul ", "Lorem ipsum dolor sit amet. " * 8,
+]), max_size=60).map("".join)
+
+
+@given(CREDITED)
+def test_credits_do_not_depend_on_what_was_read_before(text: str) -> None:
+    """find_credits and strip_credits share what they find in a text: found then
+    stripped is what either gives alone."""
+    _find_all.cache_clear()
+    credit, stripped = find_credits(text), strip_credits(text)
+    _find_all.cache_clear()
+    assert strip_credits(text) == stripped
+    _find_all.cache_clear()
+    assert find_credits(text) == credit
+    assert (credit is None) == (stripped == text)
+
+
+@given(CREDITED)
+def test_a_credit_without_trigger_words_sits_on_one_line_from_its_start(text: str) -> None:
+    """What lets those patterns be tried at line starts only."""
+    for pattern in _PATTERNS:
+        if not pattern.triggers:
+            for match in pattern.regex.finditer(text):
+                assert match.start() == 0 or text[match.start() - 1] == "\n"
+                assert "\n" not in match.group()
+
+
+@given(CREDITED, st.data())
+def test_line_starts_are_where_a_multiline_caret_matches(text: str, data: st.DataObject) -> None:
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    caret = [m.start() for m in re.compile("^", re.MULTILINE).finditer(text, start, end)]
+    assert _line_starts(text, start, end) == caret

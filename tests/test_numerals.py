@@ -152,6 +152,19 @@ def test_reading_any_words_is_total(words: list[str]) -> None:
     assert all(0 <= n < 1_000_000 for n in found)
 
 
+NUMBER_OR_NOT = st.sampled_from([*sorted(WORDS), "and", "hundred", "тысяч", "тысяча", "слово",
+                                 "word"])
+
+
+@given(st.lists(NUMBER_OR_NOT, max_size=12), st.lists(NUMBER_OR_NOT, max_size=12),
+       st.integers(0, 3))
+def test_a_word_that_is_no_number_parts_the_numbers(before: list[str], after: list[str],
+                                                     padding: int) -> None:
+    words = ["слово"] * padding
+    assert spelled_numbers([*words, *before, "слово", *after, *words]) == \
+        spelled_numbers(before) + spelled_numbers(after)
+
+
 # --- the template guard ---------------------------------------------------------------
 
 RU = ("Паводки затронули {n} регионов страны, сообщили в МЧС. Спасатели эвакуировали "

@@ -8,16 +8,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.stories.similarity import (
+    _DASHES,
+    _INVISIBLE,
+    _QUOTES,
+    _TO_UNIFY,
+    _UNIFY,
     BANDS,
     LEAD_BANDS,
     NUM_PERM,
     WINDOW,
     Fingerprint,
     Tuning,
+    _date_key,
+    _mask,
+    _names,
+    _unify,
     comparable_text,
     compare,
     fingerprint,
 )
+from aggregator.text import fold
 
 SEED = (Path(__file__).parent / "data" / "seed-article.ru.txt").read_text(encoding="utf-8")
 SEED_TITLE, SEED_BODY = SEED.split("\n", 1)
@@ -315,3 +325,38 @@ def test_signatures_and_bands_are_the_ones_already_stored(name: str) -> None:
     assert fp is not None
     assert (hashlib.sha256(fp.signature).hexdigest(),
             hashlib.sha256(",".join(map(str, fp.bands)).encode()).hexdigest()) == PINNED[name]
+
+
+# --- the parts, against their definitions ---------------------------------------------------
+
+
+@given(st.text(alphabet=_INVISIBLE + _QUOTES + _DASHES + "aб \n", max_size=40))
+def test_quotes_and_dashes_are_unified_as_one_translation_would(text: str) -> None:
+    assert _TO_UNIFY.sub(_unify, text) == text.translate(_UNIFY)
+
+
+MASKABLE = st.sampled_from([
+    "3", "2024", "12", "may", "march", "3", "в", "среду", "среда", "июля", "понедельник",
+    "monday", "москва", "reuters", "иван", "слово", "word", "the", "мая", "august", "31",
+])
+
+
+@given(st.lists(MASKABLE, max_size=30), st.sets(MASKABLE, max_size=5))
+def test_masked_words(words: list[str], names: set[str]) -> None:
+    """Numbers first, then dates, then names."""
+    masked, dates = _mask(words, names)
+    assert dates == {i: key for i in range(len(words)) if (key := _date_key(words, i))}
+    assert masked == ["0" if word[0].isdigit() else "@" if i in dates else
+                      "A" if word in names else word for i, word in enumerate(words)]
+
+
+@given(st.sampled_from(["слово", "word", "Word", "12", "a,"]),
+       st.sampled_from(["Иван", "London", "Ёлка", "Élan", "Ωmega"]),
+       st.text(alphabet=' "(-', max_size=16), st.sampled_from([".", "!", "?", "…", ":", ""]))
+def test_a_capitalised_word_is_a_name_unless_it_starts_a_sentence(
+        before: str, name: str, between: str, end: str) -> None:
+    """A name: the nearest character before it other than a space, a quote, a bracket or a
+    dash is at most 12 characters back and ends no sentence."""
+    spacing = f" {between}"
+    names = _names(f"{before}{end}{spacing}{name}")
+    assert (fold(name) in names) == (not end and len(spacing) < 12)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -30,12 +32,12 @@ def _parsed_text(fragment: str) -> str:
 
     import nh3
 
-    from aggregator.text import _BLOCK_END, _LINES, _SPACES, strip_illegal_xml
+    from aggregator.text import _BLOCK_END, strip_illegal_xml
 
     marked = _BLOCK_END.sub("\n", strip_illegal_xml(fragment))
     text = html.unescape(nh3.clean(marked, tags=set(), clean_content_tags={"script", "style"}))
     text = strip_illegal_xml(unicodedata.normalize("NFC", text))
-    return _LINES.sub("\n", _SPACES.sub(" ", text)).strip()
+    return re.sub(r"\s*\n\s*", "\n", re.sub(r"[ \t\r\f\v\u00a0]+", " ", text)).strip()
 
 
 @given(st.text().filter(lambda t: "<" not in t and "&" not in t))
@@ -47,3 +49,13 @@ def test_plain_text_skips_the_html_parser_with_the_same_result(text: str) -> Non
     from aggregator.text import html_to_text
 
     assert html_to_text(text) == _parsed_text(text)
+
+
+@given(st.text(alphabet=" \t\r\f\v\u00a0\n\x1c\x85\u2028\u200b\u3000ab", max_size=40))
+def test_white_space_folds_every_run(text: str) -> None:
+    """Each run of spaces becomes one space, each run of white space with a line end one
+    line end, though html_to_text matches only the runs that change, line by line."""
+    from aggregator.text import _fold_white_space
+
+    spaced = re.sub(r"[ \t\r\f\v\u00a0]+", " ", text)
+    assert _fold_white_space(text) == re.sub(r"\s*\n\s*", "\n", spaced)

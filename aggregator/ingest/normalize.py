@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 from urllib.parse import urljoin, urlsplit
 
 from aggregator.text import (
-    canonical_url,
+    canonical_joined,
     html_to_text,
     http_url,
     sanitize_html,
@@ -221,8 +221,8 @@ def normalize_entry_with_text(entry: ParsedEntry, feed_url: str,
                               now: datetime) -> tuple[ItemData, str] | None:
     """:func:`normalize_entry`, with the plain text of the item's content (what the
     fingerprint and the credit lines are made of), so it is not derived twice."""
-    url = canonical_url(entry.link, feed_url) if entry.link else None
     link = urljoin(feed_url, strip_illegal_xml(entry.link).strip()) if entry.link else None
+    url = canonical_joined(link) if link is not None else None  # (canonical_url, joined once)
     content = sanitize_html(entry.content_html or entry.summary_html, link or feed_url)
     text = html_to_text(content)
     title = html_to_text(entry.title) if entry.title else ""

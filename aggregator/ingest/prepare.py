@@ -20,7 +20,7 @@ from aggregator.stories.attribution import find_credits
 from aggregator.stories.dedupe import shared_urls, story_keys, unique_items
 from aggregator.stories.similarity import fingerprint
 from aggregator.text import http_url
-from aggregator.types import FeedMeta, PreparedFeed
+from aggregator.types import Credit, FeedMeta, Fingerprint, PreparedFeed
 
 
 def _site_url(link: str | None, feed_url: str) -> str | None:
@@ -42,14 +42,20 @@ def prepare_feed(body: bytes, headers: Mapping[str, str], url: str,
     by_hash = {item.content_hash: text for item, text in normalized}
     texts = {i.guid: by_hash[i.content_hash] for i in items}
     hub, topic = discover(parsed.hub, parsed.self_url, headers, url)
+    fingerprints: dict[str, Fingerprint | None] = {}
+    credits: dict[str, Credit | None] = {}
+    for item in items:  # an item's credits right after its fingerprint: attribution
+        text = texts[item.guid]  # reuses what it found in the text when stripping it
+        fingerprints[item.guid] = fingerprint(item.title, text)
+        credits[item.guid] = find_credits(text)
     return PreparedFeed(
         feed=FeedMeta(parsed.title, _site_url(parsed.site_url, url), parsed.feed_id,
                       parsed.updated,
                       (parsed.language or "")[:35] or None, hub=hub, topic=topic),
         items=tuple(items),
         story_keys={i.guid: story_keys(i, ambiguous) for i in items},
-        fingerprints={i.guid: fingerprint(i.title, texts[i.guid]) for i in items},
-        credits={guid: find_credits(text) for guid, text in texts.items()},
+        fingerprints=fingerprints,
+        credits=credits,
         weekly_entries=weekly_entry_rate((i.published_at for i in items), now),
         ttl=feed_ttl(parsed.ttl, parsed.update_period, parsed.update_frequency),
     )

@@ -23,7 +23,10 @@ in the body credits a fact, not the article.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -95,7 +98,8 @@ _HAS_DESCRIPTOR = re.compile(rf"(?i:^(?:the[ ]+)?(?:{_DESC_RU}|{_DESC_EN})[ ]+)"
 _DESCRIPTOR_WORDS = re.compile(rf"{_HAS_DESCRIPTOR.pattern}|^the[ ]+")
 _QUOTE_CHARS = "«»\"“”„‘’'‹›"
 _LATIN = re.compile(r"[A-Za-z]")
-_CYRILLIC = re.compile(r"[А-Яа-яЁё]")
+_NOT_LATIN = re.compile(r"[^A-Za-z]+")
+_NOT_CYRILLIC = re.compile(r"[^А-Яа-яЁё]+")
 _ACRONYM = re.compile(r"^[A-ZА-ЯЁ]{2,6}$")
 
 # --- outlet keys ---------------------------------------------------------------------------
@@ -236,6 +240,8 @@ _PATTERNS: Final = (
     _p(r"^[ \t]*[А-ЯЁA-Z][А-ЯЁA-Zа-яё -]{1,40}[.,][ ]*(?:\d{1,2}[ ]+[а-яё]+\.?[ ]*)?"
        r"(?P<cite>[A-ZА-ЯЁ][A-ZА-ЯЁ-]{2,}(?:[ ][A-ZА-ЯЁ-]{2,})?)[ ]*[—–-][ ]*", None, "strong"),
 )
+# Every trigger word, looked for once per zone.
+_TRIGGERS: Final = frozenset(t for pattern in _PATTERNS for t in pattern.triggers)
 _URL = re.compile(r"^(?:https?://)?(?:www\.)?([^/\s]+\.[^/\s]+)(?:/\S*)?$")
 
 
@@ -306,9 +312,7 @@ def _zones(text: str) -> list[tuple[int, int]]:
 
 
 def _windows(zone: str, offset: int, triggers: tuple[str, ...]) -> list[tuple[int, int]]:
-    """Where a pattern can match in a zone: around its trigger words (all of it without)."""
-    if not triggers:
-        return [(offset, offset + len(zone))]
+    """Where a pattern can match in a zone: around its trigger words."""
     spans: list[tuple[int, int]] = []
     for trigger in triggers:
         at = zone.find(trigger)
@@ -325,25 +329,58 @@ def _windows(zone: str, offset: int, triggers: tuple[str, ...]) -> list[tuple[in
     return [(offset + begin, offset + stop) for begin, stop in merged]
 
 
-def _find_all(text: str) -> list[_Found]:
-    """Credit phrases in the head and tail of ``text``, earliest first, not overlapping."""
-    head = text[:200]
-    cyrillic = len(_CYRILLIC.findall(head)) > len(_LATIN.findall(head))
+def _line_starts(text: str, start: int, end: int) -> list[int]:
+    """Where ``^`` (MULTILINE) can match in ``text[start:end]``: at the start of the text
+    and after each newline (a search from ``start`` does not count ``start`` itself)."""
+    starts = [start] if start == 0 or text[start - 1] == "\n" else []
+    at = text.find("\n", start, end)
+    while at >= 0:
+        starts.append(at + 1)
+        at = text.find("\n", at + 1, end)
+    return starts
+
+
+def _script(head: str) -> bool:
+    """Whether ``head`` has more Cyrillic letters than Latin ones."""
+    return len(_NOT_CYRILLIC.sub("", head)) > len(_NOT_LATIN.sub("", head))
+
+
+@functools.lru_cache(maxsize=8)
+def _find_all(text: str) -> tuple[_Found, ...]:
+    """Credit phrases in the head and tail of ``text``, earliest first, not overlapping.
+
+    Cached for the last few texts: an item's plain text is often what its fingerprint
+    strips the credits of (attribution runs on it twice, for find_credits and for
+    similarity's comparable form)."""
+    cyrillic = _script(text[:200])
     found: list[_Found] = []
     for start, end in _zones(text):
         zone = text[start:end].lower()
+        present = {trigger for trigger in _TRIGGERS if trigger in zone}
+        lines: list[int] | None = None
         for pattern in _PATTERNS:
-            for window in _windows(zone, start, pattern.triggers):
-                for match in pattern.regex.finditer(text, *window):
-                    item = _read(match, pattern, cyrillic)
-                    if item is not None:
-                        found.append(item)
+            matches: Iterable[re.Match[str] | None]
+            if pattern.triggers:  # around its trigger words only
+                if present.isdisjoint(pattern.triggers):
+                    continue
+                matches = itertools.chain.from_iterable(
+                    pattern.regex.finditer(text, *window)
+                    for window in _windows(zone, start, pattern.triggers))
+            else:  # it starts with ^ and never crosses a line end: at line starts only
+                if lines is None:  # (the zone's length once lowercased, as windows count)
+                    lines = _line_starts(text, start, start + len(zone))
+                matches = map(pattern.regex.match, itertools.repeat(text), lines,
+                              itertools.repeat(start + len(zone)))
+            for match in matches:
+                item = _read(match, pattern, cyrillic) if match is not None else None
+                if item is not None:
+                    found.append(item)
     found.sort(key=lambda f: (f.start, -f.end))
     chosen: list[_Found] = []
     for item in found:
         if not chosen or item.start >= chosen[-1].end:
             chosen.append(item)
-    return chosen
+    return tuple(chosen)
 
 
 def find_credits(text: str) -> Credit | None:

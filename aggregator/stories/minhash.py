@@ -21,7 +21,10 @@ _EMPTY: Final = np.uint32(0xFFFFFFFF)
 _FMIX: Final = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
 _PERMUTATIONS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 _LEAD_BAND_BASE: Final = 127  # band numbers fit 7 bits: bands + lead_bands <= 128
-_KEY_OFFSET: Final = 1 << 62  # band keys as signed 64-bit integers
+_KEY_OFFSET: Final = np.int64(1 << 62)  # band keys as signed 64-bit integers
+_BYTE: Final = np.uint64(8)
+_BAND_HASH: Final = hashlib.blake2b(digest_size=8)  # each band's digest starts from a copy
+_BAND_BITS: Final = np.uint64(7)
 
 
 def _permutations(seed: int, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
@@ -40,26 +43,32 @@ def _permutations(seed: int, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
     return found
 
 
-def _minimum(hashes: np.ndarray, permutations: tuple[np.ndarray, np.ndarray],
-             start: np.ndarray) -> np.ndarray:
-    """``start`` lowered by the permuted values of ``hashes`` (uint32): a MinHash update."""
-    if not hashes.size:
-        return start
+def _permuted(hashes: np.ndarray, permutations: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Every permutation of every hash (uint32, one row per hash)."""
     shift1, multiply1, shift2, multiply2 = _FMIX
     mixed = hashes ^ (hashes >> shift1)
-    mixed = mixed * multiply1
-    mixed = mixed ^ (mixed >> shift2)
-    mixed = mixed * multiply2
-    mixed = (mixed ^ (mixed >> shift1)).reshape(-1, 1)
+    mixed *= multiply1
+    mixed ^= mixed >> shift2
+    mixed *= multiply2
+    mixed ^= mixed >> shift1
     a, b = permutations
-    lowered: np.ndarray = np.minimum(start, (mixed * a + b).min(axis=0))
+    permuted: np.ndarray = mixed.reshape(-1, 1) * a
+    permuted += b
+    return permuted
+
+
+def _minimum(permuted: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """``start`` lowered by the rows of ``permuted``: a MinHash update."""
+    if not permuted.size:
+        return start
+    lowered: np.ndarray = np.minimum(start, permuted.min(axis=0))
     return lowered
 
 
 def shingle_hashes(tokens: list[str], size: int) -> np.ndarray:
     """32-bit hashes of the word shingles of ``tokens``, in text order (uint32)."""
-    codes = {t: zlib.crc32(t.encode()) for t in set(tokens)}
-    words = np.array([codes[t] for t in tokens], dtype=np.uint64)
+    words = np.fromiter(map(zlib.crc32, map(str.encode, tokens)), dtype=np.uint64,
+                        count=len(tokens))
     count = max(len(tokens) - size + 1, 1)
     combined = words[:count].copy()
     for offset in range(1, min(size, len(tokens))):
@@ -67,16 +76,17 @@ def shingle_hashes(tokens: list[str], size: int) -> np.ndarray:
     return ((combined ^ (combined >> _SHIFT)) & _LOW32).astype(np.uint32)
 
 
-def signatures(hashes: np.ndarray, body: np.ndarray, *, seed: int, num_perm: int,
+def signatures(hashes: np.ndarray, body_start: int, *, seed: int, num_perm: int,
                opening_end: int, lead_end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """MinHash signatures of the body's opening (its first ``opening_end`` shingles), of
-    its lead (the first ``lead_end``) and of the whole text, grown in one pass: ``body``
-    holds the body's shingle hashes, ``hashes`` all of the text's."""
-    permutations = _permutations(seed, num_perm)
-    opening = _minimum(body[:opening_end], permutations,
-                       np.full(num_perm, _EMPTY, dtype=np.uint32))
-    lead = _minimum(body[opening_end:lead_end], permutations, opening)
-    whole = _minimum(hashes, permutations, lead)
+    its lead (the first ``lead_end``) and of the whole text, grown in one pass:
+    ``hashes`` holds all of the text's shingle hashes, the body's from ``body_start``
+    (``len(hashes)``: no body)."""
+    permuted = _permuted(hashes, _permutations(seed, num_perm))
+    body = permuted[body_start:]
+    opening = _minimum(body[:opening_end], np.full(num_perm, _EMPTY, dtype=np.uint32))
+    lead = _minimum(body[opening_end:lead_end], opening)
+    whole = _minimum(permuted, lead)
     return whole, lead, opening
 
 
@@ -86,17 +96,22 @@ def band_keys(signature: np.ndarray, bands: int, rows: int, lead: bool) -> list[
     down from 127), as a signed 64-bit integer an index keeps in 8 bytes."""
     data = memoryview(signature.astype("<u4").tobytes())
     width = rows * 4
-    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
-    digests = [blake2b(data[band * width:(band + 1) * width], digest_size=8).digest()
-               for band in range(bands)]
-    numbers = range(_LEAD_BAND_BASE, _LEAD_BAND_BASE - bands, -1) if lead else range(bands)
-    return [(from_bytes(digest[:7], "big") << 7 | number) - _KEY_OFFSET
-            for digest, number in zip(digests, numbers, strict=True)]
+    digests = []
+    for band in range(bands):
+        hasher = _BAND_HASH.copy()  # (cheaper than a new one with its digest size)
+        hasher.update(data[band * width:(band + 1) * width])
+        digests.append(hasher.digest())
+    numbers = np.arange(_LEAD_BAND_BASE, _LEAD_BAND_BASE - bands, -1, dtype=np.uint64) \
+        if lead else np.arange(bands, dtype=np.uint64)
+    # a digest's first 7 bytes as a big-endian number, the band's number below them
+    keys = (np.frombuffer(b"".join(digests), dtype=">u8") >> _BYTE) << _BAND_BITS | numbers
+    listed: list[int] = (keys.astype(np.int64) - _KEY_OFFSET).tolist()
+    return listed
 
 
 def distinct(hashes: np.ndarray) -> int:
     """How many different shingle hashes."""
-    return int(np.unique(hashes).size)
+    return len(set(hashes.tolist()))  # (a set of a few hundred ints costs less than np.unique)
 
 
 def packed(*signatures: np.ndarray) -> bytes:

@@ -92,6 +92,8 @@ _HUNDRED: Final = "hundred"
 _AMBIGUOUS: Final = frozenset(
     {form for form, value in WORDS.items() if value == 1} | {"семью"})
 _AND: Final = "and"
+#: the words a number can start with
+_STARTS: Final = frozenset(WORDS) | _THOUSAND | {_HUNDRED}
 
 
 def _fits(current: int, value: int) -> bool:
@@ -109,12 +111,13 @@ def _fits(current: int, value: int) -> bool:
 def spelled_numbers(tokens: Sequence[str]) -> list[int]:
     """The numbers written in words in ``tokens`` (folded words), in text order."""
     found: list[int] = []
+    if _STARTS.isdisjoint(tokens):
+        return found
     i, count = 0, len(tokens)
-    while i < count:
-        word = tokens[i]
-        if word not in WORDS and word not in _THOUSAND and word != _HUNDRED:
-            i += 1
+    for start in [k for k, word in enumerate(tokens) if word in _STARTS]:
+        if start < i:  # inside the number read last
             continue
+        i = start
         total = current = words = 0
         ambiguous_only = True
         j = i

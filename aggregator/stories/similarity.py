@@ -127,6 +127,8 @@ _DASHES = "‐‑‒–—―−⸺⸻"
 # One pass for the three: invisible characters dropped, quotes and dashes unified.
 _UNIFY: Final = str.maketrans({**dict.fromkeys(_INVISIBLE), **dict.fromkeys(_QUOTES, '"'),
                                **dict.fromkeys(_DASHES, "-")})
+# ... run on the runs of those characters only (translating a whole text costs more)
+_TO_UNIFY: Final = re.compile(f"[{re.escape(_INVISIBLE + _QUOTES + _DASHES)}]+")
 # Boilerplate: from the phrase to the end of its sentence or line (at most 300 characters).
 _BOILERPLATE_PHRASES = (
     r"подпис(?:ывайтесь|аться|ывайся)\s+на\s+(?:наш|нас|наши|канал)"
@@ -159,17 +161,22 @@ _BOILERPLATE_WORDS: Final = (
 )
 
 
+def _unify(run: re.Match[str]) -> str:
+    return run.group().translate(_UNIFY)
+
+
 def _prepare(text: str) -> str:
     """Clean ``text`` keeping its case: markup, URLs, credits and boilerplate removed,
     quotes and dashes unified, white space folded."""
-    text = html.unescape(_TAG.sub(" ", text))
-    text = _ENTITY_LEFT.sub(" ", _TAG.sub(" ", text)).replace("<", " ").replace(">", " ")
-    text = unicodedata.normalize("NFKC", text).translate(_UNIFY)
+    if "<" in text or "&" in text:  # (neither: no tag, no entity)
+        text = html.unescape(_TAG.sub(" ", text))
+        text = _ENTITY_LEFT.sub(" ", _TAG.sub(" ", text)).replace("<", " ")
+    text = unicodedata.normalize("NFKC", text.replace(">", " "))
+    text = _TO_UNIFY.sub(_unify, text)
     if "@" in text or "//" in text or "www." in text:
         text = _URL.sub(" ", text)
     text = strip_credits(text)
-    lowered = text.lower()
-    if any(word in lowered for word in _BOILERPLATE_WORDS):
+    if any(map(text.lower().__contains__, _BOILERPLATE_WORDS)):
         text = _BOILERPLATE.sub(" ", _BOILERPLATE_LINE.sub(" ", text))
     if "+" in text:
         text = _AGE_MARK.sub(" ", text)
@@ -260,13 +267,18 @@ def _names(cased: str) -> set[str]:
 def _mask(folded: list[str], names: set[str]) -> tuple[list[str], dict[int, str]]:
     """The folded words with numbers, dates and names masked, and the date words found,
     by position ("jul", "mon")."""
+    masks = dict.fromkeys(names, "A")
+    datelike: set[str] = set()
+    for word in set(folded):  # each word once: a number, maybe a date, a name or itself
+        if word[0].isdigit():
+            masks[word] = "0"
+        elif word[:3] in _DATE_PREFIXES or word in _AMBIGUOUS:
+            datelike.add(word)
     dates = {i: key for i, word in enumerate(folded)
-             if (word[:3] in _DATE_PREFIXES or word in _AMBIGUOUS)
-             and (key := _date_key(folded, i))}
-    masked = [
-        "0" if word[0].isdigit() else "@" if i in dates else "A" if word in names else word
-        for i, word in enumerate(folded)
-    ]
+             if word in datelike and (key := _date_key(folded, i))} if datelike else {}
+    masked = list(map(masks.get, folded, folded))
+    for i in dates:  # a date word starts with a letter: no number is masked as a date
+        masked[i] = "@"
     return masked, dates
 
 
@@ -320,20 +332,20 @@ def fingerprint(title: str, text: str, tuning: Tuning = DEFAULT) -> Fingerprint 
     # numpy loads here, in the processes that make fingerprints, not where they are compared
     from aggregator.stories import minhash
 
-    def signatures(hashes: Any, body: Any) -> tuple[Any, Any, Any]:
+    def signatures(hashes: Any, body_start: int) -> tuple[Any, Any, Any]:
         return minhash.signatures(
-            hashes, body, seed=SEED, num_perm=tuning.num_perm,
+            hashes, body_start, seed=SEED, num_perm=tuning.num_perm,
             opening_end=max(tuning.opening_words - tuning.shingle + 1, 1),
             lead_end=max(tuning.lead_words - tuning.shingle + 1, 1))
 
     hashes = minhash.shingle_hashes(signed, tuning.shingle)
     if len(body_tokens) >= tuning.shingle or not body_tokens:
-        body = hashes[len(signed) - len(body_tokens):] if body_tokens else hashes
-        whole, lead, opening = signatures(hashes, body)
+        whole, lead, opening = signatures(
+            hashes, len(signed) - len(body_tokens) if body_tokens else 0)
     else:  # a body shorter than a shingle is one shingle of its own
-        whole = signatures(hashes, hashes[:0])[0]
-        lead = opening = signatures(minhash.shingle_hashes(body_tokens, tuning.shingle),
-                                    hashes[:0])[0]
+        whole = signatures(hashes, len(hashes))[0]
+        body = minhash.shingle_hashes(body_tokens, tuning.shingle)
+        lead = opening = signatures(body, len(body))[0]
     bands = minhash.band_keys(whole, tuning.bands, tuning.rows, lead=False)
     bands += minhash.band_keys(opening, tuning.lead_bands, tuning.lead_rows, lead=True)
     skeleton = _digest(" ".join(masked_signed).encode())

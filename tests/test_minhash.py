@@ -1,0 +1,64 @@
+"""stories/minhash.py against the definitions its docstrings give, with plain integers."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aggregator.stories.minhash import _permutations, band_keys, distinct, signatures
+
+HASHES = st.lists(st.integers(0, 2**32 - 1), max_size=40)
+PERMS = 16
+MASK = 2**32 - 1
+
+
+def _fmix(h: int) -> int:
+    """MurmurHash3's 32-bit finalizer."""
+    h ^= h >> 16
+    h = h * 0x85EBCA6B & MASK
+    h ^= h >> 13
+    h = h * 0xC2B2AE35 & MASK
+    return h ^ h >> 16
+
+
+def _signature(values: list[int]) -> list[int]:
+    """Each slot: the least of a * fmix(h) + b (mod 2^32) over the hashes, else 2^32 - 1."""
+    a, b = _permutations(1, PERMS)
+    return [min((int(x) * _fmix(h) + int(y) & MASK for h in values), default=MASK)
+            for x, y in zip(a, b, strict=True)]
+
+
+@given(HASHES, st.data())
+def test_signatures_of_the_whole_text_its_lead_and_its_opening(values: list[int],
+                                                               data: st.DataObject) -> None:
+    body_start = data.draw(st.integers(0, len(values)))
+    opening_end = data.draw(st.integers(1, 8))
+    lead_end = data.draw(st.integers(1, 20))
+    whole, lead, opening = signatures(np.array(values, dtype=np.uint32), body_start, seed=1,
+                                      num_perm=PERMS, opening_end=opening_end,
+                                      lead_end=lead_end)
+    body = values[body_start:]
+    assert whole.tolist() == _signature(values)
+    assert opening.tolist() == _signature(body[:opening_end])
+    assert lead.tolist() == _signature(body[:max(lead_end, opening_end)])
+
+
+@given(st.lists(st.integers(0, 2**32 - 1), min_size=24, max_size=24), st.booleans())
+def test_band_keys_are_a_digest_of_the_band_over_its_number(values: list[int],
+                                                             lead: bool) -> None:
+    keys = band_keys(np.array(values, dtype=np.uint32), 8, 3, lead=lead)
+    for band, key in enumerate(keys):
+        rows = struct.pack("<3I", *values[band * 3:band * 3 + 3])
+        digest = hashlib.blake2b(rows, digest_size=8).digest()
+        number = 127 - band if lead else band
+        assert key == (int.from_bytes(digest[:7], "big") << 7 | number) - (1 << 62)
+        assert type(key) is int
+
+
+@given(HASHES)
+def test_distinct_counts_the_different_hashes(values: list[int]) -> None:
+    assert distinct(np.array(values, dtype=np.uint32)) == np.unique(values).size
