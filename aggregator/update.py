@@ -11,13 +11,13 @@ import random
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
-from contextlib import AbstractAsyncContextManager, suppress
+from contextlib import AbstractAsyncContextManager, contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from aggregator import metrics
 from aggregator.clock import utc_now
@@ -50,6 +50,7 @@ from aggregator.types import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 ResultCallback = Callable[[UpdateResult], None]
 HostGate = Callable[[str], AbstractAsyncContextManager[Any]]  # a URL -> its host's slot
 CpuRunner = Callable[..., Awaitable[Any]]  # (function, *args) -> its result, off the loop
@@ -71,9 +72,11 @@ def update_sources(store: Store, config: Config, *, names: Sequence[str] | None 
         | unique_items, decide   new / changed / unchanged against stored hashes
         | story_keys             exact keys that join other sources' items
         | fingerprint, credits   near-duplicate fingerprint; "передает X со ссылкой на Y"
-        | store.apply            one transaction; releases the lease
+        | Group.write            a transaction per source, or per group of sources on
+                                 SQLite (a savepoint each); the commit releases the lease
 
-    Never raises for what a source does: each outcome is an UpdateResult.
+    Never raises for what a source does: each outcome is an UpdateResult, given (and
+    passed to ``on_result``) once its update is committed.
     """
     return asyncio.run(_update_all(store, config, names=names, due_only=due_only,
                                    on_result=on_result, now=now))
@@ -102,29 +105,39 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
     lease = store.lease_token()  # every claim of this update: released if it stops early
     group = Group(store)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as executor:
-        ingest = IngestThread(executor, group)
+        ingest = IngestThread(executor, group, loop)
         async with make_client(limits, settings.user_agent, settings.concurrency) as client:
 
             async def one(source: SourceToFetch) -> UpdateResult:
-                # The global slot is held until the feed is stored, so at most
-                # `concurrency` bodies wait in memory however fast the network is.
+                # The global slot is held until the feed is written, so at most
+                # `concurrency` bodies wait in memory however fast the network is; its
+                # result may then wait for the commit of the group it was written in.
                 async with gate:
                     try:
-                        return await fetch_and_store(source)
+                        stored, finish = await fetch_and_store(source)
                     except Exception as error:  # whatever raised, it is this source's error
                         log.exception("internal error while fetching %s", source.name)
                         return polled(source, error_value(error))
+                if isinstance(stored, Future):
+                    stored = await asyncio.wrap_future(stored)
+                return finish(stored)
 
-            async def fetch_and_store(source: SourceToFetch) -> UpdateResult:
+            async def fetch_and_store(source: SourceToFetch) -> tuple[
+                    UpdateResult | Future[UpdateResult], Callable[[UpdateResult], UpdateResult]]:
+                """The source's result, or the future one of its write, and what
+                completes that result once written."""
                 async with host_gates[url_host(source.url)]:
                     started, clock = utc_now(), time.monotonic()
                     response = await fetch(client, source, limits, started)
                     seconds = time.monotonic() - clock
-                done = await store_response(source, response)
                 lag = (started - source.due_at).total_seconds() \
                     if due_only and source.due_at is not None else None
-                metrics.record_fetch(done.outcome.value, seconds, lag)
-                return replace(done, seconds=seconds)
+
+                def finish(done: UpdateResult) -> UpdateResult:
+                    metrics.record_fetch(done.outcome.value, seconds, lag)
+                    return replace(done, seconds=seconds)
+
+                return await store_response(source, response), finish
 
             def polled(source: SourceToFetch, response: Response) -> UpdateResult:
                 """A response without a new body (a 304, the same body again, an error),
@@ -133,10 +146,11 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 decided = decide(store, config, source, response)
                 batch = writer.defer(source, decided.update, decided.policy)
                 if batch:
-                    writes.append(ingest.run(loop, writer.write, batch, writes=True))
+                    writes.append(ingest.run(writer.write, batch, writes=True))
                 return result(source, decided.update, decided.problem)
 
-            async def store_response(source: SourceToFetch, response: Response) -> UpdateResult:
+            async def store_response(source: SourceToFetch, response: Response
+                                     ) -> UpdateResult | Future[UpdateResult]:
                 if not needs_prepare(source, response):
                     return polled(source, response)
                 prepared: PreparedFeed | Exception | None = None
@@ -147,9 +161,10 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 if workers:
                     assert isinstance(response, Fetched)
                     try:
-                        prepared = await loop.run_in_executor(
-                            parse_pool(workers), run_named, PREPARE, response.body,
-                            dict(response.headers), response.url, utc_now())
+                        with ingest.coming():
+                            prepared = await loop.run_in_executor(
+                                parse_pool(workers), run_named, PREPARE, response.body,
+                                dict(response.headers), response.url, utc_now())
                     except ParseError as error:
                         prepared = error
                     except Exception:  # the pool broke: prepare on the ingest thread instead
@@ -157,17 +172,16 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                                     source.name, exc_info=True)
                 if source.name in full_text:
                     return await with_full_text(source, response, prepared)
-                # reported once committed (the group's transaction may hold it a while)
-                return await asyncio.wrap_future(await ingest.run(loop, partial(
+                return await ingest.run(partial(  # reported once committed
                     stage, store, config, source, response, prepared, writer=writer,
-                    group=group)))
+                    group=group))
 
             async def with_full_text(source: SourceToFetch, response: Response,
                                      prepared: PreparedFeed | Exception | None
-                                     ) -> UpdateResult:
+                                     ) -> UpdateResult | Future[UpdateResult]:
                 """A new body of a full_text source: plan, fetch and read the article
                 pages of its new items, then write."""
-                decided = await ingest.run(loop, partial(
+                decided = await ingest.run(partial(
                     decide, store, config, source, response, prepared))
                 if decided.update.new_items or decided.update.changed_items:
                     update = await add_full_text(
@@ -175,8 +189,8 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                         limit=settings.full_text_per_update,
                         gate=lambda url: host_gates[url_host(url)], run=run_cpu)
                     decided = replace(decided, update=update)
-                return await asyncio.wrap_future(await ingest.run(loop, partial(
-                    commit_later, store, source, decided, writer=writer, group=group)))
+                return await ingest.run(partial(
+                    commit_later, store, source, decided, writer=writer, group=group))
 
             async def run_cpu(function: Callable[..., Any], *args: Any) -> Any:
                 """CPU work off the event loop: in the parse pool, else (no pool, or
@@ -186,7 +200,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                         return await loop.run_in_executor(parse_pool(workers), function, *args)
                     except Exception:
                         log.warning("parse worker failed; working in-process", exc_info=True)
-                return await ingest.run(loop, partial(function, *args))
+                return await ingest.run(partial(function, *args))
 
             def claim(limit: int | None) -> list[SourceToFetch]:
                 # the scheduler's window also keeps each host's leases, counted across
@@ -202,7 +216,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 while more or running:
                     if more and (window is None or len(running) < window):
                         room = None if window is None else window - len(running)
-                        claimed = await ingest.run(loop, claim, room, writes=True)
+                        claimed = await ingest.run(claim, room, writes=True)
                         # a short window claim may only mean busy hosts: claim again
                         # when a fetch finishes and frees a host's slot
                         more = window is not None and bool(claimed)
@@ -217,7 +231,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                         results.append(outcome)
                         if on_result is not None:
                             on_result(outcome)
-                await ingest.run(loop, writer.flush, writes=True)
+                await ingest.run(writer.flush, writes=True)
                 await asyncio.gather(*writes)
             except BaseException:  # interrupted (Ctrl-C, SIGTERM, a failing callback)
                 for task in running:
@@ -225,7 +239,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 await asyncio.gather(*running, return_exceptions=True)
                 # on the ingest thread, after the claim or write still running there:
                 # what this update leased and did not store is free again at once
-                await asyncio.shield(ingest.run(loop, _release, store, lease, writes=True))
+                await asyncio.shield(ingest.run(_release, store, lease, writes=True))
                 await asyncio.gather(*writes, return_exceptions=True)
                 raise
     return results
@@ -464,6 +478,16 @@ class Group:
             self.commit()
         return done
 
+    @property
+    def open(self) -> bool:
+        """Whether the group holds an uncommitted transaction."""
+        return self._batch is not None
+
+    def commit_if_old(self) -> None:
+        """Commit if the group is ``SECONDS`` old."""
+        if self._batch is not None and time.monotonic() - self._started >= self.SECONDS:
+            self.commit()
+
     def commit(self) -> None:
         """Commit what the group holds, and set the results. Never raises."""
         batch, waiting = self._batch, self._waiting
@@ -490,22 +514,41 @@ def _resolve(done: Future[UpdateResult], outcome: UpdateResult) -> None:
 
 class IngestThread:
     """The ingest thread's queue of calls: ``run`` one there, counted, so the group's
-    transaction is committed as soon as nothing more waits to run there, and before a
-    call that takes the write lock itself (``writes``: a claim, a batch of updates
-    without items, releasing the leases)."""
+    transaction is committed as soon as nothing more is coming its way (no call
+    queued, no feed being parsed for it: ``coming``), and before a call that takes
+    the write lock itself (``writes``: a claim, a batch of updates without items,
+    releasing the leases)."""
 
-    def __init__(self, executor: ThreadPoolExecutor, group: Group) -> None:
+    def __init__(self, executor: ThreadPoolExecutor, group: Group,
+                 loop: asyncio.AbstractEventLoop) -> None:
         self.executor = executor
         self.group = group
-        self._queued = 0
+        self.loop = loop
+        self._queued = 0  # calls handed to the thread, not started yet
+        self._coming = 0  # feeds in the parse pool, each to be handed to the thread
         self._lock = threading.Lock()
 
-    def run(self, loop: asyncio.AbstractEventLoop, function: Callable[..., Any], *args: Any,
-            writes: bool = False) -> asyncio.Future[Any]:
+    @contextmanager
+    def coming(self) -> Iterator[None]:
+        """While a feed is prepared elsewhere for a call that follows on this thread
+        (the group waits for it rather than commit)."""
+        with self._lock:
+            self._coming += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._coming -= 1
+                idle = not self._queued and not self._coming
+            if idle:  # if no call follows after all, this one commits the group
+                self.run(lambda: None)
+
+    def run(self, function: Callable[..., T], *args: Any,
+            writes: bool = False) -> asyncio.Future[T]:
         with self._lock:
             self._queued += 1
 
-        def call() -> Any:
+        def call() -> T:
             with self._lock:
                 self._queued -= 1
             if writes:
@@ -514,11 +557,19 @@ class IngestThread:
                 return function(*args)
             finally:
                 with self._lock:
-                    idle = self._queued == 0
+                    idle = not self._queued and not self._coming
+                    waiting = not self._queued and self.group.open
                 if idle:
                     self.group.commit()
+                elif waiting:  # for feeds being parsed: at most Group.SECONDS
+                    self.loop.call_soon_threadsafe(self.loop.call_later, self.group.SECONDS,
+                                                   self._commit_if_old)
 
-        return loop.run_in_executor(self.executor, call)
+        return self.loop.run_in_executor(self.executor, call)
+
+    def _commit_if_old(self) -> None:
+        with suppress(RuntimeError):  # the update is over: the group was committed
+            self.run(self.group.commit_if_old)
 
 
 #: band keys are kept this long past the matching window, for feeds that arrive late
