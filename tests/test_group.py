@@ -84,6 +84,21 @@ def test_a_later_source_of_a_group_joins_the_stories_of_an_earlier_one(
     assert _rows(store, "SELECT count(*) FROM story") == [(1,)]
 
 
+def test_other_writes_of_the_thread_with_an_open_group_join_its_transaction(
+        store: Store) -> None:
+    grouped, polled = _claimed(store, 2)
+    group = Group(store)
+    group.limit = 10
+    group.write(grouped, Decided(_update("a"), POLICY, None))
+    # on SQLite another connection would wait for the write lock the group holds
+    store.apply_many([(polled.id, SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=NOW,
+                                               next_fetch_at=NOW + timedelta(hours=1)))])
+    assert store.stored_hashes(grouped.id, ["a"]) == {"a": "a"}  # the group's own rows
+    group.commit()
+    states = dict(_rows(store, "SELECT name, last_outcome FROM source"))
+    assert states == {"s0": "ok", "s1": "not_modified"}
+
+
 TEXT = ("The city council approved the new budget on Tuesday after a long debate about "
         "school funding, road repairs and the cost of the river bridge. The mayor said the "
         "plan keeps taxes flat while hiring forty teachers, and the opposition promised to "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -251,6 +252,7 @@ class Store:
                  upgrade: bool = True) -> None:
         self.url = normalize_database_url(url)
         self._fingerprints: Fingerprints | None = None  # of candidates, made on first use
+        self._batches: dict[int, Session] = {}  # thread id -> the session of its open Batch
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         with _opening(url):
             parsed = make_url(self.url)
@@ -282,11 +284,19 @@ class Store:
     def _session(self, locked: str | None = None) -> Iterator[Session]:
         """One transaction, under the lock ``locked`` (a key of LOCKS) if given; database
         failures become StorageError."""
+        # on a thread with an open Batch (which holds the stories lock and, on SQLite, the
+        # write lock), in a savepoint of its transaction: another would wait for that lock
+        joined = self._batches.get(threading.get_ident()) \
+            if locked in (None, "stories") else None
         try:
-            with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                if locked is not None:
-                    lock(session.connection(), locked)
-                yield session
+            if joined is not None:
+                with joined.begin_nested():
+                    yield joined
+            else:
+                with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                    if locked is not None:
+                        lock(session.connection(), locked)
+                    yield session
         except DBAPIError as error:
             metrics.count("database_errors")
             if not isinstance(error, OperationalError):
@@ -918,7 +928,8 @@ class Batch:
     """Several sources' updates in one transaction under the stories lock, each in a
     savepoint: a source whose writes fail is undone alone (``apply`` raises) and the
     others stay. ``commit`` writes them all at once, then counts what was stored;
-    ``rollback`` drops them. Used from one thread at a time.
+    ``rollback`` drops them. Used from the thread that opened it, whose other store
+    calls meanwhile run in savepoints of its transaction (``Store._session``).
 
     On SQLite, most of a feed's commit was writing the pages its ~2,900 band rows
     dirtied (each on a random page of the index): a batch of feeds shares those pages,
@@ -930,6 +941,8 @@ class Batch:
         self._session = self._context.__enter__()
         self._pending = PendingBands()
         self._added: list[tuple[SourceUpdate, Added | None]] = []
+        self._thread = threading.get_ident()
+        store._batches[self._thread] = self._session
 
     def __len__(self) -> int:
         """The sources written so far."""
@@ -951,6 +964,7 @@ class Batch:
 
     def commit(self) -> None:
         """Commit (StorageError if that fails: then nothing of the batch is stored)."""
+        del self._store._batches[self._thread]
         try:
             self._pending.write(self._session)
         except BaseException as error:
@@ -961,6 +975,7 @@ class Batch:
 
     def rollback(self) -> None:
         """Drop what the batch wrote."""
+        del self._store._batches[self._thread]
         with suppress(_Abandoned):
             self._context.__exit__(_Abandoned, _Abandoned(), None)
 
