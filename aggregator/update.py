@@ -437,7 +437,7 @@ class Group:
     once (other workers would wait on the stories lock the group holds).
     Used from the ingest thread only."""
 
-    SOURCES = 8
+    SOURCES = 16
     SECONDS = 1.0
 
     def __init__(self, store: Store) -> None:
