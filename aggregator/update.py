@@ -11,13 +11,13 @@ import random
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from aggregator import metrics
 from aggregator.clock import utc_now
@@ -35,6 +35,7 @@ from aggregator.ingest.plan import (
 from aggregator.ingest.pool import parse_pool, parse_workers, run_named
 from aggregator.ingest.schedule import PollPolicy
 from aggregator.store import PruneReport, Store
+from aggregator.store.store import Batch
 from aggregator.text import url_host
 from aggregator.types import (
     Failure,
@@ -49,6 +50,7 @@ from aggregator.types import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 ResultCallback = Callable[[UpdateResult], None]
 HostGate = Callable[[str], AbstractAsyncContextManager[Any]]  # a URL -> its host's slot
 CpuRunner = Callable[..., Awaitable[Any]]  # (function, *args) -> its result, off the loop
@@ -70,9 +72,11 @@ def update_sources(store: Store, config: Config, *, names: Sequence[str] | None 
         | unique_items, decide   new / changed / unchanged against stored hashes
         | story_keys             exact keys that join other sources' items
         | fingerprint, credits   near-duplicate fingerprint; "передает X со ссылкой на Y"
-        | store.apply            one transaction; releases the lease
+        | Group.write            a transaction per source, or per group of sources on
+                                 SQLite (a savepoint each); the commit releases the lease
 
-    Never raises for what a source does: each outcome is an UpdateResult.
+    Never raises for what a source does: each outcome is an UpdateResult, given (and
+    passed to ``on_result``) once its update is committed.
     """
     return asyncio.run(_update_all(store, config, names=names, due_only=due_only,
                                    on_result=on_result, now=now))
@@ -99,29 +103,41 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
     writer = Writer(store)
     writes: list[asyncio.Future[None]] = []  # batches handed to the ingest thread
     lease = store.lease_token()  # every claim of this update: released if it stops early
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as ingest:
+    group = Group(store)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as executor:
+        ingest = IngestThread(executor, group, loop)
         async with make_client(limits, settings.user_agent, settings.concurrency) as client:
 
             async def one(source: SourceToFetch) -> UpdateResult:
-                # The global slot is held until the feed is stored, so at most
-                # `concurrency` bodies wait in memory however fast the network is.
+                # The global slot is held until the feed is written, so at most
+                # `concurrency` bodies wait in memory however fast the network is; its
+                # result may then wait for the commit of the group it was written in.
                 async with gate:
                     try:
-                        return await fetch_and_store(source)
+                        stored, finish = await fetch_and_store(source)
                     except Exception as error:  # whatever raised, it is this source's error
                         log.exception("internal error while fetching %s", source.name)
                         return polled(source, error_value(error))
+                if isinstance(stored, Future):
+                    stored = await asyncio.wrap_future(stored)
+                return finish(stored)
 
-            async def fetch_and_store(source: SourceToFetch) -> UpdateResult:
+            async def fetch_and_store(source: SourceToFetch) -> tuple[
+                    UpdateResult | Future[UpdateResult], Callable[[UpdateResult], UpdateResult]]:
+                """The source's result, or the future one of its write, and what
+                completes that result once written."""
                 async with host_gates[url_host(source.url)]:
                     started, clock = utc_now(), time.monotonic()
                     response = await fetch(client, source, limits, started)
                     seconds = time.monotonic() - clock
-                done = await store_response(source, response)
                 lag = (started - source.due_at).total_seconds() \
                     if due_only and source.due_at is not None else None
-                metrics.record_fetch(done.outcome.value, seconds, lag)
-                return replace(done, seconds=seconds)
+
+                def finish(done: UpdateResult) -> UpdateResult:
+                    metrics.record_fetch(done.outcome.value, seconds, lag)
+                    return replace(done, seconds=seconds)
+
+                return await store_response(source, response), finish
 
             def polled(source: SourceToFetch, response: Response) -> UpdateResult:
                 """A response without a new body (a 304, the same body again, an error),
@@ -130,10 +146,11 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 decided = decide(store, config, source, response)
                 batch = writer.defer(source, decided.update, decided.policy)
                 if batch:
-                    writes.append(loop.run_in_executor(ingest, writer.write, batch))
+                    writes.append(ingest.run(writer.write, batch, writes=True))
                 return result(source, decided.update, decided.problem)
 
-            async def store_response(source: SourceToFetch, response: Response) -> UpdateResult:
+            async def store_response(source: SourceToFetch, response: Response
+                                     ) -> UpdateResult | Future[UpdateResult]:
                 if not needs_prepare(source, response):
                     return polled(source, response)
                 prepared: PreparedFeed | Exception | None = None
@@ -144,9 +161,10 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 if workers:
                     assert isinstance(response, Fetched)
                     try:
-                        prepared = await loop.run_in_executor(
-                            parse_pool(workers), run_named, PREPARE, response.body,
-                            dict(response.headers), response.url, utc_now())
+                        with ingest.coming():
+                            prepared = await loop.run_in_executor(
+                                parse_pool(workers), run_named, PREPARE, response.body,
+                                dict(response.headers), response.url, utc_now())
                     except ParseError as error:
                         prepared = error
                     except Exception:  # the pool broke: prepare on the ingest thread instead
@@ -154,15 +172,16 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                                     source.name, exc_info=True)
                 if source.name in full_text:
                     return await with_full_text(source, response, prepared)
-                return await loop.run_in_executor(ingest, partial(
-                    process, store, config, source, response, prepared, writer=writer))
+                return await ingest.run(partial(  # reported once committed
+                    stage, store, config, source, response, prepared, writer=writer,
+                    group=group))
 
             async def with_full_text(source: SourceToFetch, response: Response,
                                      prepared: PreparedFeed | Exception | None
-                                     ) -> UpdateResult:
+                                     ) -> UpdateResult | Future[UpdateResult]:
                 """A new body of a full_text source: plan, fetch and read the article
                 pages of its new items, then write."""
-                decided = await loop.run_in_executor(ingest, partial(
+                decided = await ingest.run(partial(
                     decide, store, config, source, response, prepared))
                 if decided.update.new_items or decided.update.changed_items:
                     update = await add_full_text(
@@ -170,8 +189,8 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                         limit=settings.full_text_per_update,
                         gate=lambda url: host_gates[url_host(url)], run=run_cpu)
                     decided = replace(decided, update=update)
-                return await loop.run_in_executor(ingest, partial(
-                    commit, store, source, decided, writer=writer))
+                return await ingest.run(partial(
+                    commit_later, store, source, decided, writer=writer, group=group))
 
             async def run_cpu(function: Callable[..., Any], *args: Any) -> Any:
                 """CPU work off the event loop: in the parse pool, else (no pool, or
@@ -181,7 +200,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                         return await loop.run_in_executor(parse_pool(workers), function, *args)
                     except Exception:
                         log.warning("parse worker failed; working in-process", exc_info=True)
-                return await loop.run_in_executor(ingest, partial(function, *args))
+                return await ingest.run(partial(function, *args))
 
             def claim(limit: int | None) -> list[SourceToFetch]:
                 # the scheduler's window also keeps each host's leases, counted across
@@ -197,7 +216,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 while more or running:
                     if more and (window is None or len(running) < window):
                         room = None if window is None else window - len(running)
-                        claimed = await loop.run_in_executor(ingest, claim, room)
+                        claimed = await ingest.run(claim, room, writes=True)
                         # a short window claim may only mean busy hosts: claim again
                         # when a fetch finishes and frees a host's slot
                         more = window is not None and bool(claimed)
@@ -212,7 +231,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                         results.append(outcome)
                         if on_result is not None:
                             on_result(outcome)
-                await loop.run_in_executor(ingest, writer.flush)
+                await ingest.run(writer.flush, writes=True)
                 await asyncio.gather(*writes)
             except BaseException:  # interrupted (Ctrl-C, SIGTERM, a failing callback)
                 for task in running:
@@ -220,7 +239,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 await asyncio.gather(*running, return_exceptions=True)
                 # on the ingest thread, after the claim or write still running there:
                 # what this update leased and did not store is free again at once
-                await asyncio.shield(loop.run_in_executor(ingest, _release, store, lease))
+                await asyncio.shield(ingest.run(_release, store, lease, writes=True))
                 await asyncio.gather(*writes, return_exceptions=True)
                 raise
     return results
@@ -296,6 +315,25 @@ def commit(store: Store, source: SourceToFetch, decided: Decided, *,
     if failed is not None:
         return UpdateResult(source.name, Outcome.ERROR, error=failed)
     return result(source, update, problem)
+
+
+def stage(store: Store, config: Config, source: SourceToFetch, response: Response,
+          prepared: PreparedFeed | Exception | None = None, *, writer: Writer,
+          group: Group) -> Future[UpdateResult]:
+    """``process``, with the items written in ``group``'s transaction: the result is
+    ready once that transaction is committed. Never raises."""
+    return commit_later(store, source, decide(store, config, source, response, prepared),
+                        writer=writer, group=group)
+
+
+def commit_later(store: Store, source: SourceToFetch, decided: Decided, *, writer: Writer,
+                 group: Group) -> Future[UpdateResult]:
+    """``commit``, with an update carrying items written in ``group``'s transaction."""
+    if decided.update.new_items or decided.update.changed_items:
+        return group.write(source, decided)
+    done: Future[UpdateResult] = Future()
+    done.set_result(commit(store, source, decided, writer=writer))
+    return done
 
 
 async def add_full_text(client: Client, update: SourceUpdate, *, limits: FetchLimits,
@@ -383,6 +421,155 @@ class Writer:
                         exc_info=True)
             for source, update, policy in batch:
                 _write(self.store, source, update, policy)
+
+
+class Group:
+    """The item updates of several sources written in one transaction (``Batch``), on
+    SQLite: a burst of feeds shares the pages its band rows dirty, and one commit.
+
+    ``write`` adds a source's update in its own savepoint (a source that fails is undone
+    alone and its failure recorded instead) and hands back its result, set once the
+    transaction is committed: ``commit`` when ``SOURCES`` sources or ``SECONDS`` are
+    reached, or when the ingest thread has nothing else to do (``IngestThread``). The
+    leases of its sources are released by that commit; if the process dies first,
+    nothing of the group is stored, and the leases expire. If the commit fails, the
+    updates are written again one by one. On PostgreSQL, every source is committed at
+    once (other workers would wait on the stories lock the group holds).
+    Used from the ingest thread only."""
+
+    SOURCES = 16
+    SECONDS = 1.0
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.limit = self.SOURCES if store.dialect == "sqlite" else 1
+        self._batch: Batch | None = None
+        self._started = 0.0
+        self._waiting: list[tuple[SourceToFetch, Decided, UpdateResult,
+                                  Future[UpdateResult]]] = []
+
+    def write(self, source: SourceToFetch, decided: Decided) -> Future[UpdateResult]:
+        """Write one source's update in the group. Never raises."""
+        done: Future[UpdateResult] = Future()
+        update, policy = decided.update, decided.policy
+        try:
+            if self._batch is None:
+                self._batch, self._started = self.store.batch(), time.monotonic()
+            batch = self._batch
+        except Exception:  # no transaction to join: write it alone
+            log.warning("could not open a transaction; writing %s alone", source.name,
+                        exc_info=True)
+            _resolve(done, commit(self.store, source, decided))
+            return done
+        outcome = result(source, update, decided.problem)
+        try:
+            batch.apply(source.id, update)
+        except Exception as error:  # undone: record the failure instead
+            log.exception("could not store the update of %s", source.name)
+            outcome = UpdateResult(source.name, Outcome.ERROR, error=failure(error))
+            try:
+                batch.apply(source.id, plan(source, error_value(error), None, {},
+                                            policy=policy, now=update.now,
+                                            jitter=random.random()))
+            except Exception:  # the lease expires, and it is fetched again
+                log.exception("could not record the failure of %s", source.name)
+        self._waiting.append((source, decided, outcome, done))
+        if len(batch) >= self.limit or time.monotonic() - self._started >= self.SECONDS:
+            self.commit()
+        return done
+
+    @property
+    def open(self) -> bool:
+        """Whether the group holds an uncommitted transaction."""
+        return self._batch is not None
+
+    def commit_if_old(self) -> None:
+        """Commit if the group is ``SECONDS`` old."""
+        if self._batch is not None and time.monotonic() - self._started >= self.SECONDS:
+            self.commit()
+
+    def commit(self) -> None:
+        """Commit what the group holds, and set the results. Never raises."""
+        batch, waiting = self._batch, self._waiting
+        if batch is None:
+            return
+        self._batch, self._waiting = None, []
+        try:
+            batch.commit()
+        except Exception:  # write them one by one: a bad one records its own failure
+            log.warning("a group of %d updates failed; writing them one by one",
+                        len(waiting), exc_info=True)
+            for source, decided, _, done in waiting:
+                _resolve(done, commit(self.store, source, decided))
+            return
+        for _, _, outcome, done in waiting:
+            _resolve(done, outcome)
+
+
+def _resolve(done: Future[UpdateResult], outcome: UpdateResult) -> None:
+    """Set a result, unless its update was cancelled meanwhile (interrupted)."""
+    with suppress(InvalidStateError):
+        done.set_result(outcome)
+
+
+class IngestThread:
+    """The ingest thread's queue of calls: ``run`` one there, counted, so the group's
+    transaction is committed as soon as nothing more is coming its way (no call
+    queued, no feed being parsed for it: ``coming``), and before a call that takes
+    the write lock itself (``writes``: a claim, a batch of updates without items,
+    releasing the leases)."""
+
+    def __init__(self, executor: ThreadPoolExecutor, group: Group,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self.executor = executor
+        self.group = group
+        self.loop = loop
+        self._queued = 0  # calls handed to the thread, not started yet
+        self._coming = 0  # feeds in the parse pool, each to be handed to the thread
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def coming(self) -> Iterator[None]:
+        """While a feed is prepared elsewhere for a call that follows on this thread
+        (the group waits for it rather than commit)."""
+        with self._lock:
+            self._coming += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._coming -= 1
+                idle = not self._queued and not self._coming
+            if idle:  # if no call follows after all, this one commits the group
+                self.run(lambda: None)
+
+    def run(self, function: Callable[..., T], *args: Any,
+            writes: bool = False) -> asyncio.Future[T]:
+        with self._lock:
+            self._queued += 1
+
+        def call() -> T:
+            with self._lock:
+                self._queued -= 1
+            if writes:
+                self.group.commit()
+            try:
+                return function(*args)
+            finally:
+                with self._lock:
+                    idle = not self._queued and not self._coming
+                    waiting = not self._queued and self.group.open
+                if idle:
+                    self.group.commit()
+                elif waiting:  # for feeds being parsed: at most Group.SECONDS
+                    self.loop.call_soon_threadsafe(self.loop.call_later, self.group.SECONDS,
+                                                   self._commit_if_old)
+
+        return self.loop.run_in_executor(self.executor, call)
+
+    def _commit_if_old(self) -> None:
+        with suppress(RuntimeError):  # the update is over: the group was committed
+            self.run(self.group.commit_if_old)
 
 
 #: band keys are kept this long past the matching window, for feeds that arrive late

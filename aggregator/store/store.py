@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,7 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 from aggregator import metrics
 from aggregator.config import SourceConfig
 from aggregator.exceptions import SchemaError, StorageError
+from aggregator.store.bands import PendingBands
 from aggregator.store.keys import ADVISORY_KEY, LOCKS
 from aggregator.store.migrations import HEAD, REVISIONS
 from aggregator.store.models import (
@@ -75,7 +77,7 @@ from aggregator.types import (
 )
 
 if TYPE_CHECKING:
-    from aggregator.store.stories import Fingerprints
+    from aggregator.store.stories import Added, Fingerprints
 
 DEFAULT_LEASE = timedelta(minutes=5)
 #: a polite claim of N sources looks at the N x this earliest due ones (see _polite_ids)
@@ -250,6 +252,7 @@ class Store:
                  upgrade: bool = True) -> None:
         self.url = normalize_database_url(url)
         self._fingerprints: Fingerprints | None = None  # of candidates, made on first use
+        self._batches: dict[int, Session] = {}  # thread id -> the session of its open Batch
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         with _opening(url):
             parsed = make_url(self.url)
@@ -281,11 +284,19 @@ class Store:
     def _session(self, locked: str | None = None) -> Iterator[Session]:
         """One transaction, under the lock ``locked`` (a key of LOCKS) if given; database
         failures become StorageError."""
+        # on a thread with an open Batch (which holds the stories lock and, on SQLite, the
+        # write lock), in a savepoint of its transaction: another would wait for that lock
+        joined = self._batches.get(threading.get_ident()) \
+            if locked in (None, "stories") else None
         try:
-            with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                if locked is not None:
-                    lock(session.connection(), locked)
-                yield session
+            if joined is not None:
+                with joined.begin_nested():
+                    yield joined
+            else:
+                with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                    if locked is not None:
+                        lock(session.connection(), locked)
+                    yield session
         except DBAPIError as error:
             metrics.count("database_errors")
             if not isinstance(error, OperationalError):
@@ -718,33 +729,44 @@ class Store:
         # each other's rows, so they never make two stories of it (nor lose an outlet).
         items = bool(change.new_items or change.changed_items)
         with self._session(locked="stories" if items else None) as session:
-            source = session.get(SourceRow, source_id)
-            if source is None:
-                return
-            self._record_state(source, change)
-            session.add(source)
-            if change.outcome is not Outcome.OK:
-                return
-            # loaded with the first items: a cycle of 304s never needs the story logic
-            from aggregator.store.stories import (
-                Fingerprints,
-                add_items,
-                refresh_representatives,
-                update_items,
-            )
+            pending = PendingBands()
+            added = self._write_update(session, source_id, change, pending)
+            if added is not None:
+                pending.add(added.bands)
+                pending.write(session)
+        _count([(change, added)])
 
-            if self._fingerprints is None:
-                self._fingerprints = Fingerprints()
-            added = add_items(session, self._insert_ignore, self._fingerprints, source,
-                              change)
-            refresh_representatives(session,
-                                    added.touched | update_items(session, source, change))
-        # committed: count what was stored
-        metrics.count("items_stored", len(change.new_items))
-        metrics.count("items_updated", len(change.changed_items))
-        metrics.count("stories_created", added.new_stories)
-        metrics.count("near_duplicates", added.near_duplicates)
-        metrics.count("story_merges", added.merges)
+    def batch(self) -> Batch:
+        """An open transaction for several sources' updates (``Batch``), under the
+        stories lock."""
+        return Batch(self)
+
+    def _write_update(self, session: Session, source_id: int, change: SourceUpdate,
+                      pending: PendingBands) -> Added | None:
+        """Write one source's update in ``session``; what it added to the stories (its
+        band rows for ``pending``, not yet written), None if it added no item."""
+        source = session.get(SourceRow, source_id)
+        if source is None:
+            return None
+        self._record_state(source, change)
+        session.add(source)
+        if change.outcome is not Outcome.OK:
+            return None
+        # loaded with the first items: a cycle of 304s never needs the story logic
+        from aggregator.store.stories import (
+            Fingerprints,
+            add_items,
+            refresh_representatives,
+            update_items,
+        )
+
+        if self._fingerprints is None:
+            self._fingerprints = Fingerprints()
+        added = add_items(session, self._insert_ignore, self._fingerprints, source, change,
+                          pending=pending)
+        refresh_representatives(session,
+                                added.touched | update_items(session, source, change))
+        return added
 
     def apply_many(self, changes: Sequence[tuple[int, SourceUpdate]]) -> None:
         """Record several sources' updates that carry no items (304s, unchanged bodies,
@@ -896,6 +918,78 @@ class Store:
 # name (b_*) per source; the names must differ from the columns'.
 
 _SOURCE = SourceRow.__table__.c  # type: ignore[attr-defined]
+
+
+class _Abandoned(Exception):
+    """Rolls a Batch's transaction back (never leaves it)."""
+
+
+class Batch:
+    """Several sources' updates in one transaction under the stories lock, each in a
+    savepoint: a source whose writes fail is undone alone (``apply`` raises) and the
+    others stay. ``commit`` writes them all at once, then counts what was stored;
+    ``rollback`` drops them. Used from the thread that opened it, whose other store
+    calls meanwhile run in savepoints of its transaction (``Store._session``).
+
+    On SQLite, most of a feed's commit was writing the pages its ~2,900 band rows
+    dirtied (each on a random page of the index): a batch of feeds shares those pages,
+    and its band rows go in at the commit, in key order (``PendingBands``)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._context = store._session(locked="stories")
+        self._session = self._context.__enter__()
+        self._pending = PendingBands()
+        self._added: list[tuple[SourceUpdate, Added | None]] = []
+        self._thread = threading.get_ident()
+        store._batches[self._thread] = self._session
+
+    def __len__(self) -> int:
+        """The sources written so far."""
+        return len(self._added)
+
+    def apply(self, source_id: int, change: SourceUpdate) -> None:
+        """Write one source's update in a savepoint; if that raises, the source's writes
+        are undone, and the batch can go on."""
+        try:
+            with self._session.begin_nested():
+                added = self._store._write_update(self._session, source_id, change,
+                                                  self._pending)
+        except DBAPIError as error:
+            metrics.count("database_errors")
+            raise StorageError(f"database error: {error.orig}") from error
+        if added is not None:
+            self._pending.add(added.bands)
+        self._added.append((change, added))
+
+    def commit(self) -> None:
+        """Commit (StorageError if that fails: then nothing of the batch is stored)."""
+        del self._store._batches[self._thread]
+        try:
+            self._pending.write(self._session)
+        except BaseException as error:
+            self._context.__exit__(type(error), error, error.__traceback__)
+            raise
+        self._context.__exit__(None, None, None)
+        _count(self._added)
+
+    def rollback(self) -> None:
+        """Drop what the batch wrote."""
+        del self._store._batches[self._thread]
+        with suppress(_Abandoned):
+            self._context.__exit__(_Abandoned, _Abandoned(), None)
+
+
+def _count(written: Sequence[tuple[SourceUpdate, Added | None]]) -> None:
+    """Count what committed updates stored, for the metrics."""
+    for change, added in written:
+        if added is None:  # no item written (not a success, or its source is gone)
+            continue
+        metrics.count("items_stored", len(change.new_items))
+        metrics.count("items_updated", len(change.changed_items))
+        metrics.count("stories_created", added.new_stories)
+        metrics.count("near_duplicates", added.near_duplicates)
+        metrics.count("story_merges", added.merges)
 
 
 def _param(name: str, column: str) -> Any:

@@ -20,6 +20,7 @@ from sqlalchemy import delete, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, SQLModel, col, select
 
+from aggregator.store.bands import ItemBands, PendingBands, placeholder
 from aggregator.store.keys import key_hash
 from aggregator.store.models import (
     ItemEnclosureRow,
@@ -110,12 +111,6 @@ def _seen_at(item: ItemData, now: datetime) -> datetime:
     return item.published_at or now
 
 
-def _placeholder(connection: Any) -> str:
-    """The driver's own parameter mark, for SQL sent past SQLAlchemy: sqlite3's ``?``,
-    psycopg's ``%s``."""
-    return "?" if connection.dialect.paramstyle == "qmark" else "%s"
-
-
 def _epoch(when: datetime) -> int:
     return int(when.timestamp())
 
@@ -129,17 +124,20 @@ def _exact_matches(session: Session, hashes: set[str]) -> dict[str, int]:
 
 
 def _band_candidates(session: Session, prints: Fingerprints, bands: set[int], low: datetime,
-                     high: datetime) -> dict[int, list[Candidate]]:
-    """Stored items sharing a band with the batch, within the window, by band."""
+                     high: datetime, *, pending: PendingBands) -> dict[int, list[Candidate]]:
+    """Stored items (and those of ``pending``) sharing a band with the batch, within the
+    window, by band."""
     hits: list[tuple[int, int]] = []
     connection = session.connection()
-    mark = _placeholder(connection)
+    mark = placeholder(connection)
     for chunk in _chunks(sorted(bands)):
         # the driver's own SQL: an IN list of ~500 integers, with no per-value coercion
         hits += connection.exec_driver_sql(
             f"SELECT band, item_id FROM item_band WHERE band IN ({', '.join([mark] * len(chunk))})"
             f" AND seen BETWEEN {mark} AND {mark}",
             (*chunk, _epoch(low), _epoch(high))).all()
+    if pending:  # in the index's order, as if they were stored
+        hits = sorted(hits + pending.hits(bands, _epoch(low), _epoch(high)))
     ids = sorted({item_id for _, item_id in hits})
     loaded: dict[int, Candidate] = {}
     for chunk in _chunks(ids):
@@ -202,11 +200,14 @@ class Added:
     new_stories: int = 0
     near_duplicates: int = 0  # items that joined a story as a near-duplicate
     merges: int = 0  # stored stories folded into another
+    bands: list[ItemBands] = field(default_factory=list)  # for PendingBands: not written yet
 
 
 def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Fingerprints,
-              source: SourceRow, change: SourceUpdate) -> Added:
-    """Insert a source's new items, each joined to its story."""
+              source: SourceRow, change: SourceUpdate, *, pending: PendingBands) -> Added:
+    """Insert a source's new items, each joined to its story. Their band rows are
+    returned (``Added.bands``), for the caller to add to ``pending`` once this source's
+    writes are sure to stay (its savepoint released)."""
     items = change.new_items
     if not items:
         return Added()
@@ -219,7 +220,7 @@ def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Finge
     seen = [_seen_at(i, now) for i in items]
     by_band = _band_candidates(session, fingerprints,
                                {b for fp in prints.values() if fp for b in fp.bands},
-                               min(seen) - WINDOW, max(seen) + WINDOW)
+                               min(seen) - WINDOW, max(seen) + WINDOW, pending=pending)
     batch = assign_batch(items, keys, prints, exact, by_band, source_id=source.id or 0,
                          source_name=source.name, now=now)
     story_ids = _create_stories(session, insert_ignore, batch.new_stories)
@@ -240,7 +241,8 @@ def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Finge
         table.insert().returning(table.c.id, table.c.guid, sort_by_parameter_order=True),
         rows).all()
     item_ids = {guid: item_id for item_id, guid in inserted}
-    key_rows, band_rows = [], []
+    key_rows: list[dict[str, Any]] = []
+    band_rows: list[ItemBands] = []
     for item, seen_at, row in zip(items, seen, rows, strict=True):
         key_rows += [{"key_hash": key_hash(k), "story_id": row["story_id"]}
                      for k in keys[item.guid]]
@@ -248,18 +250,9 @@ def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Finge
         if fp is not None:
             fingerprints.remember(item.title, item.content_html, fp)
             item_id, when = item_ids[item.guid], _epoch(seen_at)
-            band_rows += [(band, item_id, when) for band in dict.fromkeys(fp.bands)]
+            band_rows.append((item_id, when, tuple(dict.fromkeys(fp.bands))))
     insert_ignore(session, StoryKeyRow, key_rows, ["key_hash"])
     _write_enclosures(session, {item_ids[i.guid]: i for i in items if i.enclosures})
-    # The items are new: their band rows cannot exist yet. The ORM's bulk path costs
-    # Python calls per row, and a feed of 50 items has ~2,900 band rows: they go by the
-    # driver's own executemany.
-    connection = session.connection()
-    if band_rows:
-        mark = _placeholder(connection)
-        connection.exec_driver_sql(
-            f"INSERT INTO item_band (band, item_id, seen) VALUES ({mark}, {mark}, {mark})",
-            band_rows)
     _merge_stored(session, {old: stored_id(new) for old, new in batch.merges.items()})
     touched = {int(r["story_id"]) for r in rows}
     gained = sorted(touched - set(story_ids.values()))
@@ -269,7 +262,8 @@ def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Finge
     return Added(touched, new_stories=len(batch.new_stories),
                  near_duplicates=sum(a.reason.startswith("near-duplicate")
                                      for a in batch.items),
-                 merges=sum(old != stored_id(new) for old, new in batch.merges.items()))
+                 merges=sum(old != stored_id(new) for old, new in batch.merges.items()),
+                 bands=band_rows)
 
 
 def _merge_stored(session: Session, merges: dict[int, int]) -> None:
