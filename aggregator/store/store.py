@@ -167,28 +167,48 @@ def migrate(engine: Engine, *, upgrade: bool = True) -> None:
     revision (alembic) when ``upgrade``; refuse (SchemaError) a schema newer than the code
     or, without ``upgrade``, an older one. Runs under the schema lock, so several
     processes starting together on an empty database create it once. A store already at
-    the newest revision is only checked (alembic is not loaded)."""
+    the newest revision is only checked, and an empty one is created from the models
+    (alembic, 12 MB resident with mako and pygments, is loaded only to upgrade)."""
     revision = _revision(engine)
     if revision == HEAD:
         return
     problem = schema_problem(revision, upgrade=upgrade)
     if problem:
         raise SchemaError(problem)
+    with engine.begin() as connection:
+        lock(connection, "schema")
+        # another process may have migrated while this one waited for the lock
+        found = _read_revision(connection)
+        if found == HEAD:
+            return
+        problem = schema_problem(found, upgrade=upgrade)
+        if problem:
+            raise SchemaError(problem)
+        if found is None and not inspect(connection).get_table_names():
+            create_schema(connection)
+        else:
+            run_migrations(connection)
+
+
+def create_schema(connection: Connection) -> None:
+    """The models' tables in an empty database, stamped as the newest revision: the
+    schema the migrations build (tests/test_migrations.py compares both to the models)."""
+    SQLModel.metadata.create_all(connection)
+    connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                            "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"))
+    connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"),
+                       {"head": HEAD})
+
+
+def run_migrations(connection: Connection) -> None:
+    """alembic's upgrade to the newest revision, on ``connection``'s transaction."""
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
     config = AlembicConfig()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    with engine.begin() as connection:
-        lock(connection, "schema")
-        # another process may have migrated while this one waited for the lock
-        found = _read_revision(connection)
-        if found != HEAD:
-            problem = schema_problem(found, upgrade=upgrade)
-            if problem:
-                raise SchemaError(problem)
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
 
 
 def current_revision(url: str) -> str | None:
