@@ -167,3 +167,15 @@ def test_ctrl_c_stops_the_parent_at_once_and_its_worker_with_it() -> None:
     assert "KeyboardInterrupt" in stderr
     assert stderr.count("Traceback") == 1  # the parent's: the worker ignores SIGINT
     assert _wait_for(lambda: not _alive(worker), 5)
+
+
+def test_an_aggregator_folder_in_the_working_directory_is_not_imported(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "aggregator").mkdir()
+    (tmp_path / "aggregator" / "__init__.py").write_text("raise ImportError('shadowed')\n")
+    monkeypatch.chdir(tmp_path)
+    pool = ParsePool(1)
+    try:
+        assert pool.submit(run_named, "os:getcwd").result(timeout=30) == str(tmp_path)
+    finally:
+        pool.shutdown()

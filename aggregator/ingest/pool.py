@@ -57,8 +57,10 @@ class _Worker:
         job = pickle.dumps((function, args), pickle.HIGHEST_PROTOCOL)
         process = self.process
         if process is None or process.poll() is not None:
+            # -P: the working directory is not put on sys.path (an `aggregator` folder
+            # there would shadow the installed package)
             process = self.process = subprocess.Popen(
-                [sys.executable, "-c", WORKER], stdin=subprocess.PIPE,
+                [sys.executable, "-P", "-c", WORKER], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE)
         stdin, stdout = _pipes(process)
         try:
