@@ -99,8 +99,8 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
     writer = Writer(store)
     writes: list[asyncio.Future[None]] = []  # batches handed to the ingest thread
     lease = store.lease_token()  # every claim of this update: released if it stops early
-    # new bodies being prepared or stored: the ingest thread writes one feed at a time, so
-    # more than one waiting per worker only holds parsed feeds in memory
+    # new bodies being prepared or stored (full_text sources aside): the ingest thread
+    # writes one feed at a time, so more than one waiting per worker only holds memory
     backlog = asyncio.Semaphore(2 * workers + 1)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as ingest:
         async with make_client(limits, settings.user_agent, settings.concurrency) as client:
@@ -139,6 +139,8 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
             async def store_response(source: SourceToFetch, response: Response) -> UpdateResult:
                 if not needs_prepare(source, response):
                     return polled(source, response)
+                if source.name in full_text:  # not held back while its pages are fetched
+                    return await prepare_and_store(source, response)
                 async with backlog:
                     return await prepare_and_store(source, response)
 
