@@ -150,14 +150,6 @@ def fetch(
     Exit status: 0 all fetched or unchanged, 1 any source failed, 2 usage or config error,
     130/143 interrupted (Ctrl-C/SIGTERM).
     """
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     from aggregator.clock import utc_now
     from aggregator.update import prune_index, update_sources
 
@@ -172,6 +164,14 @@ def fetch(
             store.sync_sources(conf.sources, conf.settings.poll_interval, utc_now())
             total = len(names) if names else len(conf.sources)
             if err.is_terminal:
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    TextColumn,
+                    TimeElapsedColumn,
+                )
+
                 with Progress(TextColumn("fetching"), BarColumn(), MofNCompleteColumn(),
                               TextColumn("{task.description}"), TimeElapsedColumn(),
                               console=err, transient=True) as progress:

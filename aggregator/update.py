@@ -103,6 +103,9 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
     writer = Writer(store)
     writes: list[asyncio.Future[None]] = []  # batches handed to the ingest thread
     lease = store.lease_token()  # every claim of this update: released if it stops early
+    # new bodies being prepared or staged (full_text sources aside): the ingest thread
+    # writes one feed at a time, so more than one waiting per worker only holds memory
+    backlog = asyncio.Semaphore(2 * workers + 1)
     group = Group(store)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as executor:
         ingest = IngestThread(executor, group, loop)
@@ -153,6 +156,13 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                                      ) -> UpdateResult | Future[UpdateResult]:
                 if not needs_prepare(source, response):
                     return polled(source, response)
+                if source.name in full_text:  # not held back while its pages are fetched
+                    return await prepare_and_store(source, response)
+                async with backlog:
+                    return await prepare_and_store(source, response)
+
+            async def prepare_and_store(source: SourceToFetch, response: Response
+                                        ) -> UpdateResult | Future[UpdateResult]:
                 prepared: PreparedFeed | Exception | None = None
                 # The pool prepares every new body, so the parsing libraries load in the
                 # workers, not in this process (the ingest thread preparing what the pool

@@ -135,7 +135,7 @@ def test_database_url_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_big_feeds_yaml_is_read_from_the_cache_when_its_text_has_not_changed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from aggregator.config import load
+    from ruamel.yaml import YAML
 
     monkeypatch.setenv("AGGREGATOR_CACHE_DIR", str(tmp_path / "cache"))
     sources = "".join(f"  - name: s{i}\n    url: https://example.org/{i}.xml\n"
@@ -147,7 +147,7 @@ def test_a_big_feeds_yaml_is_read_from_the_cache_when_its_text_has_not_changed(
     def no_yaml(*args: object, **kwargs: object) -> None:
         raise AssertionError("ruamel.yaml was used although the text is cached")
 
-    monkeypatch.setattr(load.YAML, "load", no_yaml)
+    monkeypatch.setattr(YAML, "load", no_yaml)
     assert parse_config(text) == first
     # an edit is a different text: read again (and an error is never cached)
     with pytest.raises(AssertionError, match=r"ruamel\.yaml was used"):

@@ -2,26 +2,59 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, create_engine
 
 from aggregator.store import Store
 from aggregator.store.migrations import HEAD
+from aggregator.store.store import normalize_database_url, run_migrations
 
 
-def test_migrations_build_exactly_the_models(db_url: str) -> None:
-    store = Store(db_url)
+def _assert_the_models_schema(url: str) -> None:
+    engine = create_engine(normalize_database_url(url))
     try:
-        with store.engine.connect() as connection:
+        with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": False})
             assert compare_metadata(context, SQLModel.metadata) == []
-            assert context.get_current_revision() is not None
+            assert context.get_current_revision() == HEAD
             tables = set(inspect(connection).get_table_names())
         assert {"source", "item", "story", "story_key", "item_band", "output"} <= tables
     finally:
-        store.close()
+        engine.dispose()
+
+
+def test_migrations_build_exactly_the_models(db_url: str) -> None:
+    engine = create_engine(normalize_database_url(db_url))
+    try:
+        with engine.begin() as connection:
+            run_migrations(connection)
+    finally:
+        engine.dispose()
+    _assert_the_models_schema(db_url)
+
+
+def test_a_new_store_has_the_models_schema_without_loading_alembic(db_url: str) -> None:
+    # in a process of its own: this one has loaded alembic already
+    done = subprocess.run([sys.executable, "-c", NEW_STORE, db_url], check=False,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [HEAD, "False"]
+    _assert_the_models_schema(db_url)
+    Store(db_url).close()  # and it opens as a store at the newest revision
+
+
+NEW_STORE = """
+import sys
+from aggregator.store import Store
+from aggregator.store.store import current_revision
+Store(sys.argv[1]).close()
+print(current_revision(sys.argv[1]), "alembic" in sys.modules)
+"""
 
 
 def test_opening_a_store_twice_migrates_once(db_url: str) -> None:

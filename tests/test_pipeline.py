@@ -286,3 +286,47 @@ def test_feeds_prepared_in_worker_processes_store_the_same(
     titles = {s.title for s in store.stories_for(None, 20)}
     assert "Ёлки на площади" in titles and "Rates unchanged again" in titles
     assert len(titles) == 6  # the shared wire story is one story
+
+
+def test_few_new_feeds_wait_prepared_for_the_writer(
+        tmp_path: Path, store: Store, feed_server: FeedServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow writer holds back the parse pool: parsed feeds waiting for the ingest
+    thread are memory, and the writer only takes one at a time."""
+    import threading
+    import time
+    from concurrent.futures import Executor, Future
+    from typing import Any
+
+    from aggregator import update
+
+    sources = {f"s{i}": feed_server.serve_file(f"/f{i}.xml", "rss2.xml") for i in range(12)}
+    config = load_config(write_config(tmp_path, sources, settings={"parse_workers": 1}))
+    store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+    lock = threading.Lock()
+    held = {"now": 0, "most": 0}  # bodies handed to the pool and not stored yet
+    real_pool, real_process = update.parse_pool, update.process
+
+    class Counting(Executor):
+        def __init__(self, pool: Executor) -> None:
+            self.pool = pool
+
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+            with lock:
+                held["now"] += 1
+                held["most"] = max(held["most"], held["now"])
+            return self.pool.submit(fn, *args, **kwargs)
+
+    def slow_process(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.05)
+        try:
+            return real_process(*args, **kwargs)
+        finally:
+            with lock:
+                held["now"] -= 1
+
+    monkeypatch.setattr(update, "parse_pool", lambda workers: Counting(real_pool(workers)))
+    monkeypatch.setattr(update, "process", slow_process)
+    results = update_sources(store, config)
+    assert sorted(r.new for r in results) == [3] * 12
+    assert held["most"] <= 3  # 2 per worker and 1

@@ -102,14 +102,14 @@ def _alive(processes: dict[int, str]) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
-def test_a_killed_fetch_leaves_no_parse_worker_or_tracker(
+def test_a_killed_fetch_leaves_no_parse_worker(
         tmp_path: Path, feed_server: FeedServer) -> None:
     config = _slow_and_fast(tmp_path, feed_server, settings={"parse_workers": 1})
     fetch = _start_fetch(config, f"sqlite:///{tmp_path / 'a.db'}", tmp_path)
     try:
-        # the fast feed was parsed in the pool (worker, resource tracker);
-        # the slow one keeps the fetch running
-        assert _wait_for(lambda: len(_descendants(fetch.pid)) >= 2
+        # the fast feed was parsed in the pool's worker; the slow one keeps the
+        # fetch running
+        assert _wait_for(lambda: len(_descendants(fetch.pid)) >= 1
                          and bool(feed_server.hits("/slow.xml"))), _descendants(fetch.pid)
         helpers = _descendants(fetch.pid)
     finally:

@@ -11,22 +11,16 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import (
-    AliasEvent,
-    CollectionEndEvent,
-    CollectionStartEvent,
-    ScalarEvent,
-)
 
 from aggregator.config.model import Config, _RefError
 from aggregator.exceptions import ConfigError
 from aggregator.files import replace_file
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
 
 DEFAULT_CONFIG_PATH = "feeds.yaml"
 DEFAULT_DATABASE_URL = "sqlite:///aggregator.db"
@@ -49,6 +43,8 @@ def _yaml_hint(problem: str) -> str:
 
 def _line_of(tree: Any, loc: Sequence[str | int]) -> int | None:
     """The 1-based line of ``loc`` in the ruamel tree, or of its nearest existing parent."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     node = tree
     line: int | None = 1
     for part in loc:
@@ -122,6 +118,13 @@ def _check_shape(yaml: YAML, text: str, path: str) -> None:
     event stream, which takes constant stack and memory per value, before the tree is
     built: building it recurses once per level, and expanding aliases copies their values.
     """
+    from ruamel.yaml.events import (
+        AliasEvent,
+        CollectionEndEvent,
+        CollectionStartEvent,
+        ScalarEvent,
+    )
+
     sizes: dict[str, int] = {}  # anchor -> how many values it stands for
     open_nodes: list[tuple[str | None, int]] = []  # (anchor, values so far) per level
     aliased = 0
@@ -206,6 +209,11 @@ def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
             return Config.model_validate({k: v for k, v in plain.items() if v is not None})
         except (ValidationError, AttributeError):  # read again, for the line numbers
             pass
+    # ruamel.yaml (1.5 MB resident) loads only when the text is read, not on a cache hit
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
     yaml = YAML(typ="rt")
     try:
         if _may_be_deep_or_aliased(text):
