@@ -305,7 +305,7 @@ def test_few_new_feeds_wait_prepared_for_the_writer(
     store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
     lock = threading.Lock()
     held = {"now": 0, "most": 0}  # bodies handed to the pool and not stored yet
-    real_pool, real_process = update.parse_pool, update.process
+    real_pool, real_stage = update.parse_pool, update.stage
 
     class Counting(Executor):
         def __init__(self, pool: Executor) -> None:
@@ -317,16 +317,16 @@ def test_few_new_feeds_wait_prepared_for_the_writer(
                 held["most"] = max(held["most"], held["now"])
             return self.pool.submit(fn, *args, **kwargs)
 
-    def slow_process(*args: Any, **kwargs: Any) -> Any:
+    def slow_stage(*args: Any, **kwargs: Any) -> Any:
         time.sleep(0.05)
         try:
-            return real_process(*args, **kwargs)
+            return real_stage(*args, **kwargs)
         finally:
             with lock:
                 held["now"] -= 1
 
     monkeypatch.setattr(update, "parse_pool", lambda workers: Counting(real_pool(workers)))
-    monkeypatch.setattr(update, "process", slow_process)
+    monkeypatch.setattr(update, "stage", slow_stage)
     results = update_sources(store, config)
     assert sorted(r.new for r in results) == [3] * 12
     assert held["most"] <= 3  # 2 per worker and 1
