@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, SQLModel, col, select
 
@@ -335,6 +335,13 @@ def _outlet_keys(source: Any) -> frozenset[str]:
     return frozenset(k for k in map(outlet_key, names) if k)
 
 
+_STORY = SQLModel.metadata.tables["story"]
+_SET_REPRESENTATIVE = _STORY.update().where(_STORY.c.id == bindparam("story_id")).values(
+    representative_item_id=bindparam("item_id"),
+    representative_is_original=bindparam("is_original"),
+    credited_origin=bindparam("origin"), published_at=bindparam("published"))
+
+
 def refresh_representatives(session: Session, story_ids: Iterable[int]) -> None:
     """Choose each touched story's representative, the credited original, else the
     earliest item, and date the story as it (assign.choose_representative)."""
@@ -356,10 +363,9 @@ def refresh_representatives(session: Session, story_ids: Iterable[int]) -> None:
     for story_id, story_members in members.items():
         choice = choose_representative(story_members)
         changes.append({
-            "id": story_id, "representative_item_id": choice.item_id,
-            "representative_is_original": choice.is_original,
-            "credited_origin": choice.credited_origin,
-            "published_at": choice.published})
-    if changes:  # one executemany by primary key
-        session.execute(update(StoryRow), changes)
+            "story_id": story_id, "item_id": choice.item_id,
+            "is_original": choice.is_original, "origin": choice.credited_origin,
+            "published": choice.published})
+    if changes:  # one executemany by primary key, in Core: the ORM's bulk path is slower
+        session.connection().execute(_SET_REPRESENTATIVE, changes)
 
