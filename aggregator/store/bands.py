@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any
 
 from sqlmodel import Session
@@ -45,8 +46,10 @@ class PendingBands:
 
     def write(self, session: Session) -> None:
         """Insert the pending rows (their items are new: the rows cannot exist yet)."""
-        rows = sorted((band, item_id, seen) for item_id, seen, keys in self.items
-                      for band in keys)
+        rows = [(band, item_id, seen) for item_id, seen, keys in self.items for band in keys]
+        # by band alone (a third faster than whole tuples): the sort is stable, and the
+        # items came in the order of their ids, so a band's rows stay in item order
+        rows.sort(key=itemgetter(0))
         self.items = []
         if rows:
             connection = session.connection()
