@@ -374,6 +374,9 @@ class SourceUpdate:
     credits: Mapping[str, Credit | None] = field(default_factory=dict)  # by guid
     # a full_text source's items: "extracted from <url>", or why the teaser was kept
     full_text: Mapping[str, str] = field(default_factory=dict)  # by guid
+    # texts already packed (PreparedFeed.packed), by text: a text not found (a full
+    # text read later) is packed when written
+    packed: Mapping[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,3 +435,6 @@ class PreparedFeed:
     credits: Mapping[str, Credit | None]  # by guid
     weekly_entries: float | None
     ttl: timedelta | None
+    # packing.pack_text of the items' contents and summaries, by text: packed here, in
+    # the worker, and written as they are
+    packed: Mapping[str, bytes] = field(default_factory=dict)

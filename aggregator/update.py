@@ -307,6 +307,8 @@ def decide(store: Store, config: Config, source: SourceToFetch, response: Respon
         response, prepared, stored, pruned = error_value(error), None, {}, frozenset()
     update = plan(source, response, prepared, stored, policy=policy, now=now,
                   jitter=random.random(), pruned=pruned)
+    if isinstance(prepared, PreparedFeed) and update.new_items:  # packed by the worker
+        update = replace(update, packed=prepared.packed)
     problem = failure(response) if isinstance(response, AggregatorError) else None
     return Decided(update, policy, problem)
 

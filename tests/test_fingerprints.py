@@ -16,6 +16,7 @@ from sqlalchemy import text
 from aggregator.config import SourceConfig
 from aggregator.ingest.normalize import normalize_entry_with_text
 from aggregator.ingest.prepare import prepare_feed
+from aggregator.packing import pack_text
 from aggregator.store import Store
 from aggregator.store.stories import Fingerprints
 from aggregator.stories.similarity import fingerprint
@@ -36,6 +37,14 @@ def test_the_fingerprint_made_at_ingest_is_the_one_the_stored_row_gives(path: Pa
         made = prepared.fingerprints[item.guid]
         expected = replace(made, bands=()) if made else None  # compare reads no bands
         assert prints.of(item.title, item.content_html) == expected
+
+
+
+@pytest.mark.parametrize("path", FEEDS, ids=lambda p: p.name)
+def test_the_worker_packs_each_text_as_the_store_keeps_it(path: Path) -> None:
+    prepared = prepare_feed(path.read_bytes(), {}, "https://example.com/feed.xml", NOW)
+    texts = {t for item in prepared.items for t in (item.content_html, item.summary_text)}
+    assert prepared.packed == {t: pack_text(t) for t in texts}
 
 
 _WORDS = st.sampled_from(["Москва", "передает", "ТАСС", "rate", "89,5", "<b>", "</b>",

@@ -136,7 +136,7 @@ def test_0009_drops_the_stored_fingerprints_and_keeps_the_band_keys(db_url: str)
     from sqlalchemy import create_engine, text
 
     import aggregator.store.store as store_module
-    from aggregator.store.models import unpack_text
+    from aggregator.packing import unpack_text
     from aggregator.stories.similarity import fingerprint
     from aggregator.types import ItemData, Outcome, SourceUpdate
 

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from aggregator.config import SourceConfig
+from aggregator.packing import pack_text, unpack_text
 from aggregator.store import Store
-from aggregator.store.models import TextList, UTCDateTime, pack_text, unpack_text
+from aggregator.store.models import TextList, UTCDateTime
 from aggregator.types import Credit, FeedMeta, Fingerprint, ItemData, Outcome, SourceUpdate
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -283,3 +284,20 @@ def test_item_texts_are_stored_deflated_and_read_back(store: Store) -> None:
     assert len(raw) < len(content.encode()) / 4
     (story,) = store.stories_for(None, 10)
     assert (story.content_html, story.summary_text) == (content, "Курс доллара…")
+
+
+def test_texts_packed_by_the_worker_are_written_as_they_are(store: Store) -> None:
+    """A text found in ``SourceUpdate.packed`` is not packed again (the parse worker did
+    it); one not found there (say, a full text read later) is packed when written."""
+    store.sync_sources(_sources(1), timedelta(minutes=30), NOW)
+    (source,) = store.claim_sources(NOW)
+    item = replace(_new_item("1"), content_html="<p>the feed's text</p>",
+                   summary_text="not packed beforehand")
+    marked = b"\x00<p>packed by the worker</p>"  # a stand-in the store cannot have made
+    store.apply(source.id, SourceUpdate(outcome=Outcome.OK, now=NOW, next_fetch_at=NOW,
+                                        new_items=(item,),
+                                        packed={item.content_html: marked}))
+    with store.engine.connect() as connection:
+        content, summary = connection.execute(
+            text("SELECT content_html, summary_text FROM item")).one()
+    assert (bytes(content), bytes(summary)) == (marked, pack_text("not packed beforehand"))

@@ -1,8 +1,9 @@
 """The CPU-heavy, pure half of an update: a feed body -> everything the store needs.
 
 Parse, normalize, one item per guid, exact story keys, near-duplicate fingerprints,
-syndication credits. Pure and picklable both ways, so a process pool can run it on
-every core while the event loop fetches and one thread writes to the database.
+syndication credits, the texts packed as the store keeps them. Pure and picklable both
+ways, so a process pool can run it on every core while the event loop fetches and one
+thread writes to the database.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aggregator.ingest.hub import discover
 from aggregator.ingest.normalize import normalize_entry_with_text
 from aggregator.ingest.parse import parse_feed
 from aggregator.ingest.schedule import feed_ttl, weekly_entry_rate
+from aggregator.packing import pack_texts
 from aggregator.stories.attribution import find_credits
 from aggregator.stories.dedupe import shared_urls, story_keys, unique_items
 from aggregator.stories.similarity import fingerprint
@@ -58,4 +60,5 @@ def prepare_feed(body: bytes, headers: Mapping[str, str], url: str,
         credits=credits,
         weekly_entries=weekly_entry_rate((i.published_at for i in items), now),
         ttl=feed_ttl(parsed.ttl, parsed.update_period, parsed.update_frequency),
+        packed=pack_texts(text for i in items for text in (i.content_html, i.summary_text)),
     )

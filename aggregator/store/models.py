@@ -5,7 +5,6 @@ Datetimes are stored as naive UTC (SQLite keeps no zone) and come back aware.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +20,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
+
+from aggregator.packing import pack_text, unpack_text
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -69,38 +70,20 @@ class TextList(TypeDecorator[tuple[str, ...]]):
         return tuple(s for s in str(value).split(self.separator) if s)
 
 
-_RAW, _DEFLATED = b"\x00", b"\x01"
-
-
-def pack_text(value: str) -> bytes:
-    """``value`` as stored in a :class:`CompressedText` column: a marker byte, then its
-    UTF-8 deflated (raw, level 6) or, when that is no shorter, as it is."""
-    data = value.encode("utf-8")
-    deflated = zlib.compress(data, 6, wbits=-15)
-    return _DEFLATED + deflated if len(deflated) < len(data) else _RAW + data
-
-
-def unpack_text(value: bytes | str) -> str:
-    """The text :func:`pack_text` stored (a text value, written before the column was
-    compressed or by hand, comes back as it is)."""
-    if isinstance(value, str):
-        return value
-    data = bytes(value)
-    if data[:1] == _DEFLATED:
-        return zlib.decompress(data[1:], wbits=-15).decode("utf-8")
-    return data[1:].decode("utf-8")
-
-
 class CompressedText(TypeDecorator[str]):
     """Text kept deflated in a binary column (``pack_text``): an item's HTML content is
     about half its row, and deflate takes it to less than half (1,538 -> 698 bytes on
-    the bench corpus). Read and written whole, never searched by the database."""
+    the bench corpus). Read and written whole, never searched by the database. A value
+    given as bytes is a text already packed (by a parse worker) and is written as is."""
 
     impl = LargeBinary
     cache_ok = True
 
-    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
-        return None if value is None else pack_text(value)
+    def process_bind_param(self, value: str | bytes | None,
+                           dialect: Dialect) -> bytes | None:
+        if value is None or isinstance(value, bytes):
+            return value
+        return pack_text(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else unpack_text(value)

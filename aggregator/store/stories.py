@@ -228,9 +228,12 @@ def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Finge
     def stored_id(story: StoryRef) -> int:
         return story_ids[story] if isinstance(story, str) else story
 
+    packed = change.packed  # bytes: written as they are (models.CompressedText)
     rows: list[dict[str, Any]] = [{
         **_item_columns(a.item, change.credits.get(a.item.guid),
                         change.full_text.get(a.item.guid)),
+        "content_html": packed.get(a.item.content_html, a.item.content_html),
+        "summary_text": packed.get(a.item.summary_text, a.item.summary_text),
         "source_id": source.id, "story_id": stored_id(a.story), "guid": a.item.guid,
         "first_seen_at": now, "last_changed_at": now, "join_reason": a.reason,
     } for a in batch.items]

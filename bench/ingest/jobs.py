@@ -734,9 +734,9 @@ def job_fill(spec: Spec) -> dict[str, Any]:
 
     import numpy as np
 
+    from aggregator.packing import pack_text
     from aggregator.store import Store
     from aggregator.store.keys import key_hash
-    from aggregator.store.models import pack_text
     from aggregator.stories.similarity import fingerprint
     from bench.ingest.corpus import EN_WORDS, RU_WORDS
 
