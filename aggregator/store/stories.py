@@ -117,9 +117,13 @@ def _epoch(when: datetime) -> int:
 
 def _exact_matches(session: Session, hashes: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
+    connection = session.connection()
+    mark = placeholder(connection)
     for chunk in _chunks(sorted(hashes)):
-        found.update(session.exec(select(StoryKeyRow.key_hash, StoryKeyRow.story_id)
-                                  .where(col(StoryKeyRow.key_hash).in_(chunk))).all())
+        # the driver's own SQL, as in _band_candidates: no per-value coercion
+        found.update(connection.exec_driver_sql(
+            f"SELECT key_hash, story_id FROM story_key"
+            f" WHERE key_hash IN ({', '.join([mark] * len(chunk))})", tuple(chunk)).all())
     return found
 
 
@@ -214,9 +218,9 @@ def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Finge
     now = change.now
     keys = {i.guid: change.story_keys.get(i.guid, ()) for i in items}
     prints = {i.guid: change.fingerprints.get(i.guid) for i in items}
-    all_keys = {k for ks in keys.values() for k in ks}
-    stored = _exact_matches(session, {key_hash(k) for k in all_keys})
-    exact = {k: stored[key_hash(k)] for k in all_keys if key_hash(k) in stored}
+    hashed = {k: key_hash(k) for ks in keys.values() for k in ks}
+    stored = _exact_matches(session, set(hashed.values()))
+    exact = {k: stored[h] for k, h in hashed.items() if h in stored}
     seen = [_seen_at(i, now) for i in items]
     by_band = _band_candidates(session, fingerprints,
                                {b for fp in prints.values() if fp for b in fp.bands},
@@ -247,7 +251,7 @@ def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Finge
     key_rows: list[dict[str, Any]] = []
     band_rows: list[ItemBands] = []
     for item, seen_at, row in zip(items, seen, rows, strict=True):
-        key_rows += [{"key_hash": key_hash(k), "story_id": row["story_id"]}
+        key_rows += [{"key_hash": hashed[k], "story_id": row["story_id"]}
                      for k in keys[item.guid]]
         fp = prints[item.guid]
         if fp is not None:
