@@ -297,9 +297,12 @@ def _create_stories(session: Session, insert_ignore: InsertIgnore,
         {"uid": uid, "published_at": new.published_at, "first_seen_at": new.first_seen_at,
          "updated_at": new.updated_at} for uid, new in new_stories.items()], ["uid"])
     ids: dict[str, int] = {}
-    for chunk in _chunks(sorted(new_stories)):
-        ids.update((uid, story_id or 0) for story_id, uid in session.exec(
-            select(StoryRow.id, StoryRow.uid).where(col(StoryRow.uid).in_(chunk))).all())
+    connection = session.connection()
+    mark = placeholder(connection)
+    for chunk in _chunks(sorted(new_stories)):  # the driver's own SQL (_band_candidates)
+        ids.update((uid, story_id) for story_id, uid in connection.exec_driver_sql(
+            f"SELECT id, uid FROM story WHERE uid IN ({', '.join([mark] * len(chunk))})",
+            tuple(chunk)).all())
     return ids
 
 
