@@ -4,7 +4,7 @@ the public names.
 Layers, lowest first (docs/architecture.md):
 
     0  version, types, exceptions, clock, text,    shared by every stage
-       files, metrics, logs
+       files, packing, metrics, logs
     1  config, stories, publish                    the model, the story logic, rendering
     2  ingest                                      fetch, parse, normalize, plan the poll
     3  store                                       the one place that queries
@@ -25,7 +25,7 @@ import aggregator.config
 PACKAGE = Path(aggregator.__file__).parent
 LAYERS = {
     "version": 0, "types": 0, "exceptions": 0, "clock": 0, "text": 0, "files": 0,
-    "metrics": 0, "logs": 0,
+    "packing": 0, "metrics": 0, "logs": 0,
     "config": 1, "stories": 1, "publish": 1,
     "ingest": 2,
     "store": 3,
