@@ -32,7 +32,7 @@ _COLUMNS = ('content_html', 'summary_text')
 
 
 def _pack(value: str | bytes) -> bytes:
-    """models.pack_text, frozen here: the format this revision writes."""
+    """packing.pack_text, frozen here: the format this revision writes."""
     data = value.encode("utf-8") if isinstance(value, str) else bytes(value)
     deflated = zlib.compress(data, 6, wbits=-15)
     return b"\x01" + deflated if len(deflated) < len(data) else b"\x00" + data
