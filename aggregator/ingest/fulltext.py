@@ -1,6 +1,6 @@
 """Pure: the full text of a ``full_text`` source's new and changed items.
 
-The shell (update.py) runs it around the article fetches, after ``plan`` has said which
+The shell (``aggregator.update``) runs it around the article fetches, after ``plan`` has said which
 items are new or changed::
 
     to_fetch(items, limit)             which items get their page fetched (newest first,

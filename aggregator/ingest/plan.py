@@ -1,6 +1,6 @@
 """The decision about one fetched source, as one pure function (reader's "decider").
 
-The shell (update.py) looks up what the decision needs, calls :func:`plan`, and writes
+The shell (``aggregator.update``) looks up what the decision needs, calls :func:`plan`, and writes
 the :class:`SourceUpdate` it returns in one transaction. Nothing here does I/O; the
 clock and the jitter come in as arguments.
 """
