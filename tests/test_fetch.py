@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import ssl
 import threading
 import time
 import tracemalloc
@@ -20,7 +21,14 @@ import pytest
 from aggregator.clock import utc_now
 from aggregator.config import Config, load_config
 from aggregator.exceptions import ConfigError, FetchError
-from aggregator.ingest.fetch import FetchLimits, blocked_reason, fetch, make_client
+from aggregator.ingest.fetch import (
+    FetchLimits,
+    _LazyTrustContext,
+    _tls_context,
+    blocked_reason,
+    fetch,
+    make_client,
+)
 from aggregator.store import SourceStatus, Store
 from aggregator.types import Outcome, SourceToFetch, UpdateResult
 from aggregator.update import update_sources
@@ -380,3 +388,20 @@ def test_a_bug_raised_while_fetching_one_source_is_that_sources_error(
     assert results["buggy"].outcome is Outcome.ERROR
     assert "internal error" in (states["buggy"].last_error or "")
     assert states["buggy"].next_fetch_at > now
+
+
+@pytest.mark.parametrize("target", UNFETCHABLE[:1] + BAD_HOSTS)  # the rest httpx refuses
+def test_a_redirect_target_is_checked_before_it_is_connected_to(
+        tmp_path: Path, store: Store, feed_server: FeedServer, target: str) -> None:
+    _redirect(feed_server, "/moved", 302, target)
+    _results, states, _now, _ = _run(tmp_path, store, {"moved": feed_server.url("/moved")})
+    assert "redirected to a URL that cannot be fetched" in (states["moved"].last_error or "")
+
+
+def test_the_ca_certificates_are_loaded_at_the_first_tls_connection_only() -> None:
+    context = _LazyTrustContext(ssl.PROTOCOL_TLS_CLIENT)
+    assert context.cert_store_stats()["x509_ca"] == 0  # a run of http:// feeds reads none
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="example.com")
+    assert context.cert_store_stats()["x509_ca"] > 0
+    assert isinstance(_tls_context(), _LazyTrustContext)

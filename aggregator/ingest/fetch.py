@@ -20,14 +20,17 @@ import asyncio
 import functools
 import hashlib
 import ipaddress
+import os
 import socket
 import ssl
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+import certifi
 import httpcore
 import httpx
 from httpcore._backends.auto import AutoBackend
@@ -120,19 +123,56 @@ class GuardedBackend(AutoBackend):
         raise last
 
 
+#: why a URL can never be fetched (text.url_problem), remembered: the scheduler polls
+#: the same URLs every tick
+_url_problem = functools.lru_cache(maxsize=8192)(url_problem)
+#: the request ``fetch`` sent first, its URL already checked (each fetch runs in a task
+#: of its own, so in a context of its own)
+_checked: ContextVar[httpx.Request | None] = ContextVar("checked", default=None)
+
+
 async def _refuse_unfetchable(request: httpx.Request) -> None:
     """Request hook, so a redirect's target is checked before it is connected to."""
+    if request is _checked.get():
+        return
     problem = url_problem(str(request.url))
     if problem is not None:
         raise FetchError(f"redirected to a URL that cannot be fetched: {problem}", kind="url")
 
 
+class _LazyTrustContext(ssl.SSLContext):
+    """httpx's default TLS settings, the CA certificates loaded at the first TLS
+    connection: reading the bundle costs tens of ms, more than a whole cycle of 304s
+    from one host, and a run that fetches no https URL needs none of it."""
+
+    _loaded = False
+
+    def _load(self) -> None:
+        if not self._loaded:
+            # what httpx.create_ssl_context() loads: SSL_CERT_FILE, SSL_CERT_DIR or certifi
+            cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+            if cafile:
+                self.load_verify_locations(cafile=cafile)
+            elif capath:
+                self.load_verify_locations(capath=capath)
+            else:
+                self.load_verify_locations(cafile=certifi.where())
+            self._loaded = True
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        self._load()
+        return super().wrap_bio(*args, **kwargs)
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        self._load()
+        return super().wrap_socket(*args, **kwargs)
+
+
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
-    """httpx's default TLS settings (certifi's CA bundle, or SSL_CERT_FILE), made once
-    per process: loading the bundle costs more than a whole cycle of 304s from one host
-    (tens of ms), and the scheduler makes a client every tick."""
-    return httpx.create_ssl_context()
+    """The TLS context of every client of this process (the scheduler makes a client
+    every tick): certificates verified and host names checked, as httpx does."""
+    return _LazyTrustContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 def make_client(limits: FetchLimits, user_agent: str | None = None,
@@ -282,10 +322,10 @@ async def fetch(client: httpx.AsyncClient, source: SourceToFetch, limits: FetchL
                 ) -> Fetched | NotModified | FetchError:
     """GET a source's feed (``accept``: another Accept header than a feed's). Never
     raises for anything the network or server does."""
-    problem = url_problem(source.url)
+    problem = _url_problem(source.url)
     if problem is not None:
         return FetchError(problem, kind="url")
-    headers: dict[str, str] = {"Accept-Encoding": "gzip, deflate"}
+    headers: dict[str, str] = {"Accept-Encoding": "gzip, deflate"}  # whatever the client
     if accept:
         headers["Accept"] = accept
     if source.etag:
@@ -294,8 +334,13 @@ async def fetch(client: httpx.AsyncClient, source: SourceToFetch, limits: FetchL
         headers["If-Modified-Since"] = source.last_modified
     try:
         async with asyncio.timeout(limits.timeout):
-            async with client.stream("GET", source.url, headers=headers) as response:
+            request = client.build_request("GET", source.url, headers=headers)
+            _checked.set(request)
+            response = await client.send(request, stream=True)
+            try:
                 return await _handle(response, source, limits, now)
+            finally:
+                await response.aclose()
     except FetchError as error:
         return error
     except TimeoutError:
@@ -360,7 +405,7 @@ async def _handle(response: httpx.Response, source: SourceToFetch, limits: Fetch
 
 async def _post(client: httpx.AsyncClient, url: str, form: Mapping[str, str],
                 limits: FetchLimits) -> int | str:
-    problem = url_problem(url)
+    problem = _url_problem(url)
     if problem is not None:
         return problem
     try:

@@ -10,13 +10,13 @@ import asyncio
 import logging
 import random
 import time
-from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from aggregator import metrics
@@ -60,6 +60,8 @@ HostGate = Callable[[str], AbstractAsyncContextManager[Any]]  # a URL -> its hos
 CpuRunner = Callable[..., Awaitable[Any]]  # (function, *args) -> its result, off the loop
 #: what the parse pool runs on a new body (by name: see pool.run_named)
 PREPARE = "aggregator.ingest.prepare:prepare_feed"
+#: a URL's host, for its gate (the scheduler polls the same URLs every tick)
+_host = lru_cache(maxsize=8192)(url_host)
 
 
 def update_sources(store: Store, config: Config, *, names: Sequence[str] | None = None,
@@ -91,7 +93,6 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                       now: datetime | None) -> list[UpdateResult]:
     settings = config.settings
     limits = FetchLimits.of(settings)
-    gate = asyncio.Semaphore(settings.concurrency)
     host_gates: dict[str, asyncio.Semaphore] = defaultdict(
         lambda: asyncio.Semaphore(settings.per_host_concurrency))
     loop = asyncio.get_running_loop()
@@ -119,12 +120,13 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 # The global slot is held until the feed is written, so at most
                 # `concurrency` bodies wait in memory however fast the network is; its
                 # result may then wait for the commit of the group it was written in.
-                async with gate:
-                    try:
-                        stored, finish = await fetch_and_store(source)
-                    except Exception as error:  # whatever raised, it is this source's error
-                        log.exception("internal error while fetching %s", source.name)
-                        return polled(source, error_value(error))
+                try:
+                    stored, finish = await fetch_and_store(source)
+                except Exception as error:  # whatever raised, it is this source's error
+                    log.exception("internal error while fetching %s", source.name)
+                    return polled(source, error_value(error))
+                finally:
+                    slots.release()
                 if isinstance(stored, Future):
                     stored = await asyncio.wrap_future(stored)
                 return finish(stored)
@@ -133,7 +135,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                     UpdateResult | Future[UpdateResult], Callable[[UpdateResult], UpdateResult]]:
                 """The source's result, or the future one of its write, and what
                 completes that result once written."""
-                async with host_gates[url_host(source.url)]:
+                async with host_gates[_host(source.url)]:
                     started, clock = utc_now(), time.monotonic()
                     response = await fetch(client, source, limits, started)
                     seconds = time.monotonic() - clock
@@ -201,7 +203,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                     update = await add_full_text(
                         client, decided.update, limits=limits,
                         limit=settings.full_text_per_update,
-                        gate=lambda url: host_gates[url_host(url)], run=run_cpu)
+                        gate=lambda url: host_gates[_host(url)], run=run_cpu)
                     decided = replace(decided, update=update)
                 return await ingest.run(partial(
                     commit_later, store, source, decided, writer=writer, group=group))
@@ -224,21 +226,20 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                     token=lease, per_host=None if window is None
                     else settings.per_host_concurrency)
 
-            running: set[asyncio.Task[UpdateResult]] = set()
+            slots = _Slots(settings.concurrency, one)
             more = True
             try:
-                while more or running:
-                    if more and (window is None or len(running) < window):
-                        room = None if window is None else window - len(running)
+                while more or slots.running:
+                    if more and (window is None or slots.outstanding < window):
+                        room = None if window is None else window - slots.outstanding
                         claimed = await ingest.run(claim, room, writes=True)
                         # a short window claim may only mean busy hosts: claim again
                         # when a fetch finishes and frees a host's slot
                         more = window is not None and bool(claimed)
-                        running |= {asyncio.create_task(one(s)) for s in claimed}
-                        if not running:
+                        slots.admit(claimed)
+                        if not slots.running:
                             break
-                    done, running = await asyncio.wait(running,
-                                                       return_when=asyncio.FIRST_COMPLETED)
+                    done = await slots.finished()
                     more = more or window is not None
                     for task in done:
                         outcome = task.result()
@@ -248,15 +249,76 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 await ingest.run(writer.flush, writes=True)
                 await asyncio.gather(*writes)
             except BaseException:  # interrupted (Ctrl-C, SIGTERM, a failing callback)
-                for task in running:
-                    task.cancel()
-                await asyncio.gather(*running, return_exceptions=True)
+                await slots.cancel()
                 # on the ingest thread, after the claim or write still running there:
                 # what this update leased and did not store is free again at once
                 await asyncio.shield(ingest.run(_release, store, lease, writes=True))
                 await asyncio.gather(*writes, return_exceptions=True)
                 raise
     return results
+
+
+class _Slots:
+    """At most ``size`` sources in their slot (fetched and, if new, written) at once:
+    a task is made for a claimed source only when a slot is free for it, and a finished
+    task is handed back without watching every running one (``asyncio.wait`` over a
+    thousand tasks, called once per completion, cost more than the fetches' own
+    bookkeeping)."""
+
+    def __init__(self, size: int,
+                 run: Callable[[SourceToFetch], Coroutine[Any, Any, UpdateResult]]) -> None:
+        self._free = size
+        self._run = run
+        self._waiting: deque[SourceToFetch] = deque()  # claimed, no slot yet
+        self._done: list[asyncio.Task[UpdateResult]] = []
+        self._wake = asyncio.Event()
+        self.running: set[asyncio.Task[UpdateResult]] = set()
+
+    @property
+    def outstanding(self) -> int:
+        """Claimed sources not finished yet."""
+        return len(self.running) + len(self._waiting)
+
+    def admit(self, sources: Iterable[SourceToFetch]) -> None:
+        """Start each source now if a slot is free, else when one is."""
+        for source in sources:
+            if self._free:
+                self._free -= 1
+                self._start(source)
+            else:
+                self._waiting.append(source)
+
+    def release(self) -> None:
+        """A source left its slot: the next one waiting takes it."""
+        if self._waiting:
+            self._start(self._waiting.popleft())
+        else:
+            self._free += 1
+
+    def _start(self, source: SourceToFetch) -> None:
+        task = asyncio.create_task(self._run(source))
+        self.running.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[UpdateResult]) -> None:
+        self._done.append(task)
+        self._wake.set()
+
+    async def finished(self) -> list[asyncio.Task[UpdateResult]]:
+        """The tasks finished since the last call (waiting for one if none is)."""
+        while not self._done:
+            self._wake.clear()
+            await self._wake.wait()
+        done, self._done = self._done, []
+        self.running.difference_update(done)
+        return done
+
+    async def cancel(self) -> None:
+        """Cancel every task, started or not, and wait for them to end."""
+        self._waiting.clear()
+        for task in self.running:
+            task.cancel()
+        await asyncio.gather(*self.running, return_exceptions=True)
 
 
 def _release(store: Store, lease: str) -> None:
