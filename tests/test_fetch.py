@@ -405,3 +405,17 @@ def test_the_ca_certificates_are_loaded_at_the_first_tls_connection_only() -> No
     context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="example.com")
     assert context.cert_store_stats()["x509_ca"] > 0
     assert isinstance(_tls_context(), _LazyTrustContext)
+
+
+@pytest.mark.parametrize("count", [3, 4, 5, 9])
+def test_a_one_off_update_fetches_every_source_once_in_windows_of_claims(
+        tmp_path: Path, store: Store, feed_server: FeedServer, count: int) -> None:
+    # concurrency 2: the first claim takes 4 sources, the rest is claimed right after
+    sources = {f"s{n}": feed_server.serve(f"/s{n}.xml", RSS) for n in range(count)}
+    results, states, _now, _ = _run(tmp_path, store, sources, concurrency=2,
+                                    per_host_concurrency=2)
+    assert sorted(results) == sorted(sources)
+    assert all(r.outcome is Outcome.OK for r in results.values())
+    assert all(len(feed_server.hits(f"/s{n}.xml")) == 1 for n in range(count))
+    assert all(states[name].items == 3 for name in sources)
+    assert len(store.claim_sources(utc_now(), due_only=False)) == count  # leases released

@@ -98,8 +98,10 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
     loop = asyncio.get_running_loop()
     # The scheduler leases due sources a window at a time, topping the window up as
     # sources finish: several workers share the due sources, and no lease is held
-    # much longer than one fetch. A one-off fetch leases what it was asked for at once.
+    # much longer than one fetch. A one-off fetch leases what it was asked for at once:
+    # a first window, so the fetches start while the rest is claimed right after.
     window = settings.concurrency * 2 if due_only and names is None else None
+    first: int | None = settings.concurrency * 2 if window is None else None
     results: list[UpdateResult] = []
     workers = parse_workers(settings.parse_workers)
     full_text = frozenset(s.name for s in config.sources if s.full_text)
@@ -231,12 +233,17 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
             try:
                 while more or slots.running:
                     if more and (window is None or slots.outstanding < window):
-                        room = None if window is None else window - slots.outstanding
+                        room = first if window is None else window - slots.outstanding
                         claimed = await ingest.run(claim, room, writes=True)
-                        # a short window claim may only mean busy hosts: claim again
-                        # when a fetch finishes and frees a host's slot
-                        more = window is not None and bool(claimed)
                         slots.admit(claimed)
+                        if window is None:  # the rest of a one-off, if the first was full
+                            more, first = first is not None and len(claimed) == first, None
+                            if more:
+                                continue
+                        else:
+                            # a short window claim may only mean busy hosts: claim again
+                            # when a fetch finishes and frees a host's slot
+                            more = bool(claimed)
                         if not slots.running:
                             break
                     done = await slots.finished()
