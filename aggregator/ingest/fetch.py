@@ -126,6 +126,8 @@ class GuardedBackend(AutoBackend):
 #: why a URL can never be fetched (text.url_problem), remembered: the scheduler polls
 #: the same URLs every tick
 _url_problem = functools.lru_cache(maxsize=8192)(url_problem)
+#: a URL parsed by httpx (immutable; parsing costs more than the rest of building a request)
+_parsed_url = functools.lru_cache(maxsize=8192)(httpx.URL)
 #: the request ``fetch`` sent first, its URL already checked (each fetch runs in a task
 #: of its own, so in a context of its own)
 _checked: ContextVar[httpx.Request | None] = ContextVar("checked", default=None)
@@ -334,7 +336,7 @@ async def fetch(client: httpx.AsyncClient, source: SourceToFetch, limits: FetchL
         headers["If-Modified-Since"] = source.last_modified
     try:
         async with asyncio.timeout(limits.timeout):
-            request = client.build_request("GET", source.url, headers=headers)
+            request = client.build_request("GET", _parsed_url(source.url), headers=headers)
             _checked.set(request)
             response = await client.send(request, stream=True)
             try:
