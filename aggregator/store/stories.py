@@ -21,6 +21,7 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, SQLModel, col, select
 
 from aggregator.store.bands import ItemBands, PendingBands, placeholder
+from aggregator.store.driver import insert_many
 from aggregator.store.keys import key_hash
 from aggregator.store.models import (
     ItemEnclosureRow,
@@ -241,13 +242,7 @@ def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Finge
         "source_id": source.id, "story_id": stored_id(a.story), "guid": a.item.guid,
         "first_seen_at": now, "last_changed_at": now, "join_reason": a.reason,
     } for a in batch.items]
-    # Core, not the ORM's bulk path (Python calls per row): one executemany, or one
-    # multi-row INSERT ... RETURNING per batch where the driver needs it for the ids
-    table = SQLModel.metadata.tables["item"]
-    inserted = session.connection().execute(
-        table.insert().returning(table.c.id, table.c.guid, sort_by_parameter_order=True),
-        rows).all()
-    item_ids = {guid: item_id for item_id, guid in inserted}
+    item_ids = _insert_items(session, rows)
     key_rows: list[dict[str, Any]] = []
     band_rows: list[ItemBands] = []
     for item, seen_at, row in zip(items, seen, rows, strict=True):
@@ -271,6 +266,31 @@ def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Finge
                                      for a in batch.items),
                  merges=sum(old != stored_id(new) for old, new in batch.merges.items()),
                  bands=band_rows)
+
+
+_ITEM = SQLModel.metadata.tables["item"]
+_ITEM_NAMES = tuple(c.name for c in _ITEM.c)
+
+
+def _insert_items(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert item rows (all columns but the id); their ids by guid.
+
+    On SQLite, under the write lock the stories lock holds, the ids are given: the next
+    after the largest, as SQLite itself numbers a rowid table without AUTOINCREMENT, and
+    the rows go in by the driver's executemany (SQLAlchemy's INSERT ... RETURNING runs
+    one statement per row there). Elsewhere, one multi-row INSERT ... RETURNING."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        last = connection.exec_driver_sql("SELECT max(id) FROM item").scalar()
+        first = (last or 0) + 1
+        insert_many(connection, _ITEM, _ITEM_NAMES, [
+            (first + n, *(row[name] for name in _ITEM_NAMES[1:]))
+            for n, row in enumerate(rows)])
+        return {row["guid"]: first + n for n, row in enumerate(rows)}
+    inserted = connection.execute(
+        _ITEM.insert().returning(_ITEM.c.id, _ITEM.c.guid, sort_by_parameter_order=True),
+        rows).all()
+    return {guid: item_id for item_id, guid in inserted}
 
 
 def _merge_stored(session: Session, merges: dict[int, int]) -> None:

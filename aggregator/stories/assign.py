@@ -11,10 +11,11 @@ each other, and an item matching several stories folds them into one.
 from __future__ import annotations
 
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 
 from aggregator.stories.attribution import outlet_key
 from aggregator.stories.similarity import WINDOW, Match, compare
@@ -169,9 +170,15 @@ def assign_batch(items: Sequence[ItemData], keys: Mapping[str, Sequence[str]],
     """
     known: dict[str, tuple[StoryRef, str]] = {
         key: (story_id, "a stored item") for key, story_id in exact.items()}
-    by_band: defaultdict[int, list[Candidate]] = defaultdict(list)
-    for band, found in candidates.items():
-        by_band[band] = list(found)
+    by_band: dict[int, list[Candidate]] = {band: list(found)
+                                           for band, found in candidates.items() if found}
+    # Only these bands can bring an item a candidate: a stored candidate's, or one two
+    # items of the batch share (counted at C speed; most items share none), so the
+    # others are neither looked up nor indexed
+    repeated = Counter(chain.from_iterable(
+        set(fp.bands) for fp in (prints.get(item.guid) for item in items) if fp))
+    shared = {band for band, count in repeated.items() if count > 1}
+    useful = shared | by_band.keys()
     new_stories: dict[str, NewStory] = {}
     merged: dict[StoryRef, StoryRef] = {}  # a story that turned out to be another one
 
@@ -184,7 +191,9 @@ def assign_batch(items: Sequence[ItemData], keys: Mapping[str, Sequence[str]],
     for item in items:
         item_keys, fp = keys.get(item.guid, ()), prints.get(item.guid)
         seen_at = item.published_at or now
-        near = {id(c): c for b in (fp.bands if fp else ()) for c in by_band.get(b, ())}
+        mine = useful.intersection(fp.bands) if fp else set()
+        near = {id(c): c for b in fp.bands if b in mine
+                for c in by_band.get(b, ())} if fp and mine else {}
         decision = assign_story(item_keys, known, fp, near.values(), seen_at)
         story: StoryRef
         if decision.story is None:
@@ -200,10 +209,11 @@ def assign_batch(items: Sequence[ItemData], keys: Mapping[str, Sequence[str]],
         label = f"item {item.guid} ({source_name}, same fetch)"
         for key in item_keys:
             known.setdefault(key, (story, label))
-        if fp is not None:  # later items of this batch can join it
+        if fp is not None and mine:  # later items of this batch can join it
             candidate = Candidate(item.guid, story, label, fp, seen_at)
             for band in fp.bands:
-                by_band[band].append(candidate)
+                if band in shared:
+                    by_band.setdefault(band, []).append(candidate)
     result = tuple(ItemAssignment(item, resolve(story), reason)
                    for item, story, reason in assigned)
     used = {a.story for a in result}
