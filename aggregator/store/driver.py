@@ -56,14 +56,20 @@ def bound(connection: Connection, table: Table, names: tuple[str, ...],
 
 
 def insert_many(connection: Connection, table: Table, names: tuple[str, ...],
-                rows: Sequence[Sequence[Any]]) -> None:
-    """INSERT ``rows`` into ``table`` with the driver's own executemany."""
+                rows: Sequence[Sequence[Any]], *, ignore: tuple[str, ...] = ()) -> int:
+    """INSERT ``rows`` into ``table`` with the driver's own executemany; with ``ignore``
+    (a unique key's columns), a row whose key is taken is skipped (ON CONFLICT DO
+    NOTHING, on SQLite as on PostgreSQL). The rows inserted (sqlite3 and psycopg add
+    up an executemany's counts)."""
     if not rows:
-        return
+        return 0
     mark = placeholder(connection)
-    connection.exec_driver_sql(
-        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})",
+    conflict = f" ON CONFLICT ({', '.join(ignore)}) DO NOTHING" if ignore else ""
+    result = connection.exec_driver_sql(
+        f"INSERT INTO {table.name} ({', '.join(names)})"
+        f" VALUES ({', '.join([mark] * len(names))}){conflict}",
         bound(connection, table, names, rows))
+    return int(result.rowcount)
 
 
 def select_rows(connection: Connection, sql: str, parameters: tuple[Any, ...],

@@ -792,10 +792,9 @@ class Store:
 
         if self._fingerprints is None:
             self._fingerprints = Fingerprints()
-        added = add_items(session, self._insert_ignore, self._fingerprints, source, change,
-                          pending=pending)
-        refresh_representatives(session,
-                                added.touched | update_items(session, source, change))
+        added = add_items(session, self._fingerprints, source, change, pending=pending)
+        refresh_representatives(session, added.touched | update_items(session, source, change),
+                                added.members)
         return added
 
     def apply_many(self, changes: Sequence[tuple[int, SourceUpdate]]) -> None:

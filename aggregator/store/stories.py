@@ -10,18 +10,18 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import delete, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, SQLModel, col, select
 
 from aggregator.store.bands import ItemBands, PendingBands, placeholder
-from aggregator.store.driver import insert_many
+from aggregator.store.driver import bound, insert_many
 from aggregator.store.keys import key_hash
 from aggregator.store.models import (
     ItemEnclosureRow,
@@ -43,7 +43,6 @@ from aggregator.stories.similarity import WINDOW, fingerprint
 from aggregator.text import html_to_text
 from aggregator.types import Credit, Fingerprint, ItemData, SourceUpdate
 
-InsertIgnore = Callable[[Session, type[SQLModel], list[dict[str, Any]], Sequence[str]], None]
 _CHUNK = 500
 _CANDIDATE_COLUMNS = [col(getattr(ItemRow, name)) for name in (
     "id", "story_id", "title", "content_html", "published_at", "first_seen_at")]
@@ -206,10 +205,12 @@ class Added:
     near_duplicates: int = 0  # items that joined a story as a near-duplicate
     merges: int = 0  # stored stories folded into another
     bands: list[ItemBands] = field(default_factory=list)  # for PendingBands: not written yet
+    # the members of the stories created here with the batch's items alone, by story
+    members: dict[int, list[StoryMember]] = field(default_factory=dict)
 
 
-def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Fingerprints,
-              source: SourceRow, change: SourceUpdate, *, pending: PendingBands) -> Added:
+def add_items(session: Session, fingerprints: Fingerprints, source: SourceRow,
+              change: SourceUpdate, *, pending: PendingBands) -> Added:
     """Insert a source's new items, each joined to its story. Their band rows are
     returned (``Added.bands``), for the caller to add to ``pending`` once this source's
     writes are sure to stay (its savepoint released)."""
@@ -228,7 +229,7 @@ def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Finge
                                min(seen) - WINDOW, max(seen) + WINDOW, pending=pending)
     batch = assign_batch(items, keys, prints, exact, by_band, source_id=source.id or 0,
                          source_name=source.name, now=now)
-    story_ids = _create_stories(session, insert_ignore, batch.new_stories)
+    story_ids, all_created = _create_stories(session, batch.new_stories)
 
     def stored_id(story: StoryRef) -> int:
         return story_ids[story] if isinstance(story, str) else story
@@ -243,19 +244,23 @@ def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Finge
         "first_seen_at": now, "last_changed_at": now, "join_reason": a.reason,
     } for a in batch.items]
     item_ids = _insert_items(session, rows)
-    key_rows: list[dict[str, Any]] = []
+    key_rows: list[tuple[str, int]] = []
     band_rows: list[ItemBands] = []
     for item, seen_at, row in zip(items, seen, rows, strict=True):
-        key_rows += [{"key_hash": hashed[k], "story_id": row["story_id"]}
-                     for k in keys[item.guid]]
+        key_rows += [(hashed[k], row["story_id"]) for k in keys[item.guid]]
         fp = prints[item.guid]
         if fp is not None:
             fingerprints.remember(item.title, item.content_html, fp)
             item_id, when = item_ids[item.guid], _epoch(seen_at)
             band_rows.append((item_id, when, tuple(dict.fromkeys(fp.bands))))
-    insert_ignore(session, StoryKeyRow, key_rows, ["key_hash"])
+    insert_many(session.connection(), _STORY_KEY, ("key_hash", "story_id"), key_rows,
+                ignore=("key_hash",))
     _write_enclosures(session, {item_ids[i.guid]: i for i in items if i.enclosures})
-    _merge_stored(session, {old: stored_id(new) for old, new in batch.merges.items()})
+    merges = {old: stored_id(new) for old, new in batch.merges.items()}
+    _merge_stored(session, merges)
+    # a story created here, that no stored story was folded into, has the batch's items
+    # alone: its members are known without reading them back
+    alone = set(story_ids.values()) - set(merges.values()) if all_created else set()
     touched = {int(r["story_id"]) for r in rows}
     gained = sorted(touched - set(story_ids.values()))
     for chunk in _chunks(gained):  # an existing story gained an outlet: it changed
@@ -265,7 +270,24 @@ def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Finge
                  near_duplicates=sum(a.reason.startswith("near-duplicate")
                                      for a in batch.items),
                  merges=sum(old != stored_id(new) for old, new in batch.merges.items()),
-                 bands=band_rows)
+                 bands=band_rows, members=_members(source, rows, item_ids, alone))
+
+
+def _members(source: SourceRow, rows: list[dict[str, Any]], item_ids: Mapping[str, int],
+             stories: set[int]) -> dict[int, list[StoryMember]]:
+    """The members of ``stories`` among the item rows just inserted, as
+    ``refresh_representatives`` would read them back (cites as stored: TextList)."""
+    if not stories:
+        return {}
+    keys = _outlet_keys(source)
+    members: dict[int, list[StoryMember]] = defaultdict(list)
+    for row in rows:
+        if row["story_id"] in stories:
+            members[row["story_id"]].append(StoryMember(
+                item_id=item_ids[row["guid"]], outlet_keys=keys,
+                published=row["published_at"] or row["first_seen_at"],
+                cites=tuple(c for c in "\n".join(row["cites"]).split("\n") if c)))
+    return members
 
 
 _ITEM = SQLModel.metadata.tables["item"]
@@ -308,22 +330,28 @@ def _merge_stored(session: Session, merges: dict[int, int]) -> None:
         session.execute(delete(StoryRow).where(col(StoryRow.id) == old))
 
 
-def _create_stories(session: Session, insert_ignore: InsertIgnore,
-                    new_stories: Mapping[str, NewStory]) -> dict[str, int]:
-    """Insert the batch's new stories (a uid another worker created meanwhile is reused)."""
+_STORY_NAMES = ("uid", "representative_item_id", "representative_is_original",
+                "credited_origin", "published_at", "first_seen_at", "updated_at")
+
+
+def _create_stories(session: Session,
+                    new_stories: Mapping[str, NewStory]) -> tuple[dict[str, int], bool]:
+    """Insert the batch's new stories (a uid another worker created meanwhile is reused):
+    their ids by uid, and whether each was created here (then its items are the batch's
+    alone)."""
     if not new_stories:
-        return {}
-    insert_ignore(session, StoryRow, [
-        {"uid": uid, "published_at": new.published_at, "first_seen_at": new.first_seen_at,
-         "updated_at": new.updated_at} for uid, new in new_stories.items()], ["uid"])
-    ids: dict[str, int] = {}
+        return {}, True
     connection = session.connection()
+    created = insert_many(connection, _STORY, _STORY_NAMES, [
+        (uid, None, False, None, new.published_at, new.first_seen_at, new.updated_at)
+        for uid, new in new_stories.items()], ignore=("uid",))
+    ids: dict[str, int] = {}
     mark = placeholder(connection)
     for chunk in _chunks(sorted(new_stories)):  # the driver's own SQL (_band_candidates)
         ids.update((uid, story_id) for story_id, uid in connection.exec_driver_sql(
             f"SELECT id, uid FROM story WHERE uid IN ({', '.join([mark] * len(chunk))})",
             tuple(chunk)).all())
-    return ids
+    return ids, created == len(new_stories)
 
 
 def update_items(session: Session, source: SourceRow, change: SourceUpdate) -> set[int]:
@@ -366,18 +394,18 @@ def _outlet_keys(source: Any) -> frozenset[str]:
 
 
 _STORY = SQLModel.metadata.tables["story"]
-_SET_REPRESENTATIVE = _STORY.update().where(_STORY.c.id == bindparam("story_id")).values(
-    representative_item_id=bindparam("item_id"),
-    representative_is_original=bindparam("is_original"),
-    credited_origin=bindparam("origin"), published_at=bindparam("published"))
+_STORY_KEY = SQLModel.metadata.tables["story_key"]
+_REPRESENTATIVE = ("representative_item_id", "representative_is_original",
+                   "credited_origin", "published_at", "id")
 
 
-def refresh_representatives(session: Session, story_ids: Iterable[int]) -> None:
+def refresh_representatives(session: Session, story_ids: Iterable[int],
+                            known: Mapping[int, Sequence[StoryMember]] | None = None) -> None:
     """Choose each touched story's representative, the credited original, else the
-    earliest item, and date the story as it (assign.choose_representative)."""
-    ids = sorted(story_ids)
-    if not ids:
-        return
+    earliest item, and date the story as it (assign.choose_representative). The members
+    of the stories in ``known`` are given; the others' are read."""
+    known = known or {}
+    ids = sorted(set(story_ids) - known.keys())
     rows = [row for chunk in _chunks(ids) for row in session.execute(
         select_columns(*_MEMBER_COLUMNS).where(col(ItemRow.story_id).in_(chunk)))]
     keys: dict[int, frozenset[str]] = {}  # by source: only the sources of these members
@@ -390,12 +418,13 @@ def refresh_representatives(session: Session, story_ids: Iterable[int]) -> None:
             item_id=row.id, outlet_keys=keys[row.source_id],
             published=row.published_at or row.first_seen_at, cites=row.cites))
     changes = []
-    for story_id, story_members in members.items():
+    for story_id, story_members in (*members.items(), *known.items()):
         choice = choose_representative(story_members)
-        changes.append({
-            "story_id": story_id, "item_id": choice.item_id,
-            "is_original": choice.is_original, "origin": choice.credited_origin,
-            "published": choice.published})
-    if changes:  # one executemany by primary key, in Core: the ORM's bulk path is slower
-        session.connection().execute(_SET_REPRESENTATIVE, changes)
-
+        changes.append((choice.item_id, choice.is_original, choice.credited_origin,
+                        choice.published, story_id))
+    if changes:  # one executemany by primary key, the driver's own (store/driver.py)
+        connection = session.connection()
+        mark = placeholder(connection)
+        connection.exec_driver_sql(
+            f"UPDATE story SET {', '.join(f'{name} = {mark}' for name in _REPRESENTATIVE[:-1])}"
+            f" WHERE id = {mark}", bound(connection, _STORY, _REPRESENTATIVE, changes))
