@@ -41,7 +41,7 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 from aggregator import metrics
 from aggregator.config import SourceConfig
 from aggregator.exceptions import SchemaError, StorageError
-from aggregator.store.bands import PendingBands
+from aggregator.store.bands import PendingBands, placeholder
 from aggregator.store.keys import ADVISORY_KEY, LOCKS
 from aggregator.store.migrations import HEAD, REVISIONS
 from aggregator.store.models import (
@@ -301,15 +301,19 @@ class Store:
         self.engine.dispose()
 
     @contextmanager
-    def _session(self, locked: str | None = None) -> Iterator[Session]:
+    def _session(self, locked: str | None = None, *,
+                 reading: bool = False) -> Iterator[Session]:
         """One transaction, under the lock ``locked`` (a key of LOCKS) if given; database
-        failures become StorageError."""
+        failures become StorageError. ``reading``: the caller only reads."""
         # on a thread with an open Batch (which holds the stories lock and, on SQLite, the
-        # write lock), in a savepoint of its transaction: another would wait for that lock
+        # write lock), in a savepoint of its transaction: another would wait for that lock.
+        # Reads need none on SQLite (a failed SELECT leaves the transaction as it was)
         joined = self._batches.get(threading.get_ident()) \
             if locked in (None, "stories") else None
         try:
-            if joined is not None:
+            if joined is not None and reading and self.dialect == "sqlite":
+                yield joined
+            elif joined is not None:
                 with joined.begin_nested():
                     yield joined
             else:
@@ -619,12 +623,16 @@ class Store:
         """guid -> content hash of the items of one source we already have."""
         guid_list = list(guids)
         result: dict[str, str] = {}
-        with self._session() as session:
+        with self._session(reading=True) as session:
+            connection = session.connection()
+            mark = placeholder(connection)
             for start in range(0, len(guid_list), 500):
                 chunk = guid_list[start:start + 500]
-                rows = session.exec(select(ItemRow.guid, ItemRow.content_hash).where(
-                    ItemRow.source_id == source_id, col(ItemRow.guid).in_(chunk))).all()
-                result.update(dict(rows))
+                # the driver's own SQL: plain strings, read per source on the ingest thread
+                result.update(connection.exec_driver_sql(
+                    f"SELECT guid, content_hash FROM item WHERE source_id = {mark}"
+                    f" AND guid IN ({', '.join([mark] * len(chunk))})",
+                    (source_id, *chunk)).all())
         return result
 
     def source_statuses(self) -> list[SourceStatus]:

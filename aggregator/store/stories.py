@@ -11,7 +11,7 @@ import hashlib
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +21,7 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, SQLModel, col, select
 
 from aggregator.store.bands import ItemBands, PendingBands, placeholder
-from aggregator.store.driver import bound, insert_many
+from aggregator.store.driver import bound, insert_many, select_rows
 from aggregator.store.keys import key_hash
 from aggregator.store.models import (
     ItemEnclosureRow,
@@ -44,8 +44,9 @@ from aggregator.text import html_to_text
 from aggregator.types import Credit, Fingerprint, ItemData, SourceUpdate
 
 _CHUNK = 500
-_CANDIDATE_COLUMNS = [col(getattr(ItemRow, name)) for name in (
-    "id", "story_id", "title", "content_html", "published_at", "first_seen_at")]
+_CANDIDATE = ("id", "story_id", "title", "content_html", "published_at", "first_seen_at")
+_ITEM = SQLModel.metadata.tables["item"]
+_SOURCE = SQLModel.metadata.tables["source"]
 _MEMBER_COLUMNS = [col(getattr(ItemRow, name)) for name in (
     "id", "story_id", "source_id", "published_at", "first_seen_at", "cites")]
 
@@ -85,7 +86,8 @@ class Fingerprints:
         self._lock = threading.Lock()  # a store may be written from several threads
 
     def _keep(self, key: bytes, fp: Fingerprint | None) -> Fingerprint | None:
-        kept = replace(fp, bands=()) if fp is not None and fp.bands else fp
+        kept = fp if fp is None or not fp.bands else Fingerprint(  # dataclasses.replace,
+            fp.words, fp.shingles, fp.signature, (), fp.numbers, fp.skeleton_hash)  # faster
         with self._lock:
             self._recent[key] = kept
             self._recent.move_to_end(key)
@@ -145,15 +147,16 @@ def _band_candidates(session: Session, prints: Fingerprints, bands: set[int], lo
     ids = sorted({item_id for _, item_id in hits})
     loaded: dict[int, Candidate] = {}
     for chunk in _chunks(ids):
-        rows = session.execute(
-            select_columns(*_CANDIDATE_COLUMNS, col(SourceRow.name))
-            .join(SourceRow, col(SourceRow.id) == ItemRow.source_id)
-            .where(col(ItemRow.id).in_(chunk))).all()
-        for row in rows:
-            fp = prints.of(row.title, row.content_html)
+        rows = select_rows(  # the driver's own SQL, values read as SQLAlchemy reads them
+            connection, f"SELECT {', '.join(f'item.{name}' for name in _CANDIDATE)},"
+            f" source.name FROM item JOIN source ON source.id = item.source_id"
+            f" WHERE item.id IN ({', '.join([mark] * len(chunk))})", tuple(chunk),
+            [*((_ITEM, name) for name in _CANDIDATE), (_SOURCE, "name")])
+        for item_id, story_id, title, content_html, published_at, first_seen_at, name in rows:
+            fp = prints.of(title, content_html)
             if fp is not None:
-                loaded[row.id] = Candidate(row.id, row.story_id, _label(row.id, row.name),
-                                           fp, row.published_at or row.first_seen_at)
+                loaded[item_id] = Candidate(item_id, story_id, _label(item_id, name), fp,
+                                            published_at or first_seen_at)
     by_band: dict[int, list[Candidate]] = defaultdict(list)
     for band, item_id in hits:
         if item_id in loaded:
@@ -290,7 +293,6 @@ def _members(source: SourceRow, rows: list[dict[str, Any]], item_ids: Mapping[st
     return members
 
 
-_ITEM = SQLModel.metadata.tables["item"]
 _ITEM_NAMES = tuple(c.name for c in _ITEM.c)
 
 
