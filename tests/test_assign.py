@@ -4,6 +4,7 @@ no database, no HTTP."""
 from __future__ import annotations
 
 import copy
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.stories.assign import (
+    STORY_NAMESPACE,
     Assignment,
     BatchAssignment,
     Candidate,
@@ -238,6 +240,17 @@ def test_only_bands_that_can_match_are_looked_up(
     assert [a.reason for a in result.items] == [d.reason for d in expected]
 
 
+@given(st.text())
+def test_a_story_uid_is_the_uuid5_of_its_first_key(key: str) -> None:
+    try:
+        expected = f"urn:uuid:{uuid.uuid5(STORY_NAMESPACE, key)}"
+    except UnicodeEncodeError:  # a lone surrogate: refused alike
+        with pytest.raises(UnicodeEncodeError):
+            story_uid(key)
+        return
+    assert story_uid(key) == expected
+
+
 # ---- the representative and the story's date ------------------------------------------
 
 IZ, TT, KZ = (frozenset(map(outlet_key, names)) for names in (
@@ -264,6 +277,10 @@ H = timedelta(hours=1)
     # two items of the original's outlet: the earlier one
     ([StoryMember(3, IZ, NOW + H), StoryMember(1, TT, NOW - H, cites=("iz.ru",)),
       StoryMember(2, IZ, NOW)], Representative(2, True, None, NOW)),
+    # one item: itself, credited as the original when it credits its own outlet
+    ([StoryMember(7, TT, NOW)], Representative(7, False, None, NOW)),
+    ([StoryMember(7, IZ, NOW, cites=("Известия",))], Representative(7, True, None, NOW)),
+    ([StoryMember(7, TT, NOW, cites=("Reuters",))], Representative(7, False, "Reuters", NOW)),
     # equal dates: the lower item id
     ([StoryMember(5, TT, NOW), StoryMember(4, KZ, NOW)], Representative(4, False, None, NOW)),
 ])

@@ -13,6 +13,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -228,7 +229,7 @@ def add_items(session: Session, fingerprints: Fingerprints, source: SourceRow,
     exact = {k: stored[h] for k, h in hashed.items() if h in stored}
     seen = [_seen_at(i, now) for i in items]
     by_band = _band_candidates(session, fingerprints,
-                               {b for fp in prints.values() if fp for b in fp.bands},
+                               set().union(*(fp.bands for fp in prints.values() if fp)),
                                min(seen) - WINDOW, max(seen) + WINDOW, pending=pending)
     batch = assign_batch(items, keys, prints, exact, by_band, source_id=source.id or 0,
                          source_name=source.name, now=now)
@@ -307,9 +308,9 @@ def _insert_items(session: Session, rows: list[dict[str, Any]]) -> dict[str, int
     if connection.dialect.name == "sqlite":
         last = connection.exec_driver_sql("SELECT max(id) FROM item").scalar()
         first = (last or 0) + 1
+        columns = itemgetter(*_ITEM_NAMES[1:])
         insert_many(connection, _ITEM, _ITEM_NAMES, [
-            (first + n, *(row[name] for name in _ITEM_NAMES[1:]))
-            for n, row in enumerate(rows)])
+            (first + n, *columns(row)) for n, row in enumerate(rows)])
         return {row["guid"]: first + n for n, row in enumerate(rows)}
     inserted = connection.execute(
         _ITEM.insert().returning(_ITEM.c.id, _ITEM.c.guid, sort_by_parameter_order=True),
