@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Dialect, Table
+from sqlalchemy import Connection, Dialect, Table
 
 from aggregator.store.bands import placeholder
 from aggregator.store.models import UTCDateTime
@@ -25,13 +25,36 @@ Processor = Callable[[Any], Any]
 
 @lru_cache(maxsize=64)  # by dialect: one per engine
 def _bind(dialect: Dialect, table: Table, names: tuple[str, ...]) -> tuple[
-        tuple[int, Processor, bool], ...]:
-    """The columns' parameter processors on ``dialect`` (those that do something), and
-    whether the column holds datetimes."""
-    found = ((i, table.c[name].type.dialect_impl(dialect).bind_processor(dialect),
-              isinstance(table.c[name].type, UTCDateTime | DateTime))
+        tuple[int, Processor], ...]:
+    """The columns' parameter processors on ``dialect`` (those that do something)."""
+    found = ((i, _utc(dialect) if isinstance(table.c[name].type, UTCDateTime)
+              else table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
              for i, name in enumerate(names))
-    return tuple((i, p, dated) for i, p, dated in found if p is not None)
+    return tuple((i, p) for i, p in found if p is not None)
+
+
+@lru_cache(maxsize=64)
+def _utc(dialect: Dialect) -> Processor | None:
+    """UTCDateTime's parameter processor on ``dialect``, converting each of the last few
+    thousand distinct UTC datetimes once: a batch's rows share many (when they were
+    first seen, changed; a story is dated as an item), and equal UTC datetimes have
+    equal fields. Any other value is converted each time."""
+    process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return None
+    done: dict[datetime, Any] = {}
+
+    def once(value: Any) -> Any:
+        if value.__class__ is not datetime or value.tzinfo is not UTC:
+            return process(value)
+        converted = done.get(value)
+        if converted is None:
+            if len(done) >= 4096:
+                done.clear()
+            converted = done[value] = process(value)
+        return converted
+
+    return once
 
 
 @lru_cache(maxsize=64)  # by dialect: one per engine
@@ -47,8 +70,7 @@ def bound(connection: Connection, table: Table, names: tuple[str, ...],
           rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
     """``rows`` (values of ``table``'s columns ``names``, in that order) as the driver
     takes them: each value converted by its column type's parameter processor."""
-    processors = [(i, _remembered(process) if dated else process)
-                  for i, process, dated in _bind(connection.dialect, table, names)]
+    processors = _bind(connection.dialect, table, names)
     if not processors:
         return [tuple(row) for row in rows]
     converted = []
@@ -58,22 +80,6 @@ def bound(connection: Connection, table: Table, names: tuple[str, ...],
             values[i] = process(values[i])
         converted.append(tuple(values))
     return converted
-
-
-def _remembered(process: Processor) -> Processor:
-    """``process`` converting each distinct UTC datetime once: a batch's rows mostly
-    share theirs (when they were first seen, changed), and equal UTC datetimes have
-    equal fields."""
-    done: dict[datetime, Any] = {}
-
-    def once(value: Any) -> Any:
-        if value.__class__ is not datetime or value.tzinfo is not UTC:
-            return process(value)
-        if value not in done:
-            done[value] = process(value)
-        return done[value]
-
-    return once
 
 
 def insert_many(connection: Connection, table: Table, names: tuple[str, ...],

@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, update
-from sqlalchemy import select as select_columns
 from sqlmodel import Session, SQLModel, col, select
 
 from aggregator.store.bands import ItemBands, PendingBands, placeholder
@@ -48,8 +47,7 @@ _CHUNK = 500
 _CANDIDATE = ("id", "story_id", "title", "content_html", "published_at", "first_seen_at")
 _ITEM = SQLModel.metadata.tables["item"]
 _SOURCE = SQLModel.metadata.tables["source"]
-_MEMBER_COLUMNS = [col(getattr(ItemRow, name)) for name in (
-    "id", "story_id", "source_id", "published_at", "first_seen_at", "cites")]
+_MEMBER = ("id", "story_id", "source_id", "published_at", "first_seen_at", "cites")
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -147,6 +145,8 @@ def _band_candidates(session: Session, prints: Fingerprints, bands: set[int], lo
         hits = sorted(hits + pending.hits(bands, _epoch(low), _epoch(high)))
     ids = sorted({item_id for _, item_id in hits})
     loaded: dict[int, Candidate] = {}
+    if ids:
+        session.flush()  # the driver's SQL reads what the session holds only once flushed
     for chunk in _chunks(ids):
         rows = select_rows(  # the driver's own SQL, values read as SQLAlchemy reads them
             connection, f"SELECT {', '.join(f'item.{name}' for name in _CANDIDATE)},"
@@ -283,7 +283,8 @@ def _members(source: SourceRow, rows: list[dict[str, Any]], item_ids: Mapping[st
     ``refresh_representatives`` would read them back (cites as stored: TextList)."""
     if not stories:
         return {}
-    keys = _outlet_keys(source)
+    keys = _outlet_keys(source.name, source.title, source.feed_title, source.site_url,
+                        source.url)
     members: dict[int, list[StoryMember]] = defaultdict(list)
     for row in rows:
         if row["story_id"] in stories:
@@ -383,15 +384,15 @@ def update_items(session: Session, source: SourceRow, change: SourceUpdate) -> s
     return touched
 
 
-_OUTLET_COLUMNS = [col(getattr(SourceRow, name)) for name in (
-    "id", "name", "title", "feed_title", "site_url", "url")]
+_OUTLET = ("id", "name", "title", "feed_title", "site_url", "url")
 
 
-def _outlet_keys(source: Any) -> frozenset[str]:
-    """The outlet keys a source is known by (a SourceRow or a row of _OUTLET_COLUMNS)."""
-    names = [source.name, source.title or "", source.feed_title or ""]
-    for url in (source.site_url, source.url):
-        host = urlsplit(url or "").hostname or ""
+def _outlet_keys(name: str, title: str | None, feed_title: str | None, site_url: str | None,
+                 url: str | None) -> frozenset[str]:
+    """The outlet keys a source is known by: outlet_key of its names and hosts."""
+    names = [name, title or "", feed_title or ""]
+    for address in (site_url, url):
+        host = urlsplit(address or "").hostname or ""
         names.append(host.removeprefix("www."))
     return frozenset(k for k in map(outlet_key, names) if k)
 
@@ -409,17 +410,24 @@ def refresh_representatives(session: Session, story_ids: Iterable[int],
     of the stories in ``known`` are given; the others' are read."""
     known = known or {}
     ids = sorted(set(story_ids) - known.keys())
-    rows = [row for chunk in _chunks(ids) for row in session.execute(
-        select_columns(*_MEMBER_COLUMNS).where(col(ItemRow.story_id).in_(chunk)))]
+    connection = session.connection()
+    mark = placeholder(connection)
+    session.flush()  # the driver's SQL reads what the session holds only once flushed
+    rows = [row for chunk in _chunks(ids) for row in select_rows(  # the driver's own SQL
+        connection, f"SELECT {', '.join(_MEMBER)} FROM item"
+        f" WHERE story_id IN ({', '.join([mark] * len(chunk))})", tuple(chunk),
+        [(_ITEM, name) for name in _MEMBER])]
     keys: dict[int, frozenset[str]] = {}  # by source: only the sources of these members
-    for chunk in _chunks(sorted({row.source_id for row in rows})):
-        keys.update((s.id or 0, _outlet_keys(s)) for s in session.execute(
-            select_columns(*_OUTLET_COLUMNS).where(col(SourceRow.id).in_(chunk))))
+    for chunk in _chunks(sorted({source_id for _, _, source_id, *_ in rows})):
+        keys.update((source_id, _outlet_keys(*names)) for source_id, *names in select_rows(
+            connection, f"SELECT {', '.join(_OUTLET)} FROM source"
+            f" WHERE id IN ({', '.join([mark] * len(chunk))})", tuple(chunk),
+            [(_SOURCE, name) for name in _OUTLET]))
     members: dict[int, list[StoryMember]] = defaultdict(list)
-    for row in rows:
-        members[row.story_id].append(StoryMember(
-            item_id=row.id, outlet_keys=keys[row.source_id],
-            published=row.published_at or row.first_seen_at, cites=row.cites))
+    for item_id, story_id, source_id, published_at, first_seen_at, cites in rows:
+        members[story_id].append(StoryMember(
+            item_id=item_id, outlet_keys=keys[source_id],
+            published=published_at or first_seen_at, cites=cites))
     changes = []
     for story_id, story_members in (*members.items(), *known.items()):
         choice = choose_representative(story_members)
