@@ -42,6 +42,7 @@ from aggregator import metrics
 from aggregator.config import SourceConfig
 from aggregator.exceptions import SchemaError, StorageError
 from aggregator.store.bands import PendingBands, placeholder
+from aggregator.store.driver import bound, select_rows
 from aggregator.store.keys import ADVISORY_KEY, LOCKS
 from aggregator.store.migrations import HEAD, REVISIONS
 from aggregator.store.models import (
@@ -783,11 +784,11 @@ class Store:
                       pending: PendingBands) -> Added | None:
         """Write one source's update in ``session``; what it added to the stories (its
         band rows for ``pending``, not yet written), None if it added no item."""
-        source = session.get(SourceRow, source_id)
+        source = _SourceState.read(session, source_id)
         if source is None:
             return None
         self._record_state(source, change)
-        session.add(source)
+        source.write(session)
         if change.outcome is not Outcome.OK:
             return None
         # loaded with the first items: a cycle of 304s never needs the story logic
@@ -840,7 +841,9 @@ class Store:
                     session.add(row)
 
     @staticmethod
-    def _record_state(source: SourceRow, change: SourceUpdate) -> None:
+    def _record_state(source: Any, change: SourceUpdate) -> None:
+        """Set what an update tells of a source on its row (a SourceRow, or the
+        _SourceState of one)."""
         source.last_fetched_at = change.now
         source.last_outcome = change.outcome.value
         source.last_http_status = change.http_status
@@ -955,6 +958,63 @@ class Store:
 # name (b_*) per source; the names must differ from the columns'.
 
 _SOURCE = SourceRow.__table__.c  # type: ignore[attr-defined]
+
+
+_SOURCE_TABLE = SQLModel.metadata.tables["source"]
+#: what Store._record_state reads of a source row, and add_items (its outlet's names)
+_STATE = ("id", "name", "url", "title", "feed_title", "site_url", "moved_to", "error_count")
+
+
+class _SourceState:
+    """A source row as an update with items reads and writes it: the columns of
+    ``_STATE``, read by the driver's own SQL, then those ``Store._record_state`` sets
+    (``changed``), written back by one UPDATE. The ORM's row (every column loaded, a
+    flush) cost more than the rest of the row's share of a small update."""
+
+    id: int
+    name: str
+    url: str
+    title: str | None
+    feed_title: str | None
+    site_url: str | None
+    moved_to: str | None
+    error_count: int
+    changed: dict[str, Any]
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        object.__setattr__(self, "changed", {})
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.changed[name] = value
+        object.__setattr__(self, name, value)
+
+    @property
+    def feed_url(self) -> str:
+        return self.moved_to or self.url
+
+    @classmethod
+    def read(cls, session: Session, source_id: int) -> _SourceState | None:
+        session.flush()  # the driver's SQL reads what the session holds only once flushed
+        connection = session.connection()
+        rows = select_rows(connection, f"SELECT {', '.join(_STATE)} FROM source"
+                           f" WHERE id = {placeholder(connection)}", (source_id,),
+                           [(_SOURCE_TABLE, name) for name in _STATE])
+        return cls(dict(zip(_STATE, rows[0], strict=True))) if rows else None
+
+    def write(self, session: Session) -> None:
+        """UPDATE the columns set since read (none: no statement)."""
+        if not self.changed:
+            return
+        connection = session.connection()
+        mark = placeholder(connection)
+        names = (*self.changed, "id")
+        connection.exec_driver_sql(
+            f"UPDATE source SET {', '.join(f'{name} = {mark}' for name in names[:-1])}"
+            f" WHERE id = {mark}",
+            bound(connection, _SOURCE_TABLE, names, [(*self.changed.values(), self.id)])[0])
+        object.__setattr__(self, "changed", {})
 
 
 class _Abandoned(Exception):

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, update
@@ -26,7 +26,6 @@ from aggregator.store.keys import key_hash
 from aggregator.store.models import (
     ItemEnclosureRow,
     ItemRow,
-    SourceRow,
     StoryKeyRow,
     StoryRow,
 )
@@ -213,7 +212,24 @@ class Added:
     members: dict[int, list[StoryMember]] = field(default_factory=dict)
 
 
-def add_items(session: Session, fingerprints: Fingerprints, source: SourceRow,
+class Source(Protocol):
+    """What add_items reads of a source row (a SourceRow, or the store's _SourceState)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def feed_title(self) -> str | None: ...
+    @property
+    def site_url(self) -> str | None: ...
+
+
+def add_items(session: Session, fingerprints: Fingerprints, source: Source,
               change: SourceUpdate, *, pending: PendingBands) -> Added:
     """Insert a source's new items, each joined to its story. Their band rows are
     returned (``Added.bands``), for the caller to add to ``pending`` once this source's
@@ -277,7 +293,7 @@ def add_items(session: Session, fingerprints: Fingerprints, source: SourceRow,
                  bands=band_rows, members=_members(source, rows, item_ids, alone))
 
 
-def _members(source: SourceRow, rows: list[dict[str, Any]], item_ids: Mapping[str, int],
+def _members(source: Source, rows: list[dict[str, Any]], item_ids: Mapping[str, int],
              stories: set[int]) -> dict[int, list[StoryMember]]:
     """The members of ``stories`` among the item rows just inserted, as
     ``refresh_representatives`` would read them back (cites as stored: TextList)."""
@@ -358,7 +374,7 @@ def _create_stories(session: Session,
     return ids, created == len(new_stories)
 
 
-def update_items(session: Session, source: SourceRow, change: SourceUpdate) -> set[int]:
+def update_items(session: Session, source: Source, change: SourceUpdate) -> set[int]:
     """Rewrite items whose content changed. Returns the touched stories."""
     if not change.changed_items:
         return set()
