@@ -17,7 +17,7 @@ from operator import itemgetter
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, update
+from sqlalchemy import Connection, delete, update
 from sqlmodel import Session, SQLModel, col, select
 
 from aggregator.store.bands import ItemBands, PendingBands, placeholder
@@ -115,9 +115,8 @@ def _epoch(when: datetime) -> int:
     return int(when.timestamp())
 
 
-def _exact_matches(session: Session, hashes: set[str]) -> dict[str, int]:
+def _exact_matches(connection: Connection, hashes: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    connection = session.connection()
     mark = placeholder(connection)
     for chunk in _chunks(sorted(hashes)):
         # the driver's own SQL, as in _band_candidates: no per-value coercion
@@ -241,7 +240,8 @@ def add_items(session: Session, fingerprints: Fingerprints, source: Source,
     keys = {i.guid: change.story_keys.get(i.guid, ()) for i in items}
     prints = {i.guid: change.fingerprints.get(i.guid) for i in items}
     hashed = {k: key_hash(k) for ks in keys.values() for k in ks}
-    stored = _exact_matches(session, set(hashed.values()))
+    connection = session.connection()  # once: each call costs SQLAlchemy's lookups
+    stored = _exact_matches(connection, set(hashed.values()))
     exact = {k: stored[h] for k, h in hashed.items() if h in stored}
     seen = [_seen_at(i, now) for i in items]
     by_band = _band_candidates(session, fingerprints,
@@ -249,7 +249,7 @@ def add_items(session: Session, fingerprints: Fingerprints, source: Source,
                                min(seen) - WINDOW, max(seen) + WINDOW, pending=pending)
     batch = assign_batch(items, keys, prints, exact, by_band, source_id=source.id or 0,
                          source_name=source.name, now=now)
-    story_ids, all_created = _create_stories(session, batch.new_stories)
+    story_ids, all_created = _create_stories(connection, batch.new_stories)
 
     def stored_id(story: StoryRef) -> int:
         return story_ids[story] if isinstance(story, str) else story
@@ -263,7 +263,7 @@ def add_items(session: Session, fingerprints: Fingerprints, source: Source,
         "source_id": source.id, "story_id": stored_id(a.story), "guid": a.item.guid,
         "first_seen_at": now, "last_changed_at": now, "join_reason": a.reason,
     } for a in batch.items]
-    item_ids = _insert_items(session, rows)
+    item_ids = _insert_items(connection, rows)
     key_rows: list[tuple[str, int]] = []
     band_rows: list[ItemBands] = []
     for item, seen_at, row in zip(items, seen, rows, strict=True):
@@ -273,7 +273,7 @@ def add_items(session: Session, fingerprints: Fingerprints, source: Source,
             fingerprints.remember(item.title, item.content_html, fp)
             item_id, when = item_ids[item.guid], _epoch(seen_at)
             band_rows.append((item_id, when, tuple(dict.fromkeys(fp.bands))))
-    insert_many(session.connection(), _STORY_KEY, ("key_hash", "story_id"), key_rows,
+    insert_many(connection, _STORY_KEY, ("key_hash", "story_id"), key_rows,
                 ignore=("key_hash",))
     _write_enclosures(session, {item_ids[i.guid]: i for i in items if i.enclosures})
     merges = {old: stored_id(new) for old, new in batch.merges.items()}
@@ -314,14 +314,13 @@ def _members(source: Source, rows: list[dict[str, Any]], item_ids: Mapping[str, 
 _ITEM_NAMES = tuple(c.name for c in _ITEM.c)
 
 
-def _insert_items(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+def _insert_items(connection: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
     """Insert item rows (all columns but the id); their ids by guid.
 
     On SQLite, under the write lock the stories lock holds, the ids are given: the next
     after the largest, as SQLite itself numbers a rowid table without AUTOINCREMENT, and
     the rows go in by the driver's executemany (SQLAlchemy's INSERT ... RETURNING runs
     one statement per row there). Elsewhere, one multi-row INSERT ... RETURNING."""
-    connection = session.connection()
     if connection.dialect.name == "sqlite":
         last = connection.exec_driver_sql("SELECT max(id) FROM item").scalar()
         first = (last or 0) + 1
@@ -354,14 +353,13 @@ _STORY_NAMES = ("uid", "representative_item_id", "representative_is_original",
                 "credited_origin", "published_at", "first_seen_at", "updated_at")
 
 
-def _create_stories(session: Session,
+def _create_stories(connection: Connection,
                     new_stories: Mapping[str, NewStory]) -> tuple[dict[str, int], bool]:
     """Insert the batch's new stories (a uid another worker created meanwhile is reused):
     their ids by uid, and whether each was created here (then its items are the batch's
     alone)."""
     if not new_stories:
         return {}, True
-    connection = session.connection()
     created = insert_many(connection, _STORY, _STORY_NAMES, [
         (uid, None, False, None, new.published_at, new.first_seen_at, new.updated_at)
         for uid, new in new_stories.items()], ignore=("uid",))
