@@ -71,15 +71,12 @@ def bound(connection: Connection, table: Table, names: tuple[str, ...],
     """``rows`` (values of ``table``'s columns ``names``, in that order) as the driver
     takes them: each value converted by its column type's parameter processor."""
     processors = _bind(connection.dialect, table, names)
-    if not processors:
+    if not processors or not rows:
         return [tuple(row) for row in rows]
-    converted = []
-    for row in rows:
-        values = list(row)
-        for i, process in processors:
-            values[i] = process(values[i])
-        converted.append(tuple(values))
-    return converted
+    columns = list(zip(*rows, strict=True))  # a column at a time: map() loops in C
+    for i, process in processors:
+        columns[i] = tuple(map(process, columns[i]))
+    return list(zip(*columns, strict=True))
 
 
 def insert_many(connection: Connection, table: Table, names: tuple[str, ...],

@@ -13,6 +13,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -401,6 +402,7 @@ def update_items(session: Session, source: Source, change: SourceUpdate) -> set[
 _OUTLET = ("id", "name", "title", "feed_title", "site_url", "url")
 
 
+@lru_cache(maxsize=1024)  # a source's, asked for each story it joins
 def _outlet_keys(name: str, title: str | None, feed_title: str | None, site_url: str | None,
                  url: str | None) -> frozenset[str]:
     """The outlet keys a source is known by: outlet_key of its names and hosts."""
