@@ -4,19 +4,26 @@ no database, no HTTP."""
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aggregator.stories.assign import (
+    STORY_NAMESPACE,
+    Assignment,
     BatchAssignment,
     Candidate,
     NewStory,
     Representative,
     StoryMember,
     assign_batch,
+    assign_story,
     choose_representative,
     story_uid,
 )
@@ -177,6 +184,73 @@ def test_the_inputs_are_not_changed() -> None:
     assert batch.assign() == first  # and the same inputs give the same answer
 
 
+def _every_band(items: list[ItemData], keys: dict[str, tuple[str, ...]],
+                prints: dict[str, Fingerprint | None], exact: dict[str, int],
+                candidates: dict[int, list[Candidate]]) -> list[Assignment]:
+    """Each item's decision as assign_batch made it before it looked bands up selectively:
+    every band of every item, every item filed under all its bands (no merges resolved:
+    the decisions alone)."""
+    known: dict[str, tuple[int | str, str]] = {k: (s, "a stored item") for k, s in exact.items()}
+    by_band: defaultdict[int, list[Candidate]] = defaultdict(list)
+    for band, found in candidates.items():
+        by_band[band] = list(found)
+    decisions = []
+    for item in items:
+        item_keys, fp = keys.get(item.guid, ()), prints.get(item.guid)
+        seen_at = item.published_at or NOW
+        near = {id(c): c for b in (fp.bands if fp else ()) for c in by_band.get(b, ())}
+        decision = assign_story(item_keys, known, fp, near.values(), seen_at)
+        decisions.append(decision)
+        story = decision.story if decision.story is not None else item.guid
+        label = f"item {item.guid} (tt, same fetch)"
+        for key in item_keys:
+            known.setdefault(key, (story, label))
+        if fp is not None:
+            candidate = Candidate(item.guid, story, label, fp, seen_at)
+            for band in fp.bands:
+                by_band[band].append(candidate)
+    return decisions
+
+
+_BANDS = st.lists(st.integers(0, 12), max_size=6).map(tuple)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([RELAY, COPY, UNRELATED, None]), _BANDS,
+                          st.sampled_from([(), (URL,), ("guid:g",)])), min_size=1, max_size=8),
+       st.lists(st.tuples(st.integers(1, 4), st.sampled_from([RELAY, COPY, UNRELATED]),
+                          _BANDS), max_size=5))
+def test_only_bands_that_can_match_are_looked_up(
+        batch: list[tuple[Fingerprint | None, tuple[int, ...], tuple[str, ...]]],
+        stored: list[tuple[int, Fingerprint, tuple[int, ...]]]) -> None:
+    """Selective lookups decide as looking every band up does, with shared, repeated
+    and unshared bands, stored candidates and items of the same batch."""
+    items = [_item(f"i{n}") for n in range(len(batch))]
+    prints = {i.guid: replace(fp, bands=bands) if fp else None
+              for i, (fp, bands, _) in zip(items, batch, strict=True)}
+    keys = {i.guid: k for i, (_, _, k) in zip(items, batch, strict=True)}
+    candidates: dict[int, list[Candidate]] = {}
+    for n, (story, fp, bands) in enumerate(stored):
+        candidate = Candidate(100 + n, story, f"item #{100 + n} (iz)", fp, NOW)
+        for band in bands:
+            candidates.setdefault(band, []).append(candidate)
+    result = assign_batch(items, keys, prints, {}, candidates, source_id=4,
+                          source_name="tt", now=NOW)
+    expected = _every_band(items, keys, prints, {}, candidates)
+    assert [a.reason for a in result.items] == [d.reason for d in expected]
+
+
+@given(st.text())
+def test_a_story_uid_is_the_uuid5_of_its_first_key(key: str) -> None:
+    try:
+        expected = f"urn:uuid:{uuid.uuid5(STORY_NAMESPACE, key)}"
+    except UnicodeEncodeError:  # a lone surrogate: refused alike
+        with pytest.raises(UnicodeEncodeError):
+            story_uid(key)
+        return
+    assert story_uid(key) == expected
+
+
 # ---- the representative and the story's date ------------------------------------------
 
 IZ, TT, KZ = (frozenset(map(outlet_key, names)) for names in (
@@ -203,6 +277,10 @@ H = timedelta(hours=1)
     # two items of the original's outlet: the earlier one
     ([StoryMember(3, IZ, NOW + H), StoryMember(1, TT, NOW - H, cites=("iz.ru",)),
       StoryMember(2, IZ, NOW)], Representative(2, True, None, NOW)),
+    # one item: itself, credited as the original when it credits its own outlet
+    ([StoryMember(7, TT, NOW)], Representative(7, False, None, NOW)),
+    ([StoryMember(7, IZ, NOW, cites=("Известия",))], Representative(7, True, None, NOW)),
+    ([StoryMember(7, TT, NOW, cites=("Reuters",))], Representative(7, False, "Reuters", NOW)),
     # equal dates: the lower item id
     ([StoryMember(5, TT, NOW), StoryMember(4, KZ, NOW)], Representative(4, False, None, NOW)),
 ])

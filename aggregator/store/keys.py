@@ -4,8 +4,10 @@ stories.assign.story_uid), and the names and keys of the store's locks."""
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 
+@lru_cache(maxsize=4096)  # an update hashes its keys twice (pruned_guids, add_items)
 def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 

@@ -25,6 +25,8 @@ from typing import Any
 from sqlalchemy import delete, func, text, update
 from sqlmodel import Session, SQLModel, col, select
 
+from aggregator.store.bands import placeholder
+from aggregator.store.driver import select_rows
 from aggregator.store.keys import ADVISORY_KEY, key_hash
 from aggregator.store.models import (
     ItemBandRow,
@@ -38,6 +40,7 @@ from aggregator.store.models import (
 InsertIgnore = Callable[[Session, type[SQLModel], list[dict[str, Any]], Sequence[str]], None]
 BATCH = 500  # stories per transaction
 _CHUNK = 500
+_TOMBSTONE = SQLModel.metadata.tables["tombstone"]
 #: a tombstone's seen_at is moved forward at most this often by a feed still listing it
 REFRESH = timedelta(days=1)
 
@@ -141,9 +144,13 @@ def pruned_guids(session: Session, source_id: int, keys: Mapping[str, Sequence[s
         for key in (item_key(source_id, guid), *story_keys):
             hashes.setdefault(key_hash(key), set()).add(guid)
     hits: dict[str, datetime] = {}
-    for chunk in _chunks(sorted(hashes)):
-        hits.update(session.exec(select(TombstoneRow.key_hash, TombstoneRow.seen_at)
-                                 .where(col(TombstoneRow.key_hash).in_(chunk))).all())
+    connection = session.connection()
+    mark = placeholder(connection)
+    for chunk in _chunks(sorted(hashes)):  # the driver's own SQL: run for every new body
+        hits.update(select_rows(
+            connection, f"SELECT key_hash, seen_at FROM tombstone"
+            f" WHERE key_hash IN ({', '.join([mark] * len(chunk))})", tuple(chunk),
+            [(_TOMBSTONE, "key_hash"), (_TOMBSTONE, "seen_at")]))
     stale = sorted(h for h, seen in hits.items() if seen < now - REFRESH)
     for chunk in _chunks(stale):
         session.execute(update(TombstoneRow).where(col(TombstoneRow.key_hash).in_(chunk))

@@ -41,7 +41,8 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 from aggregator import metrics
 from aggregator.config import SourceConfig
 from aggregator.exceptions import SchemaError, StorageError
-from aggregator.store.bands import PendingBands
+from aggregator.store.bands import PendingBands, placeholder
+from aggregator.store.driver import bound, select_rows
 from aggregator.store.keys import ADVISORY_KEY, LOCKS
 from aggregator.store.migrations import HEAD, REVISIONS
 from aggregator.store.models import (
@@ -301,15 +302,19 @@ class Store:
         self.engine.dispose()
 
     @contextmanager
-    def _session(self, locked: str | None = None) -> Iterator[Session]:
+    def _session(self, locked: str | None = None, *,
+                 reading: bool = False) -> Iterator[Session]:
         """One transaction, under the lock ``locked`` (a key of LOCKS) if given; database
-        failures become StorageError."""
+        failures become StorageError. ``reading``: the caller only reads."""
         # on a thread with an open Batch (which holds the stories lock and, on SQLite, the
-        # write lock), in a savepoint of its transaction: another would wait for that lock
+        # write lock), in a savepoint of its transaction: another would wait for that lock.
+        # Reads need none on SQLite (a failed SELECT leaves the transaction as it was)
         joined = self._batches.get(threading.get_ident()) \
             if locked in (None, "stories") else None
         try:
-            if joined is not None:
+            if joined is not None and reading and self.dialect == "sqlite":
+                yield joined
+            elif joined is not None:
                 with joined.begin_nested():
                     yield joined
             else:
@@ -619,12 +624,16 @@ class Store:
         """guid -> content hash of the items of one source we already have."""
         guid_list = list(guids)
         result: dict[str, str] = {}
-        with self._session() as session:
+        with self._session(reading=True) as session:
+            connection = session.connection()
+            mark = placeholder(connection)
             for start in range(0, len(guid_list), 500):
                 chunk = guid_list[start:start + 500]
-                rows = session.exec(select(ItemRow.guid, ItemRow.content_hash).where(
-                    ItemRow.source_id == source_id, col(ItemRow.guid).in_(chunk))).all()
-                result.update(dict(rows))
+                # the driver's own SQL: plain strings, read per source on the ingest thread
+                result.update(connection.exec_driver_sql(
+                    f"SELECT guid, content_hash FROM item WHERE source_id = {mark}"
+                    f" AND guid IN ({', '.join([mark] * len(chunk))})",
+                    (source_id, *chunk)).all())
         return result
 
     def source_statuses(self) -> list[SourceStatus]:
@@ -775,11 +784,11 @@ class Store:
                       pending: PendingBands) -> Added | None:
         """Write one source's update in ``session``; what it added to the stories (its
         band rows for ``pending``, not yet written), None if it added no item."""
-        source = session.get(SourceRow, source_id)
+        source = _SourceState.read(session, source_id)
         if source is None:
             return None
         self._record_state(source, change)
-        session.add(source)
+        source.write(session)
         if change.outcome is not Outcome.OK:
             return None
         # loaded with the first items: a cycle of 304s never needs the story logic
@@ -792,10 +801,9 @@ class Store:
 
         if self._fingerprints is None:
             self._fingerprints = Fingerprints()
-        added = add_items(session, self._insert_ignore, self._fingerprints, source, change,
-                          pending=pending)
-        refresh_representatives(session,
-                                added.touched | update_items(session, source, change))
+        added = add_items(session, self._fingerprints, source, change, pending=pending)
+        refresh_representatives(session, added.touched | update_items(session, source, change),
+                                added.members)
         return added
 
     def apply_many(self, changes: Sequence[tuple[int, SourceUpdate]]) -> None:
@@ -833,7 +841,9 @@ class Store:
                     session.add(row)
 
     @staticmethod
-    def _record_state(source: SourceRow, change: SourceUpdate) -> None:
+    def _record_state(source: Any, change: SourceUpdate) -> None:
+        """Set what an update tells of a source on its row (a SourceRow, or the
+        _SourceState of one)."""
         source.last_fetched_at = change.now
         source.last_outcome = change.outcome.value
         source.last_http_status = change.http_status
@@ -948,6 +958,63 @@ class Store:
 # name (b_*) per source; the names must differ from the columns'.
 
 _SOURCE = SourceRow.__table__.c  # type: ignore[attr-defined]
+
+
+_SOURCE_TABLE = SQLModel.metadata.tables["source"]
+#: what Store._record_state reads of a source row, and add_items (its outlet's names)
+_STATE = ("id", "name", "url", "title", "feed_title", "site_url", "moved_to", "error_count")
+
+
+class _SourceState:
+    """A source row as an update with items reads and writes it: the columns of
+    ``_STATE``, read by the driver's own SQL, then those ``Store._record_state`` sets
+    (``changed``), written back by one UPDATE. The ORM's row (every column loaded, a
+    flush) cost more than the rest of the row's share of a small update."""
+
+    id: int
+    name: str
+    url: str
+    title: str | None
+    feed_title: str | None
+    site_url: str | None
+    moved_to: str | None
+    error_count: int
+    changed: dict[str, Any]
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        object.__setattr__(self, "changed", {})
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.changed[name] = value
+        object.__setattr__(self, name, value)
+
+    @property
+    def feed_url(self) -> str:
+        return self.moved_to or self.url
+
+    @classmethod
+    def read(cls, session: Session, source_id: int) -> _SourceState | None:
+        session.flush()  # the driver's SQL reads what the session holds only once flushed
+        connection = session.connection()
+        rows = select_rows(connection, f"SELECT {', '.join(_STATE)} FROM source"
+                           f" WHERE id = {placeholder(connection)}", (source_id,),
+                           [(_SOURCE_TABLE, name) for name in _STATE])
+        return cls(dict(zip(_STATE, rows[0], strict=True))) if rows else None
+
+    def write(self, session: Session) -> None:
+        """UPDATE the columns set since read (none: no statement)."""
+        if not self.changed:
+            return
+        connection = session.connection()
+        mark = placeholder(connection)
+        names = (*self.changed, "id")
+        connection.exec_driver_sql(
+            f"UPDATE source SET {', '.join(f'{name} = {mark}' for name in names[:-1])}"
+            f" WHERE id = {mark}",
+            bound(connection, _SOURCE_TABLE, names, [(*self.changed.values(), self.id)])[0])
+        object.__setattr__(self, "changed", {})
 
 
 class _Abandoned(Exception):

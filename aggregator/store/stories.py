@@ -10,22 +10,23 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from operator import itemgetter
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, delete, update
-from sqlalchemy import select as select_columns
+from sqlalchemy import Connection, delete, update
 from sqlmodel import Session, SQLModel, col, select
 
 from aggregator.store.bands import ItemBands, PendingBands, placeholder
+from aggregator.store.driver import bound, insert_many, select_rows
 from aggregator.store.keys import key_hash
 from aggregator.store.models import (
     ItemEnclosureRow,
     ItemRow,
-    SourceRow,
     StoryKeyRow,
     StoryRow,
 )
@@ -42,12 +43,11 @@ from aggregator.stories.similarity import WINDOW, fingerprint
 from aggregator.text import html_to_text
 from aggregator.types import Credit, Fingerprint, ItemData, SourceUpdate
 
-InsertIgnore = Callable[[Session, type[SQLModel], list[dict[str, Any]], Sequence[str]], None]
 _CHUNK = 500
-_CANDIDATE_COLUMNS = [col(getattr(ItemRow, name)) for name in (
-    "id", "story_id", "title", "content_html", "published_at", "first_seen_at")]
-_MEMBER_COLUMNS = [col(getattr(ItemRow, name)) for name in (
-    "id", "story_id", "source_id", "published_at", "first_seen_at", "cites")]
+_CANDIDATE = ("id", "story_id", "title", "content_html", "published_at", "first_seen_at")
+_ITEM = SQLModel.metadata.tables["item"]
+_SOURCE = SQLModel.metadata.tables["source"]
+_MEMBER = ("id", "story_id", "source_id", "published_at", "first_seen_at", "cites")
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -85,7 +85,8 @@ class Fingerprints:
         self._lock = threading.Lock()  # a store may be written from several threads
 
     def _keep(self, key: bytes, fp: Fingerprint | None) -> Fingerprint | None:
-        kept = replace(fp, bands=()) if fp is not None and fp.bands else fp
+        kept = fp if fp is None or not fp.bands else Fingerprint(  # dataclasses.replace,
+            fp.words, fp.shingles, fp.signature, (), fp.numbers, fp.skeleton_hash)  # faster
         with self._lock:
             self._recent[key] = kept
             self._recent.move_to_end(key)
@@ -115,9 +116,8 @@ def _epoch(when: datetime) -> int:
     return int(when.timestamp())
 
 
-def _exact_matches(session: Session, hashes: set[str]) -> dict[str, int]:
+def _exact_matches(connection: Connection, hashes: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    connection = session.connection()
     mark = placeholder(connection)
     for chunk in _chunks(sorted(hashes)):
         # the driver's own SQL, as in _band_candidates: no per-value coercion
@@ -144,16 +144,19 @@ def _band_candidates(session: Session, prints: Fingerprints, bands: set[int], lo
         hits = sorted(hits + pending.hits(bands, _epoch(low), _epoch(high)))
     ids = sorted({item_id for _, item_id in hits})
     loaded: dict[int, Candidate] = {}
+    if ids:
+        session.flush()  # the driver's SQL reads what the session holds only once flushed
     for chunk in _chunks(ids):
-        rows = session.execute(
-            select_columns(*_CANDIDATE_COLUMNS, col(SourceRow.name))
-            .join(SourceRow, col(SourceRow.id) == ItemRow.source_id)
-            .where(col(ItemRow.id).in_(chunk))).all()
-        for row in rows:
-            fp = prints.of(row.title, row.content_html)
+        rows = select_rows(  # the driver's own SQL, values read as SQLAlchemy reads them
+            connection, f"SELECT {', '.join(f'item.{name}' for name in _CANDIDATE)},"
+            f" source.name FROM item JOIN source ON source.id = item.source_id"
+            f" WHERE item.id IN ({', '.join([mark] * len(chunk))})", tuple(chunk),
+            [*((_ITEM, name) for name in _CANDIDATE), (_SOURCE, "name")])
+        for item_id, story_id, title, content_html, published_at, first_seen_at, name in rows:
+            fp = prints.of(title, content_html)
             if fp is not None:
-                loaded[row.id] = Candidate(row.id, row.story_id, _label(row.id, row.name),
-                                           fp, row.published_at or row.first_seen_at)
+                loaded[item_id] = Candidate(item_id, story_id, _label(item_id, name), fp,
+                                            published_at or first_seen_at)
     by_band: dict[int, list[Candidate]] = defaultdict(list)
     for band, item_id in hits:
         if item_id in loaded:
@@ -205,10 +208,29 @@ class Added:
     near_duplicates: int = 0  # items that joined a story as a near-duplicate
     merges: int = 0  # stored stories folded into another
     bands: list[ItemBands] = field(default_factory=list)  # for PendingBands: not written yet
+    # the members of the stories created here with the batch's items alone, by story
+    members: dict[int, list[StoryMember]] = field(default_factory=dict)
 
 
-def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Fingerprints,
-              source: SourceRow, change: SourceUpdate, *, pending: PendingBands) -> Added:
+class Source(Protocol):
+    """What add_items reads of a source row (a SourceRow, or the store's _SourceState)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def feed_title(self) -> str | None: ...
+    @property
+    def site_url(self) -> str | None: ...
+
+
+def add_items(session: Session, fingerprints: Fingerprints, source: Source,
+              change: SourceUpdate, *, pending: PendingBands) -> Added:
     """Insert a source's new items, each joined to its story. Their band rows are
     returned (``Added.bands``), for the caller to add to ``pending`` once this source's
     writes are sure to stay (its savepoint released)."""
@@ -219,15 +241,16 @@ def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Finge
     keys = {i.guid: change.story_keys.get(i.guid, ()) for i in items}
     prints = {i.guid: change.fingerprints.get(i.guid) for i in items}
     hashed = {k: key_hash(k) for ks in keys.values() for k in ks}
-    stored = _exact_matches(session, set(hashed.values()))
+    connection = session.connection()  # once: each call costs SQLAlchemy's lookups
+    stored = _exact_matches(connection, set(hashed.values()))
     exact = {k: stored[h] for k, h in hashed.items() if h in stored}
     seen = [_seen_at(i, now) for i in items]
     by_band = _band_candidates(session, fingerprints,
-                               {b for fp in prints.values() if fp for b in fp.bands},
+                               set().union(*(fp.bands for fp in prints.values() if fp)),
                                min(seen) - WINDOW, max(seen) + WINDOW, pending=pending)
     batch = assign_batch(items, keys, prints, exact, by_band, source_id=source.id or 0,
                          source_name=source.name, now=now)
-    story_ids = _create_stories(session, insert_ignore, batch.new_stories)
+    story_ids, all_created = _create_stories(connection, batch.new_stories)
 
     def stored_id(story: StoryRef) -> int:
         return story_ids[story] if isinstance(story, str) else story
@@ -241,26 +264,24 @@ def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Finge
         "source_id": source.id, "story_id": stored_id(a.story), "guid": a.item.guid,
         "first_seen_at": now, "last_changed_at": now, "join_reason": a.reason,
     } for a in batch.items]
-    # Core, not the ORM's bulk path (Python calls per row): one executemany, or one
-    # multi-row INSERT ... RETURNING per batch where the driver needs it for the ids
-    table = SQLModel.metadata.tables["item"]
-    inserted = session.connection().execute(
-        table.insert().returning(table.c.id, table.c.guid, sort_by_parameter_order=True),
-        rows).all()
-    item_ids = {guid: item_id for item_id, guid in inserted}
-    key_rows: list[dict[str, Any]] = []
+    item_ids = _insert_items(connection, rows)
+    key_rows: list[tuple[str, int]] = []
     band_rows: list[ItemBands] = []
     for item, seen_at, row in zip(items, seen, rows, strict=True):
-        key_rows += [{"key_hash": hashed[k], "story_id": row["story_id"]}
-                     for k in keys[item.guid]]
+        key_rows += [(hashed[k], row["story_id"]) for k in keys[item.guid]]
         fp = prints[item.guid]
         if fp is not None:
             fingerprints.remember(item.title, item.content_html, fp)
             item_id, when = item_ids[item.guid], _epoch(seen_at)
             band_rows.append((item_id, when, tuple(dict.fromkeys(fp.bands))))
-    insert_ignore(session, StoryKeyRow, key_rows, ["key_hash"])
+    insert_many(connection, _STORY_KEY, ("key_hash", "story_id"), key_rows,
+                ignore=("key_hash",))
     _write_enclosures(session, {item_ids[i.guid]: i for i in items if i.enclosures})
-    _merge_stored(session, {old: stored_id(new) for old, new in batch.merges.items()})
+    merges = {old: stored_id(new) for old, new in batch.merges.items()}
+    _merge_stored(session, merges)
+    # a story created here, that no stored story was folded into, has the batch's items
+    # alone: its members are known without reading them back
+    alone = set(story_ids.values()) - set(merges.values()) if all_created else set()
     touched = {int(r["story_id"]) for r in rows}
     gained = sorted(touched - set(story_ids.values()))
     for chunk in _chunks(gained):  # an existing story gained an outlet: it changed
@@ -270,7 +291,48 @@ def add_items(session: Session, insert_ignore: InsertIgnore, fingerprints: Finge
                  near_duplicates=sum(a.reason.startswith("near-duplicate")
                                      for a in batch.items),
                  merges=sum(old != stored_id(new) for old, new in batch.merges.items()),
-                 bands=band_rows)
+                 bands=band_rows, members=_members(source, rows, item_ids, alone))
+
+
+def _members(source: Source, rows: list[dict[str, Any]], item_ids: Mapping[str, int],
+             stories: set[int]) -> dict[int, list[StoryMember]]:
+    """The members of ``stories`` among the item rows just inserted, as
+    ``refresh_representatives`` would read them back (cites as stored: TextList)."""
+    if not stories:
+        return {}
+    keys = _outlet_keys(source.name, source.title, source.feed_title, source.site_url,
+                        source.url)
+    members: dict[int, list[StoryMember]] = defaultdict(list)
+    for row in rows:
+        if row["story_id"] in stories:
+            members[row["story_id"]].append(StoryMember(
+                item_id=item_ids[row["guid"]], outlet_keys=keys,
+                published=row["published_at"] or row["first_seen_at"],
+                cites=tuple(c for c in "\n".join(row["cites"]).split("\n") if c)))
+    return members
+
+
+_ITEM_NAMES = tuple(c.name for c in _ITEM.c)
+
+
+def _insert_items(connection: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert item rows (all columns but the id); their ids by guid.
+
+    On SQLite, under the write lock the stories lock holds, the ids are given: the next
+    after the largest, as SQLite itself numbers a rowid table without AUTOINCREMENT, and
+    the rows go in by the driver's executemany (SQLAlchemy's INSERT ... RETURNING runs
+    one statement per row there). Elsewhere, one multi-row INSERT ... RETURNING."""
+    if connection.dialect.name == "sqlite":
+        last = connection.exec_driver_sql("SELECT max(id) FROM item").scalar()
+        first = (last or 0) + 1
+        columns = itemgetter(*_ITEM_NAMES[1:])
+        insert_many(connection, _ITEM, _ITEM_NAMES, [
+            (first + n, *columns(row)) for n, row in enumerate(rows)])
+        return {row["guid"]: first + n for n, row in enumerate(rows)}
+    inserted = connection.execute(
+        _ITEM.insert().returning(_ITEM.c.id, _ITEM.c.guid, sort_by_parameter_order=True),
+        rows).all()
+    return {guid: item_id for item_id, guid in inserted}
 
 
 def _merge_stored(session: Session, merges: dict[int, int]) -> None:
@@ -288,25 +350,30 @@ def _merge_stored(session: Session, merges: dict[int, int]) -> None:
         session.execute(delete(StoryRow).where(col(StoryRow.id) == old))
 
 
-def _create_stories(session: Session, insert_ignore: InsertIgnore,
-                    new_stories: Mapping[str, NewStory]) -> dict[str, int]:
-    """Insert the batch's new stories (a uid another worker created meanwhile is reused)."""
+_STORY_NAMES = ("uid", "representative_item_id", "representative_is_original",
+                "credited_origin", "published_at", "first_seen_at", "updated_at")
+
+
+def _create_stories(connection: Connection,
+                    new_stories: Mapping[str, NewStory]) -> tuple[dict[str, int], bool]:
+    """Insert the batch's new stories (a uid another worker created meanwhile is reused):
+    their ids by uid, and whether each was created here (then its items are the batch's
+    alone)."""
     if not new_stories:
-        return {}
-    insert_ignore(session, StoryRow, [
-        {"uid": uid, "published_at": new.published_at, "first_seen_at": new.first_seen_at,
-         "updated_at": new.updated_at} for uid, new in new_stories.items()], ["uid"])
+        return {}, True
+    created = insert_many(connection, _STORY, _STORY_NAMES, [
+        (uid, None, False, None, new.published_at, new.first_seen_at, new.updated_at)
+        for uid, new in new_stories.items()], ignore=("uid",))
     ids: dict[str, int] = {}
-    connection = session.connection()
     mark = placeholder(connection)
     for chunk in _chunks(sorted(new_stories)):  # the driver's own SQL (_band_candidates)
         ids.update((uid, story_id) for story_id, uid in connection.exec_driver_sql(
             f"SELECT id, uid FROM story WHERE uid IN ({', '.join([mark] * len(chunk))})",
             tuple(chunk)).all())
-    return ids
+    return ids, created == len(new_stories)
 
 
-def update_items(session: Session, source: SourceRow, change: SourceUpdate) -> set[int]:
+def update_items(session: Session, source: Source, change: SourceUpdate) -> set[int]:
     """Rewrite items whose content changed. Returns the touched stories."""
     if not change.changed_items:
         return set()
@@ -332,50 +399,59 @@ def update_items(session: Session, source: SourceRow, change: SourceUpdate) -> s
     return touched
 
 
-_OUTLET_COLUMNS = [col(getattr(SourceRow, name)) for name in (
-    "id", "name", "title", "feed_title", "site_url", "url")]
+_OUTLET = ("id", "name", "title", "feed_title", "site_url", "url")
 
 
-def _outlet_keys(source: Any) -> frozenset[str]:
-    """The outlet keys a source is known by (a SourceRow or a row of _OUTLET_COLUMNS)."""
-    names = [source.name, source.title or "", source.feed_title or ""]
-    for url in (source.site_url, source.url):
-        host = urlsplit(url or "").hostname or ""
+@lru_cache(maxsize=1024)  # a source's, asked for each story it joins
+def _outlet_keys(name: str, title: str | None, feed_title: str | None, site_url: str | None,
+                 url: str | None) -> frozenset[str]:
+    """The outlet keys a source is known by: outlet_key of its names and hosts."""
+    names = [name, title or "", feed_title or ""]
+    for address in (site_url, url):
+        host = urlsplit(address or "").hostname or ""
         names.append(host.removeprefix("www."))
     return frozenset(k for k in map(outlet_key, names) if k)
 
 
 _STORY = SQLModel.metadata.tables["story"]
-_SET_REPRESENTATIVE = _STORY.update().where(_STORY.c.id == bindparam("story_id")).values(
-    representative_item_id=bindparam("item_id"),
-    representative_is_original=bindparam("is_original"),
-    credited_origin=bindparam("origin"), published_at=bindparam("published"))
+_STORY_KEY = SQLModel.metadata.tables["story_key"]
+_REPRESENTATIVE = ("representative_item_id", "representative_is_original",
+                   "credited_origin", "published_at", "id")
 
 
-def refresh_representatives(session: Session, story_ids: Iterable[int]) -> None:
+def refresh_representatives(session: Session, story_ids: Iterable[int],
+                            known: Mapping[int, Sequence[StoryMember]] | None = None) -> None:
     """Choose each touched story's representative, the credited original, else the
-    earliest item, and date the story as it (assign.choose_representative)."""
-    ids = sorted(story_ids)
-    if not ids:
-        return
-    rows = [row for chunk in _chunks(ids) for row in session.execute(
-        select_columns(*_MEMBER_COLUMNS).where(col(ItemRow.story_id).in_(chunk)))]
+    earliest item, and date the story as it (assign.choose_representative). The members
+    of the stories in ``known`` are given; the others' are read."""
+    known = known or {}
+    ids = sorted(set(story_ids) - known.keys())
+    connection = session.connection()
+    mark = placeholder(connection)
+    session.flush()  # the driver's SQL reads what the session holds only once flushed
+    rows = [row for chunk in _chunks(ids) for row in select_rows(  # the driver's own SQL
+        connection, f"SELECT {', '.join(_MEMBER)} FROM item"
+        f" WHERE story_id IN ({', '.join([mark] * len(chunk))})", tuple(chunk),
+        [(_ITEM, name) for name in _MEMBER])]
     keys: dict[int, frozenset[str]] = {}  # by source: only the sources of these members
-    for chunk in _chunks(sorted({row.source_id for row in rows})):
-        keys.update((s.id or 0, _outlet_keys(s)) for s in session.execute(
-            select_columns(*_OUTLET_COLUMNS).where(col(SourceRow.id).in_(chunk))))
+    for chunk in _chunks(sorted({source_id for _, _, source_id, *_ in rows})):
+        keys.update((source_id, _outlet_keys(*names)) for source_id, *names in select_rows(
+            connection, f"SELECT {', '.join(_OUTLET)} FROM source"
+            f" WHERE id IN ({', '.join([mark] * len(chunk))})", tuple(chunk),
+            [(_SOURCE, name) for name in _OUTLET]))
     members: dict[int, list[StoryMember]] = defaultdict(list)
-    for row in rows:
-        members[row.story_id].append(StoryMember(
-            item_id=row.id, outlet_keys=keys[row.source_id],
-            published=row.published_at or row.first_seen_at, cites=row.cites))
+    for item_id, story_id, source_id, published_at, first_seen_at, cites in rows:
+        members[story_id].append(StoryMember(
+            item_id=item_id, outlet_keys=keys[source_id],
+            published=published_at or first_seen_at, cites=cites))
     changes = []
-    for story_id, story_members in members.items():
+    for story_id, story_members in (*members.items(), *known.items()):
         choice = choose_representative(story_members)
-        changes.append({
-            "story_id": story_id, "item_id": choice.item_id,
-            "is_original": choice.is_original, "origin": choice.credited_origin,
-            "published": choice.published})
-    if changes:  # one executemany by primary key, in Core: the ORM's bulk path is slower
-        session.connection().execute(_SET_REPRESENTATIVE, changes)
-
+        changes.append((choice.item_id, choice.is_original, choice.credited_origin,
+                        choice.published, story_id))
+    if changes:  # one executemany by primary key, the driver's own (store/driver.py)
+        connection = session.connection()
+        mark = placeholder(connection)
+        connection.exec_driver_sql(
+            f"UPDATE story SET {', '.join(f'{name} = {mark}' for name in _REPRESENTATIVE[:-1])}"
+            f" WHERE id = {mark}", bound(connection, _STORY, _REPRESENTATIVE, changes))

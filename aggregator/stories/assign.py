@@ -10,8 +10,9 @@ each other, and an item matching several stories folds them into one.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,6 +53,8 @@ def choose_representative(members: Sequence[StoryMember]) -> Representative:
     """
     if not members:
         raise ValueError("a story has at least one item")
+    if len(members) == 1 and not members[0].cites:  # most stories: one item, no credit
+        return Representative(members[0].item_id, False, None, members[0].published)
     by_time = sorted(members, key=lambda m: (m.published, m.item_id))
     credited = Counter(c for m in members for c in m.cites)
     cited_keys = {outlet_key(name) for name in credited}
@@ -134,7 +137,15 @@ def story_uid(first_key: str) -> str:
 
     Deterministic, so two workers creating the same story at once agree on it.
     """
-    return f"urn:uuid:{uuid.uuid5(STORY_NAMESPACE, first_key)}"
+    # uuid.uuid5, without its UUID object (a story is created per new item)
+    digest = bytearray(hashlib.sha1(_NAMESPACE + first_key.encode()).digest()[:16])
+    digest[6] = digest[6] & 0x0F | 0x50  # version 5
+    digest[8] = digest[8] & 0x3F | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_NAMESPACE = STORY_NAMESPACE.bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,9 +180,17 @@ def assign_batch(items: Sequence[ItemData], keys: Mapping[str, Sequence[str]],
     """
     known: dict[str, tuple[StoryRef, str]] = {
         key: (story_id, "a stored item") for key, story_id in exact.items()}
-    by_band: defaultdict[int, list[Candidate]] = defaultdict(list)
-    for band, found in candidates.items():
-        by_band[band] = list(found)
+    by_band: dict[int, list[Candidate]] = {band: list(found)
+                                           for band, found in candidates.items() if found}
+    # Only these bands can bring an item a candidate: a stored candidate's, or one two
+    # items of the batch share (found by set operations; most items share none), so the
+    # others are neither looked up nor indexed
+    shared: set[int] = set()
+    seen: set[int] = set()
+    for bands in (fp.bands for fp in map(prints.get, (i.guid for i in items)) if fp):
+        shared |= seen.intersection(bands)
+        seen.update(bands)
+    useful = shared | by_band.keys()
     new_stories: dict[str, NewStory] = {}
     merged: dict[StoryRef, StoryRef] = {}  # a story that turned out to be another one
 
@@ -184,7 +203,9 @@ def assign_batch(items: Sequence[ItemData], keys: Mapping[str, Sequence[str]],
     for item in items:
         item_keys, fp = keys.get(item.guid, ()), prints.get(item.guid)
         seen_at = item.published_at or now
-        near = {id(c): c for b in (fp.bands if fp else ()) for c in by_band.get(b, ())}
+        mine = useful.intersection(fp.bands) if fp else set()
+        near = {id(c): c for b in fp.bands if b in mine
+                for c in by_band.get(b, ())} if fp and mine else {}
         decision = assign_story(item_keys, known, fp, near.values(), seen_at)
         story: StoryRef
         if decision.story is None:
@@ -200,10 +221,11 @@ def assign_batch(items: Sequence[ItemData], keys: Mapping[str, Sequence[str]],
         label = f"item {item.guid} ({source_name}, same fetch)"
         for key in item_keys:
             known.setdefault(key, (story, label))
-        if fp is not None:  # later items of this batch can join it
+        if fp is not None and mine:  # later items of this batch can join it
             candidate = Candidate(item.guid, story, label, fp, seen_at)
             for band in fp.bands:
-                by_band[band].append(candidate)
+                if band in shared:
+                    by_band.setdefault(band, []).append(candidate)
     result = tuple(ItemAssignment(item, resolve(story), reason)
                    for item, story, reason in assigned)
     used = {a.story for a in result}
