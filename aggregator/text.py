@@ -12,6 +12,7 @@ import html
 import ipaddress
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -271,6 +272,18 @@ def slugify(text: str) -> str:
             cut = cut[:boundary]
         slug = cut.strip("-")
     return slug
+
+
+def contains_any(words: Iterable[str]) -> Callable[[str], bool]:
+    """A test of whether a text holds any of ``words`` as a substring (exactly as
+    written: case counts): ``any(w in text for w in words)`` in one linear RE2 scan
+    rather than one scan per word."""
+    regex = re2.compile("|".join(map(re.escape, words)), _RE2_OPTIONS)
+
+    def test(text: str) -> bool:
+        return regex.search(text) is not None
+
+    return test
 
 
 @functools.lru_cache(maxsize=1024)

@@ -7,6 +7,7 @@ fingerprints needs none of it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import zlib
 from typing import Final
@@ -90,19 +91,27 @@ def signatures(hashes: np.ndarray, body_start: int, *, seed: int, num_perm: int,
     return whole, lead, opening
 
 
+@functools.lru_cache(maxsize=8)
+def _band_numbers(bands: int, lead: bool) -> np.ndarray:
+    """The bands' numbers: whole-text bands count up from 0, opening bands down from 127."""
+    if lead:
+        return np.arange(_LEAD_BAND_BASE, _LEAD_BAND_BASE - bands, -1, dtype=np.uint64)
+    return np.arange(bands, dtype=np.uint64)
+
+
 def band_keys(signature: np.ndarray, bands: int, rows: int, lead: bool) -> list[int]:
     """One LSH key per band of ``signature``: 56 bits of the band's BLAKE2b digest and,
     below them, the band's number (whole-text bands count up from 0, opening bands
     down from 127), as a signed 64-bit integer an index keeps in 8 bytes."""
-    data = memoryview(signature.astype("<u4").tobytes())
+    data = signature.astype("<u4").tobytes()
     width = rows * 4
+    copy = _BAND_HASH.copy  # (a copy is cheaper than a new hasher with its digest size)
     digests = []
-    for band in range(bands):
-        hasher = _BAND_HASH.copy()  # (cheaper than a new one with its digest size)
-        hasher.update(data[band * width:(band + 1) * width])
+    for start in range(0, bands * width, width):
+        hasher = copy()
+        hasher.update(data[start:start + width])
         digests.append(hasher.digest())
-    numbers = np.arange(_LEAD_BAND_BASE, _LEAD_BAND_BASE - bands, -1, dtype=np.uint64) \
-        if lead else np.arange(bands, dtype=np.uint64)
+    numbers = _band_numbers(bands, lead)
     # a digest's first 7 bytes as a big-endian number, the band's number below them
     keys = (np.frombuffer(b"".join(digests), dtype=">u8") >> _BYTE) << _BAND_BITS | numbers
     listed: list[int] = (keys.astype(np.int64) - _KEY_OFFSET).tolist()
