@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
 from feedparser import encodings
@@ -25,6 +26,7 @@ from aggregator.ingest.feedrules import (
     looks_like_html,
     parse_date,
     to_utf8,
+    xml_escape,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -56,6 +58,7 @@ def test_dates_as_feedparser_reads_them(text: str) -> None:
 
 def test_common_dates_are_read_without_feedparser() -> None:
     for text in ("Thu, 01 Oct 2026 09:14:00 GMT", "2026-10-01T09:14:00.5+03:00",
+                 "Wed, 30 Sep 2026 17:53:00 MSK",
                  "1 Oct 2026 09:14 -0500"):
         assert feedrules._own_date(text) is not None
 
@@ -66,7 +69,8 @@ _MONTH_NAMES = st.sampled_from(["Jan", "feb", "MAR", "Apr", "May", "Jun", "Jul",
                                 "Oct", "Nov", "Dec", "Foo", "June"])
 _ZONE_NAMES = st.sampled_from(["GMT", "UT", "UTC", "Z", "EST", "EDT", "CST", "CDT", "MST", "MDT",
                                "PST", "PDT", "A", "M", "N", "Y", "BST", "MSK", "gmt", "CET",
-                               "GMT+3", "Etc/GMT"])
+                               "GMT+3", "Etc/GMT", "MSK", "MEST", "met", "GMTA", "gmtx", "AT",
+                               "ET", "PT", "CEST", "ABCDEF"])
 
 
 def _number(low: int, high: int, width: int) -> st.SearchStrategy[str]:
@@ -185,6 +189,12 @@ def test_uri_cases(uri: str) -> None:
 @given(st.text("<>/&;#abpiscrt1 ", max_size=30) | st.text(max_size=30))
 def test_html_recognised_as_feedparser_recognises_it(text: str) -> None:
     assert looks_like_html(text) == bool(_FeedParserMixin.looks_like_html(text))
+
+
+@given(st.text("<>&\"'a ", max_size=20) | st.text(max_size=20))
+def test_xml_escaped_as_saxutils_escapes(text: str) -> None:
+    assert xml_escape(text) == escape(text)
+    assert xml_escape(text, quote=True) == escape(text, {'"': "&quot;"})
 
 
 # --- what a worker imports -------------------------------------------------------------

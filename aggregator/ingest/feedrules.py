@@ -6,15 +6,17 @@ plain, common inputs itself and hands anything else to feedparser, imported then
 
 - :func:`parse_date`: ``feedparser.datetimes._parse_date``. Decided here: W3C-DTF
   (``2026-10-01T09:14:00Z``, ``...T09:14+03:00``, a fraction of a second) and RFC 822
-  (``Thu, 01 Oct 2026 09:14:00 GMT``, ``+0300``, the US zone names) as strict forms;
+  (``Thu, 01 Oct 2026 09:14:00 GMT``, ``+0300``, a zone name) as strict forms;
   feedparser's first two handlers read those (W3C-DTF first, then RFC 822).
 - :func:`to_utf8`: ``feedparser.encodings.convert_to_utf8``, decided here when the
-  document has no byte order mark and decodes in the charset the headers and the XML
-  declaration choose (RFC 3023's rules, as feedparser applies them).
+  document has no byte order mark and decodes in the charset RFC 3023 gives it (from
+  the headers and the XML declaration, as feedparser applies the RFC) or, failing that,
+  in the one its XML declaration names (feedparser's next try).
 - :func:`fix_uri`: ``feedparser.urls._urljoin("", uri)``.
 - :data:`CP1252`: ``feedparser.html._cp1252``, the C1 controls read as windows-1252.
 - :func:`looks_like_html`: ``_FeedParserMixin.looks_like_html``; its first test (a
   closing tag or an entity) here, the rest in feedparser when that test passes.
+- :func:`xml_escape`: ``xml.sax.saxutils.escape``, which feedparser writes xhtml with.
 
 tests/test_feedrules.py checks each against feedparser (fixtures, a corpus, hypothesis).
 """
@@ -36,13 +38,15 @@ _W3CDTF = re.compile(
 _RFC822 = re.compile(
     r"(?:(?:mon|tue|wed|thu|fri|sat|sun), )?([0-9]{1,2}) "
     r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) ([0-9]{4}) "
-    r"([0-9]{2}):([0-9]{2})(?::([0-9]{2}))? ([+-][0-9]{4}|[a-z]{1,3})", re.ASCII)
+    r"([0-9]{2}):([0-9]{2})(?::([0-9]{2}))? ([+-][0-9]{4}|[a-z]{1,5})", re.ASCII)
 _MONTHS = {name: number for number, name in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
     start=1)}
-#: RFC 822's zone names (and UTC) with their hours from UTC; other names go to feedparser
-_ZONES = {"ut": 0, "utc": 0, "gmt": 0, "z": 0, "est": -5, "edt": -4, "cst": -6, "cdt": -5,
-          "mst": -7, "mdt": -6, "pst": -8, "pdt": -7}
+#: the zone names feedparser's RFC 822 handler knows, with their hours from UTC: any other
+#: name (MSK, CET, UTC...) it reads as UTC; "gmt" followed by more goes to feedparser
+_ZONES = {"ut": 0, "gmt": 0, "z": 0, "adt": -3, "ast": -4, "at": -4, "edt": -4, "est": -5,
+          "et": -5, "cdt": -5, "cst": -6, "ct": -6, "mdt": -6, "mst": -7, "mt": -7, "pdt": -7,
+          "pst": -8, "pt": -8, "a": -1, "n": 1, "m": -12, "y": 12, "met": 1, "mest": 2}
 
 
 def _utc_tuple(fields: tuple[int, int, int, int, int, int],
@@ -73,10 +77,10 @@ def _own_date(text: str) -> time.struct_time | None:
         if zone[0] in "+-":
             sign = -1 if zone[0] == "-" else 1
             hours, minutes = sign * int(zone[1:3]), sign * int(zone[3:])
-        elif zone in _ZONES:
-            hours, minutes = _ZONES[zone], 0
-        else:
+        elif zone.startswith("gmt") and zone != "gmt":
             return None
+        else:
+            hours, minutes = _ZONES.get(zone, 0), 0
         return _utc_tuple((int(year), _MONTHS[month], int(day), int(hour), int(minute),
                            int(second or 0)), hours, minutes)
     return None
@@ -159,17 +163,19 @@ def to_utf8(headers: Mapping[str, str], body: bytes) -> tuple[bytes, str]:
         charset, _ = _rfc3023_charset(headers, xml_encoding)
         if charset.lower() == "gb2312":
             charset = "gb18030"
-        if _decided_here(charset):
+        # feedparser's first two tries: RFC 3023's charset, then the XML declaration's
+        for name in dict.fromkeys(filter(None, (charset, xml_encoding))):
+            if not _decided_here(name):
+                break
             try:
-                text = body.decode(charset)
+                text = body.decode(name)
             except UnicodeDecodeError:
-                pass  # feedparser tries the next charsets
+                continue
+            if _DECLARATION.search(text):
+                text = _DECLARATION.sub(_UTF8_DECLARATION, text)
             else:
-                if _DECLARATION.search(text):
-                    text = _DECLARATION.sub(_UTF8_DECLARATION, text)
-                else:
-                    text = _UTF8_DECLARATION + "\n" + text
-                return text.encode("utf-8"), charset
+                text = _UTF8_DECLARATION + "\n" + text
+            return text.encode("utf-8"), name
     from feedparser.encodings import convert_to_utf8  # (loaded then only)
 
     result: dict[str, Any] = {}
@@ -192,6 +198,14 @@ def fix_uri(uri: str) -> str:
 #: undefined stay as they are)
 CP1252: dict[int, str] = {code: bytes([code]).decode("cp1252") for code in range(0x80, 0xA0)
                           if code not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
+
+def xml_escape(text: str, quote: bool = False) -> str:
+    """``xml.sax.saxutils.escape(text)`` (with ``{'"': "&quot;"}`` when ``quote``),
+    as feedparser writes xhtml out; that module would load urllib.request, http.client,
+    email and ssl (5 MB resident) into a parse worker."""
+    text = text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+    return text.replace('"', "&quot;") if quote else text
+
 
 _CLOSING_TAG = re.compile(r"</(\w+)>")
 _ENTITY = re.compile(r"&#?\w+;")

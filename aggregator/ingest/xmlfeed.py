@@ -25,11 +25,17 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from aggregator.ingest.feedrules import CP1252, fix_uri, looks_like_html, parse_date, to_utf8
+from aggregator.ingest.feedrules import (
+    CP1252,
+    fix_uri,
+    looks_like_html,
+    parse_date,
+    to_utf8,
+    xml_escape,
+)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 _DC = "{http://purl.org/dc/elements/1.1/}"
@@ -193,7 +199,7 @@ def _xhtml(element: Any) -> str:
 
     def text(value: str | None) -> None:
         if value:
-            value = escape(value)
+            value = xml_escape(value)
             if pieces and pieces[-1][0]:
                 pieces[-1] = (True, pieces[-1][1] + value)
             else:
@@ -210,7 +216,7 @@ def _xhtml(element: Any) -> str:
                 attrs = _attributes(child)
                 if len(attrs) != len(child.attrib):
                     raise _Fallback("attributes that differ in case only")
-                written = "".join(f' {k}="{escape(v, {chr(34): "&quot;"})}"'
+                written = "".join(f' {k}="{xml_escape(v, quote=True)}"'
                                   for k, v in attrs.items())
                 pieces.append((False, f"<{name}{written}>"))
                 text(child.text)
