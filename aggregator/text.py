@@ -92,6 +92,22 @@ def strip_illegal_xml(text: str) -> str:
     return _XML_ILLEGAL.sub("", text)
 
 
+# An absolute http(s) URL that urllib parses and writes back unchanged: lower-case scheme,
+# a host of letters, digits, dots and hyphens (a port maybe), printable ASCII without
+# white space, no ";" in the path (urlparse would split parameters off), no empty "?" or
+# "#" (urlunsplit would drop them)
+_PLAIN_URL = re.compile(
+    r'https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:/[!-"$-:<->@-~]*)?(?:\?[!-"$-~]+)?(?:#[!-~]+)?')
+
+
+def join_url(base: str, url: str) -> str:
+    """``urljoin(base, url)``, without parsing either when both are plain absolute URLs
+    (``_PLAIN_URL``): urljoin would give ``url`` back as it is (tests/test_text.py)."""
+    if base and _PLAIN_URL.fullmatch(url) and _PLAIN_URL.fullmatch(base):
+        return url
+    return urljoin(base, url)
+
+
 def url_problem(url: str) -> str | None:
     """Why ``url`` can never be fetched, or None when it might be.
 
@@ -200,7 +216,7 @@ def _absolutize(fragment: str, base: str | None) -> str:
 
     def fix(match: re.Match[str]) -> str:
         raw = html.unescape(match.group(2))
-        return f"{match.group(1)}{html.escape(urljoin(base, raw), quote=True)}{match.group(3)}"
+        return f"{match.group(1)}{html.escape(join_url(base, raw), quote=True)}{match.group(3)}"
 
     return _URL_ATTRIBUTES.sub(fix, fragment)
 
