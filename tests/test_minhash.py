@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.stories.minhash import _permutations, band_keys, distinct, signatures
+from aggregator.stories.minhash import _draw, _permutations, band_keys, distinct, signatures
 
 HASHES = st.lists(st.integers(0, 2**32 - 1), max_size=40)
 PERMS = 16
@@ -62,3 +62,14 @@ def test_band_keys_are_a_digest_of_the_band_over_its_number(values: list[int],
 @given(HASHES)
 def test_distinct_counts_the_different_hashes(values: list[int]) -> None:
     assert distinct(np.array(values, dtype=np.uint32)) == np.unique(values).size
+
+
+def test_the_default_permutations_kept_are_those_drawn() -> None:
+    """minhash keeps seed 1's 128 permutations so a parse worker need not load
+    numpy.random; they must be the very ones it draws (stored signatures depend on them)."""
+    kept = _permutations(1, 128)
+    drawn = _draw(1, 128)
+    assert [k.dtype for k in kept] == [np.dtype(np.uint32)] * 2
+    assert kept[0].tolist() == drawn[0].tolist()
+    assert kept[1].tolist() == drawn[1].tolist()
+    assert _permutations(2, 128)[0].tolist() == _draw(2, 128)[0].tolist()

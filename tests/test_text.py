@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urljoin
 
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from aggregator.text import fold
+from aggregator import text
+from aggregator.text import fold, join_url
 
 
 @given(st.text())
@@ -59,3 +61,37 @@ def test_white_space_folds_every_run(text: str) -> None:
 
     spaced = re.sub(r"[ \t\r\f\v\u00a0]+", " ", text)
     assert _fold_white_space(text) == re.sub(r"\s*\n\s*", "\n", spaced)
+
+
+_URL_PARTS = st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "//", "/", "a", "b.c",
+                              ":", ":80", "?", "#", ";", "@", "[", "]", "%20", " ", "\t", "..",
+                              ".", "x=1", "&", "é", "\\", "-", "\x00", "javascript:"])
+
+
+@settings(max_examples=1000)
+@given(st.lists(_URL_PARTS, max_size=8).map("".join),
+       st.lists(_URL_PARTS, max_size=8).map("".join))
+@example("http://a/", "http://b/x?")
+@example("http://a/", "http://b/x#")
+@example("http://a/", "http://b/x?#y")
+@example("http://a/", "http://b/p;q/r;")
+@example("http://a/", "https://b:/x")
+@example("http://[a/", "http://b/x")
+@example("http://a/b", "HTTP://b/x")
+def test_join_url_is_urljoin(base: str, url: str) -> None:
+    try:
+        expected: str | type[ValueError] = urljoin(base, url)
+    except ValueError:
+        expected = ValueError
+    try:
+        joined: str | type[ValueError] = join_url(base, url)
+    except ValueError:
+        joined = ValueError
+    assert joined == expected
+
+
+@settings(max_examples=1000)
+@given(st.from_regex(text._PLAIN_URL, fullmatch=True),
+       st.from_regex(text._PLAIN_URL, fullmatch=True))
+def test_plain_urls_join_as_themselves(base: str, url: str) -> None:
+    assert urljoin(base, url) == url == join_url(base, url)

@@ -11,12 +11,13 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from aggregator.text import (
     canonical_joined,
     html_to_text,
     http_url,
+    join_url,
     sanitize_html,
     strip_illegal_xml,
 )
@@ -113,7 +114,7 @@ def media_url(value: str | None, base: str) -> str | None:
     if not value:
         return None
     try:
-        url = http_url(urljoin(base, strip_illegal_xml(value).strip()))
+        url = http_url(join_url(base, strip_illegal_xml(value).strip()))
     except ValueError:  # an invalid IPv6 literal, a port out of range
         return None
     if url is None or len(url) > MAX_MEDIA_URL:
@@ -221,7 +222,7 @@ def normalize_entry_with_text(entry: ParsedEntry, feed_url: str,
                               now: datetime) -> tuple[ItemData, str] | None:
     """:func:`normalize_entry`, with the plain text of the item's content (what the
     fingerprint and the credit lines are made of), so it is not derived twice."""
-    link = urljoin(feed_url, strip_illegal_xml(entry.link).strip()) if entry.link else None
+    link = join_url(feed_url, strip_illegal_xml(entry.link).strip()) if entry.link else None
     url = canonical_joined(link) if link is not None else None  # (canonical_url, joined once)
     content = sanitize_html(entry.content_html or entry.summary_html, link or feed_url)
     text = html_to_text(content)

@@ -18,8 +18,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-import charset_normalizer
-import feedparser
 from lxml import etree
 
 from aggregator.exceptions import ParseError
@@ -200,6 +198,8 @@ def choose_encoding(body: bytes, content_type: str | None) -> str | None:
         elif single := _single_byte(body):
             wanted = single
         else:
+            import charset_normalizer  # (4 MB resident: loaded for such bodies only)
+
             best = charset_normalizer.from_bytes(body).best()
             wanted = best.encoding if best is not None else (declared or prolog or "cp1252")
     if declared == wanted or (declared is None and prolog in (wanted, None) and
@@ -315,7 +315,12 @@ def parse_feed(body: bytes, headers: Mapping[str, str]) -> ParsedFeed:
 
 
 def _feedparser(body: bytes, response_headers: dict[str, str]) -> Document:
-    """The document read by feedparser. Raise ParseError when it is not a feed at all."""
+    """The document read by feedparser. Raise ParseError when it is not a feed at all.
+
+    feedparser (10-14 MB resident) is imported here, for the documents the fast path
+    leaves to it, so a worker that reads only RSS 2.0 and Atom never loads it."""
+    import feedparser
+
     try:
         parsed = feedparser.parse(
             body, response_headers=response_headers,

@@ -8,11 +8,12 @@ inside a text construct, one element twice where feedparser keeps a single value
 xml:base...) makes it return None, and parse.py asks feedparser.
 
 What is copied from feedparser, step by step (feedparser 6, mixin.py and
-namespaces/_base.py): the bytes are decoded by feedparser's own ``convert_to_utf8``;
-a text value is stripped, made a URI with feedparser's ``_urljoin`` where feedparser
+namespaces/_base.py): the bytes are decoded as feedparser's ``convert_to_utf8`` does;
+a text value is stripped, made a URI as feedparser's ``_urljoin`` does where feedparser
 does, read again as UTF-8 when it is UTF-8 read as ISO-8859-1, and its C1 controls
-mapped to windows-1252; dates go through feedparser's ``_parse_date``; RSS titles
-that look like HTML become HTML (``looks_like_html``); a guid that is a permalink, or
+mapped to windows-1252; dates are read as feedparser's ``_parse_date`` reads them; RSS
+titles that look like HTML become HTML (``looks_like_html``). Those rules live in
+feedrules.py, which imports feedparser only for the uncommon inputs; a guid that is a permalink, or
 an Atom id, is the entry's link until a link says otherwise; an entry without a
 summary gets its content as summary.
 """
@@ -24,14 +25,17 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
 
-from feedparser.datetimes import _parse_date
-from feedparser.encodings import convert_to_utf8
-from feedparser.html import _cp1252
-from feedparser.mixin import _FeedParserMixin
-from feedparser.urls import _urljoin
 from lxml import etree
+
+from aggregator.ingest.feedrules import (
+    CP1252,
+    fix_uri,
+    looks_like_html,
+    parse_date,
+    to_utf8,
+    xml_escape,
+)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 _DC = "{http://purl.org/dc/elements/1.1/}"
@@ -79,9 +83,8 @@ def read_feed(body: bytes, headers: Mapping[str, str]) -> Document | None:
     ``headers`` are the response headers as parse.py gives them to feedparser
     (lower-case names).
     """
-    result: dict[str, Any] = {}
-    data = convert_to_utf8(dict(headers), body, result)
-    if not result.get("encoding"):
+    data, encoding = to_utf8(headers, body)
+    if not encoding:
         return None  # feedparser would use its loose parser
     start = _FIRST_ELEMENT.search(data)
     if start is None or _DECLARATIONS.search(data, 0, start.start()) or _XLINK in data:
@@ -123,14 +126,14 @@ def _recode(output: str) -> str:
         return output
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         output = output.encode("iso-8859-1").decode("utf-8")
-    return output.translate(_cp1252) if _C1.search(output) else output
+    return output.translate(CP1252) if _C1.search(output) else output
 
 
 def _value(element: Any, uri: bool = False) -> str:
     """A text element's value, as feedparser stores it."""
     output = _text_of(element).strip()
     if uri and output:
-        output = _urljoin("", output)
+        output = fix_uri(output)
     return _recode(output)
 
 
@@ -175,7 +178,7 @@ def _link(element: Any, context: dict[str, Any], links: list[dict[str, str]]) ->
     attrs = _enforce_href(attrs)
     if "href" not in attrs:
         raise _Fallback("a link without href reads its text")
-    attrs["href"] = _urljoin("", attrs["href"])
+    attrs["href"] = fix_uri(attrs["href"])
     links.append(attrs)
     if attrs["rel"] == "alternate" and _map_type(attrs["type"]) in _HTML_TYPES:
         context["link"] = attrs["href"]
@@ -196,7 +199,7 @@ def _xhtml(element: Any) -> str:
 
     def text(value: str | None) -> None:
         if value:
-            value = escape(value)
+            value = xml_escape(value)
             if pieces and pieces[-1][0]:
                 pieces[-1] = (True, pieces[-1][1] + value)
             else:
@@ -213,7 +216,7 @@ def _xhtml(element: Any) -> str:
                 attrs = _attributes(child)
                 if len(attrs) != len(child.attrib):
                     raise _Fallback("attributes that differ in case only")
-                written = "".join(f' {k}="{escape(v, {chr(34): "&quot;"})}"'
+                written = "".join(f' {k}="{xml_escape(v, quote=True)}"'
                                   for k, v in attrs.items())
                 pieces.append((False, f"<{name}{written}>"))
                 text(child.text)
@@ -299,7 +302,7 @@ def _ignored(element: Any) -> None:
 
 
 def _date(element: Any) -> Any:
-    return _parse_date(_value(element))
+    return parse_date(_value(element))
 
 
 def _media(element: Any, entry: dict[str, Any]) -> bool:
@@ -508,7 +511,7 @@ def _enclosures(links: list[dict[str, str]]) -> list[dict[str, str]]:
 def _rss_title(child: Any, entry: dict[str, Any]) -> None:
     _no_attributes(child)
     output = _text_of(child).strip()
-    kind = "text/html" if _FeedParserMixin.looks_like_html(output) else "text/plain"
+    kind = "text/html" if looks_like_html(output) else "text/plain"
     entry["title"] = output = _recode(output)
     entry["title_detail"] = {"type": kind, "value": output}
 

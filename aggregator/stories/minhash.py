@@ -7,6 +7,7 @@ fingerprints needs none of it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import zlib
 from typing import Final
@@ -27,19 +28,59 @@ _BAND_HASH: Final = hashlib.blake2b(digest_size=8)  # each band's digest starts 
 _BAND_BITS: Final = np.uint64(7)
 
 
-def _permutations(seed: int, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+#: the permutations of seed 1, 128 of them (SEED and NUM_PERM in similarity.py), as
+#: _draw makes them, big-endian: kept here so that a parse worker does not load
+#: numpy.random (2.8 MB resident) to draw them (tests/test_minhash.py draws them again)
+_SEED1_A: Final = bytes.fromhex(
+    "d583e84bfe8f01d770ce5f19dd782891000efdff419987139acb5597ff823d0b4b23969f78e0a7812f470121"
+    "cb0ca1035f5d7f99c69c3c8fb0ed55db56e8f3f9cb251b0ddefefa3313dfc965b14faa29d6a0a9fda06562cb"
+    "5ed517250c9193a968adf717e30c41f9c1989bd5758b25390e05bf3b119eb31d57478465d3f2d489d5a8f9af"
+    "ea16bfaf1e0c97d3dc8485e347e0cbefe0d55bbd656d8ec18e8908ad99fb311b6e93afd3efbffb139b03080f"
+    "a079227f2f83967b62781c2d094b4a73c0b61403bae3ef01ca09e279a885f1a32b8aea11a8c1c5b113fefd1b"
+    "8bcd34e756f4035f1e551fd5c19be4f3574f7391325a843d2fa6488fd79b6b0757e30b8dea707f2bd2d5dc63"
+    "10fb0a7365256407623db789944a5631a18b43e348c3f8575f7d0c99910e9835ab540e69d3384aa1095d14db"
+    "117ee6e78012ea533f80dba5fa4c001f523ed8817f0f918998d460338f965adfe46bbdc5941c6baf71ba4f0f"
+    "34da0a35258ffd33e5524cd1f040082dd1336e13313d7d87965497cfce8688fd93574a2f3d2ddafb42931ac9"
+    "0cb2813709ea774b2ad0a2735b9054a7d56ed94d6c5a8511d2264a4187f5bb45990d5e15fbaf7a2f2b350d1f"
+    "1b5255df21bf38af25f2be333a561f8f4b2001e7e9bf0ab92db97495859f097d6646ba5d7647a74134652db1"
+    "1120292fd3ff256fe65e4a8363886ae3fc724e9bd40f4e0714c99701")
+_SEED1_B: Final = bytes.fromhex(
+    "0cc9bff8c3f6d4fd893081cd0b9bc706a9ee723423d4d1d583cfc5c6cadaf602f1d0f64c07a10fdb96287895"
+    "e21482cbe74559078a71184d23318ac872aed44b23a79d4ce463042bceb1321460a95e1e65ce262489d63367"
+    "2a54a707a6fd0f2ded7133c45c7b9a3959072ef0922d9dfcc03538d2a3494060b9db010d20562c0ae2205917"
+    "b0b13f7c9fa8fb51a5d2e787c03dc3795a9bc098595166cac3633ddc4519fe945b45a9a0e558cc8cc0b6bcc1"
+    "6d97625ee19f9e3cf6ffc1e902fcc098a9d74d527f8413739f27736112e408821d5ffdecc975a6dcf311ba67"
+    "1066b762732d710a5af59eb694115760f11c39e9687ba752613ac9d63cadccc6c34ebac2e743e147c5873fe7"
+    "92dca8b04d25f63600bc1c0fc5d23b859dfd3591272668aa539f001494215a7686ed47b0024e5916e2cd19e5"
+    "b583cf8d5b7607f1787bea72e895c261c3bc56b59f94875477a70c0a040cdc6044dd40b7edef993dd4e9ce38"
+    "b0de9ed98d23a195ff508ce711f0dc602c1e81f978f41fd3231b5419be25d5f1eebe938e3124088db262acd4"
+    "76dd1e7410e5632b3af90e86c16606cd821c82b8c0fe07bb3564bb8fec4b56180c9f33fbb6267c8984d421c2"
+    "1fd038c72c1a6f350516dd456574c9a406b5c3651b7c4af8073f18158282ed283f07b04d1a2588dbdc2acab1"
+    "49e9697189f0d52f3b5485cd8d85bda8f7b915ced78f562d473fe757")
+
+
+def _draw(seed: int, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
     """The affine permutations h -> a * h + b (mod 2^32, ``a`` odd) drawn from ``seed``.
 
     The draw and the arithmetic are datasketch 2.0's "affine32" scheme, which made the
     stored signatures before this module computed them itself: the values are the same.
     """
+    generator = np.random.RandomState(seed)
+    a = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+def _permutations(seed: int, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_draw`'s permutations, drawn once (those of seed 1 read from _SEED1_*)."""
     found = _PERMUTATIONS.get((seed, num_perm))
     if found is None:
-        generator = np.random.RandomState(seed)
-        a = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + \
-            np.uint32(1)
-        b = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
-        found = _PERMUTATIONS[seed, num_perm] = (a, b)
+        if (seed, num_perm) == (1, len(_SEED1_A) // 4):
+            found = (np.frombuffer(_SEED1_A, dtype=">u4").astype(np.uint32),
+                     np.frombuffer(_SEED1_B, dtype=">u4").astype(np.uint32))
+        else:
+            found = _draw(seed, num_perm)
+        _PERMUTATIONS[seed, num_perm] = found
     return found
 
 
@@ -90,19 +131,27 @@ def signatures(hashes: np.ndarray, body_start: int, *, seed: int, num_perm: int,
     return whole, lead, opening
 
 
+@functools.lru_cache(maxsize=8)
+def _band_numbers(bands: int, lead: bool) -> np.ndarray:
+    """The bands' numbers: whole-text bands count up from 0, opening bands down from 127."""
+    if lead:
+        return np.arange(_LEAD_BAND_BASE, _LEAD_BAND_BASE - bands, -1, dtype=np.uint64)
+    return np.arange(bands, dtype=np.uint64)
+
+
 def band_keys(signature: np.ndarray, bands: int, rows: int, lead: bool) -> list[int]:
     """One LSH key per band of ``signature``: 56 bits of the band's BLAKE2b digest and,
     below them, the band's number (whole-text bands count up from 0, opening bands
     down from 127), as a signed 64-bit integer an index keeps in 8 bytes."""
-    data = memoryview(signature.astype("<u4").tobytes())
+    data = signature.astype("<u4").tobytes()
     width = rows * 4
+    copy = _BAND_HASH.copy  # (a copy is cheaper than a new hasher with its digest size)
     digests = []
-    for band in range(bands):
-        hasher = _BAND_HASH.copy()  # (cheaper than a new one with its digest size)
-        hasher.update(data[band * width:(band + 1) * width])
+    for start in range(0, bands * width, width):
+        hasher = copy()
+        hasher.update(data[start:start + width])
         digests.append(hasher.digest())
-    numbers = np.arange(_LEAD_BAND_BASE, _LEAD_BAND_BASE - bands, -1, dtype=np.uint64) \
-        if lead else np.arange(bands, dtype=np.uint64)
+    numbers = _band_numbers(bands, lead)
     # a digest's first 7 bytes as a big-endian number, the band's number below them
     keys = (np.frombuffer(b"".join(digests), dtype=">u8") >> _BYTE) << _BAND_BITS | numbers
     listed: list[int] = (keys.astype(np.int64) - _KEY_OFFSET).tolist()

@@ -41,7 +41,7 @@ from typing import Any, Final
 
 from aggregator.stories.attribution import strip_credits
 from aggregator.stories.numerals import spelled_numbers
-from aggregator.text import fold
+from aggregator.text import contains_any, fold
 from aggregator.types import Fingerprint
 
 # The integrator's time window: a candidate older than this is not the same story.
@@ -159,6 +159,7 @@ _BOILERPLATE_WORDS: Final = (
     "see ", "related", "click", "share", "photo", "image", "video", "advertisement",
     "rights", "copyright", "©",
 )
+_HAS_BOILERPLATE_WORD: Final = contains_any(_BOILERPLATE_WORDS)
 
 
 def _unify(run: re.Match[str]) -> str:
@@ -176,7 +177,7 @@ def _prepare(text: str) -> str:
     if "@" in text or "//" in text or "www." in text:
         text = _URL.sub(" ", text)
     text = strip_credits(text)
-    if any(map(text.lower().__contains__, _BOILERPLATE_WORDS)):
+    if _HAS_BOILERPLATE_WORD(text.lower()):
         text = _BOILERPLATE.sub(" ", _BOILERPLATE_LINE.sub(" ", text))
     if "+" in text:
         text = _AGE_MARK.sub(" ", text)
@@ -268,12 +269,11 @@ def _mask(folded: list[str], names: set[str]) -> tuple[list[str], dict[int, str]
     """The folded words with numbers, dates and names masked, and the date words found,
     by position ("jul", "mon")."""
     masks = dict.fromkeys(names, "A")
-    datelike: set[str] = set()
-    for word in set(folded):  # each word once: a number, maybe a date, a name or itself
-        if word[0].isdigit():
-            masks[word] = "0"
-        elif word[:3] in _DATE_PREFIXES or word in _AMBIGUOUS:
-            datelike.add(word)
+    distinct = set(folded)  # each word once: a number, maybe a date, a name or itself
+    masks.update(dict.fromkeys([word for word in distinct if word[0].isdigit()], "0"))
+    # (a word that starts with a digit has no date prefix and is not ambiguous)
+    datelike = {word for word in distinct
+                if word[:3] in _DATE_PREFIXES or word in _AMBIGUOUS}
     dates = {i: key for i, word in enumerate(folded)
              if word in datelike and (key := _date_key(folded, i))} if datelike else {}
     masked = list(map(masks.get, folded, folded))
