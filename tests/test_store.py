@@ -133,7 +133,8 @@ def test_a_moved_feed_is_fetched_and_shown_at_its_new_url(store: Store) -> None:
 def _band_counts(store: Store) -> dict[str, int]:
     with store.engine.connect() as connection:
         return dict(connection.execute(text(
-            "SELECT item.guid, count(*) FROM item_band JOIN item ON item.id = item_id "
+            "SELECT item.guid, count(*) FROM (SELECT item_id FROM item_band UNION ALL "
+            "SELECT item_id FROM item_band_recent) AS bands JOIN item ON item.id = item_id "
             "GROUP BY item.guid")).all())
 
 
