@@ -1069,7 +1069,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--grow", default=None, metavar="N,N,...",
                         help="also ingest the corpus into stores already holding N filler "
                              "items each, written directly in the database [default: "
-                             "10000,100000; --quick: 10000; 1000000 takes minutes and 7 GB; "
+                             "10000,100000; --quick: 10000; 1000000 takes minutes and 3.3 GB; "
                              "'' for none]")
     parser.add_argument("--work-dir", type=Path, default=None,
                         help="keep the databases and logs here [default: a temporary folder]")
