@@ -431,3 +431,57 @@ def test_0010_keeps_the_body_hashes_and_adds_no_wire_hash(db_url: str) -> None:
         assert [(s.body_hash, s.wire_hash) for s in claimed] == [("abc", None)]
     finally:
         store.close()
+
+
+def test_0011_keeps_the_band_rows_without_foreign_keys_and_back(db_url: str) -> None:
+    """The stored band rows stay in item_band (copied on SQLite to drop its foreign key);
+    a downgrade folds item_band_recent back into it and restores the key."""
+    from datetime import datetime
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    import aggregator.store.store as store_module
+
+    engine = create_engine(store_module.normalize_database_url(db_url))
+    config = Config()
+    config.set_main_option("script_location",
+                           str(Path(store_module.__file__).parent / "migrations"))
+    when = datetime(2026, 12, 1, 9, 0)
+    rows = [(2**63 - 1, 1000, 5), (-2**63, 1000, 5), (7, 1000, 5)]
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0010")
+        connection.execute(text(
+            "INSERT INTO source (id, name, url, poll_interval_seconds, fixed_interval, active, "
+            "stopped, error_count, created_at, next_fetch_at, tags) VALUES (1, 's', "
+            "'http://x/', 1800, false, true, false, 0, :t, :t, '')"), {"t": when})
+        connection.execute(text(
+            "INSERT INTO story (id, uid, representative_is_original, published_at, "
+            "first_seen_at, updated_at) VALUES (1, 'u', false, :t, :t, :t)"), {"t": when})
+        connection.execute(text(
+            "INSERT INTO item (id, source_id, story_id, guid, title, content_html, "
+            "summary_text, categories, published_at, first_seen_at, last_changed_at, "
+            "content_hash, cites, join_reason) VALUES (1000, 1, 1, 'g', 't', '', '', "
+            "'', :t, :t, :t, 'h', '', '')"), {"t": when})
+        for band, item_id, seen in rows:
+            connection.execute(text("INSERT INTO item_band (band, item_id, seen) "
+                                    "VALUES (:b, :i, :s)"), {"b": band, "i": item_id, "s": seen})
+        command.upgrade(config, "0011")
+        inspector = inspect(connection)
+        assert inspector.get_foreign_keys("item_band") == []
+        assert inspector.get_foreign_keys("item_band_recent") == []
+        assert sorted(connection.execute(text(
+            "SELECT band, item_id, seen FROM item_band")).all()) == sorted(rows)
+        connection.execute(text("INSERT INTO item_band_recent (band, item_id, seen) "
+                                "VALUES (8, 1000, 6)"))
+        command.downgrade(config, "0010")
+        inspector = inspect(connection)
+        assert "item_band_recent" not in inspector.get_table_names()
+        assert [key["referred_table"] for key in inspector.get_foreign_keys("item_band")] == [
+            "item"]
+        assert sorted(connection.execute(text(
+            "SELECT band, item_id, seen FROM item_band")).all()) == sorted([*rows, (8, 1000, 6)])
+    engine.dispose()

@@ -133,7 +133,8 @@ def test_a_moved_feed_is_fetched_and_shown_at_its_new_url(store: Store) -> None:
 def _band_counts(store: Store) -> dict[str, int]:
     with store.engine.connect() as connection:
         return dict(connection.execute(text(
-            "SELECT item.guid, count(*) FROM item_band JOIN item ON item.id = item_id "
+            "SELECT item.guid, count(*) FROM (SELECT item_id FROM item_band UNION ALL "
+            "SELECT item_id FROM item_band_recent) AS bands JOIN item ON item.id = item_id "
             "GROUP BY item.guid")).all())
 
 
@@ -156,6 +157,39 @@ def test_pruning_drops_only_the_band_keys_older_than_the_window(store: Store) ->
     with store.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM item")).scalar_one() == 2
     assert prune_index(store, NOW) == 0
+
+
+def test_band_rows_are_found_and_pruned_in_both_tables(store: Store) -> None:
+    from sqlmodel import Session
+
+    from aggregator.store import bands
+    from aggregator.update import prune_index
+
+    store.sync_sources(_sources(1), timedelta(minutes=30), NOW)
+    (source,) = store.claim_sources(NOW)
+    fp = Fingerprint(words=30, shingles=26, signature=b"\0" * 1536, bands=(11, -12, 13),
+                     numbers=(), skeleton_hash="0" * 16)
+    old, recent = NOW - timedelta(days=9), NOW - timedelta(days=1)
+    for guids in (("merged-old", "merged-recent"), ("new-old", "new-recent")):
+        store.apply(source.id, SourceUpdate(
+            outcome=Outcome.OK, now=NOW, next_fetch_at=NOW,
+            new_items=tuple(replace(_new_item(guid), published_at=old if "old" in guid
+                                    else recent) for guid in guids),
+            fingerprints=dict.fromkeys(guids, fp)))
+        if guids[0] == "merged-old":  # the first two items' rows into item_band
+            with Session(store.engine) as session:
+                bands.merge(session)
+                session.commit()
+    with Session(store.engine) as session, session.begin():
+        assert bands.recent_rows(session) == (6 if store.dialect == "sqlite" else 0)
+        found = bands.stored_hits(session, {11, 99}, int(old.timestamp()),
+                                  int(NOW.timestamp()))
+        low_recent = bands.stored_hits(session, {-12}, int(recent.timestamp()),
+                                       int(NOW.timestamp()))
+    assert [band for band, _ in found] == [11] * 4
+    assert len(low_recent) == 2
+    assert prune_index(store, NOW) == 2  # older than the window and a day: the two "old"
+    assert _band_counts(store) == {"merged-recent": 3, "new-recent": 3}
 
 
 def test_apply_many_records_updates_without_items_in_one_go(store: Store) -> None:

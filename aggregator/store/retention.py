@@ -3,10 +3,10 @@ out.
 
 Part of the store (queries live only in this package). A story is pruned when none of
 its items was stored or changed since the cutoff (every ``item.last_changed_at`` is
-older); with it go its items, their near-duplicate index rows and its exact keys. The
-item identities (``item:<source id>:<guid>``) and the exact keys become tombstones, so a
-feed that still lists a pruned item does not bring it back (``pruned_guids``, consulted
-beside the stored hashes when a body is new).
+older); with it go its items, their near-duplicate index rows (both band tables) and its
+exact keys. The item identities (``item:<source id>:<guid>``) and the exact keys become
+tombstones, so a feed that still lists a pruned item does not bring it back
+(``pruned_guids``, consulted beside the stored hashes when a body is new).
 
 Each batch is one short transaction over at most ``size`` stories, which locks them
 first: on PostgreSQL ``FOR UPDATE SKIP LOCKED`` (a story being written by a worker right
@@ -29,6 +29,7 @@ from aggregator.store.bands import placeholder
 from aggregator.store.driver import select_rows
 from aggregator.store.keys import ADVISORY_KEY, key_hash
 from aggregator.store.models import (
+    ItemBandRecentRow,
     ItemBandRow,
     ItemEnclosureRow,
     ItemRow,
@@ -116,6 +117,7 @@ def prune_batch(session: Session, insert_ignore: InsertIgnore, *, postgres: bool
     of_items = select(ItemRow.id).where(col(ItemRow.story_id).in_(doomed))
     for statement in (  # the rows that point to an item or a story first
             delete(ItemBandRow).where(col(ItemBandRow.item_id).in_(of_items)),
+            delete(ItemBandRecentRow).where(col(ItemBandRecentRow.item_id).in_(of_items)),
             delete(ItemEnclosureRow).where(col(ItemEnclosureRow.item_id).in_(of_items)),
             delete(StoryKeyRow).where(col(StoryKeyRow.story_id).in_(doomed)),
             delete(ItemRow).where(col(ItemRow.story_id).in_(doomed)),

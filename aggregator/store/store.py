@@ -25,7 +25,6 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
-    distinct,
     event,
     func,
     inspect,
@@ -41,12 +40,12 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 from aggregator import metrics
 from aggregator.config import SourceConfig
 from aggregator.exceptions import SchemaError, StorageError
+from aggregator.store import bands
 from aggregator.store.bands import PendingBands, placeholder
 from aggregator.store.driver import bound, select_rows
 from aggregator.store.keys import ADVISORY_KEY, LOCKS
 from aggregator.store.migrations import HEAD, REVISIONS
 from aggregator.store.models import (
-    ItemBandRow,
     ItemEnclosureRow,
     ItemRow,
     OutputRow,
@@ -358,13 +357,8 @@ class Store:
         them (matching looks within the time window), so the index stays the size of the
         window however long the history grows. Returns the items whose keys were
         dropped."""
-        cutoff = int(before.timestamp())
-        old = col(ItemBandRow.seen) < cutoff
         with self._session() as session:
-            items = int(session.exec(select(func.count(distinct(col(ItemBandRow.item_id))))
-                                     .where(old)).one())
-            session.execute(delete(ItemBandRow).where(old))
-            return items
+            return bands.prune(session, int(before.timestamp()))
 
     # ---- retention -----------------------------------------------------------
 

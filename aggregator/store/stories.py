@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, delete, update
 from sqlmodel import Session, SQLModel, col, select
 
-from aggregator.store.bands import ItemBands, PendingBands, placeholder
+from aggregator.store.bands import ItemBands, PendingBands, placeholder, stored_hits
 from aggregator.store.driver import bound, insert_many, select_rows
 from aggregator.store.keys import key_hash
 from aggregator.store.models import (
@@ -131,21 +131,13 @@ def _band_candidates(session: Session, prints: Fingerprints, bands: set[int], lo
                      high: datetime, *, pending: PendingBands) -> dict[int, list[Candidate]]:
     """Stored items (and those of ``pending``) sharing a band with the batch, within the
     window, by band."""
-    hits: list[tuple[int, int]] = []
-    connection = session.connection()
-    mark = placeholder(connection)
-    for chunk in _chunks(sorted(bands)):
-        # the driver's own SQL: an IN list of ~500 integers, with no per-value coercion
-        hits += connection.exec_driver_sql(
-            f"SELECT band, item_id FROM item_band WHERE band IN ({', '.join([mark] * len(chunk))})"
-            f" AND seen BETWEEN {mark} AND {mark}",
-            (*chunk, _epoch(low), _epoch(high))).all()
-    if pending:  # in the index's order, as if they were stored
-        hits = sorted(hits + pending.hits(bands, _epoch(low), _epoch(high)))
+    hits = stored_hits(session, bands, _epoch(low), _epoch(high), pending)
     ids = sorted({item_id for _, item_id in hits})
     loaded: dict[int, Candidate] = {}
     if ids:
         session.flush()  # the driver's SQL reads what the session holds only once flushed
+    connection = session.connection()
+    mark = placeholder(connection)
     for chunk in _chunks(ids):
         rows = select_rows(  # the driver's own SQL, values read as SQLAlchemy reads them
             connection, f"SELECT {', '.join(f'item.{name}' for name in _CANDIDATE)},"

@@ -574,7 +574,10 @@ def _stored_counts(url: str) -> dict[str, int]:
     try:
         return {"items": db.execute("SELECT count(*) FROM item").fetchone()[0],
                 "stories": db.execute("SELECT count(*) FROM story").fetchone()[0],
-                "bands": db.execute("SELECT count(*) FROM item_band").fetchone()[0],
+                "bands": sum(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                             for (table,) in db.execute(
+                                 "SELECT name FROM sqlite_master WHERE type = 'table'"
+                                 " AND name IN ('item_band', 'item_band_recent')")),
                 "last_item_id": db.execute("SELECT max(id) FROM item").fetchone()[0] or 0}
     finally:
         db.close()
@@ -726,7 +729,9 @@ def job_fill(spec: Spec) -> dict[str, Any]:
     Texts are random words (a pool of a few hundred reused); each item gets band keys of
     its own (random 64-bit values, as many as its text's fingerprint has), so fillers are
     no candidates of the corpus's items, as unrelated stories are not, but they fill the
-    band index."""
+    band index: all in ``item_band``, as a store holds them once merged (the recent
+    table empty). The band rows are inserted at the end, sorted, so a million items fill
+    in minutes, not hours."""
     import hashlib
     import random
     import sqlite3
@@ -753,12 +758,16 @@ def job_fill(spec: Spec) -> dict[str, Any]:
                       for _ in range(rng.randint(1, 5))]
         fp = fingerprint(title, "\n\n".join(paragraphs))
         if fp is not None:
-            pool.append((title, paragraphs, fp, len(dict.fromkeys(fp.bands))))
+            html = "".join(f"<p>{p}</p>" for p in paragraphs)
+            pool.append((title, pack_text(html), pack_text(paragraphs[0][:300]),
+                         len(dict.fromkeys(fp.bands))))
     center = datetime.fromisoformat(spec["center"])
     spread = spec.get("spread_days", 30) * 86400
     db = sqlite3.connect(_sqlite_path(spec["db"]), isolation_level=None)
+    db.execute("PRAGMA journal_mode=DELETE")  # no WAL: each page written once, in place
+    db.execute("PRAGMA journal_mode=OFF")
     db.execute("PRAGMA synchronous=OFF")
-    db.execute("PRAGMA cache_size=-262144")  # 256 MB: the random band keys insert faster
+    db.execute("PRAGMA cache_size=-262144")  # 256 MB: the random story keys insert faster
     db.execute("BEGIN")
     now_text = datetime.now(UTC).strftime(_SQL_TIME)
     db.executemany(
@@ -767,14 +776,14 @@ def job_fill(spec: Spec) -> dict[str, Any]:
         "VALUES (?, ?, ?, '', 1800, 0, 0, 0, 0, ?, ?)",
         [(s + 1, f"filler-{s:03d}", f"http://filler-{s:03d}.invalid/feed.xml", now_text,
           now_text) for s in range(sources)])
-    bands_written = 0
+    band_keys, band_items, band_seen = [], [], []  # numpy arrays, one per chunk
     chunk = 5000
     for start in range(0, count, chunk):
-        stories, items, keys, bands = [], [], [], []
+        stories, items, keys, chunk_items = [], [], [], []
         ids = range(start + 1, min(start + chunk, count) + 1)
         offsets = nprng.uniform(-spread / 2, spread / 2, size=len(ids))
         for item_id, offset in zip(ids, offsets, strict=True):
-            title, paragraphs, _, band_count = pool[item_id % len(pool)]
+            title, packed_html, packed_summary, band_count = pool[item_id % len(pool)]
             when = center + timedelta(seconds=float(offset))
             published = when.replace(tzinfo=None).strftime(_SQL_TIME)
             seen_text = (when + timedelta(minutes=rng.randint(1, 90))).replace(
@@ -782,17 +791,14 @@ def job_fill(spec: Spec) -> dict[str, Any]:
             seen = int(when.timestamp())
             source = item_id % sources + 1
             url = f"https://filler-{source - 1:03d}.example.com/news/{item_id}-story"
-            html = "".join(f"<p>{p}</p>" for p in paragraphs)
-            summary = paragraphs[0][:300]
             stories.append((item_id, f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}",
                             item_id, published, seen_text, seen_text))
             items.append((item_id, source, item_id, f"{url}#guid", url + "?utm_source=rss", url,
-                          title, pack_text(html), pack_text(summary), "World", published,
+                          title, packed_html, packed_summary, "World", published,
                           seen_text, seen_text,
                           hashlib.sha256(f"{item_id}{title}".encode()).hexdigest()))
             keys.append((key_hash(url), item_id))
-            keys_of = nprng.integers(-2**63, 2**63 - 1, size=band_count, dtype=np.int64)
-            bands += [(int(b), item_id, seen) for b in keys_of]
+            chunk_items.append((item_id, seen, band_count))
         db.executemany("INSERT INTO story (id, uid, representative_item_id, "
                        "representative_is_original, published_at, first_seen_at, updated_at) "
                        "VALUES (?, ?, ?, 0, ?, ?, ?)", stories)
@@ -802,10 +808,25 @@ def job_fill(spec: Spec) -> dict[str, Any]:
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', "
                        "'new story: filler')", items)
         db.executemany("INSERT INTO story_key (key_hash, story_id) VALUES (?, ?)", keys)
-        db.executemany("INSERT INTO item_band (band, item_id, seen) VALUES (?, ?, ?)", bands)
-        bands_written += len(bands)
+        counts = [n for _, _, n in chunk_items]
+        band_keys.append(nprng.integers(-2**63, 2**63 - 1, size=sum(counts), dtype=np.int64))
+        band_items.append(np.repeat([i for i, _, _ in chunk_items], counts).astype(np.int64))
+        band_seen.append(np.repeat([t for _, t, _ in chunk_items], counts).astype(np.int64))
+    band = np.concatenate(band_keys) if band_keys else np.zeros(0, dtype=np.int64)
+    item = np.concatenate(band_items) if band_items else np.zeros(0, dtype=np.int64)
+    seen_at = np.concatenate(band_seen) if band_seen else np.zeros(0, dtype=np.int64)
+    del band_keys, band_items, band_seen
+    order = np.lexsort((item, band))  # the index's key order: each page written once
+    band, item, seen_at = band[order], item[order], seen_at[order]
+    del order
+    step = 1_000_000
+    for at in range(0, len(band), step):
+        db.executemany("INSERT INTO item_band (band, item_id, seen) VALUES (?, ?, ?)",
+                       zip(band[at:at + step].tolist(), item[at:at + step].tolist(),
+                           seen_at[at:at + step].tolist(), strict=True))
+    bands_written = len(band)
     db.execute("COMMIT")
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.execute("PRAGMA journal_mode=WAL")  # as the store keeps it
     db.close()
     seconds = time.perf_counter() - started
     size = _sqlite_path(spec["db"]).stat().st_size

@@ -1,0 +1,101 @@
+"""The band index's two tables (store/bands.py): whatever was merged, the same rows are
+found, each in one table, and pruning drops them from both."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import create_engine
+from sqlmodel import Session, SQLModel
+
+from aggregator.store import bands
+from aggregator.store.bands import ItemBands, PendingBands
+from aggregator.store.models import ItemBandRecentRow, ItemBandRow
+
+# few distinct keys, so items share bands; the extremes of a signed 64-bit key
+KEYS = st.integers(-3, 3) | st.sampled_from([-2**63, 2**63 - 1])
+
+
+@st.composite
+def commits(draw: st.DrawFn) -> list[list[ItemBands]]:
+    """Commits of new items: (item_id, seen, distinct bands), ids increasing."""
+    sizes = draw(st.lists(st.integers(0, 4), min_size=1, max_size=6))
+    found: list[list[ItemBands]] = []
+    item_id = 0
+    for size in sizes:
+        items: list[ItemBands] = []
+        for _ in range(size):
+            item_id += 1
+            keys = draw(st.lists(KEYS, min_size=1, max_size=4, unique=True))
+            items.append((item_id, draw(st.integers(0, 20)), tuple(keys)))
+        found.append(items)
+    return found
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    engine = create_engine("sqlite://")  # no foreign keys enforced: no items needed
+    SQLModel.metadata.create_all(engine, tables=[ItemBandRow.__table__,  # type: ignore[list-item]
+                                                 ItemBandRecentRow.__table__])
+    with Session(engine) as session:
+        yield session
+    engine.dispose()
+
+
+def _table(session: Session, table: str) -> list[tuple[int, int, int]]:
+    return [tuple(row) for row in session.connection().exec_driver_sql(  # type: ignore[misc]
+        f"SELECT band, item_id, seen FROM {table} ORDER BY band, item_id").all()]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(written=commits(), pending_items=st.lists(st.tuples(st.integers(0, 20),
+                                                           st.lists(KEYS, min_size=1,
+                                                                    max_size=3, unique=True)),
+                                                 max_size=3),
+       merge_at=st.integers(1, 12), wanted=st.sets(KEYS), low=st.integers(0, 20),
+       span=st.integers(0, 20), cutoff=st.integers(0, 21))
+def test_rows_are_found_in_either_table_and_pruned_from_both(
+        written: list[list[ItemBands]], pending_items: list[tuple[int, list[int]]],
+        merge_at: int, wanted: set[int], low: int, span: int, cutoff: int) -> None:
+    rows = {(band, item_id, seen) for items in written for item_id, seen, keys in items
+            for band in keys}
+    with _session() as session:
+        for items in written:
+            pending = PendingBands()
+            pending.add(items)
+            pending.write(session, merge_at=merge_at)
+        main, recent = _table(session, bands.MAIN), _table(session, bands.RECENT)
+        assert set(main) | set(recent) == rows
+        assert not set(main) & set(recent)
+        assert len(recent) < merge_at  # merged once it held merge_at rows
+
+        extra = PendingBands()  # an open transaction's rows, not written yet
+        first = max((i for items in written for i, _, _ in items), default=0) + 1
+        extra.add([(first + n, seen, tuple(keys)) for n, (seen, keys) in
+                   enumerate(pending_items)])
+        every = rows | {(band, item_id, seen) for item_id, seen, keys in extra.items
+                        for band in keys}
+        high = low + span
+        assert bands.stored_hits(session, wanted, low, high, extra) == sorted(
+            (band, item_id) for band, item_id, seen in every
+            if band in wanted and low <= seen <= high)
+
+        old = {(band, item_id, seen) for band, item_id, seen in rows if seen < cutoff}
+        assert bands.prune(session, cutoff) == len({item_id for _, item_id, _ in old})
+        assert set(_table(session, bands.MAIN)) | set(_table(session, bands.RECENT)) == (
+            rows - old)
+
+
+def test_a_merge_moves_every_recent_row_into_the_main_table_in_key_order() -> None:
+    with _session() as session:
+        pending = PendingBands()
+        pending.add([(1, 5, (9, -4)), (2, 6, (-4, 7))])
+        pending.write(session)  # far from the default size: stays recent
+        assert _table(session, bands.MAIN) == []
+        assert bands.recent_rows(session) == 4
+        bands.merge(session)
+        assert _table(session, bands.MAIN) == [(-4, 1, 5), (-4, 2, 6), (7, 2, 6), (9, 1, 5)]
+        assert bands.recent_rows(session) == 0
