@@ -145,7 +145,8 @@ def test_items_get_the_ids_their_rows_and_band_rows_say(store: Store) -> None:
             fingerprints={i.guid: replace(fp, bands=(ord(i.guid),)) for i in items}))
     with store.engine.connect() as connection:
         rows = connection.execute(text(
-            "SELECT item.id, item.guid, band FROM item JOIN item_band ON item_id = item.id"
-            " ORDER BY item.id")).all()
+            "SELECT item.id, item.guid, band FROM item JOIN (SELECT band, item_id FROM"
+            " item_band UNION ALL SELECT band, item_id FROM item_band_recent) AS bands"
+            " ON item_id = item.id ORDER BY item.id")).all()
     assert [(guid, band) for _, guid, band in rows] == [(g, ord(g)) for g in "abcde"]
     assert [item_id for item_id, _, _ in rows] == list(range(rows[0][0], rows[0][0] + 5))
