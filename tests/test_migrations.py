@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -26,6 +30,37 @@ def _assert_the_models_schema(url: str) -> None:
         assert {"source", "item", "story", "story_key", "item_band", "output"} <= tables
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _migrating(db_url: str) -> Iterator[tuple[Any, Any]]:
+    """A connection in one transaction, and an alembic config that migrates through it."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(normalize_database_url(db_url))
+    config = _alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection  # type: ignore[attr-defined]
+            yield connection, config
+    finally:
+        engine.dispose()
+
+
+_SOURCE_ONE = (
+    "INSERT INTO source (id, name, url, poll_interval_seconds, fixed_interval, active, "
+    "stopped, error_count, created_at, next_fetch_at, tags) VALUES (1, 's', "
+    "'http://x/', 1800, false, true, false, 0, :t, :t, '')")
+_STORY_ONE = ("INSERT INTO story (id, uid, representative_is_original, published_at, "
+              "first_seen_at, updated_at) VALUES (1, 'u', false, :t, :t, :t)")
+
+
+def _source_and_story(connection: Any, when: datetime) -> None:
+    """Source 1 and story 1, as every revision stores them."""
+    from sqlalchemy import text
+
+    connection.execute(text(_SOURCE_ONE), {"t": when})
+    connection.execute(text(_STORY_ONE), {"t": when})
 
 
 def test_migrations_build_exactly_the_models(db_url: str) -> None:
@@ -69,10 +104,8 @@ def test_0003_converts_the_stored_band_keys_and_moves_the_fingerprints(
     from pathlib import Path
 
     from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    import aggregator.store.store as store_module
     from aggregator.stories.similarity import fingerprint
 
     title, _, body = (Path(__file__).parent / "data" / "seed-article.ru.txt").read_text(
@@ -82,21 +115,10 @@ def test_0003_converts_the_stored_band_keys_and_moves_the_fingerprints(
     # the text keys of the same fingerprint, as the store kept them before 0003
     whole = [f"{b}:{(k + (1 << 62)) >> 7:014x}00" for b, k in enumerate(fp.bands[:42])]
     lead = [f"L{b}:{(k + (1 << 62)) >> 7:014x}00" for b, k in enumerate(fp.bands[42:])]
-    engine = create_engine(store_module.normalize_database_url(db_url))
-    config = Config()
-    config.set_main_option("script_location",
-                           str(Path(store_module.__file__).parent / "migrations"))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
+    with _migrating(db_url) as (connection, config):
         command.upgrade(config, "0002")
         when = datetime(2026, 11, 24, 9, 0)
-        connection.execute(text(
-            "INSERT INTO source (id, name, url, poll_interval_seconds, fixed_interval, active, "
-            "stopped, error_count, created_at, next_fetch_at, tags) VALUES (1, 's', "
-            "'http://x/', 1800, false, true, false, 0, :t, :t, '')"), {"t": when})
-        connection.execute(text(
-            "INSERT INTO story (id, uid, representative_is_original, published_at, "
-            "first_seen_at, updated_at) VALUES (1, 'u', false, :t, :t, :t)"), {"t": when})
+        _source_and_story(connection, when)
         connection.execute(text(
             "INSERT INTO item (id, source_id, story_id, guid, title, content_html, "
             "summary_text, categories, first_seen_at, last_changed_at, content_hash, cites, "
@@ -108,15 +130,13 @@ def test_0003_converts_the_stored_band_keys_and_moves_the_fingerprints(
         for band in whole + lead:
             connection.execute(text("INSERT INTO item_band (band, item_id, story_id, seen_at) "
                                     "VALUES (:b, 1, 1, :t)"), {"b": band, "t": when})
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
+    with _migrating(db_url) as (connection, config):
         command.upgrade(config, "0003")
         rows = connection.execute(text("SELECT band, seen FROM item_band")).all()
         moved = connection.execute(text(
             "SELECT item_id, seen, words, shingles, signature, slots, skeleton "
             "FROM item_fingerprint")).all()
         columns = {c["name"] for c in inspect(connection).get_columns("item")}
-    engine.dispose()
     seen = int(when.replace(tzinfo=UTC).timestamp())
     assert sorted(b for b, _ in rows) == sorted(fp.bands)
     assert {s for _, s in rows} == {seen}
@@ -132,10 +152,8 @@ def test_0009_drops_the_stored_fingerprints_and_keeps_the_band_keys(db_url: str)
     from pathlib import Path
 
     from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    import aggregator.store.store as store_module
     from aggregator.packing import unpack_text
     from aggregator.stories.similarity import fingerprint
     from aggregator.types import ItemData, Outcome, SourceUpdate
@@ -145,22 +163,11 @@ def test_0009_drops_the_stored_fingerprints_and_keeps_the_band_keys(db_url: str)
     content = "".join(f"<p>{p}</p>" for p in body.split("\n\n"))
     fp = fingerprint(title, body)
     assert fp is not None
-    engine = create_engine(store_module.normalize_database_url(db_url))
-    config = Config()
-    config.set_main_option("script_location",
-                           str(Path(store_module.__file__).parent / "migrations"))
     when = datetime(2026, 11, 24, 9, 0)
     seen = int(when.replace(tzinfo=UTC).timestamp())
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
+    with _migrating(db_url) as (connection, config):
         command.upgrade(config, "0007")
-        connection.execute(text(
-            "INSERT INTO source (id, name, url, poll_interval_seconds, fixed_interval, active, "
-            "stopped, error_count, created_at, next_fetch_at, tags) VALUES (1, 's', "
-            "'http://x/', 1800, false, true, false, 0, :t, :t, '')"), {"t": when})
-        connection.execute(text(
-            "INSERT INTO story (id, uid, representative_is_original, published_at, "
-            "first_seen_at, updated_at) VALUES (1, 'u', false, :t, :t, :t)"), {"t": when})
+        _source_and_story(connection, when)
         connection.execute(text(
             "INSERT INTO item (id, source_id, story_id, guid, title, content_html, "
             "summary_text, categories, published_at, first_seen_at, last_changed_at, "
@@ -174,7 +181,6 @@ def test_0009_drops_the_stored_fingerprints_and_keeps_the_band_keys(db_url: str)
         for band in fp.bands:
             connection.execute(text("INSERT INTO item_band (band, item_id, seen) "
                                     "VALUES (:b, 1000, :seen)"), {"b": band, "seen": seen})
-    engine.dispose()
     store = Store(db_url)  # upgrades to head
     try:
         with store.engine.connect() as connection:
@@ -242,18 +248,13 @@ def _alembic_config() -> object:
 def _at_revision(db_url: str, revision: str, rows: str = "") -> None:
     """The database built by the migrations up to ``revision``, with ``rows`` (SQL)."""
     from alembic import command
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    import aggregator.store.store as store_module
 
-    engine = create_engine(store_module.normalize_database_url(db_url))
-    config = _alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection  # type: ignore[attr-defined]
-        command.upgrade(config, revision)  # type: ignore[arg-type]
+    with _migrating(db_url) as (connection, config):
+        command.upgrade(config, revision)
         for statement in filter(None, (s.strip() for s in rows.split(";"))):
             connection.execute(text(statement))
-    engine.dispose()
 
 
 FIRST_RELEASE_ROWS = """
@@ -404,27 +405,18 @@ def test_0010_keeps_the_body_hashes_and_adds_no_wire_hash(db_url: str) -> None:
     """A source's stored body hash still spares the parse after the upgrade; its wire
     hash is recorded by its next full body."""
     from datetime import UTC, datetime
-    from pathlib import Path
 
     from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    import aggregator.store.store as store_module
 
-    engine = create_engine(store_module.normalize_database_url(db_url))
-    config = Config()
-    config.set_main_option("script_location",
-                           str(Path(store_module.__file__).parent / "migrations"))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
+    with _migrating(db_url) as (connection, config):
         command.upgrade(config, "0007")
         connection.execute(text(
             "INSERT INTO source (id, name, url, poll_interval_seconds, fixed_interval, active, "
             "stopped, error_count, created_at, next_fetch_at, tags, body_hash) VALUES (1, 's', "
             "'http://x/', 1800, false, true, false, 0, :t, :t, '', 'abc')"),
             {"t": datetime(2026, 12, 1, 9, 0)})
-    engine.dispose()
     store = Store(db_url)  # upgrades to head
     try:
         claimed = store.claim_sources(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
@@ -437,30 +429,16 @@ def test_0011_keeps_the_band_rows_without_foreign_keys_and_back(db_url: str) -> 
     """The stored band rows stay in item_band (copied on SQLite to drop its foreign key);
     a downgrade folds item_band_recent back into it and restores the key."""
     from datetime import datetime
-    from pathlib import Path
 
     from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    import aggregator.store.store as store_module
 
-    engine = create_engine(store_module.normalize_database_url(db_url))
-    config = Config()
-    config.set_main_option("script_location",
-                           str(Path(store_module.__file__).parent / "migrations"))
     when = datetime(2026, 12, 1, 9, 0)
     rows = [(2**63 - 1, 1000, 5), (-2**63, 1000, 5), (7, 1000, 5)]
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
+    with _migrating(db_url) as (connection, config):
         command.upgrade(config, "0010")
-        connection.execute(text(
-            "INSERT INTO source (id, name, url, poll_interval_seconds, fixed_interval, active, "
-            "stopped, error_count, created_at, next_fetch_at, tags) VALUES (1, 's', "
-            "'http://x/', 1800, false, true, false, 0, :t, :t, '')"), {"t": when})
-        connection.execute(text(
-            "INSERT INTO story (id, uid, representative_is_original, published_at, "
-            "first_seen_at, updated_at) VALUES (1, 'u', false, :t, :t, :t)"), {"t": when})
+        _source_and_story(connection, when)
         connection.execute(text(
             "INSERT INTO item (id, source_id, story_id, guid, title, content_html, "
             "summary_text, categories, published_at, first_seen_at, last_changed_at, "
@@ -484,4 +462,3 @@ def test_0011_keeps_the_band_rows_without_foreign_keys_and_back(db_url: str) -> 
             "item"]
         assert sorted(connection.execute(text(
             "SELECT band, item_id, seen FROM item_band")).all()) == sorted([*rows, (8, 1000, 6)])
-    engine.dispose()
