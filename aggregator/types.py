@@ -14,8 +14,6 @@ Stage names follow the data flow::
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -407,6 +405,9 @@ class SiteFile:
     @staticmethod
     def of(path: str, body: bytes, updated: datetime, media_type: str,
            content_security_policy: str | None = None) -> SiteFile:
+        import gzip  # here: the parse worker imports this module and needs neither
+        import hashlib  # (hashlib loads OpenSSL, 3.5 MB)
+
         return SiteFile(
             path=path, body=body, gzip_body=gzip.compress(body, mtime=0),
             etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',

@@ -19,10 +19,8 @@ hubs and the store; nothing here does I/O, and the clock comes in as an argument
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urljoin
@@ -45,10 +43,10 @@ RETRY_AFTER = {
 }
 #: an unsubscription the hub never verifies is forgotten after this long
 UNSUBSCRIBE_WAIT = timedelta(days=1)
-#: the signature methods the spec allows (sha1 only for older hubs)
-SIGNATURES: Mapping[str, Callable[..., object]] = {
-    "sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha384": hashlib.sha384,
-    "sha512": hashlib.sha512}
+#: the signature methods the spec allows (sha1 only for older hubs), by hashlib's names
+#: (hmac and hashlib are imported where a signature is made: the parse worker imports
+#: this module for ``discover`` and so loads no OpenSSL, 3.5 MB)
+SIGNATURES = frozenset({"sha1", "sha256", "sha384", "sha512"})
 CALLBACK_PATH = "websub/"
 _LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]*)*)")
 _REL = re.compile(r"""\brel\s*=\s*(?:"([^"]*)"|([^\s;,"]+))""", re.IGNORECASE)
@@ -97,7 +95,11 @@ def callback_url(base: str, token: str) -> str:
 
 def sign(secret: str, body: bytes, method: str = "sha256") -> str:
     """The ``X-Hub-Signature`` value a hub sends with ``body``."""
-    digest = hmac.new(secret.encode(), body, SIGNATURES[method]).hexdigest()  # type: ignore[arg-type]
+    import hmac
+
+    if method not in SIGNATURES:
+        raise KeyError(method)
+    digest = hmac.new(secret.encode(), body, method).hexdigest()
     return f"{method}={digest}"
 
 
@@ -109,6 +111,8 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     method = method.strip().lower()
     if method not in SIGNATURES or not digest.strip():
         return False
+    import hmac
+
     expected = sign(secret, body, method).partition("=")[2]
     return hmac.compare_digest(expected.encode(), digest.strip().lower().encode("utf-8"))
 

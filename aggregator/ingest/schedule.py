@@ -25,7 +25,6 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 
 from aggregator.types import Outcome
 
@@ -134,6 +133,8 @@ def _http_date(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
+        from email.utils import parsedate_to_datetime  # here: 1.9 MB, rarely needed
+
         when = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError):
         return None
