@@ -22,8 +22,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import (
     Connection,
     Engine,
-    bindparam,
-    case,
     delete,
     event,
     func,
@@ -820,10 +818,12 @@ class Store:
                 others.append((source_id, change))
         with self._session() as session:
             connection = session.connection()
-            if confirmed:
-                connection.execute(_CONFIRMED, confirmed)
-            if failed:
-                connection.execute(_FAILED, failed)
+            mark = placeholder(connection)
+            for sql, names, rows in ((_CONFIRMED, _CONFIRMED_COLUMNS, confirmed),
+                                     (_FAILED, _FAILED_COLUMNS, failed)):
+                if rows:  # the driver's own executemany (store/driver.py)
+                    connection.exec_driver_sql(sql.format(m=mark),
+                                               bound(connection, _SOURCE_TABLE, names, rows))
             ids = sorted({source_id for source_id, _ in others})
             rows = {row.id: row for start in range(0, len(ids), 500)
                     for row in session.exec(select(SourceRow).where(
@@ -951,7 +951,6 @@ class Store:
 # What Store._record_state does to a row, for the two common cases, in SQL: bound by
 # name (b_*) per source; the names must differ from the columns'.
 
-_SOURCE = SourceRow.__table__.c  # type: ignore[attr-defined]
 
 
 _SOURCE_TABLE = SQLModel.metadata.tables["source"]
@@ -1083,55 +1082,44 @@ def _count(written: Sequence[tuple[SourceUpdate, Added | None]]) -> None:
         metrics.count("story_merges", added.merges)
 
 
-def _param(name: str, column: str) -> Any:
-    return bindparam(name, type_=_SOURCE[column].type)
-
-
-def _polled_values() -> dict[str, Any]:
-    """What every poll sets: when, how, the next time, and the lease released."""
-    return {"last_fetched_at": _param("b_now", "last_fetched_at"),
-            "last_outcome": _param("b_outcome", "last_outcome"),
-            "last_http_status": _param("b_status", "last_http_status"),
-            "next_fetch_at": func.coalesce(_param("b_next", "next_fetch_at"),
-                                           _SOURCE.next_fetch_at),
-            "lease_owner": None, "lease_until": None}
-
-
-_moved = _param("b_moved", "moved_to")
-_body_hash = _param("b_body_hash", "body_hash")
-#: a 304 or the same body again: the source is fine; its validators and body hash kept
-_CONFIRMED = update(SourceRow).where(_SOURCE.id == bindparam("b_id")).values(
-    **_polled_values(), stopped=False, error_count=0, last_error=None,
-    last_success_at=_param("b_now2", "last_success_at"),
-    etag=_param("b_etag", "etag"), last_modified=_param("b_last_modified", "last_modified"),
-    body_hash=func.coalesce(_body_hash, _SOURCE.body_hash),
-    wire_hash=case((_body_hash.is_(None), _SOURCE.wire_hash),
-                   else_=_param("b_wire_hash", "wire_hash")),
-    moved_to=case((_moved.is_(None), _SOURCE.moved_to), (_moved == _SOURCE.url, None),
-                  else_=_moved),
+#: a 304 or the same body again: the source is fine; its validators and body hash kept.
+#: The driver's own SQL (``{m}``: its parameter mark), the values in _CONFIRMED_COLUMNS'
+#: order, each converted as that column's type converts it
+_CONFIRMED = (
+    "UPDATE source SET last_fetched_at = {m}, last_outcome = {m}, last_http_status = {m},"
+    " next_fetch_at = COALESCE({m}, next_fetch_at), lease_owner = NULL, lease_until = NULL,"
+    " stopped = {m}, error_count = 0, last_error = NULL, last_success_at = {m}, etag = {m},"
+    " last_modified = {m}, body_hash = COALESCE({m}, body_hash),"
+    " wire_hash = CASE WHEN CAST({m} AS VARCHAR) IS NULL THEN wire_hash ELSE {m} END,"
     # moved (or back): the URL it is fetched from is the new one, whichever it is
-    host=case((_moved.is_(None), _SOURCE.host), else_=_param("b_host", "host")))
+    " moved_to = CASE WHEN CAST({m} AS VARCHAR) IS NULL THEN moved_to"
+    " WHEN {m} = url THEN NULL ELSE {m} END,"
+    " host = CASE WHEN CAST({m} AS VARCHAR) IS NULL THEN host ELSE {m} END"
+    " WHERE id = {m}")
+_CONFIRMED_COLUMNS = ("last_fetched_at", "last_outcome", "last_http_status", "next_fetch_at",
+                      "stopped", "last_success_at", "etag", "last_modified", "body_hash",
+                      "body_hash", "wire_hash", "moved_to", "moved_to", "moved_to",
+                      "moved_to", "host", "id")
 #: an error (or 410 Gone): counted, said, and a gone source stopped
-_FAILED = update(SourceRow).where(_SOURCE.id == bindparam("b_id")).values(
-    **_polled_values(), error_count=_SOURCE.error_count + 1,
-    last_error=_param("b_error", "last_error"), stopped=_param("b_stopped", "stopped"))
+_FAILED = (
+    "UPDATE source SET last_fetched_at = {m}, last_outcome = {m}, last_http_status = {m},"
+    " next_fetch_at = COALESCE({m}, next_fetch_at), lease_owner = NULL, lease_until = NULL,"
+    " error_count = error_count + 1, last_error = {m}, stopped = {m} WHERE id = {m}")
+_FAILED_COLUMNS = ("last_fetched_at", "last_outcome", "last_http_status", "next_fetch_at",
+                   "last_error", "stopped", "id")
 
 
-def _polled(source_id: int, change: SourceUpdate) -> dict[str, Any]:
-    return {"b_id": source_id, "b_now": change.now, "b_outcome": change.outcome.value,
-            "b_status": change.http_status, "b_next": change.next_fetch_at}
+def _confirmed_values(source_id: int, change: SourceUpdate) -> tuple[Any, ...]:
+    body_hash, moved = change.body_hash or None, change.moved_to
+    return (change.now, change.outcome.value, change.http_status, change.next_fetch_at, False,
+            change.now, change.etag, change.last_modified, body_hash, body_hash,
+            change.wire_hash or None, moved, moved, moved, moved,
+            url_host(moved)[:255] if moved else None, source_id)
 
 
-def _confirmed_values(source_id: int, change: SourceUpdate) -> dict[str, Any]:
-    return {**_polled(source_id, change), "b_now2": change.now, "b_etag": change.etag,
-            "b_last_modified": change.last_modified, "b_body_hash": change.body_hash or None,
-            "b_wire_hash": change.wire_hash or None, "b_moved": change.moved_to,
-            "b_host": url_host(change.moved_to)[:255] if change.moved_to else None}
-
-
-def _failed_values(source_id: int, change: SourceUpdate) -> dict[str, Any]:
-    return {**_polled(source_id, change), "b_error": change.error,
-            "b_stopped": change.outcome is Outcome.GONE}
+def _failed_values(source_id: int, change: SourceUpdate) -> tuple[Any, ...]:
+    return (change.now, change.outcome.value, change.http_status, change.next_fetch_at,
+            change.error, change.outcome is Outcome.GONE, source_id)
 
 
 def _enclosures(session: Session, item_ids: list[int]) -> dict[int, tuple[Enclosure, ...]]:
