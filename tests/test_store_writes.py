@@ -247,3 +247,31 @@ def test_apply_many_writes_what_core_did(store: Store, polls: list[SourceUpdate]
     for a, b in pairs:
         assert {k: v for k, v in rows[a].items() if k not in ("id", "name", "url")} == \
             {k: v for k, v in rows[b].items() if k not in ("id", "name", "url")}
+
+
+def test_a_claim_reads_each_source_as_the_orm_does(store: Store) -> None:
+    """claim_sources leases and reads with the driver's own SQL: each source it hands
+    back is the one source_to_fetch reads through the ORM (moved, its feed's rhythm,
+    errors, validators, its own interval), on SQLite and PostgreSQL."""
+    store.sync_sources([SourceConfig(name=f"s{i}", url=f"https://e{i}.example.com/{i}.xml",
+                                     poll_interval=timedelta(hours=i) if i % 2 else None)
+                        for i in range(1, 7)], timedelta(minutes=30), NOW)
+    token = store.lease_token()
+    ids = [s.id for s in store.claim_sources(NOW, token=token)]
+    store.apply_many([(ids[0], SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=NOW,
+                                            next_fetch_at=NOW - timedelta(minutes=1),
+                                            http_status=304, etag='"é"', body_hash="b" * 64,
+                                            moved_to="https://example.org/moved.xml")),
+                      (ids[1], SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=NOW,
+                                            next_fetch_at=NOW, weekly_entries=2.75,
+                                            feed_ttl_seconds=600, last_modified="Wed")),
+                      (ids[2], SourceUpdate(outcome=Outcome.ERROR, now=NOW,
+                                            next_fetch_at=NOW, error="HTTP 500"))])
+    store.release_leases(token)
+    claimed = store.claim_sources(NOW + timedelta(seconds=1), per_host=1)
+    assert len(claimed) == 6
+    later = NOW + timedelta(seconds=2)
+    assert [replace(s, due_at=s.due_at and s.due_at.astimezone(UTC)) for s in claimed] == [
+        store.source_to_fetch(s.id, NOW + timedelta(seconds=1)) for s in claimed]
+    assert claimed[1].weekly_entries == 2.75 and claimed[0].url.endswith("moved.xml")
+    assert store.claim_sources(later, per_host=1) == []  # leased to the first claim
