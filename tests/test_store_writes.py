@@ -7,9 +7,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, case, create_engine, func, text, update
 from sqlmodel import SQLModel
 
 from aggregator.config import SourceConfig
@@ -17,6 +17,7 @@ from aggregator.packing import pack_text
 from aggregator.store import Store
 from aggregator.store.driver import insert_many, select_rows
 from aggregator.store.store import create_schema
+from aggregator.text import url_host
 from aggregator.types import Credit, ItemData, Outcome, SourceUpdate
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -150,3 +151,127 @@ def test_items_get_the_ids_their_rows_and_band_rows_say(store: Store) -> None:
             " ON item_id = item.id ORDER BY item.id")).all()
     assert [(guid, band) for _, guid, band in rows] == [(g, ord(g)) for g in "abcde"]
     assert [item_id for item_id, _, _ in rows] == list(range(rows[0][0], rows[0][0] + 5))
+
+
+# apply_many's UPDATEs as SQLAlchemy's Core statements (how it wrote before it sent the
+# driver its own SQL): the reference the driver's must match, row for row
+_SOURCE = SQLModel.metadata.tables["source"].c
+
+
+def _param(name: str, column: str) -> Any:
+    return bindparam(name, type_=_SOURCE[column].type)
+
+
+def _polled_values() -> dict[str, Any]:
+    return {"last_fetched_at": _param("b_now", "last_fetched_at"),
+            "last_outcome": _param("b_outcome", "last_outcome"),
+            "last_http_status": _param("b_status", "last_http_status"),
+            "next_fetch_at": func.coalesce(_param("b_next", "next_fetch_at"),
+                                           _SOURCE.next_fetch_at),
+            "lease_owner": None, "lease_until": None}
+
+
+_MOVED, _BODY_HASH = _param("b_moved", "moved_to"), _param("b_body_hash", "body_hash")
+_CORE_CONFIRMED = update(SQLModel.metadata.tables["source"]).where(
+    _SOURCE.id == bindparam("b_id")).values(
+    **_polled_values(), stopped=False, error_count=0, last_error=None,
+    last_success_at=_param("b_now2", "last_success_at"),
+    etag=_param("b_etag", "etag"), last_modified=_param("b_last_modified", "last_modified"),
+    body_hash=func.coalesce(_BODY_HASH, _SOURCE.body_hash),
+    wire_hash=case((_BODY_HASH.is_(None), _SOURCE.wire_hash),
+                   else_=_param("b_wire_hash", "wire_hash")),
+    moved_to=case((_MOVED.is_(None), _SOURCE.moved_to), (_SOURCE.url == _MOVED, None),
+                  else_=_MOVED),
+    host=case((_MOVED.is_(None), _SOURCE.host), else_=_param("b_host", "host")))
+_CORE_FAILED = update(SQLModel.metadata.tables["source"]).where(
+    _SOURCE.id == bindparam("b_id")).values(
+    **_polled_values(), error_count=_SOURCE.error_count + 1,
+    last_error=_param("b_error", "last_error"), stopped=_param("b_stopped", "stopped"))
+
+
+def _core(source_id: int, change: SourceUpdate) -> tuple[Any, dict[str, Any]]:
+    polled = {"b_id": source_id, "b_now": change.now, "b_outcome": change.outcome.value,
+              "b_status": change.http_status, "b_next": change.next_fetch_at}
+    if change.outcome in (Outcome.ERROR, Outcome.GONE):
+        return _CORE_FAILED, {**polled, "b_error": change.error,
+                              "b_stopped": change.outcome is Outcome.GONE}
+    return _CORE_CONFIRMED, {
+        **polled, "b_now2": change.now, "b_etag": change.etag,
+        "b_last_modified": change.last_modified, "b_body_hash": change.body_hash or None,
+        "b_wire_hash": change.wire_hash or None, "b_moved": change.moved_to,
+        "b_host": url_host(change.moved_to)[:255] if change.moved_to else None}
+
+
+_TEXT = st.one_of(st.none(), st.just(""), st.text("aé\"0", min_size=1, max_size=4))
+_POLLS = st.builds(
+    lambda outcome, when, status, etag, modified, body_hash, wire_hash, moved, error: SourceUpdate(
+        outcome=outcome, now=when or NOW, next_fetch_at=when if outcome is not Outcome.GONE
+        else None, http_status=status, etag=etag, last_modified=modified,
+        body_hash=body_hash, wire_hash=wire_hash, moved_to=moved,
+        error=error if outcome is not Outcome.NOT_MODIFIED else None),
+    st.sampled_from([Outcome.NOT_MODIFIED, Outcome.ERROR, Outcome.GONE]), WHEN,
+    st.sampled_from([None, 200, 304, 410, 500]), _TEXT, _TEXT, _TEXT, _TEXT,
+    st.sampled_from([None, "https://example.com/{i}.xml", "https://example.org/new.xml",
+                     "https://Example.org:8443/x"]), _TEXT)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(polls=st.lists(_POLLS, min_size=1, max_size=6))
+def test_apply_many_writes_what_core_did(store: Store, polls: list[SourceUpdate]) -> None:
+    """The 304s and errors apply_many sends as the driver's own SQL leave each source
+    exactly as the Core statements did, from a state with history (a move, a body hash,
+    an error), on SQLite and PostgreSQL."""
+    store.sync_sources([SourceConfig(name=f"s{i}", url=f"https://example.com/{i}.xml")
+                        for i in range(2 * len(polls))], timedelta(minutes=30), NOW)
+    ids = {s.name: s.id for s in store.claim_sources(NOW, due_only=False)}
+    history = [SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=NOW, next_fetch_at=NOW,
+                            http_status=200, body_hash="a" * 64, wire_hash="w" * 64,
+                            etag='"e1"', moved_to="https://example.net/moved.xml"),
+               SourceUpdate(outcome=Outcome.ERROR, now=NOW, next_fetch_at=NOW,
+                            http_status=503, error="HTTP 503")]
+    store.apply_many([(i, change) for i in ids.values() for change in history[:1]])
+    store.apply_many([(i, change) for i in ids.values() for change in history[1:]])
+    ours, pairs = [], []
+    with store.engine.begin() as connection:
+        for n, change in enumerate(polls):
+            a, b = ids[f"s{2 * n}"], ids[f"s{2 * n + 1}"]
+            moved = change.moved_to
+            statement, values = _core(a, replace(change, moved_to=moved and moved.format(i=2 * n)))
+            connection.execute(statement, [values])
+            ours.append((b, replace(change, moved_to=moved and moved.format(i=2 * n + 1))))
+            pairs.append((a, b))
+    store.apply_many(ours)
+    with store.engine.connect() as connection:
+        rows = {row.id: row._asdict() for row in connection.execute(text("SELECT * FROM source"))}
+    for a, b in pairs:
+        assert {k: v for k, v in rows[a].items() if k not in ("id", "name", "url")} == \
+            {k: v for k, v in rows[b].items() if k not in ("id", "name", "url")}
+
+
+def test_a_claim_reads_each_source_as_the_orm_does(store: Store) -> None:
+    """claim_sources leases and reads with the driver's own SQL: each source it hands
+    back is the one source_to_fetch reads through the ORM (moved, its feed's rhythm,
+    errors, validators, its own interval), on SQLite and PostgreSQL."""
+    store.sync_sources([SourceConfig(name=f"s{i}", url=f"https://e{i}.example.com/{i}.xml",
+                                     poll_interval=timedelta(hours=i) if i % 2 else None)
+                        for i in range(1, 7)], timedelta(minutes=30), NOW)
+    token = store.lease_token()
+    ids = [s.id for s in store.claim_sources(NOW, token=token)]
+    store.apply_many([(ids[0], SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=NOW,
+                                            next_fetch_at=NOW - timedelta(minutes=1),
+                                            http_status=304, etag='"é"', body_hash="b" * 64,
+                                            moved_to="https://example.org/moved.xml")),
+                      (ids[1], SourceUpdate(outcome=Outcome.NOT_MODIFIED, now=NOW,
+                                            next_fetch_at=NOW, weekly_entries=2.75,
+                                            feed_ttl_seconds=600, last_modified="Wed")),
+                      (ids[2], SourceUpdate(outcome=Outcome.ERROR, now=NOW,
+                                            next_fetch_at=NOW, error="HTTP 500"))])
+    store.release_leases(token)
+    claimed = store.claim_sources(NOW + timedelta(seconds=1), per_host=1)
+    assert len(claimed) == 6
+    later = NOW + timedelta(seconds=2)
+    assert [replace(s, due_at=s.due_at and s.due_at.astimezone(UTC)) for s in claimed] == [
+        store.source_to_fetch(s.id, NOW + timedelta(seconds=1)) for s in claimed]
+    assert claimed[1].weekly_entries == 2.75 and claimed[0].url.endswith("moved.xml")
+    assert store.claim_sources(later, per_host=1) == []  # leased to the first claim

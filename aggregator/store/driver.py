@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table
+from sqlalchemy import Connection, Dialect, Float, Table
+from sqlalchemy.types import TypeEngine
 
 from aggregator.store.bands import placeholder
 from aggregator.store.models import UTCDateTime
@@ -60,10 +61,17 @@ def _utc(dialect: Dialect) -> Processor | None:
 @lru_cache(maxsize=64)  # by dialect: one per engine
 def _result(dialect: Dialect, table: Table, names: tuple[str, ...]) -> tuple[
         tuple[int, Processor], ...]:
-    """The columns' result processors on ``dialect`` (those that do something)."""
-    found = ((i, table.c[name].type.dialect_impl(dialect).result_processor(dialect, None))
-             for i, name in enumerate(names))
+    """The columns' result processors on ``dialect`` (those that do something). A float
+    column has none: both drivers read it as a float (and psycopg's Numeric processor
+    needs the column's type code, which is not known here)."""
+    found = ((i, _reader(dialect, table.c[name].type)) for i, name in enumerate(names))
     return tuple((i, p) for i, p in found if p is not None)
+
+
+def _reader(dialect: Dialect, type_: TypeEngine[Any]) -> Processor | None:
+    if isinstance(type_, Float) and not type_.asdecimal:
+        return None
+    return type_.dialect_impl(dialect).result_processor(dialect, None)
 
 
 def bound(connection: Connection, table: Table, names: tuple[str, ...],
