@@ -18,9 +18,9 @@ from aggregator.ingest.normalize import normalize_entry_with_text
 from aggregator.ingest.parse import parse_feed
 from aggregator.ingest.schedule import feed_ttl, weekly_entry_rate
 from aggregator.packing import pack_texts
+from aggregator.stories import similarity
 from aggregator.stories.attribution import CACHED, find_credits
 from aggregator.stories.dedupe import shared_urls, story_keys, unique_items
-from aggregator.stories import similarity
 from aggregator.text import http_url
 from aggregator.types import Credit, FeedMeta, Fingerprint, PreparedFeed
 

@@ -208,10 +208,9 @@ def signatures_of_many(hashes: np.ndarray, starts: list[int], body_starts: list[
     filled = ends > runs
     minima = np.full((len(runs), num_perm), _EMPTY, dtype=np.uint32)
     minima[filled] = np.minimum.reduceat(permuted, runs[filled], axis=1).T
-    minima = minima.reshape(len(body_starts), 4, num_perm)
-    opening_sig = minima[:, 1]
-    lead_sig = np.minimum(opening_sig, minima[:, 2])
-    whole = np.minimum(lead_sig, np.minimum(minima[:, 0], minima[:, 3]))
+    title, opening_sig, rest_of_lead, rest = (minima[part::4] for part in range(4))
+    lead_sig = np.minimum(opening_sig, rest_of_lead)
+    whole = np.minimum(lead_sig, np.minimum(title, rest))
     return whole, lead_sig, opening_sig
 
 

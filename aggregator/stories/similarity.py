@@ -385,9 +385,9 @@ def fingerprints(items: Sequence[tuple[str, str]],
                 numbers=w.slots,
                 skeleton_hash=w.skeleton_hash,
             )
-    for i, w in enumerate(words):
-        if w is not None and found[i] is None:
-            found[i] = _one_by_one(w, tuning)
+    for i, alone in enumerate(words):
+        if alone is not None and found[i] is None:
+            found[i] = _one_by_one(alone, tuning)
     return found
 
 
