@@ -23,6 +23,7 @@ from aggregator.stories.similarity import (
     _mask,
     _names,
     _one_by_one,
+    _positions,
     _unify,
     _words,
     comparable_text,
@@ -161,6 +162,12 @@ def test_a_text_is_the_same_as_itself(words: list[str]) -> None:
     fp = _fp("", " ".join(words))
     match = compare(fp, fp)
     assert match.same and match.jaccard == 1.0
+
+
+@given(st.lists(st.sampled_from("abcd"), max_size=30), st.sets(st.sampled_from("abcd")))
+def test_positions_are_those_of_the_wanted_words(words: list[str], wanted: set[str]) -> None:
+    wanted &= set(words)
+    assert _positions(words, wanted) == [i for i, w in enumerate(words) if w in wanted]
 
 
 TEXT = st.lists(WORDS, max_size=80).map(" ".join)

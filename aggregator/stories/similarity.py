@@ -266,6 +266,22 @@ def _names(cased: str) -> set[str]:
     return names
 
 
+def _positions(words: list[str], wanted: set[str]) -> list[int]:
+    """Where ``words`` holds one of ``wanted``, in order (list.index scans faster than a
+    loop over every word)."""
+    found: list[int] = []
+    for word in wanted:
+        at = words.index(word)  # (each of wanted is in words)
+        while True:
+            found.append(at)
+            try:
+                at = words.index(word, at + 1)
+            except ValueError:
+                break
+    found.sort()
+    return found
+
+
 def _mask(folded: list[str], names: set[str]) -> tuple[list[str], dict[int, str]]:
     """The folded words with numbers, dates and names masked, and the date words found,
     by position ("jul", "mon")."""
@@ -275,8 +291,8 @@ def _mask(folded: list[str], names: set[str]) -> tuple[list[str], dict[int, str]
     # (a word that starts with a digit has no date prefix and is not ambiguous)
     datelike = {word for word in distinct
                 if word[:3] in _DATE_PREFIXES or word in _AMBIGUOUS}
-    dates = {i: key for i, word in enumerate(folded)
-             if word in datelike and (key := _date_key(folded, i))} if datelike else {}
+    dates = {i: key for i in _positions(folded, datelike)
+             if (key := _date_key(folded, i))} if datelike else {}
     masked = list(map(masks.get, folded, folded))
     for i in dates:  # a date word starts with a letter: no number is masked as a date
         masked[i] = "@"
