@@ -361,8 +361,10 @@ def _words(title: str, text: str, tuning: Tuning) -> _Words | None:
 
 
 def fingerprint(title: str, text: str, tuning: Tuning = DEFAULT) -> Fingerprint | None:
-    """The fingerprint of an item, or None when it has too little text."""
-    return fingerprints([(title, text)], tuning)[0]
+    """The fingerprint of an item, or None when it has too little text (one item alone:
+    :func:`fingerprints` costs less per item for many, more for one)."""
+    words = _words(title, text, tuning)
+    return None if words is None else _one_by_one(words, tuning)
 
 
 def fingerprints(items: Sequence[tuple[str, str]],
@@ -408,7 +410,8 @@ def fingerprints(items: Sequence[tuple[str, str]],
 
 
 def _one_by_one(w: _Words, tuning: Tuning) -> Fingerprint:
-    """The fingerprint of a text whose body is shorter than a shingle (or that is)."""
+    """The fingerprint of one item, its MinHash arithmetic alone (also for the texts
+    :func:`fingerprints` leaves out: a body shorter than a shingle, or a text)."""
     from aggregator.stories import minhash
 
     def signatures(hashes: Any, body_start: int) -> tuple[Any, Any, Any]:
