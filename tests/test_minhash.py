@@ -9,7 +9,19 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.stories.minhash import _draw, _permutations, band_keys, distinct, signatures
+from aggregator.stories.minhash import (
+    _draw,
+    _permutations,
+    band_keys,
+    band_keys_of_many,
+    distinct,
+    packed,
+    packed_rows,
+    shingle_hashes,
+    shingle_hashes_of_many,
+    signatures,
+    signatures_of_many,
+)
 
 HASHES = st.lists(st.integers(0, 2**32 - 1), max_size=40)
 PERMS = 16
@@ -73,3 +85,45 @@ def test_the_default_permutations_kept_are_those_drawn() -> None:
     assert kept[0].tolist() == drawn[0].tolist()
     assert kept[1].tolist() == drawn[1].tolist()
     assert _permutations(2, 128)[0].tolist() == _draw(2, 128)[0].tolist()
+
+
+TOKENS = st.lists(st.sampled_from(["a", "b", "c", "ё", "дом", "1", "2024"]), min_size=5,
+                  max_size=30)
+
+
+@given(st.lists(TOKENS, min_size=1, max_size=6))
+def test_shingle_hashes_of_many_texts_are_each_texts(texts: list[list[str]]) -> None:
+    hashes, starts = shingle_hashes_of_many(texts, 5)
+    assert starts[0] == 0 and starts[-1] == len(hashes)
+    for k, tokens in enumerate(texts):
+        assert hashes[starts[k]:starts[k + 1]].tolist() == shingle_hashes(tokens, 5).tolist()
+
+
+@given(st.lists(st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=30), min_size=1,
+                max_size=6), st.data())
+def test_signatures_of_many_texts_are_each_texts(texts: list[list[int]],
+                                                 data: st.DataObject) -> None:
+    body_starts = [data.draw(st.integers(0, len(t))) for t in texts]
+    opening_end = data.draw(st.integers(1, 8))
+    lead_end = data.draw(st.integers(1, 20))
+    starts = [0]
+    for values in texts:
+        starts.append(starts[-1] + len(values))
+    every = np.array([v for values in texts for v in values], dtype=np.uint32)
+    together = signatures_of_many(every, starts, body_starts, seed=1, num_perm=PERMS,
+                                  opening_end=opening_end, lead_end=lead_end)
+    for k, values in enumerate(texts):
+        alone = signatures(np.array(values, dtype=np.uint32), body_starts[k], seed=1,
+                           num_perm=PERMS, opening_end=opening_end, lead_end=lead_end)
+        assert [s[k].tolist() for s in together] == [s.tolist() for s in alone]
+    assert packed_rows(*together) == [packed(*(s[k] for s in together))
+                                      for k in range(len(texts))]
+
+
+@given(st.lists(st.lists(st.integers(0, 2**32 - 1), min_size=24, max_size=24), min_size=1,
+                max_size=5), st.booleans())
+def test_band_keys_of_many_signatures_are_each_signatures(rows: list[list[int]],
+                                                          lead: bool) -> None:
+    together = band_keys_of_many(np.array(rows, dtype=np.uint32), 7, 3, lead=lead)
+    assert together == [band_keys(np.array(r, dtype=np.uint32), 7, 3, lead=lead)
+                        for r in rows]

@@ -22,10 +22,14 @@ from aggregator.stories.similarity import (
     _date_key,
     _mask,
     _names,
+    _one_by_one,
+    _positions,
     _unify,
+    _words,
     comparable_text,
     compare,
     fingerprint,
+    fingerprints,
 )
 from aggregator.text import fold
 
@@ -158,6 +162,28 @@ def test_a_text_is_the_same_as_itself(words: list[str]) -> None:
     fp = _fp("", " ".join(words))
     match = compare(fp, fp)
     assert match.same and match.jaccard == 1.0
+
+
+@given(st.lists(st.sampled_from("abcd"), max_size=30), st.sets(st.sampled_from("abcd")))
+def test_positions_are_those_of_the_wanted_words(words: list[str], wanted: set[str]) -> None:
+    wanted &= set(words)
+    assert _positions(words, wanted) == [i for i, w in enumerate(words) if w in wanted]
+
+
+TEXT = st.lists(WORDS, max_size=80).map(" ".join)
+TUNINGS = st.sampled_from([Tuning(), Tuning(title_words=20), Tuning(shingle=3, min_words=2),
+                           Tuning(lead_words=10, opening_words=12)])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(TEXT, TEXT), max_size=8), TUNINGS)
+def test_fingerprints_together_are_those_made_one_by_one(items: list[tuple[str, str]],
+                                                         tuning: Tuning) -> None:
+    """fingerprints batches the MinHash arithmetic of many items: each fingerprint must be
+    the one the item alone makes (_one_by_one: the arithmetic item by item)."""
+    alone = [w and _one_by_one(w, tuning) for w in (_words(t, x, tuning) for t, x in items)]
+    assert fingerprints(items, tuning) == alone
+    assert [fingerprint(t, x, tuning) for t, x in items] == alone
 
 
 # --- the verdict ---------------------------------------------------------------------------

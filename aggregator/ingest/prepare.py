@@ -18,11 +18,15 @@ from aggregator.ingest.normalize import normalize_entry_with_text
 from aggregator.ingest.parse import parse_feed
 from aggregator.ingest.schedule import feed_ttl, weekly_entry_rate
 from aggregator.packing import pack_texts
-from aggregator.stories.attribution import find_credits
+from aggregator.stories import similarity
+from aggregator.stories.attribution import CACHED, find_credits
 from aggregator.stories.dedupe import shared_urls, story_keys, unique_items
-from aggregator.stories.similarity import fingerprint
 from aggregator.text import http_url
 from aggregator.types import Credit, FeedMeta, Fingerprint, PreparedFeed
+
+# Items fingerprinted together: their texts and titles stay in attribution's cache
+# (attribution.CACHED texts, two an item) until find_credits reads them.
+_BATCH = CACHED // 2 - 4
 
 
 def _site_url(link: str | None, feed_url: str) -> str | None:
@@ -46,10 +50,12 @@ def prepare_feed(body: bytes, headers: Mapping[str, str], url: str,
     hub, topic = discover(parsed.hub, parsed.self_url, headers, url)
     fingerprints: dict[str, Fingerprint | None] = {}
     credits: dict[str, Credit | None] = {}
-    for item in items:  # an item's credits right after its fingerprint: attribution
-        text = texts[item.guid]  # reuses what it found in the text when stripping it
-        fingerprints[item.guid] = fingerprint(item.title, text)
-        credits[item.guid] = find_credits(text)
+    for start in range(0, len(items), _BATCH):  # the credits right after the fingerprints:
+        batch = items[start:start + _BATCH]  # attribution reuses what it found when stripping
+        made = similarity.fingerprints([(item.title, texts[item.guid]) for item in batch])
+        for item, fp in zip(batch, made, strict=True):
+            fingerprints[item.guid] = fp
+            credits[item.guid] = find_credits(texts[item.guid])
     return PreparedFeed(
         feed=FeedMeta(parsed.title, _site_url(parsed.site_url, url), parsed.feed_id,
                       parsed.updated,

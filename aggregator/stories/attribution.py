@@ -345,11 +345,15 @@ def _script(head: str) -> bool:
     return len(_NOT_CYRILLIC.sub("", head)) > len(_NOT_LATIN.sub("", head))
 
 
-@functools.lru_cache(maxsize=8)
+#: texts whose credit phrases stay cached: an item's title and text, for a batch of items
+CACHED: Final = 128
+
+
+@functools.lru_cache(maxsize=CACHED)
 def _find_all(text: str) -> tuple[_Found, ...]:
     """Credit phrases in the head and tail of ``text``, earliest first, not overlapping.
 
-    Cached for the last few texts: an item's plain text is often what its fingerprint
+    Cached for the last texts: an item's plain text is often what its fingerprint
     strips the credits of (attribution runs on it twice, for find_credits and for
     similarity's comparable form)."""
     cyrillic = _script(text[:200])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import zlib
 from typing import Final
 
@@ -84,8 +85,9 @@ def _permutations(seed: int, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
     return found
 
 
-def _permuted(hashes: np.ndarray, permutations: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Every permutation of every hash (uint32, one row per hash)."""
+def _permuted(hashes: np.ndarray, permutations: tuple[np.ndarray, np.ndarray], *,
+              by_hash: bool = True) -> np.ndarray:
+    """Every permutation of every hash (uint32, one row per hash, or per permutation)."""
     shift1, multiply1, shift2, multiply2 = _FMIX
     mixed = hashes ^ (hashes >> shift1)
     mixed *= multiply1
@@ -93,8 +95,12 @@ def _permuted(hashes: np.ndarray, permutations: tuple[np.ndarray, np.ndarray]) -
     mixed *= multiply2
     mixed ^= mixed >> shift1
     a, b = permutations
-    permuted: np.ndarray = mixed.reshape(-1, 1) * a
-    permuted += b
+    if by_hash:
+        permuted: np.ndarray = mixed.reshape(-1, 1) * a
+        permuted += b
+    else:
+        permuted = a.reshape(-1, 1) * mixed
+        permuted += b.reshape(-1, 1)
     return permuted
 
 
@@ -158,6 +164,73 @@ def band_keys(signature: np.ndarray, bands: int, rows: int, lead: bool) -> list[
     return listed
 
 
+def shingle_hashes_of_many(texts: list[list[str]], size: int) -> tuple[np.ndarray, list[int]]:
+    """:func:`shingle_hashes` of each of ``texts`` (each of at least ``size`` tokens), in one
+    array, and where each text's hashes start (one more: the end). Each distinct word is
+    hashed once."""
+    every = list(itertools.chain.from_iterable(texts))
+    codes = dict(zip(unique := list(dict.fromkeys(every)),
+                     map(zlib.crc32, map(str.encode, unique)), strict=True))
+    total = len(every)
+    words = np.array(list(map(codes.__getitem__, every)), dtype=np.uint64)
+    count = total - size + 1
+    combined = words[:count].copy()
+    for offset in range(1, size):
+        combined = combined * _PRIME + words[offset:offset + count]
+    keep = np.ones(total, dtype=bool)  # a shingle starts in a text and ends in it
+    starts, end = [0], 0
+    for tokens in texts:
+        end += len(tokens)
+        keep[end - size + 1:end] = False
+        starts.append(starts[-1] + len(tokens) - size + 1)
+    return ((combined[keep[:count]] ^ (combined[keep[:count]] >> _SHIFT)) & _LOW32).astype(
+        np.uint32), starts
+
+
+def signatures_of_many(hashes: np.ndarray, starts: list[int], body_starts: list[int], *,
+                       seed: int, num_perm: int, opening_end: int,
+                       lead_end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`signatures` of many texts in one pass: text ``k`` holds the hashes
+    ``hashes[starts[k]:starts[k + 1]]`` (at least one), its body from ``body_starts[k]``.
+    The whole texts', leads' and openings' signatures, one row per text."""
+    # one row per permutation, a column per hash: a reduction along rows runs fastest
+    permuted = _permuted(hashes, _permutations(seed, num_perm), by_hash=False)
+    # each text: four runs of rows, the title, the opening, the rest of the lead, the rest
+    bounds = []
+    for k, body_start in enumerate(body_starts):
+        first, end = starts[k], starts[k + 1]
+        body = min(first + body_start, end)
+        opening = min(body + opening_end, end)
+        lead = max(opening, min(body + lead_end, end))
+        bounds.append((first, body, opening, lead))
+    runs = np.array(bounds, dtype=np.intp).reshape(-1)
+    ends = np.append(runs[1:], len(hashes))
+    filled = ends > runs
+    minima = np.full((len(runs), num_perm), _EMPTY, dtype=np.uint32)
+    minima[filled] = np.minimum.reduceat(permuted, runs[filled], axis=1).T
+    title, opening_sig, rest_of_lead, rest = (minima[part::4] for part in range(4))
+    lead_sig = np.minimum(opening_sig, rest_of_lead)
+    whole = np.minimum(lead_sig, np.minimum(title, rest))
+    return whole, lead_sig, opening_sig
+
+
+def band_keys_of_many(signatures: np.ndarray, bands: int, rows: int,
+                      lead: bool) -> list[list[int]]:
+    """:func:`band_keys` of each row of ``signatures``."""
+    data = np.ascontiguousarray(signatures[:, :bands * rows], dtype="<u4").tobytes()
+    width = rows * 4
+    copy = _BAND_HASH.copy
+    digests = []
+    for start in range(0, len(data), width):
+        hasher = copy()
+        hasher.update(data[start:start + width])
+        digests.append(hasher.digest())
+    numbers = np.tile(_band_numbers(bands, lead), len(signatures))
+    keys = (np.frombuffer(b"".join(digests), dtype=">u8") >> _BYTE) << _BAND_BITS | numbers
+    listed: list[int] = (keys.astype(np.int64) - _KEY_OFFSET).tolist()
+    return [listed[start:start + bands] for start in range(0, len(listed), bands)]
+
+
 def distinct(hashes: np.ndarray) -> int:
     """How many different shingle hashes."""
     return len(set(hashes.tolist()))  # (a set of a few hundred ints costs less than np.unique)
@@ -166,3 +239,10 @@ def distinct(hashes: np.ndarray) -> int:
 def packed(*signatures: np.ndarray) -> bytes:
     """Signatures as one little-endian uint32 string (Fingerprint.signature)."""
     return b"".join(part.astype("<u4").tobytes() for part in signatures)
+
+
+def packed_rows(*signatures: np.ndarray) -> list[bytes]:
+    """:func:`packed` of each row of the signatures: row ``k`` of each, in order."""
+    joined = np.ascontiguousarray(np.concatenate(signatures, axis=1), dtype="<u4").tobytes()
+    width = len(joined) // len(signatures[0]) if len(signatures[0]) else 0
+    return [joined[start:start + width] for start in range(0, len(joined), width)]
