@@ -15,6 +15,9 @@ values.
     aggregator_near_duplicates_total           items that joined a story as near-duplicates
     aggregator_story_merges_total              stored stories folded into another
     aggregator_stories_pruned_total            stories pruned by retention
+    aggregator_candidates_read_ahead_total     feeds whose near-duplicate candidates a
+                                               parse worker read (SQLite)
+    aggregator_candidates_read_by_writer_total feeds whose candidates the writer read
     aggregator_publish_duration_seconds        rendering the whole site, histogram
     aggregator_database_errors_total           database operations that failed
     aggregator_scheduler_last_tick_timestamp_seconds   when the scheduler last ticked
@@ -85,6 +88,8 @@ _COUNTERS = {
     "near_duplicates": "items that joined a story as near-duplicates",
     "story_merges": "stored stories folded into another",
     "stories_pruned": "stories pruned by retention",
+    "candidates_read_ahead": "feeds whose near-duplicate candidates a parse worker read",
+    "candidates_read_by_writer": "feeds whose near-duplicate candidates the writer read",
     "database_errors": "database operations that failed",
 }
 

@@ -375,6 +375,7 @@ class SourceUpdate:
     # texts already packed (PreparedFeed.packed), by text: a text not found (a full
     # text read later) is packed when written
     packed: Mapping[str, bytes] = field(default_factory=dict)
+    candidates: CandidateRead | None = None  # PreparedFeed.candidates
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,6 +425,22 @@ class SiteFile:
 
 
 @dataclass(frozen=True, slots=True)
+class CandidateRead:
+    """The near-duplicate candidates of a feed's new items as a parse worker read them
+    from a SQLite store, ahead of the write (store/lookahead.py): the band hits of the
+    items it found not stored, within a range of dates, and the hit items'
+    fingerprints (made from their stored text), all as of one snapshot. The writer
+    adds what was written after it (items numbered above ``snapshot``)."""
+
+    snapshot: int  # the largest item id the read saw (0: none)
+    low: int  # the range of ``seen`` read, epoch seconds, both ends included
+    high: int
+    guids: frozenset[str]  # the items whose bands were looked up
+    hits: tuple[tuple[int, int, int], ...]  # (band, item_id, seen), in that order
+    prints: Mapping[int, Fingerprint | None]  # the hit items' fingerprints, no bands
+
+
+@dataclass(frozen=True, slots=True)
 class PreparedFeed:
     """A fetched feed made ready for the store (ingest/prepare.py), crossing from a parse
     worker back to the process that writes: defined here, so that unpickling it loads no
@@ -439,3 +456,5 @@ class PreparedFeed:
     # packing.pack_text of the items' contents and summaries, by text: packed here, in
     # the worker, and written as they are
     packed: Mapping[str, bytes] = field(default_factory=dict)
+    # the near-duplicate candidates the worker read from the store (SQLite), if it did
+    candidates: CandidateRead | None = None

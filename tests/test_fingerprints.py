@@ -1,5 +1,5 @@
 """The store keeps no fingerprint: a candidate's is made again from its item's title and
-content (store.stories.Fingerprints). That is only sound if the fingerprint made at
+content (stories.fingerprints.Fingerprints). That is only sound if the fingerprint made at
 ingest is the one the stored row gives back, so it is tested here."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from aggregator.ingest.normalize import normalize_entry_with_text
 from aggregator.ingest.prepare import prepare_feed
 from aggregator.packing import pack_text
 from aggregator.store import Store
-from aggregator.store.stories import Fingerprints
+from aggregator.stories.fingerprints import Fingerprints
 from aggregator.stories.similarity import fingerprint
 from aggregator.text import html_to_text
 from aggregator.types import Fingerprint, ItemData, Outcome, ParsedEntry, SourceUpdate

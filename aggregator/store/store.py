@@ -41,6 +41,7 @@ from aggregator.store import bands
 from aggregator.store.bands import PendingBands, placeholder
 from aggregator.store.driver import bound, select_rows
 from aggregator.store.keys import ADVISORY_KEY, LOCKS
+from aggregator.store.lookahead import WrittenBands
 from aggregator.store.migrations import HEAD, REVISIONS
 from aggregator.store.models import (
     ItemEnclosureRow,
@@ -74,7 +75,8 @@ from aggregator.types import (
 )
 
 if TYPE_CHECKING:
-    from aggregator.store.stories import Added, Fingerprints
+    from aggregator.store.stories import Added
+    from aggregator.stories.fingerprints import Fingerprints
 
 DEFAULT_LEASE = timedelta(minutes=5)
 #: a polite claim of N sources looks at the N x this earliest due ones (see _polite_ids)
@@ -270,6 +272,8 @@ class Store:
         self.url = normalize_database_url(url)
         self._fingerprints: Fingerprints | None = None  # of candidates, made on first use
         self._batches: dict[int, Session] = {}  # thread id -> the session of its open Batch
+        # the band rows this process wrote lately (SQLite: store/lookahead.py)
+        self._written: WrittenBands | None = None
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         with _opening(url):
             parsed = make_url(self.url)
@@ -293,6 +297,15 @@ class Store:
             except SchemaError:
                 self.engine.dispose()
                 raise
+        if self.sqlite_path is not None:
+            self._written = WrittenBands()
+
+    @property
+    def sqlite_path(self) -> str | None:
+        """The database's file, when it is a SQLite file (a parse worker may read it)."""
+        database = make_url(self.url).database if self.dialect == "sqlite" else None
+        return os.path.abspath(database) if database and database != ":memory:" \
+            and not database.startswith("file:") else None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -354,8 +367,15 @@ class Store:
         them (matching looks within the time window), so the index stays the size of the
         window however long the history grows. Returns the items whose keys were
         dropped."""
+        self._forget_written()
         with self._session() as session:
             return bands.prune(session, int(before.timestamp()))
+
+    def _forget_written(self) -> None:
+        """The rows this process wrote may no longer be what is stored (a prune, a
+        rollback): a worker's read is used again once they are known anew."""
+        if self._written is not None:
+            self._written.reset()
 
     # ---- retention -----------------------------------------------------------
 
@@ -366,6 +386,7 @@ class Store:
         tombstones no feed has listed since ``cutoff``. ``dry_run`` counts and changes
         nothing. Stops early if another process is pruning (``busy``)."""
         total, after = PruneReport(), 0
+        self._forget_written()
         while True:
             with self._session() as session:
                 last, report = prune_batch(session, self._insert_ignore,
@@ -757,7 +778,13 @@ class Store:
             if added is not None:
                 pending.add(added.bands)
                 pending.write(session)
+        self._remember_written(added)
         _count([(change, added)])
+
+    def _remember_written(self, added: Added | None) -> None:
+        """Keep the band rows of items whose writes will stay (WrittenBands)."""
+        if self._written is not None and added is not None and added.ids is not None:
+            self._written.add(*added.ids, added.bands)
 
     def batch(self) -> Batch:
         """An open transaction for several sources' updates (``Batch``), under the
@@ -777,15 +804,17 @@ class Store:
             return None
         # loaded with the first items: a cycle of 304s never needs the story logic
         from aggregator.store.stories import (
-            Fingerprints,
             add_items,
             refresh_representatives,
             update_items,
         )
 
         if self._fingerprints is None:
+            from aggregator.stories.fingerprints import Fingerprints
+
             self._fingerprints = Fingerprints()
-        added = add_items(session, self._fingerprints, source, change, pending=pending)
+        added = add_items(session, self._fingerprints, source, change, pending=pending,
+                          written=self._written)
         refresh_representatives(session, added.touched | update_items(session, source, change),
                                 added.members)
         return added
@@ -1042,6 +1071,7 @@ class Batch:
             raise StorageError(f"database error: {error.orig}") from error
         if added is not None:
             self._pending.add(added.bands)
+            self._store._remember_written(added)
         self._added.append((change, added))
 
     def commit(self) -> None:
@@ -1050,14 +1080,20 @@ class Batch:
         try:
             self._pending.write(self._session)
         except BaseException as error:
+            self._store._forget_written()
             self._context.__exit__(type(error), error, error.__traceback__)
             raise
-        self._context.__exit__(None, None, None)
+        try:
+            self._context.__exit__(None, None, None)
+        except BaseException:
+            self._store._forget_written()
+            raise
         _count(self._added)
 
     def rollback(self) -> None:
         """Drop what the batch wrote."""
         del self._store._batches[self._thread]
+        self._store._forget_written()
         with suppress(_Abandoned):
             self._context.__exit__(_Abandoned, _Abandoned(), None)
 

@@ -7,9 +7,7 @@ need in a few queries per batch, not per item, and writes the result back in bul
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,9 +19,11 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, delete, update
 from sqlmodel import Session, SQLModel, col, select
 
+from aggregator import metrics
 from aggregator.store.bands import ItemBands, PendingBands, placeholder, stored_hits
 from aggregator.store.driver import bound, insert_many, select_rows
 from aggregator.store.keys import key_hash
+from aggregator.store.lookahead import WrittenBands, usable
 from aggregator.store.models import (
     ItemEnclosureRow,
     ItemRow,
@@ -39,12 +39,13 @@ from aggregator.stories.assign import (
     choose_representative,
 )
 from aggregator.stories.attribution import outlet_key
-from aggregator.stories.similarity import WINDOW, fingerprint
-from aggregator.text import html_to_text
-from aggregator.types import Credit, Fingerprint, ItemData, SourceUpdate
+from aggregator.stories.fingerprints import Fingerprints
+from aggregator.stories.similarity import WINDOW
+from aggregator.types import CandidateRead, Credit, Fingerprint, ItemData, SourceUpdate
 
 _CHUNK = 500
 _CANDIDATE = ("id", "story_id", "title", "content_html", "published_at", "first_seen_at")
+_BRIEF = ("id", "story_id", "published_at", "first_seen_at")  # its fingerprint known
 _ITEM = SQLModel.metadata.tables["item"]
 _SOURCE = SQLModel.metadata.tables["source"]
 _MEMBER = ("id", "story_id", "source_id", "published_at", "first_seen_at", "cites")
@@ -59,61 +60,17 @@ def _label(item_id: int | str, source_name: str) -> str:
     return f"item #{item_id} ({source_name})"
 
 
-def _text_key(title: str, content_html: str) -> bytes:
-    """What a fingerprint is made of, as a digest: the title and content an item row
-    holds (the content is what the fingerprint's text is derived from)."""
-    digest = hashlib.blake2b(title.encode("utf-8", "surrogatepass"), digest_size=16)
-    digest.update(b"\x1f")
-    digest.update(content_html.encode("utf-8", "surrogatepass"))
-    return digest.digest()
-
-
-class Fingerprints:
-    """The fingerprints of stored items, made again from their title and content.
-
-    The store keeps no fingerprint (1.6 KB an item, a quarter of the database): a
-    candidate's is ``similarity.fingerprint`` of the text it was made of, which the item
-    row holds. The last ``size`` fingerprints made or stored by this process are kept
-    (without their band keys, which ``compare`` does not read: about 1.8 KB each;
-    4,096 of them added 9 MB to a cold run's peak), keyed by a digest of that text, so
-    a candidate added or compared lately costs no second computation (a story's copies
-    arrive within hours of each other)."""
-
-    def __init__(self, size: int = 1024) -> None:
-        self.size = size
-        self._recent: OrderedDict[bytes, Fingerprint | None] = OrderedDict()
-        self._lock = threading.Lock()  # a store may be written from several threads
-
-    def _keep(self, key: bytes, fp: Fingerprint | None) -> Fingerprint | None:
-        kept = fp if fp is None or not fp.bands else Fingerprint(  # dataclasses.replace,
-            fp.words, fp.shingles, fp.signature, (), fp.numbers, fp.skeleton_hash)  # faster
-        with self._lock:
-            self._recent[key] = kept
-            self._recent.move_to_end(key)
-            while len(self._recent) > self.size:
-                self._recent.popitem(last=False)
-        return kept
-
-    def remember(self, title: str, content_html: str, fp: Fingerprint | None) -> None:
-        self._keep(_text_key(title, content_html), fp)
-
-    def of(self, title: str, content_html: str) -> Fingerprint | None:
-        """The fingerprint of an item row's text, without band keys (None: too little
-        text to compare)."""
-        key = _text_key(title, content_html)
-        with self._lock:
-            if key in self._recent:
-                self._recent.move_to_end(key)
-                return self._recent[key]
-        return self._keep(key, fingerprint(title, html_to_text(content_html)))
-
-
 def _seen_at(item: ItemData, now: datetime) -> datetime:
     return item.published_at or now
 
 
 def _epoch(when: datetime) -> int:
     return int(when.timestamp())
+
+
+def _newest(connection: Connection) -> int:
+    """The largest item id stored (0: none)."""
+    return int(connection.exec_driver_sql("SELECT max(id) FROM item").scalar() or 0)
 
 
 def _exact_matches(connection: Connection, hashes: set[str]) -> dict[str, int]:
@@ -127,25 +84,39 @@ def _exact_matches(connection: Connection, hashes: set[str]) -> dict[str, int]:
     return found
 
 
-def _band_candidates(session: Session, prints: Fingerprints, bands: set[int], low: datetime,
-                     high: datetime, *, pending: PendingBands) -> dict[int, list[Candidate]]:
-    """Stored items (and those of ``pending``) sharing a band with the batch, within the
-    window, by band."""
-    hits = stored_hits(session, bands, _epoch(low), _epoch(high), pending)
+def _band_candidates(session: Session, prints: Fingerprints, bands: set[int], low: int,
+                     high: int, *, pending: PendingBands,
+                     ahead: tuple[CandidateRead, WrittenBands] | None = None
+                     ) -> dict[int, list[Candidate]]:
+    """Stored items (and those of ``pending``) sharing a band with the batch, seen within
+    [``low``, ``high``] (epoch seconds), by band: as a parse worker read them ahead
+    (``ahead``: its read, and the rows this process wrote since), else read here."""
+    known: Mapping[int, Fingerprint | None] = {}
+    if ahead is not None:
+        read, written = ahead
+        hits = sorted([(band, item_id) for band, item_id, seen in read.hits
+                       if low <= seen <= high and band in bands]
+                      + written.hits(bands, low, high, read.snapshot))
+        known = read.prints
+    else:
+        hits = stored_hits(session, bands, low, high, pending)
     ids = sorted({item_id for _, item_id in hits})
     loaded: dict[int, Candidate] = {}
     if ids:
         session.flush()  # the driver's SQL reads what the session holds only once flushed
     connection = session.connection()
     mark = placeholder(connection)
-    for chunk in _chunks(ids):
+    made = [item_id for item_id in ids if item_id not in known]
+    for chunk, names in (*((c, _CANDIDATE) for c in _chunks(made)),
+                         *((c, _BRIEF) for c in _chunks([i for i in ids if i in known]))):
         rows = select_rows(  # the driver's own SQL, values read as SQLAlchemy reads them
-            connection, f"SELECT {', '.join(f'item.{name}' for name in _CANDIDATE)},"
+            connection, f"SELECT {', '.join(f'item.{name}' for name in names)},"
             f" source.name FROM item JOIN source ON source.id = item.source_id"
             f" WHERE item.id IN ({', '.join([mark] * len(chunk))})", tuple(chunk),
-            [*((_ITEM, name) for name in _CANDIDATE), (_SOURCE, "name")])
-        for item_id, story_id, title, content_html, published_at, first_seen_at, name in rows:
-            fp = prints.of(title, content_html)
+            [*((_ITEM, name) for name in names), (_SOURCE, "name")])
+        for row in rows:
+            item_id, story_id, *rest, published_at, first_seen_at, name = row
+            fp = prints.of(*rest) if rest else known[item_id]
             if fp is not None:
                 loaded[item_id] = Candidate(item_id, story_id, _label(item_id, name), fp,
                                             published_at or first_seen_at)
@@ -202,6 +173,7 @@ class Added:
     bands: list[ItemBands] = field(default_factory=list)  # for PendingBands: not written yet
     # the members of the stories created here with the batch's items alone, by story
     members: dict[int, list[StoryMember]] = field(default_factory=dict)
+    ids: tuple[int, int] | None = None  # the first and last ids given (SQLite: in a row)
 
 
 class Source(Protocol):
@@ -222,10 +194,12 @@ class Source(Protocol):
 
 
 def add_items(session: Session, fingerprints: Fingerprints, source: Source,
-              change: SourceUpdate, *, pending: PendingBands) -> Added:
+              change: SourceUpdate, *, pending: PendingBands,
+              written: WrittenBands | None = None) -> Added:
     """Insert a source's new items, each joined to its story. Their band rows are
-    returned (``Added.bands``), for the caller to add to ``pending`` once this source's
-    writes are sure to stay (its savepoint released)."""
+    returned (``Added.bands``), for the caller to add to ``pending`` (and ``written``:
+    the rows this process wrote, on SQLite) once this source's writes are sure to stay
+    (its savepoint released)."""
     items = change.new_items
     if not items:
         return Added()
@@ -237,9 +211,16 @@ def add_items(session: Session, fingerprints: Fingerprints, source: Source,
     stored = _exact_matches(connection, set(hashed.values()))
     exact = {k: stored[h] for k, h in hashed.items() if h in stored}
     seen = [_seen_at(i, now) for i in items]
+    low, high = _epoch(min(seen) - WINDOW), _epoch(max(seen) + WINDOW)
+    ahead = None
+    read = usable(change.candidates, items, low, high)
+    if written is not None and read is not None and written.covers(
+            read.snapshot, _newest(connection)):
+        ahead = (read, written)
+    metrics.count("candidates_read_ahead" if ahead else "candidates_read_by_writer")
     by_band = _band_candidates(session, fingerprints,
                                set().union(*(fp.bands for fp in prints.values() if fp)),
-                               min(seen) - WINDOW, max(seen) + WINDOW, pending=pending)
+                               low, high, pending=pending, ahead=ahead)
     batch = assign_batch(items, keys, prints, exact, by_band, source_id=source.id or 0,
                          source_name=source.name, now=now)
     story_ids, all_created = _create_stories(connection, batch.new_stories)
@@ -283,7 +264,8 @@ def add_items(session: Session, fingerprints: Fingerprints, source: Source,
                  near_duplicates=sum(a.reason.startswith("near-duplicate")
                                      for a in batch.items),
                  merges=sum(old != stored_id(new) for old, new in batch.merges.items()),
-                 bands=band_rows, members=_members(source, rows, item_ids, alone))
+                 bands=band_rows, members=_members(source, rows, item_ids, alone),
+                 ids=(min(item_ids.values()), max(item_ids.values())))
 
 
 def _members(source: Source, rows: list[dict[str, Any]], item_ids: Mapping[str, int],

@@ -17,7 +17,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache, partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aggregator import metrics
 from aggregator.clock import utc_now
@@ -54,12 +54,17 @@ from aggregator.update.writes import (
     commit_later,
 )
 
+if TYPE_CHECKING:
+    from aggregator.store.lookahead import Lookahead
+
 log = logging.getLogger(__name__)
 ResultCallback = Callable[[UpdateResult], None]
 HostGate = Callable[[str], AbstractAsyncContextManager[Any]]  # a URL -> its host's slot
 CpuRunner = Callable[..., Awaitable[Any]]  # (function, *args) -> its result, off the loop
-#: what the parse pool runs on a new body (by name: see pool.run_named)
+#: what the parse pool runs on a new body (by name: see pool.run_named); on a SQLite
+#: file, the worker also reads the new items' near-duplicate candidates
 PREPARE = "aggregator.ingest.prepare:prepare_feed"
+PREPARE_AND_READ = "aggregator.store.lookahead:prepare_and_read"
 #: a URL's host, for its gate (the scheduler polls the same URLs every tick)
 _host = lru_cache(maxsize=8192)(url_host)
 
@@ -105,6 +110,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
     results: list[UpdateResult] = []
     workers = parse_workers(settings.parse_workers)
     full_text = frozenset(s.name for s in config.sources if s.full_text)
+    database = store.sqlite_path  # the workers read candidates from it (store/lookahead.py)
     # Claims, parsing and storing run on one thread beside the event loop: fetches keep
     # flowing while a feed is processed, and the database sees one writer.
     writer = Writer(store)
@@ -178,11 +184,16 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 # machine, was within the noise: bench/README.md, "Latest")
                 if workers:
                     assert isinstance(response, Fetched)
+                    # a full_text source's texts change once its pages are read: its
+                    # candidates are read when it is written
+                    ahead = () if database is None or source.name in full_text \
+                        else (lookahead(database, source.id),)
                     try:
                         with ingest.coming():
                             prepared = await loop.run_in_executor(
-                                parse_pool(workers), run_named, PREPARE, response.body,
-                                dict(response.headers), response.url, utc_now())
+                                parse_pool(workers), run_named,
+                                PREPARE_AND_READ if ahead else PREPARE, response.body,
+                                dict(response.headers), response.url, utc_now(), *ahead)
                     except ParseError as error:
                         prepared = error
                     except Exception:  # the pool broke: prepare on the ingest thread instead
@@ -328,6 +339,14 @@ class _Slots:
         await asyncio.gather(*self.running, return_exceptions=True)
 
 
+def lookahead(database: str, source_id: int) -> Lookahead:
+    """What a parse worker needs to read a source's candidates (store/lookahead.py,
+    imported with the first new body: a cycle of 304s does not need it)."""
+    from aggregator.store.lookahead import Lookahead
+
+    return Lookahead(database, source_id)
+
+
 def _release(store: Store, lease: str) -> None:
     try:
         store.release_leases(lease)
@@ -372,7 +391,7 @@ def decide(store: Store, config: Config, source: SourceToFetch, response: Respon
     update = plan(source, response, prepared, stored, policy=policy, now=now,
                   jitter=random.random(), pruned=pruned)
     if isinstance(prepared, PreparedFeed) and update.new_items:  # packed by the worker
-        update = replace(update, packed=prepared.packed)
+        update = replace(update, packed=prepared.packed, candidates=prepared.candidates)
     problem = failure(response) if isinstance(response, AggregatorError) else None
     return Decided(update, policy, problem)
 

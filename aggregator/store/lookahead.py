@@ -1,0 +1,232 @@
+"""A feed's near-duplicate candidates, read by the parse worker ahead of the writer.
+
+On SQLite the process that writes was the bottleneck of a cold ingest, and a fifth of
+its time went to finding a feed's candidates: ~2,900 band keys probed in the index,
+the hit items' rows read and their fingerprints made again (which also loaded numpy
+into it). The parse worker, which has a core of its own, now does that right after
+preparing the feed (``prepare_and_read``), on a read-only connection of its own, as of
+one snapshot (``CandidateRead``): the largest item id it saw, the band hits of the
+items it found not stored, within a range of dates a little wider than the writer's,
+and the hit items' fingerprints.
+
+The writer (store/stories.py) then adds what the snapshot could not see: the items
+numbered above it, all written by this process since (its open group's, and the
+groups committed meanwhile), whose band rows it keeps for a while (``WrittenBands``).
+When it cannot be sure of that (another process wrote items, the snapshot is older
+than what it kept, a prune ran, the new items or the dates are not the ones read), it
+reads the candidates itself, as before: the result is the same either way.
+
+This module imports the standard library's sqlite3 and the story logic only: the
+worker loads neither SQLAlchemy nor the models.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Final
+from urllib.parse import quote
+
+from aggregator.packing import unpack_text
+from aggregator.store.bands import MAIN, RECENT, ItemBands
+from aggregator.types import CandidateRead, ItemData, PreparedFeed
+
+if TYPE_CHECKING:
+    from aggregator.stories.fingerprints import Fingerprints
+
+#: how much wider (seconds, each side) the worker reads than the writer will look: an
+#: undated item is dated when it is written, a little later than when it was prepared
+SLACK: Final = 3600
+_CHUNK: Final = 500  # values per IN list
+_connections: dict[str, sqlite3.Connection] = {}
+#: the worker's fingerprints of stored candidates (and of the new items it prepared);
+#: made on the first read (the writer imports this module too, for WrittenBands)
+_prints: list[Fingerprints] = []
+
+
+def _worker_prints() -> Fingerprints:
+    if not _prints:
+        from aggregator.stories.fingerprints import Fingerprints
+
+        _prints.append(Fingerprints(size=2048))
+    return _prints[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Lookahead:
+    """Where a parse worker reads a feed's candidates: the SQLite file and the source."""
+
+    path: str
+    source_id: int
+
+
+def seen_at(item: ItemData, now: datetime) -> int:
+    """An item's date in the index (epoch seconds): its own, else when it is stored."""
+    return int((item.published_at or now).timestamp())
+
+
+def prepare_and_read(body: bytes, headers: Mapping[str, str], url: str, now: datetime,
+                     where: Lookahead) -> PreparedFeed:
+    """``prepare_feed``, then the candidates of its new items (none if the store cannot
+    be read: the writer then reads them itself). Raises ParseError."""
+    from aggregator.ingest.prepare import prepare_feed
+
+    prepared = prepare_feed(body, headers, url, now)
+    try:
+        return replace(prepared, candidates=read_candidates(where, prepared, now))
+    except sqlite3.Error:
+        _connections.pop(where.path, None)  # opened again for the next feed
+        return prepared
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    connection = _connections.get(path)
+    if connection is None:
+        connection = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=30,
+                                     isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA query_only=1")
+        connection.execute("PRAGMA cache_size=-4096")  # 4 MiB: a worker's band probes
+        _connections[path] = connection
+    return connection
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _chunks(values: Sequence[object]) -> Iterable[Sequence[object]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start:start + _CHUNK]
+
+
+def read_candidates(where: Lookahead, prepared: PreparedFeed, now: datetime) -> CandidateRead:
+    """The candidates of ``prepared``'s items not stored yet, as of one snapshot."""
+    from aggregator.stories.similarity import WINDOW
+
+    window = int(WINDOW.total_seconds())
+    connection = _connect(where.path)
+    texts: list[tuple[int, str, bytes | str | None]] = []
+    connection.execute("BEGIN")  # one snapshot for every read below
+    try:
+        snapshot = int(connection.execute("SELECT max(id) FROM item").fetchone()[0] or 0)
+        stored: set[str] = set()
+        for chunk in _chunks([item.guid for item in prepared.items]):
+            stored.update(guid for (guid,) in connection.execute(
+                f"SELECT guid FROM item WHERE source_id = ? AND guid IN ({_marks(chunk)})",
+                (where.source_id, *chunk)))
+        new = [item for item in prepared.items if item.guid not in stored]
+        seen = [seen_at(item, now) for item in new]
+        low = min(seen, default=0) - window - SLACK
+        high = max(seen, default=0) + window + SLACK
+        bands: set[int] = set()
+        for item in new:
+            fp = prepared.fingerprints.get(item.guid)
+            if fp is not None:
+                bands.update(fp.bands)
+        # an empty table is not probed (~1.5 us a band): the main one until the first
+        # merge, the recent one right after
+        tables = [table for table in (MAIN, RECENT) if connection.execute(
+            f"SELECT 1 FROM {table} LIMIT 1").fetchone()]
+        hits: list[tuple[int, int, int]] = []
+        for chunk in _chunks(sorted(bands)) if tables else ():
+            where_ = f"WHERE band IN ({_marks(chunk)}) AND seen BETWEEN ? AND ?"
+            hits += connection.execute(" UNION ALL ".join(
+                f"SELECT band, item_id, seen FROM {table} {where_}" for table in tables),
+                (*chunk, low, high) * len(tables)).fetchall()
+        for chunk in _chunks(sorted({item_id for _, item_id, _ in hits})):
+            texts += connection.execute(
+                f"SELECT id, title, content_html FROM item WHERE id IN ({_marks(chunk)})",
+                tuple(chunk)).fetchall()
+    finally:
+        connection.execute("COMMIT")
+    cache = _worker_prints()
+    prints = {item_id: cache.of(title, "" if content is None else unpack_text(content))
+              for item_id, title, content in texts}
+    for item in new:  # the next feeds' candidates may be these, once stored
+        cache.remember(item.title, item.content_html, prepared.fingerprints.get(item.guid))
+    hits.sort()
+    return CandidateRead(snapshot, low, high, frozenset(item.guid for item in new),
+                         tuple(hits), prints)
+
+
+class WrittenBands:
+    """The band rows of the items this process wrote lately, in the order of their ids,
+    and the ids they cover: what a worker's snapshot (``CandidateRead.snapshot``) did
+    not see, if this process wrote every item numbered above it.
+
+    Items are added once their writes are sure to stay (their savepoint released); a
+    gap in the ids (another process wrote items) starts the cover again. Rows a snapshot
+    has seen are dropped once the last ``snapshots`` reads have all seen them, and at
+    most ``keep`` items are kept; ``reset`` forgets everything (a rollback, a prune).
+
+    An id is never given twice to items a snapshot could tell apart: SQLite numbers an
+    item one above the largest stored, and only retention deletes items, those of
+    stories untouched for days, never the newest."""
+
+    def __init__(self, keep: int = 8192, snapshots: int = 8) -> None:
+        self.keep = keep
+        self._rows: deque[ItemBands] = deque()
+        self._first: int | None = None  # the lowest id of the cover
+        self._last: int | None = None  # the highest id written
+        self._seen: deque[int] = deque(maxlen=snapshots)  # the last snapshots used
+        self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._rows.clear()
+            self._first = self._last = None
+
+    def add(self, first: int, last: int, rows: Iterable[ItemBands]) -> None:
+        """Items ``first``..``last`` were written by this process (``rows``: the band
+        rows of those that have some)."""
+        with self._lock:
+            if self._last is None or first != self._last + 1:
+                self._rows.clear()
+                self._first = first
+            self._last = last
+            self._rows.extend(rows)
+            while len(self._rows) > self.keep:
+                self._first = self._rows.popleft()[0] + 1
+
+    def covers(self, snapshot: int, newest: int) -> bool:
+        """Whether every item numbered above ``snapshot``, up to ``newest`` (the largest
+        id stored now), was written by this process and is here."""
+        if newest <= snapshot:
+            return True
+        with self._lock:
+            return (self._last == newest and self._first is not None
+                    and self._first <= snapshot + 1)
+
+    def hits(self, bands: set[int], low: int, high: int,
+             above: int) -> list[tuple[int, int]]:
+        """(band, item_id) of the rows of items numbered above ``above`` with one of
+        ``bands``, seen within [``low``, ``high``]; then drops what the last snapshots
+        have all seen."""
+        found: list[tuple[int, int]] = []
+        with self._lock:
+            for item_id, seen, keys in reversed(self._rows):
+                if item_id <= above:
+                    break
+                if low <= seen <= high and not bands.isdisjoint(keys):
+                    found += [(band, item_id) for band in keys if band in bands]
+            self._seen.append(above)
+            if len(self._seen) == self._seen.maxlen:
+                floor = min(self._seen)
+                while self._rows and self._rows[0][0] <= floor:
+                    self._first = self._rows.popleft()[0] + 1
+        return found
+
+
+def usable(read: CandidateRead | None, items: Sequence[ItemData], low: int,
+           high: int) -> CandidateRead | None:
+    """``read`` if it holds the candidates of ``items`` within [``low``, ``high``]."""
+    if read is None or low < read.low or high > read.high:
+        return None
+    if not all(item.guid in read.guids for item in items):
+        return None
+    return read
+

@@ -1,0 +1,203 @@
+"""A feed's near-duplicate candidates read by the parse worker ahead of the writer
+(store/lookahead.py): the writer finds the same stories whether it uses the worker's
+read or reads itself, and reads itself whenever the worker's snapshot could miss an
+item (another process wrote, a range or an item it did not read)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from aggregator import metrics
+from aggregator.clock import utc_now
+from aggregator.config import SourceConfig, load_config
+from aggregator.ingest.prepare import prepare_feed
+from aggregator.store import Store
+from aggregator.store.lookahead import Lookahead, WrittenBands, read_candidates, usable
+from aggregator.stories.fingerprints import Fingerprints
+from aggregator.types import CandidateRead, Outcome, PreparedFeed, SourceToFetch, SourceUpdate
+from aggregator.update import update_sources
+from tests.conftest import write_config
+from tests.feedserver import FeedServer
+from tests.test_syndication import ORIGINAL, RELAYED, T0, TITLE, _paragraphs, _rss, _serve
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def _prepared(channel: str, title: str, url: str, paragraphs: list[str]) -> PreparedFeed:
+    body = _rss(channel, [(title, url, _paragraphs(paragraphs), T0)])
+    return prepare_feed(body, {"content-type": "application/rss+xml"}, f"https://{channel}/",
+                        NOW)
+
+
+ORIGINAL_FEED = _prepared("Известия", "Касым-Жомарт Токаев: Казахстан и Россия — союзники",
+                          "https://iz.ru/1/tokaev-statya", ORIGINAL)
+RELAYED_FEED = _prepared("Turantimes.kz", TITLE, "https://turantimes.kz/news/tokaev", RELAYED)
+
+
+def _update(prepared: PreparedFeed, read: CandidateRead | None = None) -> SourceUpdate:
+    return SourceUpdate(outcome=Outcome.OK, now=NOW, next_fetch_at=NOW + timedelta(hours=1),
+                        new_items=prepared.items, story_keys=prepared.story_keys,
+                        fingerprints=prepared.fingerprints, credits=prepared.credits,
+                        candidates=read)
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "store.sqlite"
+
+
+def _sources(store: Store) -> list[SourceToFetch]:
+    store.sync_sources([SourceConfig(name=n, url=f"https://{n}.example/feed.xml")
+                        for n in ("izvestia", "turantimes")], timedelta(minutes=30), NOW)
+    return sorted(store.claim_sources(NOW), key=lambda s: s.name)
+
+
+def _joined(store: Store) -> tuple[bool, str]:
+    """Whether the two items are one story, and why the relayed one joined."""
+    with store.engine.connect() as connection:
+        rows = dict(connection.execute(text(
+            "SELECT source.name, item.story_id FROM item JOIN source"
+            " ON source.id = item.source_id")).all())
+        reason = connection.execute(text(
+            "SELECT join_reason FROM item WHERE guid LIKE '%turantimes%'")).scalar_one()
+    return rows["izvestia"] == rows["turantimes"], str(reason)
+
+
+def _counted() -> tuple[int, int]:
+    counts = metrics.METRICS.counts
+    return counts["candidates_read_ahead"], counts["candidates_read_by_writer"]
+
+
+def _after(before: tuple[int, int]) -> tuple[int, int]:
+    now = _counted()
+    return now[0] - before[0], now[1] - before[1]
+
+
+def test_the_worker_reads_the_candidate_and_its_fingerprint(path: Path) -> None:
+    store = Store(f"sqlite:///{path}")
+    izvestia, turantimes = _sources(store)
+    store.apply(izvestia.id, _update(ORIGINAL_FEED))
+    read = read_candidates(Lookahead(str(path), turantimes.id), RELAYED_FEED, NOW)
+    assert read.snapshot == 1 and read.guids == {RELAYED_FEED.items[0].guid}
+    assert {item_id for _, item_id, _ in read.hits} == {1}
+    item = ORIGINAL_FEED.items[0]
+    assert read.prints == {1: Fingerprints().of(item.title, item.content_html)}
+    before = _counted()
+    store.apply(turantimes.id, _update(RELAYED_FEED, read))
+    assert _after(before) == (1, 0)
+    joined, reason = _joined(store)
+    assert joined and reason.startswith("near-duplicate of item #1 (izvestia)")
+    # an item the worker found stored is not looked up again
+    again = read_candidates(Lookahead(str(path), turantimes.id), RELAYED_FEED, NOW)
+    assert again.guids == frozenset() and again.hits == ()
+
+
+def test_items_this_process_wrote_after_the_snapshot_are_found(path: Path) -> None:
+    store = Store(f"sqlite:///{path}")
+    izvestia, turantimes = _sources(store)
+    read = read_candidates(Lookahead(str(path), turantimes.id), RELAYED_FEED, NOW)
+    assert read.snapshot == 0 and read.hits == ()
+    before = _counted()
+    batch = store.batch()  # the original is written, not committed, in the same group
+    batch.apply(izvestia.id, _update(ORIGINAL_FEED))
+    batch.apply(turantimes.id, _update(RELAYED_FEED, read))
+    batch.commit()
+    assert _after(before) == (1, 1)  # the first came without a read
+    joined, reason = _joined(store)
+    assert joined and reason.startswith("near-duplicate of item #1 (izvestia)")
+
+
+def test_items_another_process_wrote_after_the_snapshot_make_the_writer_read(
+        path: Path) -> None:
+    store = Store(f"sqlite:///{path}")
+    izvestia, turantimes = _sources(store)
+    read = read_candidates(Lookahead(str(path), turantimes.id), RELAYED_FEED, NOW)
+    other = Store(f"sqlite:///{path}")  # another process, as far as `store` can tell
+    other.apply(izvestia.id, _update(ORIGINAL_FEED))
+    before = _counted()
+    store.apply(turantimes.id, _update(RELAYED_FEED, read))
+    assert _after(before) == (0, 1)
+    joined, reason = _joined(store)
+    assert joined and reason.startswith("near-duplicate of item #1 (izvestia)")
+
+
+def test_a_rolled_back_group_is_forgotten(path: Path) -> None:
+    store = Store(f"sqlite:///{path}")
+    izvestia, turantimes = _sources(store)
+    read = read_candidates(Lookahead(str(path), turantimes.id), RELAYED_FEED, NOW)
+    batch = store.batch()
+    batch.apply(izvestia.id, _update(ORIGINAL_FEED))
+    batch.rollback()
+    before = _counted()
+    store.apply(turantimes.id, _update(RELAYED_FEED, read))
+    assert _after(before) == (1, 0)  # nothing written since the snapshot: nothing missed
+    with store.engine.connect() as connection:
+        stored = connection.execute(text("SELECT id, join_reason FROM item")).all()
+    assert [(i, r.split(":")[0]) for i, r in stored] == [(1, "new story")]
+
+
+def test_a_read_that_does_not_cover_the_items_or_dates_is_not_used() -> None:
+    item = RELAYED_FEED.items[0]
+    read = CandidateRead(snapshot=3, low=100, high=200, guids=frozenset({item.guid}),
+                         hits=(), prints={})
+    assert usable(read, [item], 100, 200) is read
+    assert usable(read, [item], 99, 200) is None  # dated earlier than the worker read
+    assert usable(read, [item], 100, 201) is None
+    assert usable(replace(read, guids=frozenset()), [item], 100, 200) is None
+    assert usable(None, [item], 100, 200) is None
+
+
+def test_parse_workers_store_the_stories_the_writer_alone_stores(
+        tmp_path: Path, feed_server: FeedServer) -> None:
+    sources = _serve(feed_server)
+    found = {}
+    for workers in (-1, 1):
+        folder = tmp_path / str(workers)
+        folder.mkdir()
+        config = load_config(write_config(folder, sources, settings={
+            "parse_workers": workers, "concurrency": 1}))
+        store = Store(f"sqlite:///{folder / 'store.sqlite'}")
+        store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+        before = _counted()
+        assert all(r.outcome is Outcome.OK for r in update_sources(store, config))
+        ahead, by_writer = _after(before)
+        assert (ahead, by_writer) == ((0, 4) if workers < 0 else (4, 0))
+        with store.engine.connect() as connection:
+            found[workers] = connection.execute(text(
+                "SELECT source.name, item.guid, item.story_id, item.join_reason FROM item"
+                " JOIN source ON source.id = item.source_id ORDER BY item.id")).all()
+    assert found[1] == found[-1]
+    assert sum(reason.startswith("near-duplicate") for *_, reason in found[1]) >= 2
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 4)), max_size=12),
+       st.integers(0, 40))
+def test_the_cover_says_whether_every_later_item_is_known(
+        writes: list[tuple[int, int]], snapshot: int) -> None:
+    """Writes by this process (``gap`` ids written by another first, then ``n`` of
+    ours): ``covers`` is true exactly when every id above the snapshot is ours and
+    still kept."""
+    written = WrittenBands(keep=6)
+    kept: list[int] = []
+    newest = 0
+    for gap, n in writes:
+        first = newest + gap + 1
+        rows = [(i, 0, (i,)) for i in range(first, first + n)]
+        written.add(first, first + n - 1, rows)
+        kept = (kept if gap == 0 else []) + [i for i, _, _ in rows]
+        kept = kept[-6:]
+        newest = first + n - 1
+    later = range(snapshot + 1, newest + 1)
+    assert written.covers(snapshot, newest) == all(i in kept for i in later)
+    # the rows found above the snapshot are the kept ones above it, newest first
+    if written.covers(snapshot, newest):
+        bands = set(range(newest + 1))
+        assert [i for _, i in written.hits(bands, 0, 0, snapshot)] == [
+            i for i in reversed(kept) if i > snapshot]
