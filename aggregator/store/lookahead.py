@@ -86,6 +86,9 @@ def prepare_and_read(body: bytes, headers: Mapping[str, str], url: str, now: dat
 def _connect(path: str) -> sqlite3.Connection:
     connection = _connections.get(path)
     if connection is None:
+        for other in _connections.values():  # one store at a time (tests open many)
+            other.close()
+        _connections.clear()
         connection = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=30,
                                      isolation_level=None, check_same_thread=False)
         connection.execute("PRAGMA query_only=1")
