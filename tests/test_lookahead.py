@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from aggregator import metrics
+from aggregator import metrics, update
 from aggregator.clock import utc_now
 from aggregator.config import SourceConfig, load_config
 from aggregator.ingest.prepare import prepare_feed
@@ -155,7 +155,10 @@ def test_a_read_that_does_not_cover_the_items_or_dates_is_not_used() -> None:
 
 
 def test_parse_workers_store_the_stories_the_writer_alone_stores(
-        tmp_path: Path, feed_server: FeedServer) -> None:
+        tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the worker reads ahead whenever it can (update.read_ahead: when the writer is
+    # behind, which one source at a time never is)
+    monkeypatch.setattr(update, "read_ahead", lambda staged: True)
     sources = _serve(feed_server)
     found = {}
     for workers in (-1, 1):
@@ -201,3 +204,27 @@ def test_the_cover_says_whether_every_later_item_is_known(
         bands = set(range(newest + 1))
         assert [i for _, i in written.hits(bands, 0, 0, snapshot)] == [
             i for i in reversed(kept) if i > snapshot]
+
+
+def test_the_worker_reads_ahead_while_the_writer_is_behind(
+        tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+    from typing import Any
+
+    sources = {f"s{i}": feed_server.serve_file(f"/ahead{i}.xml", "rss2.xml")
+               for i in range(8)}
+    config = load_config(write_config(tmp_path, sources, settings={
+        "parse_workers": 1, "concurrency": 8}))
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+    real_stage = update.stage
+
+    def slow_stage(*args: Any, **kwargs: Any) -> Any:  # a writer slower than the worker
+        time.sleep(0.1)
+        return real_stage(*args, **kwargs)
+
+    monkeypatch.setattr(update, "stage", slow_stage)
+    before = _counted()
+    assert all(r.outcome is Outcome.OK for r in update_sources(store, config))
+    ahead, by_writer = _after(before)
+    assert ahead + by_writer == 8 and ahead >= 4

@@ -111,6 +111,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
     workers = parse_workers(settings.parse_workers)
     full_text = frozenset(s.name for s in config.sources if s.full_text)
     database = store.sqlite_path  # the workers read candidates from it (store/lookahead.py)
+    staged = 0  # prepared feeds handed to the ingest thread and not written yet
     # Claims, parsing and storing run on one thread beside the event loop: fetches keep
     # flowing while a feed is processed, and the database sees one writer.
     writer = Writer(store)
@@ -177,6 +178,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
 
             async def prepare_and_store(source: SourceToFetch, response: Response
                                         ) -> UpdateResult | Future[UpdateResult]:
+                nonlocal staged
                 prepared: PreparedFeed | Exception | None = None
                 # The pool prepares every new body, so the parsing libraries load in the
                 # workers, not in this process (the ingest thread preparing what the pool
@@ -186,8 +188,8 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                     assert isinstance(response, Fetched)
                     # a full_text source's texts change once its pages are read: its
                     # candidates are read when it is written
-                    ahead = () if database is None or source.name in full_text \
-                        else (lookahead(database, source.id),)
+                    ahead = (lookahead(database, source.id),) if database is not None \
+                        and source.name not in full_text and read_ahead(staged) else ()
                     try:
                         with ingest.coming():
                             prepared = await loop.run_in_executor(
@@ -201,9 +203,13 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                                     source.name, exc_info=True)
                 if source.name in full_text:
                     return await with_full_text(source, response, prepared)
-                return await ingest.run(partial(  # reported once committed
-                    stage, store, config, source, response, prepared, writer=writer,
-                    group=group))
+                staged += 1
+                try:
+                    return await ingest.run(partial(  # reported once committed
+                        stage, store, config, source, response, prepared, writer=writer,
+                        group=group))
+                finally:
+                    staged -= 1
 
             async def with_full_text(source: SourceToFetch, response: Response,
                                      prepared: PreparedFeed | Exception | None
@@ -337,6 +343,14 @@ class _Slots:
         for task in self.running:
             task.cancel()
         await asyncio.gather(*self.running, return_exceptions=True)
+
+
+def read_ahead(staged: int) -> bool:
+    """Whether the parse worker should read a feed's candidates (store/lookahead.py):
+    when the writer is the one behind, with ``staged`` prepared feeds not written yet.
+    The reads cost the worker about what they save the writer, so they go to whichever
+    process has time for them; when the worker is behind, the writer reads."""
+    return staged > 0
 
 
 def lookahead(database: str, source_id: int) -> Lookahead:

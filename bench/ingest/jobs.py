@@ -212,13 +212,29 @@ def job_ours(spec: Spec) -> dict[str, Any]:
         updated += sum(r.updated for r in results)
         errors = [f"{r.source}: {r.error}" for r in results if r.outcome is Outcome.ERROR]
     store.close()
+    workers_cpu = _workers_cpu()
     seconds = statistics.median(times)
     return {"seconds": seconds, "all_seconds": times, "setup_seconds": setup,
             "items": new, "updated_items": updated, "items_per_s": new / seconds if new else None,
             "cpu_seconds": statistics.median(cpu),
             "cpu_per_wall": statistics.median(c / t for c, t in zip(cpu, times, strict=True)),
             "outcomes": dict(outcomes), "errors": len(errors), "first_errors": errors[:3],
-            "rss_before_mb": rss_before / 1024, "items_per_s_by_tenth": _by_tenth(progress)}
+            "rss_before_mb": rss_before / 1024, "items_per_s_by_tenth": _by_tenth(progress),
+            "workers_cpu_seconds": workers_cpu}
+
+
+def _workers_cpu() -> float | None:
+    """CPU seconds of the parse workers over the whole job (all runs): they are ended
+    here, so that their time counts among this process's children."""
+    import resource
+
+    try:
+        from aggregator.ingest.pool import _shutdown_pools
+    except ImportError:  # trees before the pool of our own
+        return None
+    _shutdown_pools()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _by_tenth(progress: list[tuple[float, int]]) -> list[float] | None:

@@ -448,6 +448,9 @@ def line_items(name: str, latency: int | None, result: dict[str, Any]) -> str:
     tenths = result.get("items_per_s_by_tenth")
     if tenths:
         extra += f"  (first tenth of sources {tenths[0]:,.0f}, last {tenths[-1]:,.0f} items/s)"
+    if result.get("workers_cpu_seconds") is not None and result.get("cpu_seconds"):
+        extra += (f"  CPU: main {result['cpu_seconds']:.1f} s, parse workers "
+                  f"{result['workers_cpu_seconds']:.1f} s")
     return (f"{name:<52} {lat:>6}  {_num(result.get('items'))} items in "
             f"{_secs(result.get('seconds'))}  = {_num(result.get('items_per_s'))} items/s"
             f"  peak {_peak(result)} MB{extra}")
