@@ -228,3 +228,15 @@ def test_the_worker_reads_ahead_while_the_writer_is_behind(
     assert all(r.outcome is Outcome.OK for r in update_sources(store, config))
     ahead, by_writer = _after(before)
     assert ahead + by_writer == 8 and ahead >= 4
+
+
+def test_a_store_the_worker_cannot_read_leaves_the_reads_to_the_writer(
+        tmp_path: Path) -> None:
+    from aggregator.store.lookahead import prepare_and_read
+
+    body = _rss("Turantimes.kz", [(TITLE, "https://turantimes.kz/news/tokaev",
+                                   _paragraphs(RELAYED), T0)])
+    missing = Lookahead(str(tmp_path / "no-such-folder" / "store.sqlite"), 1)
+    prepared = prepare_and_read(body, {"content-type": "application/rss+xml"},
+                                "https://turantimes.kz/", NOW, missing)
+    assert prepared.candidates is None and len(prepared.items) == 1

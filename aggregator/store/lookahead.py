@@ -89,7 +89,9 @@ def _connect(path: str) -> sqlite3.Connection:
         for other in _connections.values():  # one store at a time (tests open many)
             other.close()
         _connections.clear()
-        connection = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=30,
+        # a short busy timeout: a reader of a WAL database rarely waits, and when it
+        # would, the writer reads instead (prepare_and_read)
+        connection = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=2,
                                      isolation_level=None, check_same_thread=False)
         connection.execute("PRAGMA query_only=1")
         connection.execute("PRAGMA cache_size=-4096")  # 4 MiB: a worker's band probes
