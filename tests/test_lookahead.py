@@ -25,7 +25,7 @@ from aggregator.types import CandidateRead, Outcome, PreparedFeed, SourceToFetch
 from aggregator.update import update_sources
 from tests.conftest import write_config
 from tests.feedserver import FeedServer
-from tests.test_syndication import ORIGINAL, RELAYED, T0, TITLE, _paragraphs, _rss, _serve
+from tests.test_syndication import EDITED, ORIGINAL, RELAYED, T0, TITLE, _paragraphs, _rss, _serve
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -156,12 +156,15 @@ def test_a_read_that_does_not_cover_the_items_or_dates_is_not_used() -> None:
 
 def test_parse_workers_store_the_stories_the_writer_alone_stores(
         tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold update, then the relay's feed with one more item (the worker, told what is
+    stored, fingerprints that one alone): the same rows with a parse worker as
+    without."""
     # the worker reads ahead whenever it can (update.read_ahead: when the writer is
     # behind, which one source at a time never is)
     monkeypatch.setattr(update, "read_ahead", lambda staged: True)
-    sources = _serve(feed_server)
     found = {}
     for workers in (-1, 1):
+        sources = _serve(feed_server)
         folder = tmp_path / str(workers)
         folder.mkdir()
         config = load_config(write_config(folder, sources, settings={
@@ -172,12 +175,20 @@ def test_parse_workers_store_the_stories_the_writer_alone_stores(
         assert all(r.outcome is Outcome.OK for r in update_sources(store, config))
         ahead, by_writer = _after(before)
         assert (ahead, by_writer) == ((0, 4) if workers < 0 else (4, 0))
+        feed_server.serve("/tt.xml", _rss("Turantimes.kz", [
+            (TITLE, "https://turantimes.kz/news/tokaev", _paragraphs(RELAYED), T0),
+            ("Второй материал", "https://turantimes.kz/news/2", _paragraphs(EDITED),
+             T0 + timedelta(hours=5))]))
+        again = update_sources(store, config, names=["turantimes"],
+                               now=utc_now() + timedelta(hours=1))
+        assert [(r.new, r.updated) for r in again] == [(1, 0)]
         with store.engine.connect() as connection:
             found[workers] = connection.execute(text(
-                "SELECT source.name, item.guid, item.story_id, item.join_reason FROM item"
-                " JOIN source ON source.id = item.source_id ORDER BY item.id")).all()
+                "SELECT source.name, item.guid, item.story_id, item.join_reason,"
+                " item.relayed_by FROM item JOIN source ON source.id = item.source_id"
+                " ORDER BY item.id")).all()
     assert found[1] == found[-1]
-    assert sum(reason.startswith("near-duplicate") for *_, reason in found[1]) >= 2
+    assert sum(row[3].startswith("near-duplicate") for row in found[1]) >= 3
 
 
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 4)), max_size=12),
@@ -240,3 +251,55 @@ def test_a_store_the_worker_cannot_read_leaves_the_reads_to_the_writer(
     prepared = prepare_and_read(body, {"content-type": "application/rss+xml"},
                                 "https://turantimes.kz/", NOW, missing)
     assert prepared.candidates is None and len(prepared.items) == 1
+
+
+def _two_items() -> bytes:
+    return _rss("Turantimes.kz", [
+        (TITLE, "https://turantimes.kz/news/tokaev", _paragraphs(RELAYED), T0),
+        ("Второй материал", "https://turantimes.kz/news/2", _paragraphs(ORIGINAL), T0)])
+
+
+def test_told_what_is_stored_prepare_makes_fingerprints_for_new_items_only() -> None:
+    headers = {"content-type": "application/rss+xml"}
+    whole = prepare_feed(_two_items(), headers, "https://turantimes.kz/", NOW)
+    first, second = whole.items
+    asked: list[list[str]] = []
+
+    def stored(guids: list[str]) -> dict[str, str]:
+        asked.append(list(guids))
+        return {first.guid: first.content_hash, second.guid: "an older text"}
+
+    told = prepare_feed(_two_items(), headers, "https://turantimes.kz/", NOW, stored=stored)
+    assert asked == [[first.guid, second.guid]]
+    assert told.items == whole.items and told.story_keys == whole.story_keys
+    assert told.skipped == {first.guid, second.guid}
+    assert told.fingerprints == {}  # neither is new
+    assert set(told.credits) == {second.guid}  # the changed one is written again
+    assert told.credits[second.guid] == whole.credits[second.guid]
+    assert set(told.packed) == {second.content_html, second.summary_text}
+
+    def nothing(guids: list[str]) -> dict[str, str]:
+        return {}
+
+    fresh = prepare_feed(_two_items(), headers, "https://turantimes.kz/", NOW, stored=nothing)
+    assert replace(fresh, skipped=frozenset()) == whole
+
+
+def test_an_item_the_worker_found_stored_and_is_new_now_is_prepared_again(
+        path: Path, tmp_path: Path) -> None:
+    from aggregator.types import Fetched
+    from aggregator.update import decide
+
+    store = Store(f"sqlite:///{path}")
+    _, turantimes = _sources(store)
+    body = _two_items()
+    headers = {"content-type": "application/rss+xml"}
+    first, second = prepare_feed(body, headers, "https://turantimes.kz/", NOW).items
+    # the worker's snapshot held the first item; it is gone when the writer decides
+    stale = prepare_feed(body, headers, "https://turantimes.kz/", NOW,
+                         stored=lambda guids: {first.guid: first.content_hash})
+    response = Fetched(url="https://turantimes.kz/", status=200, headers=headers, body=body)
+    config = load_config(write_config(tmp_path, {"turantimes": turantimes.url}))
+    decided = decide(store, config, turantimes, response, stale)
+    assert [i.guid for i in decided.update.new_items] == [first.guid, second.guid]
+    assert decided.update.fingerprints[first.guid] is not None

@@ -8,7 +8,7 @@ thread writes to the database.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from urllib.parse import urljoin
 
@@ -36,9 +36,19 @@ def _site_url(link: str | None, feed_url: str) -> str | None:
     return http_url(urljoin(feed_url, link.strip())) if link and link.strip() else None
 
 
-def prepare_feed(body: bytes, headers: Mapping[str, str], url: str,
-                 now: datetime) -> PreparedFeed:
-    """Everything about a fetched feed that needs no database. Raises ParseError."""
+#: the content hashes a store holds for some of a source's guids (a parse worker's read
+#: of a SQLite store: store/lookahead.py)
+StoredHashes = Callable[[Sequence[str]], Mapping[str, str]]
+
+
+def prepare_feed(body: bytes, headers: Mapping[str, str], url: str, now: datetime,
+                 stored: StoredHashes | None = None) -> PreparedFeed:
+    """Everything about a fetched feed that needs no database. Raises ParseError.
+
+    With ``stored``, what only new or changed items need is made for them alone: an
+    item stored as it is gets no fingerprint, credit or packed text, and a changed one
+    no fingerprint (only new items are matched against the stories); their guids are
+    ``PreparedFeed.skipped``. Without it, everything is made for every item."""
     parsed = parse_feed(body, headers)
     normalized = [n for n in (normalize_entry_with_text(e, url, now) for e in parsed.entries)
                   if n is not None]
@@ -50,14 +60,21 @@ def prepare_feed(body: bytes, headers: Mapping[str, str], url: str,
     by_hash = {item.content_hash: text for item, text in normalized}
     texts = {i.guid: by_hash[i.content_hash] for i in items}
     hub, topic = discover(parsed.hub, parsed.self_url, headers, url)
+    known = stored([item.guid for item in items]) if stored is not None and items else {}
+    new = [item for item in items if item.guid not in known]
     fingerprints: dict[str, Fingerprint | None] = {}
     credits: dict[str, Credit | None] = {}
-    for start in range(0, len(items), _BATCH):  # the credits right after the fingerprints:
-        batch = items[start:start + _BATCH]  # attribution reuses what it found when stripping
+    for start in range(0, len(new), _BATCH):  # the credits right after the fingerprints:
+        batch = new[start:start + _BATCH]  # attribution reuses what it found when stripping
         made = similarity.fingerprints([(item.title, texts[item.guid]) for item in batch])
         for item, fp in zip(batch, made, strict=True):
             fingerprints[item.guid] = fp
             credits[item.guid] = find_credits(texts[item.guid])
+    changed = [item for item in items if known.get(item.guid, item.content_hash)
+               != item.content_hash]
+    for item in changed:
+        credits[item.guid] = find_credits(texts[item.guid])
+    fresh = {item.guid for item in new} | {item.guid for item in changed}
     return PreparedFeed(
         feed=FeedMeta(parsed.title, _site_url(parsed.site_url, url), parsed.feed_id,
                       parsed.updated,
@@ -68,5 +85,7 @@ def prepare_feed(body: bytes, headers: Mapping[str, str], url: str,
         credits=credits,
         weekly_entries=weekly_entry_rate((i.published_at for i in items), now),
         ttl=feed_ttl(parsed.ttl, parsed.update_period, parsed.update_frequency),
-        packed=pack_texts(text for i in items for text in (i.content_html, i.summary_text)),
+        packed=pack_texts(text for i in items if i.guid in fresh
+                          for text in (i.content_html, i.summary_text)),
+        skipped=frozenset(known),
     )

@@ -58,10 +58,12 @@ def _worker_prints() -> Fingerprints:
 
 @dataclass(frozen=True, slots=True)
 class Lookahead:
-    """Where a parse worker reads a feed's candidates: the SQLite file and the source."""
+    """What a parse worker reads of a SQLite store for a feed: the file, the source, and
+    whether to read its candidates too (``update.read_ahead``)."""
 
     path: str
     source_id: int
+    candidates: bool = True
 
 
 def seen_at(item: ItemData, now: datetime) -> int:
@@ -71,11 +73,16 @@ def seen_at(item: ItemData, now: datetime) -> int:
 
 def prepare_and_read(body: bytes, headers: Mapping[str, str], url: str, now: datetime,
                      where: Lookahead) -> PreparedFeed:
-    """``prepare_feed``, then the candidates of its new items (none if the store cannot
-    be read: the writer then reads them itself). Raises ParseError."""
+    """``prepare_feed``, told which items the store holds as they are (so that only the
+    new ones are fingerprinted), then, if asked, the candidates of its new items (none
+    if the store cannot be read: the writer then reads them itself). Raises
+    ParseError."""
     from aggregator.ingest.prepare import prepare_feed
 
-    prepared = prepare_feed(body, headers, url, now)
+    prepared = prepare_feed(body, headers, url, now,
+                            stored=lambda guids: stored_hashes(where, guids))
+    if not where.candidates:
+        return prepared
     try:
         return replace(prepared, candidates=read_candidates(where, prepared, now))
     except sqlite3.Error:
@@ -97,6 +104,23 @@ def _connect(path: str) -> sqlite3.Connection:
         connection.execute("PRAGMA cache_size=-4096")  # 4 MiB: a worker's band probes
         _connections[path] = connection
     return connection
+
+
+def stored_hashes(where: Lookahead, guids: Sequence[str]) -> dict[str, str]:
+    """The content hashes stored for ``guids`` of the source (none if the store cannot
+    be read: every item is then prepared whole)."""
+    found: dict[str, str] = {}
+    try:
+        connection = _connect(where.path)
+        for chunk in _chunks(guids):
+            found.update(connection.execute(
+                "SELECT guid, content_hash FROM item"
+                f" WHERE source_id = ? AND guid IN ({_marks(chunk)})",
+                (where.source_id, *chunk)).fetchall())
+    except sqlite3.Error:
+        _connections.pop(where.path, None)
+        return {}
+    return found
 
 
 def _marks(values: Sequence[object]) -> str:

@@ -188,8 +188,8 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                     assert isinstance(response, Fetched)
                     # a full_text source's texts change once its pages are read: its
                     # candidates are read when it is written
-                    ahead = (lookahead(database, source.id),) if database is not None \
-                        and source.name not in full_text and read_ahead(staged) else ()
+                    ahead = (lookahead(database, source.id, read_ahead(staged)),) \
+                        if database is not None and source.name not in full_text else ()
                     try:
                         with ingest.coming():
                             prepared = await loop.run_in_executor(
@@ -353,12 +353,13 @@ def read_ahead(staged: int) -> bool:
     return staged > 0
 
 
-def lookahead(database: str, source_id: int) -> Lookahead:
-    """What a parse worker needs to read a source's candidates (store/lookahead.py,
-    imported with the first new body: a cycle of 304s does not need it)."""
+def lookahead(database: str, source_id: int, candidates: bool) -> Lookahead:
+    """What a parse worker reads of the store for a source: what it holds, and its
+    ``candidates`` if asked (store/lookahead.py, imported with the first new body: a
+    cycle of 304s does not need it)."""
     from aggregator.store.lookahead import Lookahead
 
-    return Lookahead(database, source_id)
+    return Lookahead(database, source_id, candidates)
 
 
 def _release(store: Store, lease: str) -> None:
@@ -404,6 +405,11 @@ def decide(store: Store, config: Config, source: SourceToFetch, response: Respon
         response, prepared, stored, pruned = error_value(error), None, {}, frozenset()
     update = plan(source, response, prepared, stored, policy=policy, now=now,
                   jitter=random.random(), pruned=pruned)
+    if isinstance(prepared, PreparedFeed) and prepared.skipped and isinstance(
+            response, Fetched) and any(i.guid in prepared.skipped for i in update.new_items):
+        # the worker found stored an item that is new now (deleted meanwhile): it made
+        # no fingerprint for it, so the feed is prepared again, whole, here (rare)
+        return decide(store, config, source, response, None)
     if isinstance(prepared, PreparedFeed) and update.new_items:  # packed by the worker
         update = replace(update, packed=prepared.packed, candidates=prepared.candidates)
     problem = failure(response) if isinstance(response, AggregatorError) else None
