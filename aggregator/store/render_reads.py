@@ -105,13 +105,13 @@ def story_views(connection: Connection, source_names: Collection[str] | None, li
     source), published at ``since`` or later when given, newest first (then by id,
     highest first); each with the active sources' items of it."""
     mark = placeholder(connection)
-    sources = {row[0]: _Source(row) for row in select_rows(
-        connection, f"SELECT {', '.join(_SOURCE_COLUMNS)} FROM source WHERE active",
-        (), _columns(_SOURCE, _SOURCE_COLUMNS))}
-    selected = [i for i, s in sources.items() if source_names is None or s.name in source_names]
+    active: dict[int, str] = dict(
+        connection.exec_driver_sql("SELECT id, name FROM source WHERE active").all())
+    selected = [i for i, name in active.items()
+                if source_names is None or name in source_names]
     if not selected:
         return []
-    stories = _stories(connection, mark, selected, len(sources), limit=limit, since=since)
+    stories = _stories(connection, mark, selected, len(active), limit=limit, since=since)
     items: dict[int, list[_Item]] = {}
     ids = [row[0] for row in stories]
     for start in range(0, len(ids), _CHUNK):
@@ -120,10 +120,11 @@ def story_views(connection: Connection, source_names: Collection[str] | None, li
                 connection, f"SELECT {', '.join(_ITEM_COLUMNS)} FROM item WHERE story_id IN"
                 f" ({_marks(mark, len(chunk))}) ORDER BY id", chunk,
                 _columns(_ITEM, _ITEM_COLUMNS)):
-            if row[1] in sources:
+            if row[1] in active:
                 items.setdefault(row[2], []).append(_Item(row))
     chosen = [(story, _representative(story, found)) for story in stories
               if (found := items.get(story[0]))]
+    sources = _sources(connection, mark, {i.source_id for each in items.values() for i in each})
     enclosures = _enclosures(connection, mark, [rep.id for _, rep in chosen])
     return [_story_view(story, rep, items[story[0]], sources, enclosures.get(rep.id, ()))
             for story, rep in chosen]
@@ -146,6 +147,19 @@ def _stories(connection: Connection, mark: str, selected: list[int], active: int
         connection, f"SELECT {', '.join(_STORY_COLUMNS)} FROM story WHERE {carried}"
         f" ORDER BY published_at DESC, id DESC LIMIT {mark}", (*parameters, limit),
         _columns(_STORY, _STORY_COLUMNS))
+
+
+def _sources(connection: Connection, mark: str, ids: set[int]) -> dict[int, _Source]:
+    """The sources of the stories' items (the active ones), by id."""
+    found: dict[int, _Source] = {}
+    wanted = sorted(ids)
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = tuple(wanted[start:start + _CHUNK])
+        found.update((row[0], _Source(row)) for row in select_rows(
+            connection, f"SELECT {', '.join(_SOURCE_COLUMNS)} FROM source"
+            f" WHERE id IN ({_marks(mark, len(chunk))})", chunk,
+            _columns(_SOURCE, _SOURCE_COLUMNS)))
+    return found
 
 
 def _enclosures(connection: Connection, mark: str,
