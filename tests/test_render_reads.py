@@ -7,9 +7,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select, text
 
 from aggregator.config import SourceConfig
 from aggregator.store import Store, render_reads
+from aggregator.store.models import StoryRow
 from aggregator.types import ItemData, Outcome, SourceUpdate, StoryView
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -40,14 +42,31 @@ def _filled(store: Store) -> None:
     store.sync_sources(sources[:5], timedelta(minutes=30), NOW)
 
 
+def _expected(store: Store, names: list[str] | None, limit: int,
+              since: datetime | None) -> list[str]:
+    """The uids the read should give, worked out in Python from the whole tables."""
+    with store.engine.connect() as connection:
+        active = dict(connection.execute(text("SELECT id, name FROM source WHERE active")).all())
+        carried = {story for story, source in connection.execute(
+            text("SELECT story_id, source_id FROM item")).all()
+            if source in active and (names is None or active[source] in names)}
+        stories = [(row.published_at, row.id, row.uid) for row in connection.execute(
+            select(StoryRow.published_at, StoryRow.id, StoryRow.uid)).all()
+            if row.id in carried]
+    return [uid for published_at, _, uid in sorted(stories, reverse=True)
+            if since is None or published_at >= since][:limit]
+
+
 def _both(store: Store, monkeypatch: pytest.MonkeyPatch, names: list[str] | None,
           limit: int, since: datetime | None = None) -> list[StoryView]:
-    """The stories read by walking the stories (EXISTS) and from the items (IN): equal."""
+    """The stories read by walking the stories (EXISTS) and from the items (IN): equal,
+    and the ones they should be."""
     monkeypatch.setattr(render_reads, "EXISTS_SHARE", 0.0)
     walked = store.stories_for(names, limit, since)
     monkeypatch.setattr(render_reads, "EXISTS_SHARE", 2.0)
     looked_up = store.stories_for(names, limit, since)
     assert walked == looked_up
+    assert [s.uid for s in walked] == _expected(store, names, limit, since)
     return walked
 
 
@@ -66,6 +85,10 @@ def test_both_ways_read_the_same_stories_newest_first(
         s for s in every if s.published_at >= since]
     assert _both(store, monkeypatch, ["nobody"], 100) == []
     assert _both(store, monkeypatch, ["s5"], 100) == []  # no longer in feeds.yaml
+    everyone = [f"s{i}" for i in range(6)]  # every active source, named
+    assert _both(store, monkeypatch, everyone, 100) == every
+    assert _both(store, monkeypatch, ["s0", "s1", "s2", "s3"], 7) == [
+        s for s in every if s.representative.source_name != "s4" or s.others][:7]
 
 
 def test_a_story_is_read_with_every_outlet_whichever_source_selects_it(

@@ -5,9 +5,10 @@ The driver's own SQL and plain tuples (store/driver.py: each value converted by 
 column type's processor, as through the ORM), not ORM rows: a render of 100 stories
 read 15,000 rows' worth of objects it did not need. The stories are found by walking
 ``story.published_at`` newest first and keeping those an item of a selected source
-carries (``EXISTS``, one index probe each), which stops after ``limit`` stories; when
-the selected sources are a small part of the store, most stories would be probed for
-nothing, and the store's items of those sources are looked up first instead (``IN``).
+carries (``EXISTS``, one index probe each; with every active source selected, an item
+of an active source), which stops after ``limit`` stories; when the selected sources
+are a small part of the store, most stories would be probed for nothing, and the
+store's items of those sources are looked up first instead (``IN``).
 
 Part of the store (queries live only in this package); it returns our types.
 """
@@ -134,12 +135,16 @@ def _stories(connection: Connection, mark: str, selected: list[int], active: int
              limit: int, since: datetime | None) -> list[tuple[Any, ...]]:
     """The rows (``_STORY_COLUMNS``) of the newest stories an item of ``selected`` carries."""
     marks = _marks(mark, len(selected))
-    if len(selected) >= EXISTS_SHARE * active:
+    parameters: tuple[Any, ...] = tuple(selected)
+    if len(selected) == active:  # every active source: no list of them
+        carried = ("EXISTS (SELECT 1 FROM item JOIN source ON source.id = item.source_id"
+                   " WHERE item.story_id = story.id AND source.active)")
+        parameters = ()
+    elif len(selected) >= EXISTS_SHARE * active:
         carried = (f"EXISTS (SELECT 1 FROM item WHERE item.story_id = story.id"
                    f" AND item.source_id IN ({marks}))")
     else:
         carried = f"id IN (SELECT story_id FROM item WHERE source_id IN ({marks}))"
-    parameters: tuple[Any, ...] = tuple(selected)
     if since is not None:
         carried += f" AND published_at >= {mark}"
         parameters += bound(connection, _STORY, ("published_at",), [(since,)])[0]
