@@ -108,8 +108,8 @@ def story_views(connection: Connection, source_names: Collection[str] | None, li
     mark = placeholder(connection)
     active: dict[int, str] = dict(
         connection.exec_driver_sql("SELECT id, name FROM source WHERE active").all())
-    selected = [i for i, name in active.items()
-                if source_names is None or name in source_names]
+    wanted = None if source_names is None else set(source_names)
+    selected = [i for i, name in active.items() if wanted is None or name in wanted]
     if not selected:
         return []
     stories = _stories(connection, mark, selected, len(active), limit=limit, since=since)
