@@ -215,6 +215,33 @@ def test_an_unchanged_story_page_is_reused_and_a_changed_one_rendered_again() ->
     assert pages.render(site, STORIES[:1])[0] is not first[path]
 
 
+def test_an_output_rendered_from_the_same_inputs_is_not_rendered_again() -> None:
+    """A publish of an output whose stories and settings did not change (the minute's
+    re-render of an output with max_age, a poll that changed nothing it shows) reuses
+    the files of the last rendering; any change renders it again, and the bytes are
+    those of a rendering from scratch."""
+    from aggregator.site import OutputFiles
+
+    output, first = CONFIG.outputs[0], STORY.published_at
+    files = OutputFiles()
+    rendered = files.render(CONFIG, output, STORIES, first_published=first)
+    again = files.render(CONFIG, output, [replace(s) for s in STORIES], first_published=first)
+    assert again is rendered
+    changed = [replace(STORIES[0], title="Story 0, corrected"), *STORIES[1:]]
+    moved = CONFIG.model_copy(update={"settings": CONFIG.settings.model_copy(
+        update={"base_url": "https://elsewhere.example.org/"})})
+    for config, stories, when in ((CONFIG, changed, first), (moved, STORIES, first),
+                                  (CONFIG, STORIES, first + timedelta(days=1)),
+                                  (CONFIG, STORIES[:3], first)):
+        fresh = files.render(config, config.outputs[0], stories, first_published=when)
+        assert fresh is not rendered
+        expected = OutputFiles().render(config, config.outputs[0], stories,
+                                        first_published=when)
+        assert [f.body for f in fresh[0]] == [f.body for f in expected[0]]
+        assert fresh[1:] == expected[1:]
+        rendered = fresh
+
+
 def test_a_private_subscription_list_is_neither_published_nor_linked(
         tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
     config, _ = _fetched_store(tmp_path, store, feed_server,

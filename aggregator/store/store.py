@@ -44,7 +44,6 @@ from aggregator.store.keys import ADVISORY_KEY, LOCKS
 from aggregator.store.lookahead import WrittenBands
 from aggregator.store.migrations import HEAD, REVISIONS
 from aggregator.store.models import (
-    ItemEnclosureRow,
     ItemRow,
     OutputRow,
     SourceRow,
@@ -52,6 +51,7 @@ from aggregator.store.models import (
     SubscriptionRow,
 )
 from aggregator.store.published import SiteWriter, site_etags, site_files, site_version
+from aggregator.store.render_reads import story_views
 from aggregator.store.retention import (
     BATCH,
     PruneReport,
@@ -61,11 +61,8 @@ from aggregator.store.retention import (
 )
 from aggregator.text import canonical_url, url_host
 from aggregator.types import (
-    Copy,
-    Enclosure,
     HubSource,
     Outcome,
-    Outlet,
     SiteFile,
     SourceToFetch,
     SourceUpdate,
@@ -939,33 +936,9 @@ class Store:
     def stories_for(self, source_names: Sequence[str] | None, limit: int,
                     since: datetime | None = None) -> list[StoryView]:
         """The newest stories carried by any of ``source_names`` (None: every source),
-        published at ``since`` or later when given."""
-        with self._session() as session:
-            sources = {r.id: r for r in session.exec(
-                select(SourceRow).where(col(SourceRow.active))).all()}
-            selected = [i for i, r in sources.items()
-                        if source_names is None or r.name in source_names]
-            if not selected:
-                return []
-            story_ids = select(ItemRow.story_id).where(col(ItemRow.source_id).in_(selected))
-            query = select(StoryRow).where(col(StoryRow.id).in_(story_ids))
-            if since is not None:
-                query = query.where(col(StoryRow.published_at) >= since)
-            stories = session.exec(
-                query.order_by(col(StoryRow.published_at).desc(), col(StoryRow.id).desc())
-                .limit(limit)).all()
-            ids = [s.id for s in stories]
-            items_by_story: dict[int, list[ItemRow]] = {}
-            for item in session.exec(select(ItemRow).where(
-                    col(ItemRow.story_id).in_(ids), col(ItemRow.source_id).in_(list(sources)))
-                    .order_by(col(ItemRow.id))).all():
-                items_by_story.setdefault(item.story_id, []).append(item)
-            chosen = [(story, _representative(story, items)) for story in stories
-                      if (items := items_by_story.get(story.id or 0))]
-            enclosures = _enclosures(session, [rep.id or 0 for _, rep in chosen])
-            return [_story_view(story, rep, items_by_story[story.id or 0], sources,
-                                enclosures.get(rep.id or 0, ()))
-                    for story, rep in chosen]
+        published at ``since`` or later when given (render_reads.story_views)."""
+        with self._session(reading=True) as session:
+            return story_views(session.connection(), source_names, limit, since)
 
 
 # ---- the batched state of a poll (apply_many): one statement for a whole batch ----
@@ -1150,23 +1123,6 @@ def _failed_values(source_id: int, change: SourceUpdate) -> tuple[Any, ...]:
             change.error, change.outcome is Outcome.GONE, source_id)
 
 
-def _enclosures(session: Session, item_ids: list[int]) -> dict[int, tuple[Enclosure, ...]]:
-    """The enclosures of the given items, by item id, in the feed's order."""
-    found: dict[int, list[Enclosure]] = {}
-    for start in range(0, len(item_ids), 500):
-        for row in session.exec(select(ItemEnclosureRow).where(
-                col(ItemEnclosureRow.item_id).in_(item_ids[start:start + 500]))
-                .order_by(col(ItemEnclosureRow.item_id), col(ItemEnclosureRow.position))):
-            found.setdefault(row.item_id, []).append(
-                Enclosure(row.url, row.media_type, row.length, row.duration))
-    return {item_id: tuple(each) for item_id, each in found.items()}
-
-
-def _representative(story: StoryRow, items: list[ItemRow]) -> ItemRow:
-    return next((i for i in items if i.id == story.representative_item_id), None) or min(
-        items, key=lambda i: (i.published_at or i.first_seen_at, i.id or 0))
-
-
 #: what claim_sources reads of a source, in SourceToFetch's order (the URL: moved_to or url)
 _FETCH_COLUMNS = ("id", "name", "url", "etag", "last_modified", "body_hash", "wire_hash",
                   "error_count", "poll_interval_seconds", "fixed_interval", "weekly_entries",
@@ -1237,50 +1193,6 @@ def _push_status(row: SubscriptionRow | None) -> dict[str, Any]:
         return {}
     live = row.state == SubscriptionState.ACTIVE.value
     return {"push_state": row.state, "pushed_until": row.lease_until if live else None}
-
-
-def _outlet(item: ItemRow, source: SourceRow) -> Outlet:
-    return Outlet(
-        source_name=source.name,
-        source_title=source.title or source.feed_title or source.name,
-        feed_url=source.feed_url,
-        site_url=source.site_url,
-        feed_id=source.feed_id or source.url,
-        feed_updated=source.feed_updated or source.last_success_at or source.created_at,
-        item_url=item.canonical_url or item.url,  # republished without tracking parameters
-    )
-
-
-def _story_view(story: StoryRow, rep: ItemRow, items: list[ItemRow],
-                sources: dict[Any, SourceRow], enclosures: tuple[Enclosure, ...]) -> StoryView:
-    others = []
-    seen = {rep.source_id}
-    for item in items:
-        if item.source_id not in seen:
-            seen.add(item.source_id)
-            others.append(_outlet(item, sources[item.source_id]))
-    copies = tuple(Copy(
-        outlet=_outlet(item, sources[item.source_id]), title=item.title,
-        content_html=item.content_html, published_at=item.published_at,
-        first_seen_at=item.first_seen_at, relayed_by=item.relayed_by, cites=item.cites,
-        credit_line=item.credit_line, is_representative=item is rep)
-        for item in sorted(items, key=lambda i: (i.first_seen_at,
-                                                 i.published_at or i.first_seen_at, i.id or 0)))
-    return StoryView(
-        uid=story.uid, title=rep.title, url=rep.canonical_url or rep.url,
-        content_html=rep.content_html,
-        summary_text=rep.summary_text, author=rep.author, published_at=story.published_at,
-        updated_at=max(story.updated_at, story.published_at),
-        representative=_outlet(rep, sources[rep.source_id]),
-        others=tuple(sorted(others, key=lambda o: o.source_title.casefold())),
-        categories=rep.categories,
-        language=sources[rep.source_id].language or sources[rep.source_id].feed_language,
-        representative_is_original=story.representative_is_original,
-        credited_origin=story.credited_origin,
-        enclosures=enclosures,
-        image_url=rep.image_url,
-        copies=copies,
-    )
 
 
 def _owner_is_gone(owner: str) -> bool:
