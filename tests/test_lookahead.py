@@ -303,3 +303,14 @@ def test_an_item_the_worker_found_stored_and_is_new_now_is_prepared_again(
     decided = decide(store, config, turantimes, response, stale)
     assert [i.guid for i in decided.update.new_items] == [first.guid, second.guid]
     assert decided.update.fingerprints[first.guid] is not None
+
+
+def test_rows_two_commits_old_are_dropped() -> None:
+    written = WrittenBands()
+    written.add(1, 2, [(1, 0, (10,)), (2, 0, (20,))])
+    written.committed()
+    written.add(3, 3, [(3, 0, (30,))])
+    assert written.covers(0, 3)  # one commit since: a read of before it still works
+    written.committed()  # two commits since the first: its rows are dropped
+    assert not written.covers(0, 3) and written.covers(2, 3)
+    assert written.hits({10, 20, 30}, 0, 0, 2) == [(30, 3)]

@@ -188,9 +188,12 @@ class WrittenBands:
     not see, if this process wrote every item numbered above it.
 
     Items are added once their writes are sure to stay (their savepoint released); a
-    gap in the ids (another process wrote items) starts the cover again. Rows a snapshot
-    has seen are dropped once the last ``snapshots`` reads have all seen them, and at
-    most ``keep`` items are kept; ``reset`` forgets everything (a rollback, a prune).
+    gap in the ids (another process wrote items) starts the cover again. Rows are
+    dropped once the last ``snapshots`` reads have all seen them, or once two commits
+    have followed theirs (a read takes its snapshot less than a commit before it is
+    used: one that took longer finds the rows gone, and the writer reads itself), and
+    at most ``keep`` items are kept; ``reset`` forgets everything (a rollback, a
+    prune).
 
     An id is never given twice to items a snapshot could tell apart: SQLite numbers an
     item one above the largest stored, and only retention deletes items, those of
@@ -202,11 +205,13 @@ class WrittenBands:
         self._first: int | None = None  # the lowest id of the cover
         self._last: int | None = None  # the highest id written
         self._seen: deque[int] = deque(maxlen=snapshots)  # the last snapshots used
+        self._commits: deque[int] = deque(maxlen=2)  # the last ids of the last commits
         self._lock = threading.Lock()
 
     def reset(self) -> None:
         with self._lock:
             self._rows.clear()
+            self._commits.clear()
             self._first = self._last = None
 
     def add(self, first: int, last: int, rows: Iterable[ItemBands]) -> None:
@@ -220,6 +225,19 @@ class WrittenBands:
             self._rows.extend(rows)
             while len(self._rows) > self.keep:
                 self._first = self._rows.popleft()[0] + 1
+
+    def committed(self) -> None:
+        """What was added so far is committed."""
+        with self._lock:
+            if self._last is None:
+                return
+            self._commits.append(self._last)
+            if len(self._commits) == self._commits.maxlen:
+                self._drop(self._commits[0])
+
+    def _drop(self, upto: int) -> None:
+        while self._rows and self._rows[0][0] <= upto:
+            self._first = self._rows.popleft()[0] + 1
 
     def covers(self, snapshot: int, newest: int) -> bool:
         """Whether every item numbered above ``snapshot``, up to ``newest`` (the largest
@@ -244,9 +262,7 @@ class WrittenBands:
                     found += [(band, item_id) for band in keys if band in bands]
             self._seen.append(above)
             if len(self._seen) == self._seen.maxlen:
-                floor = min(self._seen)
-                while self._rows and self._rows[0][0] <= floor:
-                    self._first = self._rows.popleft()[0] + 1
+                self._drop(min(self._seen))
         return found
 
 

@@ -776,12 +776,17 @@ class Store:
                 pending.add(added.bands)
                 pending.write(session)
         self._remember_written(added)
+        self._committed()
         _count([(change, added)])
 
     def _remember_written(self, added: Added | None) -> None:
         """Keep the band rows of items whose writes will stay (WrittenBands)."""
         if self._written is not None and added is not None and added.ids is not None:
             self._written.add(*added.ids, added.bands)
+
+    def _committed(self) -> None:
+        if self._written is not None:
+            self._written.committed()
 
     def batch(self) -> Batch:
         """An open transaction for several sources' updates (``Batch``), under the
@@ -1061,6 +1066,7 @@ class Batch:
         except BaseException:
             self._store._forget_written()
             raise
+        self._store._committed()
         _count(self._added)
 
     def rollback(self) -> None:
