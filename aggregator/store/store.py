@@ -246,6 +246,13 @@ def _read_revision(connection: Connection) -> str | None:
     return str(found[0][0]) if len(found) == 1 else None
 
 
+def _assign(row: SQLModel, values: Mapping[str, Any]) -> None:
+    """Set the fields of ``row`` whose value differs from ``values``."""
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+
+
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # a new database only (before its first table, and before WAL): 8 KiB pages hold the
@@ -478,14 +485,14 @@ class Store:
                 if not row.active:
                     row.active = True
                     row.next_fetch_at = min(row.next_fetch_at, now)
-                row.title = conf.title
-                row.language = conf.language
-                row.tags = conf.tags
                 if interval != row.poll_interval_seconds:
                     row.next_fetch_at = min(row.next_fetch_at, now + timedelta(seconds=interval))
-                row.poll_interval_seconds = interval
-                row.fixed_interval = conf.poll_interval is not None
-                session.add(row)
+                    row.poll_interval_seconds = interval
+                # only what changed: an unchanged row (every row, usually) stays clean and
+                # costs the flush nothing (half of a 1,000-source sync's CPU)
+                _assign(row, {"title": conf.title, "language": conf.language,
+                              "tags": conf.tags,
+                              "fixed_interval": conf.poll_interval is not None})
             session.flush()
             for start in range(0, len(new), 500):
                 self._insert_ignore(session, SourceRow, new[start:start + 500], ["name"])
