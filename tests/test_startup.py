@@ -18,7 +18,8 @@ from aggregator.store import Store
 from tests.conftest import write_config
 from tests.feedserver import FeedServer
 
-#: main() as the console script runs it, then whether it froze the collector's objects
+#: main() as the console script runs it, then what it reports (by default: whether it
+#: froze the collector's objects, and whether the collector is on)
 AS_CONSOLE_SCRIPT = """
 import gc, sys
 from aggregator.cli import main
@@ -29,9 +30,15 @@ except SystemExit as stop:
     code = stop.code
 else:
     code = 0
-print("frozen" if gc.get_freeze_count() else "not frozen", file=sys.stderr)
+print(REPORT, file=sys.stderr)
 sys.exit(code)
 """
+GC_STATE = ('"frozen" if gc.get_freeze_count() else "not frozen", '
+            '"collecting" if gc.isenabled() else "not collecting"')
+
+
+def _main(report: str = GC_STATE) -> str:
+    return AS_CONSOLE_SCRIPT.replace("REPORT", report)
 
 
 def _process(code: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -54,11 +61,11 @@ def test_the_fetch_process_freezes_its_modules_and_says_the_same(
         tmp_path: Path, feed_server: FeedServer) -> None:
     config = write_config(tmp_path, {"news": feed_server.serve_file("/rss2.xml", "rss2.xml")})
     db = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    first = _process(AS_CONSOLE_SCRIPT, "fetch", "--config", str(config), "--db", db)
+    first = _process(_main(), "fetch", "--config", str(config), "--db", db)
     assert first.returncode == 0, first.stderr
     assert first.stdout == "sources: 1 ok, 0 unchanged, 0 failed; items: 3 new, 0 updated\n"
-    assert first.stderr == "frozen\n"
-    again = _process(AS_CONSOLE_SCRIPT, "fetch", "--config", str(config), "--db", db)
+    assert first.stderr == "frozen collecting\n"
+    again = _process(_main(), "fetch", "--config", str(config), "--db", db)
     assert (again.returncode, again.stdout) == (
         0, "sources: 0 ok, 1 unchanged, 0 failed; items: 0 new, 0 updated\n")
 
@@ -73,13 +80,30 @@ def test_fetch_in_another_program_freezes_none_of_its_objects(
                                       "--db", f"sqlite:///{tmp_path / 'db.sqlite'}"])
     assert result.exit_code == 0, result.stderr
     assert gc.get_freeze_count() == before
+    assert gc.isenabled()
+
+
+def test_every_command_that_reads_feeds_yaml_collects_again(tmp_path: Path) -> None:
+    """main() turns the collector off while the command imports; reading feeds.yaml
+    (or finding it) turns it on again, so a long-running command collects as before."""
+    config = write_config(tmp_path, {"news": "https://example.com/feed.xml"})
+    checked = _process(_main(), "check", "--config", str(config))
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stderr == "frozen collecting\n"
+    removed = _process(_main(), "sources", "remove", "news", "--config",
+                       str(config))
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stderr == "frozen collecting\n"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("sources: [\n")
+    failed = _process(_main(), "check", "--config", str(broken))
+    assert failed.returncode == 2
+    assert failed.stderr.endswith("collecting\n")  # its error line, then the state
 
 
 def test_version_and_help_load_neither_rich_nor_the_stages() -> None:
-    code = AS_CONSOLE_SCRIPT.replace(
-        'print("frozen" if gc.get_freeze_count() else "not frozen", file=sys.stderr)',
-        'print(sorted(m for m in ("rich", "pydantic", "aggregator.types") '
-        'if m in sys.modules), file=sys.stderr)')
+    code = _main('sorted(m for m in ("rich", "pydantic", "aggregator.types") '
+                 'if m in sys.modules)')
     version = _process(code, "--version")
     assert (version.returncode, version.stdout, version.stderr) == (
         0, "aggregator 0.1.0\n", "[]\n")
