@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from aggregator.cli import app
 from aggregator.config import SourceConfig
 from aggregator.store import Store
+from aggregator.store.store import _cache_kib
 from tests.conftest import write_config
 from tests.feedserver import FeedServer
 
@@ -131,3 +132,17 @@ def test_sync_sources_writes_only_what_feeds_yaml_changed(store: Store) -> None:
     assert [(*r[:5], bool(r[5])) for r in rows] == [("a", "A", "x", None, 1800, False),
                                                     ("b", "B", "y,z", "ru", 600, True)]
     assert {s.name: s.next_fetch_at for s in store.source_statuses()} == {"a": now, "b": now}
+
+
+def test_sqlite_page_cache_follows_the_file_size_at_open(tmp_path: Path) -> None:
+    """A 64th of the file, 2-8 MiB: a new store's update keeps 2 MiB of pages, a
+    million-item store (3.3 GB) the 8 MiB it always had."""
+    assert [_cache_kib(n) for n in (0, 180 << 20, 330 << 20, 3300 << 20)] == [
+        2048, 2880, 5280, 8192]
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -2048
+            assert connection.exec_driver_sql("PRAGMA page_size").scalar() == 8192
+    finally:
+        store.close()
