@@ -256,9 +256,10 @@ def _assign(row: SQLModel, values: Mapping[str, Any]) -> None:
 #: SQLite's page cache per connection: a 64th of the file when it is opened, 2-8 MiB.
 #: Its job is the interior pages of the indexes (a 300th of the file, measured on the
 #: bench's store) and the hot leaves; an update uses one connection. 8 MiB whatever the
-#: size cost the cold 1,000-feed run's main process 8.5 MB at its peak (114.5 -> 106.0
-#: MB with 2 MiB; it opens an empty file); a 100,000-item store (330 MB) gets 5 MiB and a
-#: million-item one (3.3 GB) 8 MiB, as before.
+#: size cost the cold 1,000-feed run's main process 6-9 MB at its peak (single runs:
+#: 114.5 and 115.6 MB, against 106.0 and 109.0 with 2 MiB; it opens an empty file); a
+#: 100,000-item store (330 MB) gets 5 MiB and a million-item one (3.3 GB) 8 MiB, as
+#: before.
 CACHE_KIB = (2048, 8192)
 
 
