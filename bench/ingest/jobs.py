@@ -609,13 +609,18 @@ def job_cli(spec: Spec) -> dict[str, Any]:
 
     command = [*_aggregator_command(), *spec["args"]]
     before = _stored_counts(spec["db"]) if spec.get("db") else None
-    times, codes, last, failures = [], [], "", []
+    times, cpu, codes, last, failures = [], [], [], "", []
     for _ in range(spec.get("repeat", 5)):
         started = time.perf_counter()
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
                               text=True, check=False,
                               timeout=spec.get("timeout", 600))
         times.append(time.perf_counter() - started)
+        # the CPU time of the process (and of its parse workers, which it waited for):
+        # on a shared machine a steadier figure than the wall clock
+        now = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime)
         codes.append(done.returncode)
         lines = (done.stdout + done.stderr).strip().splitlines()
         last = lines[-1] if lines else ""
@@ -625,6 +630,7 @@ def job_cli(spec: Spec) -> dict[str, Any]:
     result: dict[str, Any] = {
         # the median of the runs that exited 0 (a failing run is no cycle)
         "seconds": statistics.median(succeeded or times), "all_seconds": times,
+        "cpu_seconds": statistics.median(cpu), "all_cpu_seconds": cpu,
         "exit_codes": codes, "last_line": last[-300:], "first_errors": failures[:3],
         # the largest of the child processes (the fetch process itself; its parse workers
         # are its children, not ours)

@@ -600,7 +600,8 @@ def cli_fetch(run: Run, config: Path, db: str, work: Path, lat: int) -> None:
                                    f"{res['stored_after']}"]
     line = line_cycle(FETCH_PROCESS, lat, res)
     if not _failed(res):
-        line += f"  exit {res['exit_codes']}; {res['last_line']!r}"
+        cpu = f"cpu {res['cpu_seconds']:.2f} s; " if res.get("cpu_seconds") is not None else ""
+        line += f"  {cpu}exit {res['exit_codes']}; {res['last_line']!r}"
     run.record(FETCH_PROCESS, lat, res, line)
 
 
