@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from aggregator.cli import app
 from aggregator.config import SourceConfig
 from aggregator.store import Store
-from aggregator.store.store import _cache_kib
+from aggregator.store.cache import size_kib
 from tests.conftest import write_config
 from tests.feedserver import FeedServer
 
@@ -137,7 +137,7 @@ def test_sync_sources_writes_only_what_feeds_yaml_changed(store: Store) -> None:
 def test_sqlite_page_cache_follows_the_file_size_at_open(tmp_path: Path) -> None:
     """A 64th of the file, 2-8 MiB: a new store's update keeps 2 MiB of pages, a
     million-item store (3.3 GB) the 8 MiB it always had."""
-    assert [_cache_kib(n) for n in (0, 180 << 20, 330 << 20, 3300 << 20)] == [
+    assert [size_kib(n) for n in (0, 180 << 20, 330 << 20, 3300 << 20)] == [
         2048, 2880, 5280, 8192]
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
     try:

@@ -33,6 +33,7 @@ from urllib.parse import quote
 
 from aggregator.packing import unpack_text
 from aggregator.store.bands import MAIN, RECENT, ItemBands
+from aggregator.store.cache import cache_kib
 from aggregator.types import CandidateRead, ItemData, PreparedFeed
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def _connect(path: str) -> sqlite3.Connection:
         connection = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=2,
                                      isolation_level=None, check_same_thread=False)
         connection.execute("PRAGMA query_only=1")
-        connection.execute("PRAGMA cache_size=-4096")  # 4 MiB: a worker's band probes
+        connection.execute(f"PRAGMA cache_size=-{cache_kib(connection)}")  # as the writer
         _connections[path] = connection
     return connection
 

@@ -39,6 +39,7 @@ from aggregator.config import SourceConfig
 from aggregator.exceptions import SchemaError, StorageError
 from aggregator.store import bands
 from aggregator.store.bands import PendingBands, placeholder
+from aggregator.store.cache import cache_kib
 from aggregator.store.driver import bound, select_rows
 from aggregator.store.keys import ADVISORY_KEY, LOCKS
 from aggregator.store.lookahead import WrittenBands
@@ -252,27 +253,6 @@ def _assign(row: SQLModel, values: Mapping[str, Any]) -> None:
             setattr(row, name, value)
 
 
-#: SQLite's page cache per connection: a 64th of the file when it is opened, 2-8 MiB.
-#: Its job is the interior pages of the indexes (a 300th of the file, measured on the
-#: bench's store) and the hot leaves; an update uses one connection. 8 MiB whatever the
-#: size cost the cold 1,000-feed run's main process 6-9 MB at its peak (single runs:
-#: 114.5 and 115.6 MB, against 106.0 and 109.0 with 2 MiB; it opens an empty file); a
-#: 100,000-item store (330 MB) gets 5 MiB and a million-item one (3.3 GB) 8 MiB, as
-#: before.
-CACHE_KIB = (2048, 8192)
-
-
-def _cache_kib(file_bytes: int) -> int:
-    least, most = CACHE_KIB
-    return min(most, max(least, file_bytes // 64 // 1024))
-
-
-def _file_bytes(cursor: Any) -> int:
-    pages = cursor.execute("PRAGMA page_count").fetchone()[0]
-    size = cursor.execute("PRAGMA page_size").fetchone()[0]
-    return int(pages) * int(size)
-
-
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # a new database only (before its first table, and before WAL): 8 KiB pages hold the
@@ -282,7 +262,7 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute(f"PRAGMA cache_size=-{_cache_kib(_file_bytes(cursor))}")
+    cursor.execute(f"PRAGMA cache_size=-{cache_kib(cursor)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
