@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import pickle
 import random
 import sqlite3
@@ -59,7 +60,7 @@ def prepared_feeds(corpus: Path, feeds: int, cache: Path) -> list[bytes]:
 def _config(feeds: int, folder: Path) -> Any:
     from aggregator.config import load_config
 
-    path = folder / "feeds.yaml"
+    path = folder / f"feeds-{feeds}-{os.getpid()}.yaml"
     lines = ["settings:", "  allow_private_networks: true", "sources:"]
     for n in range(feeds):
         lines += [f"  - name: f{n:05d}", f"    url: {_url(n)}"]
@@ -76,9 +77,8 @@ def replay(blobs: list[bytes], folder: Path, config: Any, *,
     from aggregator.types import Fetched
     from aggregator.update.writes import Group, Writer, commit_later
 
-    db = folder / "replay.sqlite"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    db = folder / f"replay-{len(blobs)}-{os.getpid()}.sqlite"
+    _remove(db)
     store = Store(f"sqlite:///{db}", worker_id="replay:1")
     store.sync_sources(config.sources, config.settings.poll_interval, NOW)
     sources = {s.name: s for s in store.claim_sources(NOW, due_only=False, token="replay")}
@@ -158,6 +158,8 @@ def main() -> None:
     runs = []
     db = None
     for _ in range(args.repeat):
+        if db is not None:
+            _remove(db)
         seconds, items, db = replay(blobs, args.work_dir, config)
         runs.append(seconds / items * 1e6)
     print(f"{items} new items; CPU ms per 1,000 items: median {statistics.median(runs):.1f}"
@@ -166,9 +168,16 @@ def main() -> None:
         hashes = table_hashes(db)
         print(json.dumps(hashes, indent=1))
         print("all:", hashlib.sha256(json.dumps(hashes).encode()).hexdigest()[:16])
+    if db is not None:
+        _remove(db)
     if args.profile is not None:
-        replay(blobs, args.work_dir, config, profile=args.profile)
+        _remove(replay(blobs, args.work_dir, config, profile=args.profile)[2])
         print(f"profile: {args.profile}", file=sys.stderr)
+
+
+def _remove(db: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
