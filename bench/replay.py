@@ -68,8 +68,8 @@ def _config(feeds: int, folder: Path) -> Any:
     return load_config(path)
 
 
-def replay(blobs: list[bytes], folder: Path, config: Any, *,
-           profile: Path | None = None) -> tuple[float, int, Path]:
+def replay(blobs: list[bytes], folder: Path, config: Any, *, profile: Path | None = None,
+           group_size: int | None = None) -> tuple[float, int, Path]:
     """One cold replay into a fresh store in ``folder``: (CPU seconds, new items, the
     database file)."""
     from aggregator import update
@@ -86,6 +86,8 @@ def replay(blobs: list[bytes], folder: Path, config: Any, *,
     random.seed(1)
     group, writer = Group(store), Writer(store)
     group.SECONDS = 1e9  # type: ignore[misc]  # committed at 16 sources, as under load
+    if group_size is not None:
+        group.limit = group_size
     results = []
     profiler = None
     if profile is not None:
@@ -150,6 +152,8 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, default=None,
                         help="write a cProfile of one more replay here")
     parser.add_argument("--hash", action="store_true", help="print every table's digest")
+    parser.add_argument("--group", type=int, default=None,
+                        help="sources a transaction [default: Group.SOURCES]")
     args = parser.parse_args()
     args.work_dir.mkdir(parents=True, exist_ok=True)
     blobs = prepared_feeds(args.corpus, args.feeds,
@@ -160,7 +164,7 @@ def main() -> None:
     for _ in range(args.repeat):
         if db is not None:
             _remove(db)
-        seconds, items, db = replay(blobs, args.work_dir, config)
+        seconds, items, db = replay(blobs, args.work_dir, config, group_size=args.group)
         runs.append(seconds / items * 1e6)
     print(f"{items} new items; CPU ms per 1,000 items: median {statistics.median(runs):.1f}"
           f" (runs {', '.join(f'{r:.1f}' for r in runs)})")
