@@ -40,7 +40,7 @@ def _url(n: int) -> str:
 
 def prepared_feeds(corpus: Path, feeds: int, cache: Path) -> list[bytes]:
     """The first ``feeds`` feeds of ``corpus`` prepared and pickled (cached in
-    ``cache``)."""
+    ``cache``, which serves any smaller count too)."""
     if cache.exists():
         blobs: list[bytes] = pickle.loads(cache.read_bytes())
         if len(blobs) >= feeds:
@@ -156,8 +156,7 @@ def main() -> None:
                         help="sources a transaction [default: Group.SOURCES]")
     args = parser.parse_args()
     args.work_dir.mkdir(parents=True, exist_ok=True)
-    blobs = prepared_feeds(args.corpus, args.feeds,
-                           args.work_dir / f"prepared-{args.feeds}.pickle")
+    blobs = prepared_feeds(args.corpus, args.feeds, args.work_dir / "prepared.pickle")
     config = _config(args.feeds, args.work_dir)
     runs = []
     db = None
