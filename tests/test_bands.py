@@ -99,3 +99,17 @@ def test_a_merge_moves_every_recent_row_into_the_main_table_in_key_order() -> No
         bands.merge(session)
         assert _table(session, bands.MAIN) == [(-4, 1, 5), (-4, 2, 6), (7, 2, 6), (9, 1, 5)]
         assert bands.recent_rows(session) == 0
+
+
+def test_many_rows_are_written_whole_statements_and_the_rest() -> None:
+    # more rows than one multi-row INSERT takes on SQLite: several, then the rest alone
+    items: list[ItemBands] = [(n, n % 7, tuple(range(n % 5, n % 5 + 3)))
+                              for n in range(1, 2 * bands._ROWS // 3 * 2 + 6)]
+    rows = sorted((band, item_id, seen) for item_id, seen, keys in items for band in keys)
+    assert len(rows) > 2 * bands._ROWS and len(rows) % bands._ROWS
+    with _session() as session:
+        pending = PendingBands()
+        pending.add(items)
+        pending.write(session)
+        assert _table(session, bands.RECENT) == rows
+        assert not pending

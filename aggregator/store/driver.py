@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Float, Table
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from aggregator.store.bands import placeholder
-from aggregator.store.models import UTCDateTime
+from aggregator.store.models import CompressedText, UTCDateTime
 
 Processor = Callable[[Any], Any]
 
@@ -28,10 +28,27 @@ Processor = Callable[[Any], Any]
 def _bind(dialect: Dialect, table: Table, names: tuple[str, ...]) -> tuple[
         tuple[int, Processor], ...]:
     """The columns' parameter processors on ``dialect`` (those that do something)."""
-    found = ((i, _utc(dialect) if isinstance(table.c[name].type, UTCDateTime)
-              else table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-             for i, name in enumerate(names))
+    found = ((i, _processor(dialect, table.c[name].type)) for i, name in enumerate(names))
     return tuple((i, p) for i, p in found if p is not None)
+
+
+def _processor(dialect: Dialect, type_: TypeEngine[Any]) -> Processor | None:
+    """The column type's parameter processor, with shortcuts that bind the same."""
+    if isinstance(type_, UTCDateTime):
+        return _utc(dialect)
+    process = type_.dialect_impl(dialect).bind_processor(dialect)
+    if process is None or not isinstance(type_, TypeDecorator):
+        return process
+    if isinstance(type_, CompressedText) and dialect.name == "sqlite":
+        # a text packed by a parse worker (bytes) is bound as is: sqlite3 binds bytes as
+        # the very BLOB it binds for LargeBinary's memoryview of them
+        def packed(value: Any) -> Any:
+            return value if value.__class__ is bytes else process(value)
+
+        return packed
+    if type_.impl_instance.dialect_impl(dialect).bind_processor(dialect) is None:
+        return partial(type_.process_bind_param, dialect=dialect)  # one call, not two
+    return process
 
 
 @lru_cache(maxsize=64)
@@ -82,8 +99,17 @@ def bound(connection: Connection, table: Table, names: tuple[str, ...],
     if not processors or not rows:
         return [tuple(row) for row in rows]
     columns = list(zip(*rows, strict=True))  # a column at a time: map() loops in C
+    utc = _utc(connection.dialect)
     for i, process in processors:
-        columns[i] = tuple(map(process, columns[i]))
+        if process is utc:  # UTCDateTime: each distinct value of the column converted once
+            try:
+                converted = {value: process(value) for value in set(columns[i])}
+            except TypeError:  # unhashable: not a datetime (nor None)
+                columns[i] = tuple(map(process, columns[i]))
+            else:
+                columns[i] = tuple(map(converted.__getitem__, columns[i]))
+        else:
+            columns[i] = tuple(map(process, columns[i]))
     return list(zip(*columns, strict=True))
 
 
