@@ -125,11 +125,13 @@ _URL = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+", re.IGNOREC
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
 _QUOTES = "«»„“”‟‘’‚‛'‹›「」"
 _DASHES = "‐‑‒–—―−⸺⸻"
-# One pass for the three: invisible characters dropped, quotes and dashes unified.
+# The three at once: invisible characters dropped, quotes and dashes unified.
 _UNIFY: Final = str.maketrans({**dict.fromkeys(_INVISIBLE), **dict.fromkeys(_QUOTES, '"'),
                                **dict.fromkeys(_DASHES, "-")})
-# ... run on the runs of those characters only (translating a whole text costs more)
-_TO_UNIFY: Final = re.compile(f"[{re.escape(_INVISIBLE + _QUOTES + _DASHES)}]+")
+# ... as one str.replace per character the text holds (translating a whole text, or a
+# regular expression over it, costs more); no replacement is itself replaced
+_UNIFIED: Final = tuple((char, str(_UNIFY[ord(char)] or ""))
+                        for char in _INVISIBLE + _QUOTES + _DASHES)
 # Boilerplate: from the phrase to the end of its sentence or line (at most 300 characters).
 _BOILERPLATE_PHRASES = (
     r"подпис(?:ывайтесь|аться|ывайся)\s+на\s+(?:наш|нас|наши|канал)"
@@ -163,8 +165,12 @@ _BOILERPLATE_WORDS: Final = (
 _HAS_BOILERPLATE_WORD: Final = contains_any(_BOILERPLATE_WORDS)
 
 
-def _unify(run: re.Match[str]) -> str:
-    return run.group().translate(_UNIFY)
+def _unify(text: str) -> str:
+    """``text.translate(_UNIFY)``."""
+    for char, replacement in _UNIFIED:
+        if char in text:
+            text = text.replace(char, replacement)
+    return text
 
 
 def _prepare(text: str) -> str:
@@ -174,7 +180,7 @@ def _prepare(text: str) -> str:
         text = html.unescape(_TAG.sub(" ", text))
         text = _ENTITY_LEFT.sub(" ", _TAG.sub(" ", text)).replace("<", " ")
     text = unicodedata.normalize("NFKC", text.replace(">", " "))
-    text = _TO_UNIFY.sub(_unify, text)
+    text = _unify(text)
     if "@" in text or "//" in text or "www." in text:
         text = _URL.sub(" ", text)
     text = strip_credits(text)
