@@ -11,6 +11,7 @@ from aggregator.stories.attribution import (
     _PATTERNS,
     _find_all,
     _line_starts,
+    _script,
     find_credits,
     outlet_key,
     strip_credits,
@@ -183,3 +184,17 @@ def test_line_starts_are_where_a_multiline_caret_matches(text: str, data: st.Dat
     end = data.draw(st.integers(start, len(text)))
     caret = [m.start() for m in re.compile("^", re.MULTILINE).finditer(text, start, end)]
     assert _line_starts(text, start, end) == caret
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60)
+       | st.text(alphabet="abzAZ@[`{ абяАЯЁёѐђ—«é€\u0400\u0450\u0452\ud800", max_size=60))
+def test_the_script_is_told_by_counting_letters_as_the_regular_expressions_would(
+        head: str) -> None:
+    cyrillic = len(re.findall("[А-Яа-яЁё]", head))
+    assert _script(head) == (cyrillic > len(re.findall("[A-Za-z]", head)))
+
+
+def test_every_character_counts_as_the_regular_expressions_would() -> None:
+    letters = [chr(c) for c in range(0x110000)
+               if _script(chr(c)) != bool(re.fullmatch("[А-Яа-яЁё]", chr(c)))]
+    assert letters == []

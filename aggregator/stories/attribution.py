@@ -98,8 +98,10 @@ _HAS_DESCRIPTOR = re.compile(rf"(?i:^(?:the[ ]+)?(?:{_DESC_RU}|{_DESC_EN})[ ]+)"
 _DESCRIPTOR_WORDS = re.compile(rf"{_HAS_DESCRIPTOR.pattern}|^the[ ]+")
 _QUOTE_CHARS = "«»\"“”„‘’'‹›"
 _LATIN = re.compile(r"[A-Za-z]")
-_NOT_LATIN = re.compile(r"[^A-Za-z]+")
-_NOT_CYRILLIC = re.compile(r"[^А-Яа-яЁё]+")
+# In windows-1251, [А-Яа-яЁё] are the bytes A8, B8 and C0-FF, no other character encodes
+# to them, and [A-Za-z] are themselves: what is left of an encoded text counts the letters
+_NOT_CYRILLIC_BYTES: Final = bytes(set(range(256)) - {0xA8, 0xB8, *range(0xC0, 0x100)})
+_NOT_LATIN_BYTES: Final = bytes(set(range(256)) - {*range(0x41, 0x5B), *range(0x61, 0x7B)})
 _ACRONYM = re.compile(r"^[A-ZА-ЯЁ]{2,6}$")
 
 # --- outlet keys ---------------------------------------------------------------------------
@@ -342,7 +344,11 @@ def _line_starts(text: str, start: int, end: int) -> list[int]:
 
 def _script(head: str) -> bool:
     """Whether ``head`` has more Cyrillic letters than Latin ones."""
-    return len(_NOT_CYRILLIC.sub("", head)) > len(_NOT_LATIN.sub("", head))
+    if head.isascii():
+        return False
+    data = head.encode("cp1251", "ignore")
+    return len(data.translate(None, _NOT_CYRILLIC_BYTES)) > \
+        len(data.translate(None, _NOT_LATIN_BYTES))
 
 
 #: texts whose credit phrases stay cached: an item's title and text, for a batch of items
