@@ -13,7 +13,7 @@ import ipaddress
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import nh3
@@ -100,11 +100,23 @@ _PLAIN_URL = re.compile(
     r'https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:/[!-"$-:<->@-~]*)?(?:\?[!-"$-~]+)?(?:#[!-~]+)?')
 
 
+# A path from the root that urljoin keeps as it is: segments of _PLAIN_URL's path
+# characters, none empty (urljoin drops "//"), "." or ".." (it resolves those), the last
+# maybe empty; then a query and a fragment as in _PLAIN_URL
+_PLAIN_ROOT_PATH = re.compile(
+    r'(?=/)(?:/(?!\.\.?(?:[/?#]|\Z))[!-"$-.0-:<->@-~]+)*/?(?:\?[!-"$-~]+)?(?:#[!-~]+)?')
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]*)?")  # of a _PLAIN_URL
+
+
 def join_url(base: str, url: str) -> str:
-    """``urljoin(base, url)``, without parsing either when both are plain absolute URLs
-    (``_PLAIN_URL``): urljoin would give ``url`` back as it is (tests/test_text.py)."""
+    """``urljoin(base, url)``, without parsing either when the base is a plain absolute
+    URL (``_PLAIN_URL``) and the URL one too (urljoin would give it back as it is) or a
+    plain path from the root (``_PLAIN_ROOT_PATH``: urljoin would put the base's scheme
+    and host before it), as tests/test_text.py checks."""
     if base and _PLAIN_URL.fullmatch(url) and _PLAIN_URL.fullmatch(base):
         return url
+    if url[:1] == "/" and _PLAIN_ROOT_PATH.fullmatch(url) and _PLAIN_URL.fullmatch(base):
+        return cast(re.Match[str], _ORIGIN.match(base)).group() + url
     return urljoin(base, url)
 
 

@@ -95,3 +95,26 @@ def test_join_url_is_urljoin(base: str, url: str) -> None:
        st.from_regex(text._PLAIN_URL, fullmatch=True))
 def test_plain_urls_join_as_themselves(base: str, url: str) -> None:
     assert urljoin(base, url) == url == join_url(base, url)
+
+
+_SEGMENTS = st.sampled_from(["", "a", ".", "..", ".a", "a.", "...", "b.c", "%20", ";p", "x=1",
+                             ":", "@", "&", "é", " ", "\\", "~"])
+
+
+@settings(max_examples=1000)
+@given(st.from_regex(text._PLAIN_URL, fullmatch=True),
+       st.lists(_SEGMENTS, max_size=5).map("/".join),
+       st.sampled_from(["", "?", "?q", "?a=1&b=/../", "?#", "#", "#f", "?q#f/..", "#/./"]))
+@example("http://a", "", "")
+@example("http://a/b/c", "/..", "")
+@example("http://a:/", "/b/.", "?q")
+def test_paths_from_the_root_join_as_urljoin_would(base: str, path: str, tail: str) -> None:
+    url = "/" + path + tail
+    assert join_url(base, url) == urljoin(base, url)
+
+
+@settings(max_examples=500)
+@given(st.from_regex(text._PLAIN_URL, fullmatch=True),
+       st.from_regex(text._PLAIN_ROOT_PATH, fullmatch=True))
+def test_plain_paths_from_the_root_join_as_urljoin_would(base: str, url: str) -> None:
+    assert join_url(base, url) == urljoin(base, url)
