@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from aggregator.stories.attribution import (
@@ -198,3 +198,33 @@ def test_every_character_counts_as_the_regular_expressions_would() -> None:
     letters = [chr(c) for c in range(0x110000)
                if _script(chr(c)) != bool(re.fullmatch("[А-Яа-яЁё]", chr(c)))]
     assert letters == []
+
+
+
+def _one_of(*options: str) -> st.SearchStrategy[str]:
+    return st.sampled_from(options)
+
+
+_DATELINES = st.tuples(
+    _one_of("", " ", "\t", "x\n"), _one_of("МОСКВА", "WASHINGTON", "Астана", "NEW YORK", ""),
+    _one_of(",", ".", "", ", Nov 24"), _one_of(" ", ""), _one_of("24", "3", "", "١"),
+    _one_of(" ", ""), _one_of("ноября", "ноя", ""), _one_of(".", ""), _one_of(" ", ""),
+    _one_of("/", "(", "—", "–", "-", ""), _one_of("ТАСС", "Reuters", "РИА Новости", "KAZINFORM",
+                                                  "INTERFAX-KAZAKHSTAN"),
+    _one_of("/", ")", ""), _one_of(".", " ", ""), _one_of("—", "-", " - ", ""),
+    _one_of("", " текст", ".")).map("".join)
+
+
+@settings(max_examples=1000)
+@given(_DATELINES)
+@example("WASHINGTON, Nov 24 (Reuters) - text")
+@example("(AP) – text")
+@example("МОСКВА, 24 ноября. /ТАСС/. текст")
+@example("МОСКВА, 24 ноя - РИА Новости. текст")
+@example("МОСКВА, 24 ноя – РИА Новости. текст")
+@example("Астана, KAZINFORM - текст")
+@example("АСТАНА. KAZINFORM – текст")
+def test_a_line_pattern_matches_only_where_the_characters_it_needs_are(text: str) -> None:
+    for pattern in _PATTERNS:
+        for match in pattern.regex.finditer(text):
+            assert all(any(char in match.group() for char in group) for group in pattern.needs)
