@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.stories.similarity import (
+    _CAPITALISED,
     _DASHES,
     _INVISIBLE,
     _QUOTES,
@@ -385,3 +387,10 @@ def test_a_capitalised_word_is_a_name_unless_it_starts_a_sentence(
     spacing = f" {between}"
     names = _names(f"{before}{end}{spacing}{name}")
     assert (fold(name) in names) == (not end and len(spacing) < 12)
+
+
+@given(st.text(alphabet="aZ_Ωя Ё\u03a2\u00c0.1-\n", max_size=30))
+def test_capitalised_words_are_found_as_a_boundary_then_a_capital_would_find_them(
+        text: str) -> None:
+    expected = re.compile(r"\b[A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω]\w*").finditer(text)
+    assert [m.span() for m in _CAPITALISED.finditer(text)] == [m.span() for m in expected]

@@ -258,7 +258,9 @@ def _tokens(cased: str) -> tuple[list[str], str]:
     return _WORD.findall(folded), folded
 
 
-_CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω]\w*")
+# r"\b[A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω]\w*", the boundary checked after the capital (the same matches): a
+# pattern that starts with a set of characters skips to them at C speed
+_CAPITALISED = re.compile(r"[A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω](?<=\b.)\w*")
 
 
 def _names(cased: str) -> set[str]:
