@@ -9,10 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.stories.similarity import (
+    _BOILERPLATE,
+    _BOILERPLATE_LINE,
     _CAPITALISED,
     _DASHES,
     _INVISIBLE,
     _QUOTES,
+    _SENTENCE_END,
     _UNIFY,
     BANDS,
     LEAD_BANDS,
@@ -21,10 +24,12 @@ from aggregator.stories.similarity import (
     Fingerprint,
     Tuning,
     _date_key,
+    _line_starts,
     _mask,
     _names,
     _one_by_one,
     _positions,
+    _removed,
     _unify,
     _words,
     comparable_text,
@@ -394,3 +399,17 @@ def test_capitalised_words_are_found_as_a_boundary_then_a_capital_would_find_the
         text: str) -> None:
     expected = re.compile(r"\b[A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω]\w*").finditer(text)
     assert [m.span() for m in _CAPITALISED.finditer(text)] == [m.span() for m in expected]
+
+
+_BOILERPLATE_PIECES = st.sampled_from([
+    "Читайте также", "read more", "Подписывайтесь на наш канал", "© ", "Реклама", "Фото:",
+    "слово", "Word", ".", "!", "?", "…", ". ", "\n", " ", "\t", "3.5", "x" * 290])
+
+
+@settings(max_examples=500)
+@given(st.lists(_BOILERPLATE_PIECES, max_size=16).map("".join))
+def test_boilerplate_is_removed_where_it_can_start_as_a_substitution_would(text: str) -> None:
+    lines = _removed(_BOILERPLATE_LINE, text, _line_starts(text))
+    assert lines == _BOILERPLATE_LINE.sub(" ", text)
+    sentences = (end.end() for end in _SENTENCE_END.finditer(lines))
+    assert _removed(_BOILERPLATE, lines, sentences) == _BOILERPLATE.sub(" ", lines)

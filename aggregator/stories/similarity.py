@@ -35,7 +35,7 @@ import re
 import sys
 import unicodedata
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final, cast
@@ -165,6 +165,33 @@ _BOILERPLATE_WORDS: Final = (
 _HAS_BOILERPLATE_WORD: Final = contains_any(_BOILERPLATE_WORDS)
 
 
+# Where a _BOILERPLATE match can start: right after one of these (its look-behind)
+_SENTENCE_END: Final = re.compile(r"[.!?…]")
+
+
+def _line_starts(text: str) -> Iterator[int]:
+    """Where ``^`` (MULTILINE) matches in ``text``."""
+    at = 0
+    while at >= 0:
+        yield at
+        at = text.find("\n", at) + 1 or -1
+
+
+def _removed(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> str:
+    """``pattern.sub(" ", text)`` for a pattern that can match only at ``starts`` (in
+    order) and never matches nothing: tried there alone, not at every position."""
+    pieces: list[str] = []
+    last = 0
+    for start in starts:
+        if start >= last and (found := pattern.match(text, start)) is not None:
+            pieces += (text[last:start], " ")
+            last = found.end()
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
 def _unify(text: str) -> str:
     """``text.translate(_UNIFY)``."""
     for char, replacement in _UNIFIED:
@@ -185,7 +212,8 @@ def _prepare(text: str) -> str:
         text = _URL.sub(" ", text)
     text = strip_credits(text)
     if _HAS_BOILERPLATE_WORD(text.lower()):
-        text = _BOILERPLATE.sub(" ", _BOILERPLATE_LINE.sub(" ", text))
+        text = _removed(_BOILERPLATE_LINE, text, _line_starts(text))
+        text = _removed(_BOILERPLATE, text, (end.end() for end in _SENTENCE_END.finditer(text)))
     if "+" in text:
         text = _AGE_MARK.sub(" ", text)
     return " ".join(text.split())
