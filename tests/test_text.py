@@ -9,7 +9,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from aggregator import text
-from aggregator.text import fold, join_url
+from aggregator.text import contains_any, fold, join_url
 
 
 @given(st.text())
@@ -118,3 +118,10 @@ def test_paths_from_the_root_join_as_urljoin_would(base: str, path: str, tail: s
        st.from_regex(text._PLAIN_ROOT_PATH, fullmatch=True))
 def test_plain_paths_from_the_root_join_as_urljoin_would(base: str, url: str) -> None:
     assert join_url(base, url) == urljoin(base, url)
+
+
+@given(st.lists(st.text(alphabet="ab\u00e9\u0436\ud7ff\U0001f600.", min_size=1, max_size=3),
+                min_size=1, max_size=4),
+       st.text(alphabet="ab\u00e9\u0436\ud7ff\U0001f600.\ud800\udfff\x00", max_size=20))
+def test_contains_any_is_any_word_in_the_text(words: list[str], text: str) -> None:
+    assert contains_any(words)(text) == any(word in text for word in words)
