@@ -429,11 +429,11 @@ def fingerprints(items: Sequence[tuple[str, str]],
         lead_bands = minhash.band_keys_of_many(opening, tuning.lead_bands, tuning.lead_rows,
                                                lead=True)
         packed = minhash.packed_rows(whole, lead, opening)
-        listed = hashes.tolist()
+        shingles = minhash.distinct_of_many(hashes, starts)
         for n, (i, w) in enumerate(zip(together, signed, strict=True)):
             found[i] = Fingerprint(
                 words=len(w.signed),
-                shingles=len(set(listed[starts[n]:starts[n + 1]])),
+                shingles=shingles[n],
                 signature=packed[n],
                 bands=tuple(bands[n] + lead_bands[n]),
                 numbers=w.slots,
