@@ -189,8 +189,25 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     return canonical_joined(urljoin(base, url) if base else url)
 
 
+# An http(s) URL that canonical_joined's parsing leaves alone but for the host's case and
+# the tracking parameters: an ASCII host without a port, a path of what quote() keeps,
+# a query of name=value pairs that parse_qsl and urlencode give back as they are
+_SIMPLE_URL = re.compile(r"(https?)://([A-Za-z0-9.-]+)(/[A-Za-z0-9/:@!$&'()*+,;=~._-]*)?"
+                         r"(?:\?([A-Za-z0-9_.~-]+=[A-Za-z0-9_.~-]*"
+                         r"(?:&[A-Za-z0-9_.~-]+=[A-Za-z0-9_.~-]*)*))?")
+
+
 def canonical_joined(url: str) -> str | None:
     """:func:`canonical_url` of a URL already cleaned and joined to its base."""
+    simple = _SIMPLE_URL.fullmatch(url)
+    if simple is not None and (host := simple[2].lower().rstrip(".")):
+        # what the general road below gives, without urllib
+        scheme, _, path, query = simple.groups()
+        if query:
+            query = "&".join(pair for pair in query.split("&")
+                             if not (name := pair.split("=", 1)[0].lower()).startswith("utm_")
+                             and name not in TRACKING_PARAMS)
+        return f"{scheme}://{host}{path or '/'}{'?' if query else ''}{query or ''}"
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from unittest.mock import patch
 from urllib.parse import urljoin
 
 from hypothesis import example, given, settings
@@ -125,3 +126,23 @@ def test_plain_paths_from_the_root_join_as_urljoin_would(base: str, url: str) ->
        st.text(alphabet="ab\u00e9\u0436\ud7ff\U0001f600.\ud800\udfff\x00", max_size=20))
 def test_contains_any_is_any_word_in_the_text(words: list[str], text: str) -> None:
     assert contains_any(words)(text) == any(word in text for word in words)
+
+
+def _canonical_by_urllib(url: str) -> str | None:
+    """canonical_joined's general road (urllib's parsing), whatever the URL."""
+    with patch.object(text, "_SIMPLE_URL", re.compile("(?!)")):
+        return text.canonical_joined(url)
+
+_URL_PIECES = st.sampled_from(["http://", "https://", "a", "B", "-", ".", "/", "?", "=", "&",
+                               "utm_source", "UTM_x", "fbclid", "id", "1", "~", "_", ";", ":",
+                               "%2f", "+", " ", "é", "#", "@", "'", "x" * 64])
+
+
+@settings(max_examples=2000)
+@given(st.sampled_from(["http://", "https://"]), st.lists(_URL_PIECES, max_size=12).map("".join))
+@example("http://", "A.B./p/q?utm_source=1&id=2&fbclid=3")
+@example("https://", "a..b?x=&y=1")
+@example("http://", "...?a=1")
+def test_simple_urls_are_made_canonical_as_urllib_would(scheme: str, rest: str) -> None:
+    url = scheme + rest
+    assert text.canonical_joined(url) == _canonical_by_urllib(url)
