@@ -386,7 +386,8 @@ def _words(title: str, text: str, tuning: Tuning) -> _Words | None:
     if len(signed) < tuning.min_words:
         return None
     body_names = _names(cased_body)
-    masked, dates = _mask(title_tokens + body_tokens, body_names | _names(cased_title))
+    every = signed if with_title else title_tokens + body_tokens
+    masked, dates = _mask(every, body_names | _names(cased_title))
     masked_signed = masked if with_title else masked[len(title_tokens):]
     cut = len(title_tokens)
     slots = _slots((title_text, title_tokens, {i: k for i, k in dates.items() if i < cut}),
