@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from aggregator import text
-from aggregator.text import contains_any, fold, join_url
+from aggregator.text import contains_any, fold, join_url, strip_illegal_xml
 
 
 @given(st.text())
@@ -146,3 +146,19 @@ _URL_PIECES = st.sampled_from(["http://", "https://", "a", "B", "-", ".", "/", "
 def test_simple_urls_are_made_canonical_as_urllib_would(scheme: str, rest: str) -> None:
     url = scheme + rest
     assert text.canonical_joined(url) == _canonical_by_urllib(url)
+
+
+_XML_CHARACTERS = ("a\u0436\n\t\r \x00\x08\x0b\x0c\x1f\x7f\x80\ud800\udfff\ufffd\ufffe\uffff"
+                   "\U0001f600")
+_FORBIDDEN_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+@given(st.text(alphabet=_XML_CHARACTERS, max_size=40) | st.text(max_size=40)
+       | st.text(alphabet="ab\t\n\r\x00\x1f\x7f \x0b"))
+def test_strip_illegal_xml_removes_what_xml_forbids(value: str) -> None:
+    assert strip_illegal_xml(value) == _FORBIDDEN_IN_XML.sub("", value)
+
+
+def test_every_character_xml_forbids_is_removed() -> None:
+    assert [chr(c) for c in range(0x110000)
+            if strip_illegal_xml(f"a{chr(c)}b") != _FORBIDDEN_IN_XML.sub("", f"a{chr(c)}b")] == []
