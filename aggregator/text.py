@@ -13,7 +13,7 @@ import ipaddress
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Final, cast
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import nh3
@@ -87,8 +87,16 @@ _RE2_OPTIONS.log_errors = False  # our error message says it; RE2 must not print
 # ---- characters and URLs -------------------------------------------------------------
 
 
+# _XML_ILLEGAL's ASCII characters, as bytes
+_ILLEGAL_ASCII: Final = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
 def strip_illegal_xml(text: str) -> str:
     """Remove characters that cannot appear in an XML 1.0 document."""
+    if text.isascii():  # (a flag of the string: no scan) its bytes, at C speed
+        data = text.encode("ascii")
+        kept = data.translate(None, _ILLEGAL_ASCII)
+        return text if len(kept) == len(data) else kept.decode("ascii")
     return _XML_ILLEGAL.sub("", text)
 
 
@@ -100,11 +108,23 @@ _PLAIN_URL = re.compile(
     r'https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:/[!-"$-:<->@-~]*)?(?:\?[!-"$-~]+)?(?:#[!-~]+)?')
 
 
+# A path from the root that urljoin keeps as it is: segments of _PLAIN_URL's path
+# characters, none empty (urljoin drops "//"), "." or ".." (it resolves those), the last
+# maybe empty; then a query and a fragment as in _PLAIN_URL
+_PLAIN_ROOT_PATH = re.compile(
+    r'(?=/)(?:/(?!\.\.?(?:[/?#]|\Z))[!-"$-.0-:<->@-~]+)*/?(?:\?[!-"$-~]+)?(?:#[!-~]+)?')
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]*)?")  # of a _PLAIN_URL
+
+
 def join_url(base: str, url: str) -> str:
-    """``urljoin(base, url)``, without parsing either when both are plain absolute URLs
-    (``_PLAIN_URL``): urljoin would give ``url`` back as it is (tests/test_text.py)."""
+    """``urljoin(base, url)``, without parsing either when the base is a plain absolute
+    URL (``_PLAIN_URL``) and the URL one too (urljoin would give it back as it is) or a
+    plain path from the root (``_PLAIN_ROOT_PATH``: urljoin would put the base's scheme
+    and host before it), as tests/test_text.py checks."""
     if base and _PLAIN_URL.fullmatch(url) and _PLAIN_URL.fullmatch(base):
         return url
+    if url[:1] == "/" and _PLAIN_ROOT_PATH.fullmatch(url) and _PLAIN_URL.fullmatch(base):
+        return cast(re.Match[str], _ORIGIN.match(base)).group() + url
     return urljoin(base, url)
 
 
@@ -177,8 +197,25 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     return canonical_joined(urljoin(base, url) if base else url)
 
 
+# An http(s) URL that canonical_joined's parsing leaves alone but for the host's case and
+# the tracking parameters: an ASCII host without a port, a path of what quote() keeps,
+# a query of name=value pairs that parse_qsl and urlencode give back as they are
+_SIMPLE_URL = re.compile(r"(https?)://([A-Za-z0-9.-]+)(/[A-Za-z0-9/:@!$&'()*+,;=~._-]*)?"
+                         r"(?:\?([A-Za-z0-9_.~-]+=[A-Za-z0-9_.~-]*"
+                         r"(?:&[A-Za-z0-9_.~-]+=[A-Za-z0-9_.~-]*)*))?")
+
+
 def canonical_joined(url: str) -> str | None:
     """:func:`canonical_url` of a URL already cleaned and joined to its base."""
+    simple = _SIMPLE_URL.fullmatch(url)
+    if simple is not None and (host := simple[2].lower().rstrip(".")):
+        # what the general road below gives, without urllib
+        scheme, _, path, query = simple.groups()
+        if query:
+            query = "&".join(pair for pair in query.split("&")
+                             if not (name := pair.split("=", 1)[0].lower()).startswith("utm_")
+                             and name not in TRACKING_PARAMS)
+        return f"{scheme}://{host}{path or '/'}{'?' if query else ''}{query or ''}"
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
@@ -293,11 +330,14 @@ def slugify(text: str) -> str:
 def contains_any(words: Iterable[str]) -> Callable[[str], bool]:
     """A test of whether a text holds any of ``words`` as a substring (exactly as
     written: case counts): ``any(w in text for w in words)`` in one linear RE2 scan
-    rather than one scan per word."""
-    regex = re2.compile("|".join(map(re.escape, words)), _RE2_OPTIONS)
+    rather than one scan per word. It reads the text's UTF-8 (a word's bytes lie in the
+    text's bytes where the word lies in the text: UTF-8 is prefix-free, and the lone
+    surrogates ``surrogatepass`` writes are no word's): RE2's search of a ``str`` costs
+    more than encoding it."""
+    regex = re2.compile("|".join(map(re.escape, words)).encode(), _RE2_OPTIONS)
 
     def test(text: str) -> bool:
-        return regex.search(text) is not None
+        return regex.search(text.encode("utf-8", "surrogatepass")) is not None
 
     return test
 

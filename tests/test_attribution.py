@@ -4,13 +4,14 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from aggregator.stories.attribution import (
     _PATTERNS,
     _find_all,
     _line_starts,
+    _script,
     find_credits,
     outlet_key,
     strip_credits,
@@ -183,3 +184,47 @@ def test_line_starts_are_where_a_multiline_caret_matches(text: str, data: st.Dat
     end = data.draw(st.integers(start, len(text)))
     caret = [m.start() for m in re.compile("^", re.MULTILINE).finditer(text, start, end)]
     assert _line_starts(text, start, end) == caret
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60)
+       | st.text(alphabet="abzAZ@[`{ абяАЯЁёѐђ—«é€\u0400\u0450\u0452\ud800", max_size=60))
+def test_the_script_is_told_by_counting_letters_as_the_regular_expressions_would(
+        head: str) -> None:
+    cyrillic = len(re.findall("[А-Яа-яЁё]", head))
+    assert _script(head) == (cyrillic > len(re.findall("[A-Za-z]", head)))
+
+
+def test_every_character_counts_as_the_regular_expressions_would() -> None:
+    letters = [chr(c) for c in range(0x110000)
+               if _script(chr(c)) != bool(re.fullmatch("[А-Яа-яЁё]", chr(c)))]
+    assert letters == []
+
+
+
+def _one_of(*options: str) -> st.SearchStrategy[str]:
+    return st.sampled_from(options)
+
+
+_DATELINES = st.tuples(
+    _one_of("", " ", "\t", "x\n"), _one_of("МОСКВА", "WASHINGTON", "Астана", "NEW YORK", ""),
+    _one_of(",", ".", "", ", Nov 24"), _one_of(" ", ""), _one_of("24", "3", "", "١"),
+    _one_of(" ", ""), _one_of("ноября", "ноя", ""), _one_of(".", ""), _one_of(" ", ""),
+    _one_of("/", "(", "—", "–", "-", ""), _one_of("ТАСС", "Reuters", "РИА Новости", "KAZINFORM",
+                                                  "INTERFAX-KAZAKHSTAN"),
+    _one_of("/", ")", ""), _one_of(".", " ", ""), _one_of("—", "-", " - ", ""),
+    _one_of("", " текст", ".")).map("".join)
+
+
+@settings(max_examples=1000)
+@given(_DATELINES)
+@example("WASHINGTON, Nov 24 (Reuters) - text")
+@example("(AP) – text")
+@example("МОСКВА, 24 ноября. /ТАСС/. текст")
+@example("МОСКВА, 24 ноя - РИА Новости. текст")
+@example("МОСКВА, 24 ноя – РИА Новости. текст")
+@example("Астана, KAZINFORM - текст")
+@example("АСТАНА. KAZINFORM – текст")
+def test_a_line_pattern_matches_only_where_the_characters_it_needs_are(text: str) -> None:
+    for pattern in _PATTERNS:
+        for match in pattern.regex.finditer(text):
+            assert all(any(char in match.group() for char in group) for group in pattern.needs)

@@ -15,6 +15,7 @@ from aggregator.stories.minhash import (
     band_keys,
     band_keys_of_many,
     distinct,
+    distinct_of_many,
     packed,
     packed_rows,
     shingle_hashes,
@@ -74,6 +75,18 @@ def test_band_keys_are_a_digest_of_the_band_over_its_number(values: list[int],
 @given(HASHES)
 def test_distinct_counts_the_different_hashes(values: list[int]) -> None:
     assert distinct(np.array(values, dtype=np.uint32)) == np.unique(values).size
+
+
+@given(st.lists(st.lists(st.sampled_from([0, 1, 7, 2**31, MASK]) | st.integers(0, MASK),
+                         min_size=1, max_size=12), min_size=1, max_size=8))
+def test_distinct_of_many_counts_each_texts_different_hashes(texts: list[list[int]]) -> None:
+    starts = [0]
+    for text in texts:
+        starts.append(starts[-1] + len(text))
+    hashes = np.array([h for text in texts for h in text], dtype=np.uint32)
+    counts = distinct_of_many(hashes, starts)
+    assert counts == [len(set(text)) for text in texts]
+    assert all(type(count) is int for count in counts)
 
 
 def test_the_default_permutations_kept_are_those_drawn() -> None:

@@ -120,6 +120,24 @@ def test_summarize_cuts_at_a_word_boundary() -> None:
     assert summarize("short text") == "short text"
 
 
+def _summarize_whole(text: str, limit: int) -> str:
+    """summarize's definition: the whole text folded, then cut."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit]
+    if " " in cut[limit // 2:]:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,.;:-") + "…"
+
+
+@given(st.text(alphabet="ab ,.;:-\n\t\u00a0\u2028\x1c", max_size=400),
+       st.integers(min_value=1, max_value=120))
+def test_summarize_reads_a_head_of_the_text_as_the_whole_fold_would(
+        text: str, limit: int) -> None:
+    assert summarize(text, limit) == _summarize_whole(text, limit)
+
+
 def _entry(**fields: object) -> ParsedEntry:
     base: dict[str, object] = {
         "id": None, "link": None, "title": None, "summary_html": None, "content_html": None,

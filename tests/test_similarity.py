@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 
@@ -8,10 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.stories.similarity import (
+    _BOILERPLATE,
+    _BOILERPLATE_LINE,
+    _CAPITALISED,
     _DASHES,
     _INVISIBLE,
     _QUOTES,
-    _TO_UNIFY,
+    _SENTENCE_END,
     _UNIFY,
     BANDS,
     LEAD_BANDS,
@@ -20,10 +24,12 @@ from aggregator.stories.similarity import (
     Fingerprint,
     Tuning,
     _date_key,
+    _line_starts,
     _mask,
     _names,
     _one_by_one,
     _positions,
+    _removed,
     _unify,
     _words,
     comparable_text,
@@ -358,7 +364,7 @@ def test_signatures_and_bands_are_the_ones_already_stored(name: str) -> None:
 
 @given(st.text(alphabet=_INVISIBLE + _QUOTES + _DASHES + "aб \n", max_size=40))
 def test_quotes_and_dashes_are_unified_as_one_translation_would(text: str) -> None:
-    assert _TO_UNIFY.sub(_unify, text) == text.translate(_UNIFY)
+    assert _unify(text) == text.translate(_UNIFY)
 
 
 MASKABLE = st.sampled_from([
@@ -386,3 +392,24 @@ def test_a_capitalised_word_is_a_name_unless_it_starts_a_sentence(
     spacing = f" {between}"
     names = _names(f"{before}{end}{spacing}{name}")
     assert (fold(name) in names) == (not end and len(spacing) < 12)
+
+
+@given(st.text(alphabet="aZ_Ωя Ё\u03a2\u00c0.1-\n", max_size=30))
+def test_capitalised_words_are_found_as_a_boundary_then_a_capital_would_find_them(
+        text: str) -> None:
+    expected = re.compile(r"\b[A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω]\w*").finditer(text)
+    assert [m.span() for m in _CAPITALISED.finditer(text)] == [m.span() for m in expected]
+
+
+_BOILERPLATE_PIECES = st.sampled_from([
+    "Читайте также", "read more", "Подписывайтесь на наш канал", "© ", "Реклама", "Фото:",
+    "слово", "Word", ".", "!", "?", "…", ". ", "\n", " ", "\t", "3.5", "x" * 290])
+
+
+@settings(max_examples=500)
+@given(st.lists(_BOILERPLATE_PIECES, max_size=16).map("".join))
+def test_boilerplate_is_removed_where_it_can_start_as_a_substitution_would(text: str) -> None:
+    lines = _removed(_BOILERPLATE_LINE, text, _line_starts(text))
+    assert lines == _BOILERPLATE_LINE.sub(" ", text)
+    sentences = (end.end() for end in _SENTENCE_END.finditer(lines))
+    assert _removed(_BOILERPLATE, lines, sentences) == _BOILERPLATE.sub(" ", lines)

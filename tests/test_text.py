@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from unittest.mock import patch
 from urllib.parse import urljoin
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from aggregator import text
-from aggregator.text import fold, join_url
+from aggregator.text import contains_any, fold, join_url, strip_illegal_xml
 
 
 @given(st.text())
@@ -95,3 +96,69 @@ def test_join_url_is_urljoin(base: str, url: str) -> None:
        st.from_regex(text._PLAIN_URL, fullmatch=True))
 def test_plain_urls_join_as_themselves(base: str, url: str) -> None:
     assert urljoin(base, url) == url == join_url(base, url)
+
+
+_SEGMENTS = st.sampled_from(["", "a", ".", "..", ".a", "a.", "...", "b.c", "%20", ";p", "x=1",
+                             ":", "@", "&", "é", " ", "\\", "~"])
+
+
+@settings(max_examples=1000)
+@given(st.from_regex(text._PLAIN_URL, fullmatch=True),
+       st.lists(_SEGMENTS, max_size=5).map("/".join),
+       st.sampled_from(["", "?", "?q", "?a=1&b=/../", "?#", "#", "#f", "?q#f/..", "#/./"]))
+@example("http://a", "", "")
+@example("http://a/b/c", "/..", "")
+@example("http://a:/", "/b/.", "?q")
+def test_paths_from_the_root_join_as_urljoin_would(base: str, path: str, tail: str) -> None:
+    url = "/" + path + tail
+    assert join_url(base, url) == urljoin(base, url)
+
+
+@settings(max_examples=500)
+@given(st.from_regex(text._PLAIN_URL, fullmatch=True),
+       st.from_regex(text._PLAIN_ROOT_PATH, fullmatch=True))
+def test_plain_paths_from_the_root_join_as_urljoin_would(base: str, url: str) -> None:
+    assert join_url(base, url) == urljoin(base, url)
+
+
+@given(st.lists(st.text(alphabet="ab\u00e9\u0436\ud7ff\U0001f600.", min_size=1, max_size=3),
+                min_size=1, max_size=4),
+       st.text(alphabet="ab\u00e9\u0436\ud7ff\U0001f600.\ud800\udfff\x00", max_size=20))
+def test_contains_any_is_any_word_in_the_text(words: list[str], text: str) -> None:
+    assert contains_any(words)(text) == any(word in text for word in words)
+
+
+def _canonical_by_urllib(url: str) -> str | None:
+    """canonical_joined's general road (urllib's parsing), whatever the URL."""
+    with patch.object(text, "_SIMPLE_URL", re.compile("(?!)")):
+        return text.canonical_joined(url)
+
+_URL_PIECES = st.sampled_from(["http://", "https://", "a", "B", "-", ".", "/", "?", "=", "&",
+                               "utm_source", "UTM_x", "fbclid", "id", "1", "~", "_", ";", ":",
+                               "%2f", "+", " ", "é", "#", "@", "'", "x" * 64])
+
+
+@settings(max_examples=2000)
+@given(st.sampled_from(["http://", "https://"]), st.lists(_URL_PIECES, max_size=12).map("".join))
+@example("http://", "A.B./p/q?utm_source=1&id=2&fbclid=3")
+@example("https://", "a..b?x=&y=1")
+@example("http://", "...?a=1")
+def test_simple_urls_are_made_canonical_as_urllib_would(scheme: str, rest: str) -> None:
+    url = scheme + rest
+    assert text.canonical_joined(url) == _canonical_by_urllib(url)
+
+
+_XML_CHARACTERS = ("a\u0436\n\t\r \x00\x08\x0b\x0c\x1f\x7f\x80\ud800\udfff\ufffd\ufffe\uffff"
+                   "\U0001f600")
+_FORBIDDEN_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+@given(st.text(alphabet=_XML_CHARACTERS, max_size=40) | st.text(max_size=40)
+       | st.text(alphabet="ab\t\n\r\x00\x1f\x7f \x0b"))
+def test_strip_illegal_xml_removes_what_xml_forbids(value: str) -> None:
+    assert strip_illegal_xml(value) == _FORBIDDEN_IN_XML.sub("", value)
+
+
+def test_every_character_xml_forbids_is_removed() -> None:
+    assert [chr(c) for c in range(0x110000)
+            if strip_illegal_xml(f"a{chr(c)}b") != _FORBIDDEN_IN_XML.sub("", f"a{chr(c)}b")] == []

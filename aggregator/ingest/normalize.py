@@ -52,7 +52,11 @@ def clamp_to_now(value: datetime | None, now: datetime) -> datetime | None:
 
 def summarize(text: str, limit: int = SUMMARY_CHARS) -> str:
     """The first ``limit`` characters of ``text`` on one line, cut at a word boundary."""
-    flat = " ".join(text.split())
+    # folded from a head of the text: what that gives is the start of the whole text's fold
+    # (its last word maybe cut short), so more than ``limit`` characters of it are enough
+    flat = " ".join(text[:2 * limit + 64].split())
+    if len(flat) <= limit and len(text) > 2 * limit + 64:
+        flat = " ".join(text.split())
     if len(flat) <= limit:
         return flat
     cut = flat[:limit]

@@ -98,8 +98,10 @@ _HAS_DESCRIPTOR = re.compile(rf"(?i:^(?:the[ ]+)?(?:{_DESC_RU}|{_DESC_EN})[ ]+)"
 _DESCRIPTOR_WORDS = re.compile(rf"{_HAS_DESCRIPTOR.pattern}|^the[ ]+")
 _QUOTE_CHARS = "«»\"“”„‘’'‹›"
 _LATIN = re.compile(r"[A-Za-z]")
-_NOT_LATIN = re.compile(r"[^A-Za-z]+")
-_NOT_CYRILLIC = re.compile(r"[^А-Яа-яЁё]+")
+# In windows-1251, [А-Яа-яЁё] are the bytes A8, B8 and C0-FF, no other character encodes
+# to them, and [A-Za-z] are themselves: what is left of an encoded text counts the letters
+_NOT_CYRILLIC_BYTES: Final = bytes(set(range(256)) - {0xA8, 0xB8, *range(0xC0, 0x100)})
+_NOT_LATIN_BYTES: Final = bytes(set(range(256)) - {*range(0x41, 0x5B), *range(0x61, 0x7B)})
 _ACRONYM = re.compile(r"^[A-ZА-ЯЁ]{2,6}$")
 
 # --- outlet keys ---------------------------------------------------------------------------
@@ -188,11 +190,16 @@ class _Pattern:
     relay: Strength | None  # validation of the "relay" group, if the pattern has one
     cite: Strength | None  # validation of the "cite" group(s)
     triggers: tuple[str, ...]  # lowercase words one of which must be in the text (speed)
+    # characters every match holds, one of each group: without them, no line is tried (speed)
+    needs: tuple[str, ...] = ()
 
 
 def _p(pattern: str, relay: Strength | None, cite: Strength | None,
-       triggers: tuple[str, ...] = ()) -> _Pattern:
-    return _Pattern(re.compile(pattern, re.MULTILINE), relay, cite, triggers)
+       triggers: tuple[str, ...] = (), needs: tuple[str, ...] = ()) -> _Pattern:
+    return _Pattern(re.compile(pattern, re.MULTILINE), relay, cite, triggers, needs)
+
+
+_DASH_CHARS: Final = "—–-"
 
 
 _PATTERNS: Final = (
@@ -229,16 +236,18 @@ _PATTERNS: Final = (
        None, "medium", ("source", "источник")),
     # "WASHINGTON, Nov 24 (Reuters) - " / "(AP) — "
     _p(r"^[ \t]*(?:[A-Z][A-Z.'-]*(?:[ ][A-Z][A-Z.'-]*){0,3}(?:,[ ]*[A-Z][a-z]{2,8}\.?[ ]+\d{1,2})?"
-       r"[ ]*)?\((?P<cite>[A-Z][\w&.' -]{0,40}?)\)[ ]*[—–-]+[ ]*", None, "strong"),
+       r"[ ]*)?\((?P<cite>[A-Z][\w&.' -]{0,40}?)\)[ ]*[—–-]+[ ]*", None, "strong",
+       needs=("(", ")", _DASH_CHARS)),
     # "МОСКВА, 24 ноября. /ТАСС/. "
     _p(r"^[ \t]*[А-ЯЁA-Z][А-ЯЁA-Z -]{1,40},[ ]*\d{1,2}[ ]+[а-яё]+\.?[ ]*/(?P<cite>[^/\n]{2,40})/"
-       r"\.?[ ]*", None, "strong"),
+       r"\.?[ ]*", None, "strong", needs=(",", "/")),
     # "МОСКВА, 24 ноя — РИА Новости. "
     _p(rf"^[ \t]*[А-ЯЁ][А-ЯЁ -]{{1,40}},[ ]*\d{{1,2}}[ ]+[а-яё]{{3,9}}\.?[ ]*[—–-][ ]*"
-       rf"(?P<cite>{_NAME_WORDS})\.[ ]*", None, "strong"),
+       rf"(?P<cite>{_NAME_WORDS})\.[ ]*", None, "strong", needs=(",", _DASH_CHARS)),
     # "АСТАНА. KAZINFORM – " / "Астана. 24 ноября. INTERFAX-KAZAKHSTAN - "
     _p(r"^[ \t]*[А-ЯЁA-Z][А-ЯЁA-Zа-яё -]{1,40}[.,][ ]*(?:\d{1,2}[ ]+[а-яё]+\.?[ ]*)?"
-       r"(?P<cite>[A-ZА-ЯЁ][A-ZА-ЯЁ-]{2,}(?:[ ][A-ZА-ЯЁ-]{2,})?)[ ]*[—–-][ ]*", None, "strong"),
+       r"(?P<cite>[A-ZА-ЯЁ][A-ZА-ЯЁ-]{2,}(?:[ ][A-ZА-ЯЁ-]{2,})?)[ ]*[—–-][ ]*", None, "strong",
+       needs=(".,", _DASH_CHARS)),
 )
 # Every trigger word, looked for once per zone.
 _TRIGGERS: Final = frozenset(t for pattern in _PATTERNS for t in pattern.triggers)
@@ -342,7 +351,11 @@ def _line_starts(text: str, start: int, end: int) -> list[int]:
 
 def _script(head: str) -> bool:
     """Whether ``head`` has more Cyrillic letters than Latin ones."""
-    return len(_NOT_CYRILLIC.sub("", head)) > len(_NOT_LATIN.sub("", head))
+    if head.isascii():
+        return False
+    data = head.encode("cp1251", "ignore")
+    return len(data.translate(None, _NOT_CYRILLIC_BYTES)) > \
+        len(data.translate(None, _NOT_LATIN_BYTES))
 
 
 #: texts whose credit phrases stay cached: an item's title and text, for a batch of items
@@ -362,6 +375,7 @@ def _find_all(text: str) -> tuple[_Found, ...]:
         zone = text[start:end].lower()
         present = {trigger for trigger in _TRIGGERS if trigger in zone}
         lines: list[int] | None = None
+        region: str | None = None  # what the line patterns read
         for pattern in _PATTERNS:
             matches: Iterable[re.Match[str] | None]
             if pattern.triggers:  # around its trigger words only
@@ -371,7 +385,11 @@ def _find_all(text: str) -> tuple[_Found, ...]:
                     pattern.regex.finditer(text, *window)
                     for window in _windows(zone, start, pattern.triggers))
             else:  # it starts with ^ and never crosses a line end: at line starts only
-                if lines is None:  # (the zone's length once lowercased, as windows count)
+                if region is None:  # (the zone's length once lowercased, as windows count)
+                    region = text[start:start + len(zone)]
+                if not all(any(char in region for char in group) for group in pattern.needs):
+                    continue
+                if lines is None:
                     lines = _line_starts(text, start, start + len(zone))
                 matches = map(pattern.regex.match, itertools.repeat(text), lines,
                               itertools.repeat(start + len(zone)))

@@ -236,6 +236,20 @@ def distinct(hashes: np.ndarray) -> int:
     return len(set(hashes.tolist()))  # (a set of a few hundred ints costs less than np.unique)
 
 
+def distinct_of_many(hashes: np.ndarray, starts: list[int]) -> list[int]:
+    """:func:`distinct` of each text's hashes (text ``k``: ``hashes[starts[k]:starts[k + 1]]``,
+    at least one), from one sort of the (text, hash) pairs."""
+    sizes = [end - start for start, end in itertools.pairwise(starts)]
+    keys = np.repeat(np.arange(len(sizes), dtype=np.uint64), sizes) << _SHIFT
+    keys |= hashes
+    keys.sort()
+    new = np.empty(len(keys), dtype=np.intp)  # 1 where a text's next different hash starts
+    new[0] = 1
+    np.not_equal(keys[1:], keys[:-1], out=new[1:])
+    counts: list[int] = np.add.reduceat(new, starts[:-1]).tolist()
+    return counts
+
+
 def packed(*signatures: np.ndarray) -> bytes:
     """Signatures as one little-endian uint32 string (Fingerprint.signature)."""
     return b"".join(part.astype("<u4").tobytes() for part in signatures)

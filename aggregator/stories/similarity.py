@@ -35,7 +35,7 @@ import re
 import sys
 import unicodedata
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final, cast
@@ -125,11 +125,13 @@ _URL = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+", re.IGNOREC
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
 _QUOTES = "«»„“”‟‘’‚‛'‹›「」"
 _DASHES = "‐‑‒–—―−⸺⸻"
-# One pass for the three: invisible characters dropped, quotes and dashes unified.
+# The three at once: invisible characters dropped, quotes and dashes unified.
 _UNIFY: Final = str.maketrans({**dict.fromkeys(_INVISIBLE), **dict.fromkeys(_QUOTES, '"'),
                                **dict.fromkeys(_DASHES, "-")})
-# ... run on the runs of those characters only (translating a whole text costs more)
-_TO_UNIFY: Final = re.compile(f"[{re.escape(_INVISIBLE + _QUOTES + _DASHES)}]+")
+# ... as one str.replace per character the text holds (translating a whole text, or a
+# regular expression over it, costs more); no replacement is itself replaced
+_UNIFIED: Final = tuple((char, str(_UNIFY[ord(char)] or ""))
+                        for char in _INVISIBLE + _QUOTES + _DASHES)
 # Boilerplate: from the phrase to the end of its sentence or line (at most 300 characters).
 _BOILERPLATE_PHRASES = (
     r"подпис(?:ывайтесь|аться|ывайся)\s+на\s+(?:наш|нас|наши|канал)"
@@ -163,8 +165,39 @@ _BOILERPLATE_WORDS: Final = (
 _HAS_BOILERPLATE_WORD: Final = contains_any(_BOILERPLATE_WORDS)
 
 
-def _unify(run: re.Match[str]) -> str:
-    return run.group().translate(_UNIFY)
+# Where a _BOILERPLATE match can start: right after one of these (its look-behind)
+_SENTENCE_END: Final = re.compile(r"[.!?…]")
+
+
+def _line_starts(text: str) -> Iterator[int]:
+    """Where ``^`` (MULTILINE) matches in ``text``."""
+    at = 0
+    while at >= 0:
+        yield at
+        at = text.find("\n", at) + 1 or -1
+
+
+def _removed(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> str:
+    """``pattern.sub(" ", text)`` for a pattern that can match only at ``starts`` (in
+    order) and never matches nothing: tried there alone, not at every position."""
+    pieces: list[str] = []
+    last = 0
+    for start in starts:
+        if start >= last and (found := pattern.match(text, start)) is not None:
+            pieces += (text[last:start], " ")
+            last = found.end()
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def _unify(text: str) -> str:
+    """``text.translate(_UNIFY)``."""
+    for char, replacement in _UNIFIED:
+        if char in text:
+            text = text.replace(char, replacement)
+    return text
 
 
 def _prepare(text: str) -> str:
@@ -174,12 +207,13 @@ def _prepare(text: str) -> str:
         text = html.unescape(_TAG.sub(" ", text))
         text = _ENTITY_LEFT.sub(" ", _TAG.sub(" ", text)).replace("<", " ")
     text = unicodedata.normalize("NFKC", text.replace(">", " "))
-    text = _TO_UNIFY.sub(_unify, text)
+    text = _unify(text)
     if "@" in text or "//" in text or "www." in text:
         text = _URL.sub(" ", text)
     text = strip_credits(text)
     if _HAS_BOILERPLATE_WORD(text.lower()):
-        text = _BOILERPLATE.sub(" ", _BOILERPLATE_LINE.sub(" ", text))
+        text = _removed(_BOILERPLATE_LINE, text, _line_starts(text))
+        text = _removed(_BOILERPLATE, text, (end.end() for end in _SENTENCE_END.finditer(text)))
     if "+" in text:
         text = _AGE_MARK.sub(" ", text)
     return " ".join(text.split())
@@ -252,7 +286,9 @@ def _tokens(cased: str) -> tuple[list[str], str]:
     return _WORD.findall(folded), folded
 
 
-_CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω]\w*")
+# r"\b[A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω]\w*", the boundary checked after the capital (the same matches): a
+# pattern that starts with a set of characters skips to them at C speed
+_CAPITALISED = re.compile(r"[A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω](?<=\b.)\w*")
 
 
 def _names(cased: str) -> set[str]:
@@ -350,7 +386,8 @@ def _words(title: str, text: str, tuning: Tuning) -> _Words | None:
     if len(signed) < tuning.min_words:
         return None
     body_names = _names(cased_body)
-    masked, dates = _mask(title_tokens + body_tokens, body_names | _names(cased_title))
+    every = signed if with_title else title_tokens + body_tokens
+    masked, dates = _mask(every, body_names | _names(cased_title))
     masked_signed = masked if with_title else masked[len(title_tokens):]
     cut = len(title_tokens)
     slots = _slots((title_text, title_tokens, {i: k for i, k in dates.items() if i < cut}),
@@ -393,11 +430,11 @@ def fingerprints(items: Sequence[tuple[str, str]],
         lead_bands = minhash.band_keys_of_many(opening, tuning.lead_bands, tuning.lead_rows,
                                                lead=True)
         packed = minhash.packed_rows(whole, lead, opening)
-        listed = hashes.tolist()
+        shingles = minhash.distinct_of_many(hashes, starts)
         for n, (i, w) in enumerate(zip(together, signed, strict=True)):
             found[i] = Fingerprint(
                 words=len(w.signed),
-                shingles=len(set(listed[starts[n]:starts[n + 1]])),
+                shingles=shingles[n],
                 signature=packed[n],
                 bands=tuple(bands[n] + lead_bands[n]),
                 numbers=w.slots,
