@@ -19,7 +19,13 @@ from aggregator.clock import utc_now
 from aggregator.config import SourceConfig, load_config
 from aggregator.ingest.prepare import prepare_feed
 from aggregator.store import Store
-from aggregator.store.lookahead import Lookahead, WrittenBands, read_candidates, usable
+from aggregator.store.lookahead import (
+    Lookahead,
+    WrittenBands,
+    prepare_and_read,
+    read_candidates,
+    usable,
+)
 from aggregator.stories.fingerprints import Fingerprints
 from aggregator.types import CandidateRead, Outcome, PreparedFeed, SourceToFetch, SourceUpdate
 from aggregator.update import update_sources
@@ -94,9 +100,15 @@ def test_the_worker_reads_the_candidate_and_its_fingerprint(path: Path) -> None:
     assert _after(before) == (1, 0)
     joined, reason = _joined(store)
     assert joined and reason.startswith("near-duplicate of item #1 (izvestia)")
-    # an item the worker found stored is not looked up again
-    again = read_candidates(Lookahead(str(path), turantimes.id), RELAYED_FEED, NOW)
-    assert again.guids == frozenset() and again.hits == ()
+    # an item the worker finds stored is neither fingerprinted nor looked up again
+    body = _rss("Turantimes.kz", [(TITLE, "https://turantimes.kz/news/tokaev",
+                                   _paragraphs(RELAYED), T0)])
+    again = prepare_and_read(body, {"content-type": "application/rss+xml"},
+                             "https://Turantimes.kz/", NOW,
+                             Lookahead(str(path), turantimes.id))
+    assert again.skipped == {RELAYED_FEED.items[0].guid} and again.fingerprints == {}
+    assert again.candidates is not None
+    assert again.candidates.guids == frozenset() and again.candidates.hits == ()
 
 
 def test_items_this_process_wrote_after_the_snapshot_are_found(path: Path) -> None:
@@ -243,8 +255,6 @@ def test_the_worker_reads_ahead_while_the_writer_is_behind(
 
 def test_a_store_the_worker_cannot_read_leaves_the_reads_to_the_writer(
         tmp_path: Path) -> None:
-    from aggregator.store.lookahead import prepare_and_read
-
     body = _rss("Turantimes.kz", [(TITLE, "https://turantimes.kz/news/tokaev",
                                    _paragraphs(RELAYED), T0)])
     missing = Lookahead(str(tmp_path / "no-such-folder" / "store.sqlite"), 1)

@@ -134,7 +134,8 @@ def _chunks(values: Sequence[object]) -> Iterable[Sequence[object]]:
 
 
 def read_candidates(where: Lookahead, prepared: PreparedFeed, now: datetime) -> CandidateRead:
-    """The candidates of ``prepared``'s items not stored yet, as of one snapshot."""
+    """The candidates of ``prepared``'s items not stored yet (not ``skipped``), as of
+    one snapshot."""
     from aggregator.stories.similarity import WINDOW
 
     window = int(WINDOW.total_seconds())
@@ -143,12 +144,10 @@ def read_candidates(where: Lookahead, prepared: PreparedFeed, now: datetime) -> 
     connection.execute("BEGIN")  # one snapshot for every read below
     try:
         snapshot = int(connection.execute("SELECT max(id) FROM item").fetchone()[0] or 0)
-        stored: set[str] = set()
-        for chunk in _chunks([item.guid for item in prepared.items]):
-            stored.update(guid for (guid,) in connection.execute(
-                f"SELECT guid FROM item WHERE source_id = ? AND guid IN ({_marks(chunk)})",
-                (where.source_id, *chunk)))
-        new = [item for item in prepared.items if item.guid not in stored]
+        # the items not stored when prepare_feed asked (the source is leased to this
+        # update: none is stored meanwhile; one deleted meanwhile has no fingerprint,
+        # and the writer prepares its feed again: update.decide)
+        new = [item for item in prepared.items if item.guid not in prepared.skipped]
         seen = [seen_at(item, now) for item in new]
         low = min(seen, default=0) - window - SLACK
         high = max(seen, default=0) + window + SLACK
