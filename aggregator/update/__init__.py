@@ -62,7 +62,8 @@ ResultCallback = Callable[[UpdateResult], None]
 HostGate = Callable[[str], AbstractAsyncContextManager[Any]]  # a URL -> its host's slot
 CpuRunner = Callable[..., Awaitable[Any]]  # (function, *args) -> its result, off the loop
 #: what the parse pool runs on a new body (by name: see pool.run_named); on a SQLite
-#: file, the worker also reads the new items' near-duplicate candidates
+#: file, the worker also reads what the store holds of the feed and, while the writer
+#: is behind, the new items' near-duplicate candidates
 PREPARE = "aggregator.ingest.prepare:prepare_feed"
 PREPARE_AND_READ = "aggregator.store.lookahead:prepare_and_read"
 #: a URL's host, for its gate (the scheduler polls the same URLs every tick)
@@ -188,8 +189,8 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                 # machine, was within the noise: bench/README.md, "Latest")
                 if workers:
                     assert isinstance(response, Fetched)
-                    # a full_text source's texts change once its pages are read: its
-                    # candidates are read when it is written
+                    # a full_text source's texts change once its pages are read: it is
+                    # prepared whole, and its candidates are read when it is written
                     ahead = (lookahead(database, source.id, read_ahead(staged)),) \
                         if database is not None and source.name not in full_text else ()
                     try:
