@@ -189,22 +189,20 @@ class WrittenBands:
 
     Items are added once their writes are sure to stay (their savepoint released); a
     gap in the ids (another process wrote items) starts the cover again. Rows are
-    dropped once the last ``snapshots`` reads have all seen them, or once two commits
-    have followed theirs (a read takes its snapshot less than a commit before it is
-    used: one that took longer finds the rows gone, and the writer reads itself), and
-    at most ``keep`` items are kept; ``reset`` forgets everything (a rollback, a
-    prune).
+    dropped once two commits have followed theirs (a read takes its snapshot less than
+    a commit before it is used: one that took longer finds the rows gone, and the
+    writer reads itself), and at most ``keep`` items are kept; ``reset`` forgets
+    everything (a rollback, a prune).
 
     An id is never given twice to items a snapshot could tell apart: SQLite numbers an
     item one above the largest stored, and only retention deletes items, those of
     stories untouched for days, never the newest."""
 
-    def __init__(self, keep: int = 8192, snapshots: int = 8) -> None:
+    def __init__(self, keep: int = 8192) -> None:
         self.keep = keep
         self._rows: deque[ItemBands] = deque()
         self._first: int | None = None  # the lowest id of the cover
         self._last: int | None = None  # the highest id written
-        self._seen: deque[int] = deque(maxlen=snapshots)  # the last snapshots used
         self._commits: deque[int] = deque(maxlen=2)  # the last ids of the last commits
         self._lock = threading.Lock()
 
@@ -251,8 +249,7 @@ class WrittenBands:
     def hits(self, bands: set[int], low: int, high: int,
              above: int) -> list[tuple[int, int]]:
         """(band, item_id) of the rows of items numbered above ``above`` with one of
-        ``bands``, seen within [``low``, ``high``]; then drops what the last snapshots
-        have all seen."""
+        ``bands``, seen within [``low``, ``high``]."""
         found: list[tuple[int, int]] = []
         with self._lock:
             for item_id, seen, keys in reversed(self._rows):
@@ -260,9 +257,6 @@ class WrittenBands:
                     break
                 if low <= seen <= high and not bands.isdisjoint(keys):
                     found += [(band, item_id) for band in keys if band in bands]
-            self._seen.append(above)
-            if len(self._seen) == self._seen.maxlen:
-                self._drop(min(self._seen))
         return found
 
 
