@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine
@@ -113,3 +114,37 @@ def test_many_rows_are_written_whole_statements_and_the_rest() -> None:
         pending.write(session)
         assert _table(session, bands.RECENT) == rows
         assert not pending
+
+
+def test_the_recent_rows_are_counted_once_then_only_this_process_writes_are_added() -> None:
+    with _session() as session:
+        known = bands.RecentRows()
+        first = PendingBands()
+        first.add([(1, 5, (9, -4))])
+        first.write(session, known, merge_at=4)  # counted: 2 rows
+        session.connection().exec_driver_sql(  # another process's row: not known here
+            f"INSERT INTO {bands.RECENT} (band, item_id, seen) VALUES (3, 9, 9)")
+        second = PendingBands()
+        second.add([(2, 6, (7,))])
+        second.write(session, known, merge_at=4)  # 3 as known: no merge yet
+        assert bands.recent_rows(session) == 4
+        known.forget()  # counted again at the next write: 5, a merge is due
+        third = PendingBands()
+        third.add([(4, 6, (8,))])
+        third.write(session, known, merge_at=4)
+        assert bands.recent_rows(session) == 0
+        assert len(_table(session, bands.MAIN)) == 5
+
+
+def test_a_merge_is_due_at_the_most_of_recent_rows_and_four_rows_a_page(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with _session() as session:
+        pending = PendingBands()
+        pending.add([(n, 1, tuple(range(n, n + 50))) for n in range(1, 200)])
+        pending.write(session)
+        pages = session.connection().exec_driver_sql("PRAGMA page_count").scalar()
+        assert pages and pages > 2
+        monkeypatch.setattr(bands, "RECENT_ROWS", 3)
+        assert bands.RecentRows.merge_at(session) == bands.ROWS_PER_PAGE * pages
+        monkeypatch.setattr(bands, "RECENT_ROWS", 10 * bands.ROWS_PER_PAGE * pages)
+        assert bands.RecentRows.merge_at(session) == 10 * bands.ROWS_PER_PAGE * pages

@@ -8,8 +8,10 @@ feeds' rows rewrote most leaf pages of the whole index into the WAL; a store hol
 100,000 items took new items at 0.71x the rate of an empty one. New rows go to
 ``item_band_recent`` instead, small enough for its pages to stay in the cache, and a
 merge (one ``INSERT ... SELECT ... ORDER BY band`` and a ``DELETE``) moves them into
-``item_band`` in key order once it holds ``RECENT_ROWS``: each page of the big table
-is then written once per merge, not once per commit. Lookups read both tables in one
+``item_band`` in key order once it holds ``RECENT_ROWS``, or 4 rows for each page of
+the database file if that is more (``RecentRows``): each page of the big table is then
+written once per merge, not once per commit, and a merge writes at most about one page
+for every 4 rows it moves, however big the index. Lookups read both tables in one
 statement, so every transaction sees each row in exactly one of them. PostgreSQL
 writes a source a transaction straight into ``item_band`` (its recent table stays
 empty).
@@ -17,6 +19,7 @@ empty).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from itertools import chain
 from operator import itemgetter
@@ -32,8 +35,13 @@ ItemBands = tuple[int, int, tuple[int, ...]]
 MAIN: Final = "item_band"
 RECENT: Final = "item_band_recent"
 #: rows of ``item_band_recent`` that trigger a merge (~17,000 items of 58 band keys;
-#: ~25 MB, measured against 500,000 and 2,000,000 in a store of 100,000 items)
+#: ~25 MB, measured against 500,000 and 2,000,000 in a store of 100,000 items) ...
 RECENT_ROWS: Final = 1_000_000
+#: ... or this many for each page of the database file, if that is more. A merge
+#: rewrites about every leaf page of the main table: into an index of 58 million rows
+#: (a million items' band keys, 3.3 GB) a merge of a million rows wrote 718 MB of WAL
+#: (4.5 s of system CPU), twice in a cold run of 50,000 items
+ROWS_PER_PAGE: Final = 4
 _CHUNK: Final = 500  # bands per lookup statement
 #: band rows per INSERT on SQLite (a multi-row VALUES: 300 parameters, under the 999
 #: of old SQLite builds); sqlite3's executemany costs ~0.7 us a row executed alone
@@ -74,11 +82,13 @@ class PendingBands:
                 if low <= seen <= high and not wanted.isdisjoint(keys)
                 for band in keys if band in wanted]
 
-    def write(self, session: Session, *, merge_at: int = RECENT_ROWS) -> None:
+    def write(self, session: Session, recent_rows: RecentRows | None = None, *,
+              merge_at: int | None = None) -> None:
         """Insert the pending rows (their items are new: the rows cannot exist yet): on
         SQLite into the recent table, merged into the main one once it holds
-        ``merge_at`` rows; on PostgreSQL, whose transactions are one source each and
-        whose ``count(*)`` reads the whole table, into the main one."""
+        ``merge_at`` rows (``RecentRows.merge_at`` by default), as ``recent_rows`` knows
+        them (counted otherwise); on PostgreSQL, whose transactions are one source each
+        and whose ``count(*)`` reads the whole table, into the main one."""
         rows = [(band, item_id, seen) for item_id, seen, keys in self.items for band in keys]
         # by band alone (a third faster than whole tuples): the sort is stable, and the
         # items came in the order of their ids, so a band's rows stay in item order
@@ -99,8 +109,49 @@ class PendingBands:
                                        list(zip(*[values] * (3 * _ROWS), strict=True)))
         if whole < len(rows):
             connection.exec_driver_sql(insert + one, rows[whole:])
-        if recent and recent_rows(session) >= merge_at:
-            merge(session)
+        if recent:
+            known = recent_rows or RecentRows()
+            if known.added(session, len(rows)) >= (merge_at or known.merge_at(session)):
+                merge(session)
+                known.merged()
+
+
+class RecentRows:
+    """How many rows the recent table holds, as this process knows it: counted once,
+    then its own writes added (a ``count(*)`` at every commit cost 2.4 us an item, and
+    grows with the table). Rows another process wrote, or a rollback or prune took
+    away, make the figure wrong until a merge: a merge then comes later or earlier
+    than due, and nothing else changes. Safe for several threads."""
+
+    def __init__(self) -> None:
+        self._rows: int | None = None
+        self._lock = threading.Lock()
+
+    def added(self, session: Session, rows: int) -> int:
+        """Count ``rows`` just inserted; the rows the table holds now."""
+        with self._lock:
+            known = self._rows
+        if known is None:  # (counted in the caller's transaction: its rows included)
+            known = recent_rows(session) - rows
+        with self._lock:
+            self._rows = known + rows
+            return self._rows
+
+    def merged(self) -> None:
+        with self._lock:
+            self._rows = 0
+
+    def forget(self) -> None:
+        """Count again next time (after rows were deleted)."""
+        with self._lock:
+            self._rows = None
+
+    @staticmethod
+    def merge_at(session: Session) -> int:
+        """The rows that make a merge due: ``RECENT_ROWS``, or ``ROWS_PER_PAGE`` for each
+        page of the database file if that is more."""
+        pages = int(session.connection().exec_driver_sql("PRAGMA page_count").scalar() or 0)
+        return max(RECENT_ROWS, ROWS_PER_PAGE * pages)
 
 
 def recent_rows(session: Session) -> int:

@@ -38,7 +38,7 @@ from aggregator import metrics
 from aggregator.config import SourceConfig
 from aggregator.exceptions import SchemaError, StorageError
 from aggregator.store import bands
-from aggregator.store.bands import PendingBands, placeholder
+from aggregator.store.bands import PendingBands, RecentRows, placeholder
 from aggregator.store.cache import cache_kib
 from aggregator.store.driver import bound, select_rows
 from aggregator.store.keys import ADVISORY_KEY, LOCKS
@@ -302,6 +302,7 @@ class Store:
                 raise
         if self.sqlite_path is not None:
             self._written = WrittenBands()
+        self._recent_rows = RecentRows()  # (SQLite's recent band table)
 
     @property
     def sqlite_path(self) -> str | None:
@@ -371,6 +372,7 @@ class Store:
         window however long the history grows. Returns the items whose keys were
         dropped."""
         self._forget_written()
+        self._recent_rows.forget()
         with self._session() as session:
             return bands.prune(session, int(before.timestamp()))
 
@@ -780,7 +782,7 @@ class Store:
             added = self._write_update(session, source_id, change, pending)
             if added is not None:
                 pending.add(added.bands)
-                pending.write(session)
+                pending.write(session, self._recent_rows)
         self._remember_written(added)
         self._committed()
         _count([(change, added)])
@@ -1062,7 +1064,7 @@ class Batch:
         """Commit (StorageError if that fails: then nothing of the batch is stored)."""
         del self._store._batches[self._thread]
         try:
-            self._pending.write(self._session)
+            self._pending.write(self._session, self._store._recent_rows)
         except BaseException as error:
             self._store._forget_written()
             self._context.__exit__(type(error), error, error.__traceback__)
