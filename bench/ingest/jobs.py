@@ -745,15 +745,20 @@ _SQL_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy keeps a naive UTC datetime 
 def job_fill(spec: Spec) -> dict[str, Any]:
     """Write ``count`` filler items straight into a new store, as a long-running store
     holds them: a few sources of their own, one story per item with its exact key, and
-    the item's band keys. Dates spread over ``spread_days`` around ``center`` (the
-    corpus's dates), so some fall in the matching window of new items.
+    the item's band keys. Dates spread over the ``spread_days`` before ``center`` (the
+    corpus's newest dates: the store's "now"), so some fall in the matching window of new
+    items.
 
     Texts are random words (a pool of a few hundred reused); each item gets band keys of
     its own (random 64-bit values, as many as its text's fingerprint has), so fillers are
     no candidates of the corpus's items, as unrelated stories are not, but they fill the
-    band index: all in ``item_band``, as a store holds them once merged (the recent
-    table empty). The band rows are inserted at the end, sorted, so a million items fill
-    in minutes, not hours."""
+    band index: in ``item_band``, as a store holds them once merged (the recent table
+    empty). ``index``: "window" keeps the band rows a store keeps, those of the items
+    seen within the matching window and the prune margin before ``center``
+    (`aggregator fetch` and `run` drop older ones: ``update.prune_index``); "all" keeps
+    every item's, as a store would whose million items all arrived within one window.
+    The band rows are inserted at the end, sorted, so a million items fill in minutes,
+    not hours."""
     import hashlib
     import random
     import sqlite3
@@ -764,7 +769,8 @@ def job_fill(spec: Spec) -> dict[str, Any]:
     from aggregator.packing import pack_text
     from aggregator.store import Store
     from aggregator.store.keys import key_hash
-    from aggregator.stories.similarity import fingerprint
+    from aggregator.stories.similarity import WINDOW, fingerprint
+    from aggregator.update import PRUNE_MARGIN
     from bench.ingest.corpus import EN_WORDS, RU_WORDS
 
     count, sources = spec["count"], spec.get("sources", 10)
@@ -785,6 +791,11 @@ def job_fill(spec: Spec) -> dict[str, Any]:
                          len(dict.fromkeys(fp.bands))))
     center = datetime.fromisoformat(spec["center"])
     spread = spec.get("spread_days", 30) * 86400
+    index = spec.get("index", "window")
+    if index not in ("window", "all"):
+        raise ValueError(f"index: 'window' or 'all', not {index!r}")
+    kept_from = int((center - WINDOW - PRUNE_MARGIN).timestamp()) if index == "window" \
+        else -2**63
     db = sqlite3.connect(_sqlite_path(spec["db"]), isolation_level=None)
     db.execute("PRAGMA journal_mode=DELETE")  # no WAL: each page written once, in place
     db.execute("PRAGMA journal_mode=OFF")
@@ -803,7 +814,7 @@ def job_fill(spec: Spec) -> dict[str, Any]:
     for start in range(0, count, chunk):
         stories, items, keys, chunk_items = [], [], [], []
         ids = range(start + 1, min(start + chunk, count) + 1)
-        offsets = nprng.uniform(-spread / 2, spread / 2, size=len(ids))
+        offsets = nprng.uniform(-spread, 0, size=len(ids))
         for item_id, offset in zip(ids, offsets, strict=True):
             title, packed_html, packed_summary, band_count = pool[item_id % len(pool)]
             when = center + timedelta(seconds=float(offset))
@@ -820,7 +831,8 @@ def job_fill(spec: Spec) -> dict[str, Any]:
                           seen_text, seen_text,
                           hashlib.sha256(f"{item_id}{title}".encode()).hexdigest()))
             keys.append((key_hash(url), item_id))
-            chunk_items.append((item_id, seen, band_count))
+            if seen >= kept_from:
+                chunk_items.append((item_id, seen, band_count))
         db.executemany("INSERT INTO story (id, uid, representative_item_id, "
                        "representative_is_original, published_at, first_seen_at, updated_at) "
                        "VALUES (?, ?, ?, 0, ?, ?, ?)", stories)
@@ -853,7 +865,7 @@ def job_fill(spec: Spec) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     size = _sqlite_path(spec["db"]).stat().st_size
     return {"seconds": seconds, "filler_items": count, "filler_sources": sources,
-            "filler_bands": bands_written, "fingerprint_pool": len(pool),
+            "index": index, "filler_bands": bands_written, "fingerprint_pool": len(pool),
             "filled_mb": round(size / 1e6, 1)}
 
 
