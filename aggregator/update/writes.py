@@ -2,7 +2,7 @@
 
 ``commit`` writes one update (``Writer`` batches the ones without items, 64 to a
 transaction); ``Group`` writes the ones with items several sources to a transaction on
-SQLite, each in a savepoint; ``IngestThread`` is the one thread that runs every store
+SQLite; ``IngestThread`` is the one thread that runs every store
 call of an update, and tells the group when nothing more is coming.
 """
 
@@ -128,9 +128,10 @@ class Group:
     """The item updates of several sources written in one transaction (``Batch``), on
     SQLite: a burst of feeds shares the pages its band rows dirty, and one commit.
 
-    ``write`` adds a source's update in its own savepoint (a source that fails is undone
-    alone and its failure recorded instead) and hands back its result, set once the
-    transaction is committed: ``commit`` when ``SOURCES`` sources or ``SECONDS`` are
+    ``write`` adds a source's update and hands back its result, set once the
+    transaction is committed (if a source's writes fail, the transaction is rolled back
+    and the group's sources are written one by one, the failing one recording its
+    failure instead): ``commit`` when ``SOURCES`` sources or ``SECONDS`` are
     reached, or when the ingest thread has nothing else to do (``IngestThread``). The
     leases of its sources are released by that commit; if the process dies first,
     nothing of the group is stored, and the leases expire. If the commit fails, the
@@ -152,7 +153,7 @@ class Group:
     def write(self, source: SourceToFetch, decided: Decided) -> Future[UpdateResult]:
         """Write one source's update in the group. Never raises."""
         done: Future[UpdateResult] = Future()
-        update, policy = decided.update, decided.policy
+        update = decided.update
         try:
             if self._batch is None:
                 self._batch, self._started = self.store.batch(), time.monotonic()
@@ -162,22 +163,28 @@ class Group:
                         exc_info=True)
             _resolve(done, commit(self.store, source, decided))
             return done
-        outcome = result(source, update, decided.problem)
         try:
             batch.apply(source.id, update)
-        except Exception as error:  # undone: record the failure instead
-            log.exception("could not store the update of %s", source.name)
-            outcome = UpdateResult(source.name, Outcome.ERROR, error=failure(error))
-            try:
-                batch.apply(source.id, plan(source, error_value(error), None, {},
-                                            policy=policy, now=update.now,
-                                            jitter=random.random()))
-            except Exception:  # the lease expires, and it is fetched again
-                log.exception("could not record the failure of %s", source.name)
-        self._waiting.append((source, decided, outcome, done))
+        except Exception:  # the transaction holds part of it: start again, one by one
+            log.warning("could not store the update of %s in a group of %d; writing them "
+                        "one by one", source.name, len(self._waiting) + 1, exc_info=True)
+            waiting = [*self._waiting, (source, decided, result(source, update, None), done)]
+            self._batch, self._waiting = None, []
+            with suppress(Exception):  # (a failing database: the writes below say so)
+                batch.rollback()
+            self._one_by_one(waiting)
+            return done
+        self._waiting.append((source, decided, result(source, update, decided.problem), done))
         if len(batch) >= self.limit or time.monotonic() - self._started >= self.SECONDS:
             self.commit()
         return done
+
+    def _one_by_one(self, waiting: Sequence[tuple[SourceToFetch, Decided, UpdateResult,
+                                                   Future[UpdateResult]]]) -> None:
+        """Write each update in a transaction of its own: a bad one records its own
+        failure."""
+        for source, decided, _, done in waiting:
+            _resolve(done, commit(self.store, source, decided))
 
     @property
     def open(self) -> bool:
@@ -200,8 +207,7 @@ class Group:
         except Exception:  # write them one by one: a bad one records its own failure
             log.warning("a group of %d updates failed; writing them one by one",
                         len(waiting), exc_info=True)
-            for source, decided, _, done in waiting:
-                _resolve(done, commit(self.store, source, decided))
+            self._one_by_one(waiting)
             return
         for _, _, outcome, done in waiting:
             _resolve(done, outcome)
