@@ -14,12 +14,32 @@ Stage names follow the data flow::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
+from operator import attrgetter
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 
+def _pickled_by_fields(cls: type[_T]) -> type[_T]:
+    """Pickle a frozen slots dataclass as its class and its fields' values, rebuilt by a
+    call of the class: what crosses from a parse worker every feed (PreparedFeed and
+    what it holds). The default (slots dataclasses' ``__getstate__``/``__setstate__``)
+    rebuilds each object field by field in Python: unpickling, the writer's share,
+    took 12.1 us an item, 9.2 us this way."""
+    values = attrgetter(*(f.name for f in fields(cls)))  # type: ignore[arg-type]
+
+    def __reduce__(self: _T) -> tuple[Callable[..., _T], tuple[Any, ...]]:
+        return cls, values(self)
+
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]
+    return cls
+
+
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
     """What the store keeps of an item to find its near-duplicates.
@@ -39,6 +59,7 @@ class Fingerprint:
     skeleton_hash: str  # 16 hex digits: the text with numbers, dates and names masked
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Credit:
     """Who relayed a text and whom it credits as the origin."""
@@ -149,6 +170,7 @@ class ParsedFeed:
     self_url: str | None = None  # <link rel="self">, as written
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Enclosure:
     """A media file an item carries (a podcast episode's audio, a video, a picture),
@@ -169,6 +191,7 @@ class Enclosure:
         return (self.media_type or "").startswith("image/")
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ItemData:
     """One normalized item, ready to be stored: sanitized, UTC, canonical URL, stable guid."""
@@ -293,6 +316,7 @@ class OutputFeed:
     page_url: str | None = None  # the output's HTML page: the RSS channel's <link>
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class FeedMeta:
     """What a feed says of itself, kept on its source for atom:source."""
@@ -424,6 +448,7 @@ class SiteFile:
         return path.startswith("feeds/") and not path.endswith(".html")
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class CandidateRead:
     """The near-duplicate candidates of a feed's new items as a parse worker read them
@@ -440,6 +465,7 @@ class CandidateRead:
     prints: Mapping[int, Fingerprint | None]  # the hit items' fingerprints, no bands
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class PreparedFeed:
     """A fetched feed made ready for the store (ingest/prepare.py), crossing from a parse

@@ -193,3 +193,33 @@ def test_an_aggregator_folder_in_the_working_directory_is_not_imported(
         assert pool.submit(run_named, "os:getcwd").result(timeout=30) == str(tmp_path)
     finally:
         pool.shutdown()
+
+
+def test_prepared_feed_pickles_by_fields() -> None:
+    """What a worker answers comes back equal, its objects rebuilt by their class."""
+    import pickle
+    from datetime import UTC, datetime, timedelta
+
+    from aggregator.types import (
+        CandidateRead,
+        Credit,
+        Enclosure,
+        FeedMeta,
+        Fingerprint,
+        ItemData,
+        PreparedFeed,
+    )
+
+    when = datetime(2026, 10, 1, tzinfo=UTC)
+    item = ItemData("g", "https://a.example/1", None, "Title", None, "<p>x</p>", "x", when,
+                    None, "hash", ("news",), (Enclosure("https://a.example/a.mp3", "audio/mpeg",
+                                                        10, 60),), None)
+    prints = Fingerprint(3, 2, b"\x00" * 8, (1, -2), ("89.5",), "0" * 16)
+    feed = PreparedFeed(
+        FeedMeta("Feed", None, None, when), (item,), {"g": ("k",)}, {"g": prints},
+        {"g": Credit(None, ("Известия",), "line")}, 1.5, timedelta(minutes=5),
+        {"x": b"packed"}, CandidateRead(7, 1, 2, frozenset({"g"}), ((1, 2, 3),),
+                                        {2: prints}), frozenset({"h"}))
+    assert pickle.loads(pickle.dumps(feed, pickle.HIGHEST_PROTOCOL)) == feed
+    assert prints.__reduce__() == (Fingerprint, (3, 2, b"\x00" * 8, (1, -2), ("89.5",),
+                                                 "0" * 16))

@@ -416,6 +416,12 @@ class Store:
         their item or a key has a tombstone (seen again by this lookup)."""
         if not keys:
             return frozenset()
+        # first a read, which needs no savepoint of an open Batch: a store without
+        # tombstones (every cold ingest) is the usual answer (3-4 us an item less)
+        with self._session(reading=True) as session:
+            if session.connection().exec_driver_sql(
+                    "SELECT 1 FROM tombstone LIMIT 1").first() is None:
+                return frozenset()
         with self._session() as session:
             return pruned_guids(session, source_id, keys, now)
 
