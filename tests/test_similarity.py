@@ -3,6 +3,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import Path
+from re import _constants, _parser  # type: ignore[attr-defined]
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -11,9 +13,11 @@ from hypothesis import strategies as st
 from aggregator.stories.similarity import (
     _BOILERPLATE,
     _BOILERPLATE_LINE,
+    _BOILERPLATE_PHRASES,
     _CAPITALISED,
     _DASHES,
     _INVISIBLE,
+    _PHRASE_FIRST,
     _QUOTES,
     _SENTENCE_END,
     _UNIFY,
@@ -403,7 +407,8 @@ def test_capitalised_words_are_found_as_a_boundary_then_a_capital_would_find_the
 
 _BOILERPLATE_PIECES = st.sampled_from([
     "Читайте также", "read more", "Подписывайтесь на наш канал", "© ", "Реклама", "Фото:",
-    "слово", "Word", ".", "!", "?", "…", ". ", "\n", " ", "\t", "3.5", "x" * 290])
+    "слово", "Word", ".", "!", "?", "…", ". ", "\n", " ", "\t", "3.5", "x" * 290,
+    "ᲃмотрите также", "ſubscribe to our list", "ВСЕ ПРАВА ЗАЩИЩЕНЫ"])
 
 
 @settings(max_examples=500)
@@ -411,5 +416,23 @@ _BOILERPLATE_PIECES = st.sampled_from([
 def test_boilerplate_is_removed_where_it_can_start_as_a_substitution_would(text: str) -> None:
     lines = _removed(_BOILERPLATE_LINE, text, _line_starts(text))
     assert lines == _BOILERPLATE_LINE.sub(" ", text)
-    sentences = (end.end() for end in _SENTENCE_END.finditer(lines))
+    sentences = (end.start() + 1 for end in _SENTENCE_END.finditer(lines))
     assert _removed(_BOILERPLATE, lines, sentences) == _BOILERPLATE.sub(" ", lines)
+
+
+def _first_letters(pattern: Any) -> set[str]:
+    """The characters the branches of a parsed pattern start with (literals all)."""
+    op, value = pattern[0]
+    if op is _constants.LITERAL:
+        return {chr(value)}
+    if op is _constants.BRANCH:
+        return set().union(*map(_first_letters, value[1]))
+    if op is _constants.SUBPATTERN:
+        return _first_letters(value[3])
+    if op is _constants.IN and all(kind is _constants.LITERAL for kind, _ in value):
+        return {chr(code) for _, code in value}
+    raise AssertionError(f"a phrase starts with {op}")
+
+
+def test_the_sentence_ends_tried_are_before_the_first_letter_of_a_phrase() -> None:
+    assert _first_letters(_parser.parse(_BOILERPLATE_PHRASES)) == set(_PHRASE_FIRST)

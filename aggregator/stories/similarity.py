@@ -165,8 +165,11 @@ _BOILERPLATE_WORDS: Final = (
 _HAS_BOILERPLATE_WORD: Final = contains_any(_BOILERPLATE_WORDS)
 
 
-# Where a _BOILERPLATE match can start: right after one of these (its look-behind)
-_SENTENCE_END: Final = re.compile(r"[.!?…]")
+# Where a _BOILERPLATE match can start: right after one of these (its look-behind), and
+# before the first letter of a phrase (tests/test_similarity.py reads them from the
+# phrases): matched as the phrases' letters are, case-insensitively (6.3 -> 2.6 us an item)
+_PHRASE_FIRST: Final = "пчснбвфиерesfjldrcpiva©"
+_SENTENCE_END: Final = re.compile(rf"(?i)[.!?…][ \t]*(?=[{_PHRASE_FIRST}])")
 
 
 def _line_starts(text: str) -> Iterator[int]:
@@ -213,7 +216,8 @@ def _prepare(text: str) -> str:
     text = strip_credits(text)
     if _HAS_BOILERPLATE_WORD(text.lower()):
         text = _removed(_BOILERPLATE_LINE, text, _line_starts(text))
-        text = _removed(_BOILERPLATE, text, (end.end() for end in _SENTENCE_END.finditer(text)))
+        text = _removed(_BOILERPLATE, text,
+                        (end.start() + 1 for end in _SENTENCE_END.finditer(text)))
     if "+" in text:
         text = _AGE_MARK.sub(" ", text)
     return " ".join(text.split())
