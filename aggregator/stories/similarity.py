@@ -284,10 +284,32 @@ def _date_key(tokens: list[str], i: int) -> str | None:
     return match.lastgroup if match else None
 
 
+def _is_word_byte(byte: int) -> bool:
+    try:
+        return _WORD.fullmatch(bytes([byte]).decode("cp1251")) is not None
+    except UnicodeDecodeError:  # (0x98: no character encodes to it)
+        return False
+
+
+# windows-1251 (ASCII, Cyrillic) bytes: word characters as they are, the others a space
+_WORD_BYTES: Final = bytes(byte if _is_word_byte(byte) else 0x20 for byte in range(256))
+
+
+def _words_of(folded: str) -> list[str]:
+    """``_WORD.findall(folded)``: for a text windows-1251 can encode (ASCII and Russian,
+    as most are), its encoding with each character that is not a word character made a
+    space, split (a regular expression's scan costs more: 27 -> 20 us an item)."""
+    try:
+        data = folded.encode("cp1251")
+    except UnicodeEncodeError:
+        return _WORD.findall(folded)
+    return data.translate(_WORD_BYTES).decode("cp1251").split()
+
+
 def _tokens(cased: str) -> tuple[list[str], str]:
     """The folded words of a prepared text, and the folded text."""
     folded = fold(cased)
-    return _WORD.findall(folded), folded
+    return _words_of(folded), folded
 
 
 # r"\b[A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω]\w*", the boundary checked after the capital (the same matches): a
