@@ -295,21 +295,26 @@ def _is_word_byte(byte: int) -> bool:
 _WORD_BYTES: Final = bytes(byte if _is_word_byte(byte) else 0x20 for byte in range(256))
 
 
-def _words_of(folded: str) -> list[str]:
-    """``_WORD.findall(folded)``: for a text windows-1251 can encode (ASCII and Russian,
-    as most are), its encoding with each character that is not a word character made a
-    space, split (a regular expression's scan costs more: 27 -> 20 us an item)."""
+def _words_of(folded: str) -> tuple[list[str], bool]:
+    """``_WORD.findall(folded)``, and whether ``folded`` may hold a number (a digit).
+
+    For a text windows-1251 can encode (ASCII and Russian, as most are): its encoding
+    with each character that is not a word character made a space, split (a regular
+    expression's scan costs more: 27 -> 20 us an item), and its only digits are 0-9."""
     try:
         data = folded.encode("cp1251")
     except UnicodeEncodeError:
-        return _WORD.findall(folded)
-    return data.translate(_WORD_BYTES).decode("cp1251").split()
+        return _WORD.findall(folded), True
+    return (data.translate(_WORD_BYTES).decode("cp1251").split(),
+            len(data.translate(None, b"0123456789")) < len(data))
 
 
 def _tokens(cased: str) -> tuple[list[str], str]:
-    """The folded words of a prepared text, and the folded text."""
+    """The folded words of a prepared text, and the folded text ("" when it holds no
+    digit: no number to look for)."""
     folded = fold(cased)
-    return _words_of(folded), folded
+    words, digits = _words_of(folded)
+    return words, folded if digits else ""
 
 
 # r"\b[A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω]\w*", the boundary checked after the capital (the same matches): a
