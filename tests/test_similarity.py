@@ -455,3 +455,10 @@ def test_every_windows_1251_character_is_a_word_character_or_a_space_as_it_shoul
     assert _words_of(_CP1251)[0] == re.findall(r"\w+", _CP1251)
     for char in _CP1251:
         assert _words_of(char) == (re.findall(r"\w+", char), re.match(r"\d", char) is not None)
+
+
+def test_the_only_digits_windows_1251_encodes_are_0_to_9() -> None:
+    """What lets a text without them have no number and no word that starts with one."""
+    assert [char for char in _CP1251 if char.isdigit() or re.match(r"\d", char)] == \
+        list("0123456789")
+

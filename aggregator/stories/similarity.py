@@ -349,12 +349,14 @@ def _positions(words: list[str], wanted: set[str]) -> list[int]:
     return found
 
 
-def _mask(folded: list[str], names: set[str]) -> tuple[list[str], dict[int, str]]:
+def _mask(folded: list[str], names: set[str],
+          digits: bool = True) -> tuple[list[str], dict[int, str]]:
     """The folded words with numbers, dates and names masked, and the date words found,
-    by position ("jul", "mon")."""
+    by position ("jul", "mon"). ``digits``: False when no word has a digit."""
     masks = dict.fromkeys(names, "A")
     distinct = set(folded)  # each word once: a number, maybe a date, a name or itself
-    masks.update(dict.fromkeys([word for word in distinct if word[0].isdigit()], "0"))
+    if digits:
+        masks.update(dict.fromkeys([word for word in distinct if word[0].isdigit()], "0"))
     # (a word that starts with a digit has no date prefix and is not ambiguous)
     datelike = {word for word in distinct
                 if word[:3] in _DATE_PREFIXES or word in _AMBIGUOUS}
@@ -418,7 +420,9 @@ def _words(title: str, text: str, tuning: Tuning) -> _Words | None:
         return None
     body_names = _names(cased_body)
     every = signed if with_title else title_tokens + body_tokens
-    masked, dates = _mask(every, body_names | _names(cased_title))
+    # (no digit in a text windows-1251 encodes without 0-9: _tokens gives it as "")
+    masked, dates = _mask(every, body_names | _names(cased_title),
+                          digits=bool(title_text or body_text))
     masked_signed = masked if with_title else masked[len(title_tokens):]
     cut = len(title_tokens)
     slots = _slots((title_text, title_tokens, {i: k for i, k in dates.items() if i < cut}),
