@@ -288,10 +288,12 @@ def html_to_text(fragment: str | None) -> str:
     if "<" in fragment or "&" in fragment:
         marked = _BLOCK_END.sub("\n", strip_illegal_xml(fragment))
         text = html.unescape(_TEXT_ONLY.clean(marked))
+        text = strip_illegal_xml(unicodedata.normalize("NFC", text))
     else:  # no markup, no entity: what the HTML parser would give, without parsing
         text = strip_illegal_xml(fragment).removeprefix("\ufeff")
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _fold_white_space(strip_illegal_xml(unicodedata.normalize("NFC", text))).strip()
+        # (NFC makes no character XML forbids: stripped once is enough)
+        text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _fold_white_space(text).strip()
 
 
 def _fold_white_space(text: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from unittest.mock import patch
 from urllib.parse import urljoin
 
@@ -188,3 +189,10 @@ _MARKUP = st.lists(st.sampled_from([
 def test_urls_are_absolutized_where_the_regular_expression_finds_them(fragment: str) -> None:
     for base in ("https://example.com/feed/", "http://h.example"):
         assert text._absolutize(fragment, base) == _absolutized_by_substitution(fragment, base)
+
+
+def test_nfc_makes_no_character_xml_forbids() -> None:
+    """What lets html_to_text strip a text without markup once, before NFC."""
+    made = [c for c in map(chr, range(0x110000)) if strip_illegal_xml(c) == c
+            and strip_illegal_xml(nfc := unicodedata.normalize("NFC", c)) != nfc]
+    assert made == []
