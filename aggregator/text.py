@@ -248,14 +248,28 @@ def canonical_joined(url: str) -> str | None:
 
 
 def _absolutize(fragment: str, base: str | None) -> str:
+    """``_URL_ATTRIBUTES.sub`` with each URL joined to ``base``, the attributes found from
+    each ``="`` in the fragment (a regular expression that starts with ``\\s`` tries every
+    space of the text: 13.5 -> 8.2 us an item of the bench's corpus)."""
     if not base:
         return fragment
-
-    def fix(match: re.Match[str]) -> str:
-        raw = html.unescape(match.group(2))
-        return f"{match.group(1)}{html.escape(join_url(base, raw), quote=True)}{match.group(3)}"
-
-    return _URL_ATTRIBUTES.sub(fix, fragment)
+    pieces: list[str] = []
+    last = 0  # where the last attribute replaced ends
+    at = fragment.find('="')
+    while at >= 0:
+        name = 4 if fragment[at - 4:at] in ("href", "cite") else \
+            3 if fragment[at - 3:at] == "src" else 6 if fragment[at - 6:at] == "poster" else 0
+        start = at - name - 1  # (at the white space before the name)
+        end = fragment.find('"', at + 2) if name and start >= last else -1
+        if end >= 0 and fragment[start].isspace():
+            raw = html.unescape(fragment[at + 2:end])
+            pieces += (fragment[last:at + 2], html.escape(join_url(base, raw), quote=True))
+            last = end
+        at = fragment.find('="', at + 2)
+    if not pieces:
+        return fragment
+    pieces.append(fragment[last:])
+    return "".join(pieces)
 
 
 def sanitize_html(fragment: str | None, base_url: str | None = None) -> str:
@@ -274,10 +288,12 @@ def html_to_text(fragment: str | None) -> str:
     if "<" in fragment or "&" in fragment:
         marked = _BLOCK_END.sub("\n", strip_illegal_xml(fragment))
         text = html.unescape(_TEXT_ONLY.clean(marked))
+        text = strip_illegal_xml(unicodedata.normalize("NFC", text))
     else:  # no markup, no entity: what the HTML parser would give, without parsing
         text = strip_illegal_xml(fragment).removeprefix("\ufeff")
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _fold_white_space(strip_illegal_xml(unicodedata.normalize("NFC", text))).strip()
+        # (NFC makes no character XML forbids: stripped once is enough)
+        text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _fold_white_space(text).strip()
 
 
 def _fold_white_space(text: str) -> str:

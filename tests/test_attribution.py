@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -9,9 +10,14 @@ from hypothesis import strategies as st
 
 from aggregator.stories.attribution import (
     _PATTERNS,
+    _TRIGGERS,
     _find_all,
+    _Found,
     _line_starts,
+    _read,
     _script,
+    _windows,
+    _zones,
     find_credits,
     outlet_key,
     strip_credits,
@@ -166,6 +172,45 @@ def test_credits_do_not_depend_on_what_was_read_before(text: str) -> None:
     _find_all.cache_clear()
     assert find_credits(text) == credit
     assert (credit is None) == (stripped == text)
+
+
+def _every_pattern_tried(text: str) -> tuple[_Found, ...]:
+    """_find_all as it was before it looked its patterns up: each tried in turn."""
+    cyrillic = _script(text[:200])
+    found: list[_Found] = []
+    for start, end in _zones(text):
+        zone = text[start:end].lower()
+        present = {trigger for trigger in _TRIGGERS if trigger in zone}
+        region = text[start:start + len(zone)]
+        for pattern in _PATTERNS:
+            if pattern.triggers:
+                if present.isdisjoint(pattern.triggers):
+                    continue
+                matches = list(itertools.chain.from_iterable(
+                    pattern.regex.finditer(text, *window)
+                    for window in _windows(zone, start, pattern.triggers)))
+            else:
+                if not all(any(char in region for char in group) for group in pattern.needs):
+                    continue
+                matches = [m for at in _line_starts(text, start, start + len(zone))
+                           if (m := pattern.regex.match(text, at, start + len(zone)))]
+            found += [item for match in matches
+                      if (item := _read(match, pattern, cyrillic)) is not None]
+    found.sort(key=lambda f: (f.start, -f.end))
+    chosen: list[_Found] = []
+    for item in found:
+        if not chosen or item.start >= chosen[-1].end:
+            chosen.append(item)
+    return tuple(chosen)
+
+
+@settings(max_examples=500)
+@given(CREDITED)
+@example("")
+@example("Lorem ipsum (via AFP). " * 60 + "МОСКВА, 24 ноября. /ТАСС/. по данным РБК, текст")
+def test_the_patterns_looked_up_find_what_each_tried_in_turn_finds(text: str) -> None:
+    _find_all.cache_clear()
+    assert _find_all(text) == _every_pattern_tried(text)
 
 
 @given(CREDITED)

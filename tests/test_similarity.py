@@ -3,6 +3,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import Path
+from re import _constants, _parser  # type: ignore[attr-defined]
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -11,9 +13,11 @@ from hypothesis import strategies as st
 from aggregator.stories.similarity import (
     _BOILERPLATE,
     _BOILERPLATE_LINE,
+    _BOILERPLATE_PHRASES,
     _CAPITALISED,
     _DASHES,
     _INVISIBLE,
+    _PHRASE_FIRST,
     _QUOTES,
     _SENTENCE_END,
     _UNIFY,
@@ -32,6 +36,7 @@ from aggregator.stories.similarity import (
     _removed,
     _unify,
     _words,
+    _words_of,
     comparable_text,
     compare,
     fingerprint,
@@ -403,7 +408,8 @@ def test_capitalised_words_are_found_as_a_boundary_then_a_capital_would_find_the
 
 _BOILERPLATE_PIECES = st.sampled_from([
     "Читайте также", "read more", "Подписывайтесь на наш канал", "© ", "Реклама", "Фото:",
-    "слово", "Word", ".", "!", "?", "…", ". ", "\n", " ", "\t", "3.5", "x" * 290])
+    "слово", "Word", ".", "!", "?", "…", ". ", "\n", " ", "\t", "3.5", "x" * 290,
+    "ᲃмотрите также", "ſubscribe to our list", "ВСЕ ПРАВА ЗАЩИЩЕНЫ"])
 
 
 @settings(max_examples=500)
@@ -411,5 +417,48 @@ _BOILERPLATE_PIECES = st.sampled_from([
 def test_boilerplate_is_removed_where_it_can_start_as_a_substitution_would(text: str) -> None:
     lines = _removed(_BOILERPLATE_LINE, text, _line_starts(text))
     assert lines == _BOILERPLATE_LINE.sub(" ", text)
-    sentences = (end.end() for end in _SENTENCE_END.finditer(lines))
+    sentences = (end.start() + 1 for end in _SENTENCE_END.finditer(lines))
     assert _removed(_BOILERPLATE, lines, sentences) == _BOILERPLATE.sub(" ", lines)
+
+
+def _first_letters(pattern: Any) -> set[str]:
+    """The characters the branches of a parsed pattern start with (literals all)."""
+    op, value = pattern[0]
+    if op is _constants.LITERAL:
+        return {chr(value)}
+    if op is _constants.BRANCH:
+        return set().union(*map(_first_letters, value[1]))
+    if op is _constants.SUBPATTERN:
+        return _first_letters(value[3])
+    if op is _constants.IN and all(kind is _constants.LITERAL for kind, _ in value):
+        return {chr(code) for _, code in value}
+    raise AssertionError(f"a phrase starts with {op}")
+
+
+def test_the_sentence_ends_tried_are_before_the_first_letter_of_a_phrase() -> None:
+    assert _first_letters(_parser.parse(_BOILERPLATE_PHRASES)) == set(_PHRASE_FIRST)
+
+
+_CP1251 = bytes(b for b in range(256) if b != 0x98).decode("cp1251")
+
+
+@settings(max_examples=1000)
+@given(st.text(alphabet=_CP1251 + "_Ωé\u0301\u00a0\u2028١", max_size=60)
+       | st.text(alphabet=st.characters(codec="utf-8"), max_size=30))
+def test_the_words_of_a_text_are_what_the_regular_expression_finds(text: str) -> None:
+    words, digits = _words_of(text)
+    assert words == re.findall(r"\w+", text)
+    assert digits or re.search(r"\d", text) is None
+
+
+def test_every_windows_1251_character_is_a_word_character_or_a_space_as_it_should() -> None:
+    assert _words_of(_CP1251)[0] == re.findall(r"\w+", _CP1251)
+    for char in _CP1251:
+        assert _words_of(char) == (re.findall(r"\w+", char), re.match(r"\d", char) is not None)
+
+
+def test_the_only_digits_windows_1251_encodes_are_0_to_9() -> None:
+    """What lets a text without them have no number and no word that starts with one."""
+    assert [char for char in _CP1251 if char.isdigit() or re.match(r"\d", char)] == \
+        list("0123456789")
+

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 from unittest.mock import patch
 from urllib.parse import urljoin
 
@@ -162,3 +164,35 @@ def test_strip_illegal_xml_removes_what_xml_forbids(value: str) -> None:
 def test_every_character_xml_forbids_is_removed() -> None:
     assert [chr(c) for c in range(0x110000)
             if strip_illegal_xml(f"a{chr(c)}b") != _FORBIDDEN_IN_XML.sub("", f"a{chr(c)}b")] == []
+
+
+def _absolutized_by_substitution(fragment: str, base: str) -> str:
+    """text._absolutize as a substitution of its regular expression."""
+    def fix(match: re.Match[str]) -> str:
+        raw = html.unescape(match.group(2))
+        return f"{match.group(1)}{html.escape(join_url(base, raw), quote=True)}{match.group(3)}"
+
+    return text._URL_ATTRIBUTES.sub(fix, fragment)
+
+
+_MARKUP = st.lists(st.sampled_from([
+    '<a href="', '<img src="', ' src="', ' poster="', ' cite="', '\ncite="', 'href="', ' alt="',
+    '="', '"', "=", " ", "\u00a0", "\t", "/x?a=1&amp;b=2", "https://other.example/p", "src",
+    "href", "poster", "a>", "ё", "&lt;", "javascript:x",
+]), max_size=14).map("".join)
+
+
+@settings(max_examples=1000)
+@given(_MARKUP)
+@example('<a href="/a">x</a> <img src="b.png" alt="src=">')
+@example(' href="a=" src="b"')
+def test_urls_are_absolutized_where_the_regular_expression_finds_them(fragment: str) -> None:
+    for base in ("https://example.com/feed/", "http://h.example"):
+        assert text._absolutize(fragment, base) == _absolutized_by_substitution(fragment, base)
+
+
+def test_nfc_makes_no_character_xml_forbids() -> None:
+    """What lets html_to_text strip a text without markup once, before NFC."""
+    made = [c for c in map(chr, range(0x110000)) if strip_illegal_xml(c) == c
+            and strip_illegal_xml(nfc := unicodedata.normalize("NFC", c)) != nfc]
+    assert made == []

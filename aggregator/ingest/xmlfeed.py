@@ -20,7 +20,6 @@ summary gets its content as summary.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -55,6 +54,7 @@ _VERSION_NAMESPACES = frozenset({"http://purl.org/rss/1.0/",
 _DECLARATIONS = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _FIRST_ELEMENT = re.compile(rb"<\w")
 _C1 = re.compile("[\x80-\x9f]")
+_BEYOND_LATIN1 = re.compile("[^\x00-\xff]")
 _ENTITY_LEFT = re.compile("&([A-Za-z0-9_]+);")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 #: Atom text types read as text: feedparser's ``map_content_type`` of each
@@ -124,8 +124,15 @@ def _recode(output: str) -> str:
     Both leave ASCII as it is, and the second anything without C1 controls."""
     if output.isascii():
         return output
-    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-        output = output.encode("iso-8859-1").decode("utf-8")
+    # a character beyond ISO-8859-1 (most often the first letter of a Cyrillic text) is
+    # found at once: the encoding would fail, and its exception (in contextlib.suppress)
+    # costs more (0.6 -> 0.2 us a value)
+    if _BEYOND_LATIN1.search(output) is None:
+        try:
+            recoded = output.encode("iso-8859-1").decode("utf-8")
+        except UnicodeDecodeError:
+            recoded = output
+        output = recoded
     return output.translate(CP1252) if _C1.search(output) else output
 
 
