@@ -13,6 +13,7 @@ from aggregator.stories.attribution import (
     _TRIGGERS,
     _find_all,
     _Found,
+    _leftmost_longest,
     _line_starts,
     _read,
     _script,
@@ -196,12 +197,7 @@ def _every_pattern_tried(text: str) -> tuple[_Found, ...]:
                            if (m := pattern.regex.match(text, at, start + len(zone)))]
             found += [item for match in matches
                       if (item := _read(match, pattern, cyrillic)) is not None]
-    found.sort(key=lambda f: (f.start, -f.end))
-    chosen: list[_Found] = []
-    for item in found:
-        if not chosen or item.start >= chosen[-1].end:
-            chosen.append(item)
-    return tuple(chosen)
+    return _leftmost_longest(found)
 
 
 @settings(max_examples=500)

@@ -414,6 +414,11 @@ def _find_all(text: str) -> tuple[_Found, ...]:
                 item = _read(match, pattern, cyrillic)
                 if item is not None:
                     found.append(item)
+    return _leftmost_longest(found)
+
+
+def _leftmost_longest(found: list[_Found]) -> tuple[_Found, ...]:
+    """The matches that do not overlap, each the longest of those starting first."""
     found.sort(key=lambda f: (f.start, -f.end))
     chosen: list[_Found] = []
     for item in found:
