@@ -168,7 +168,7 @@ class Group:
         except Exception:  # the transaction holds part of it: start again, one by one
             log.warning("could not store the update of %s in a group of %d; writing them "
                         "one by one", source.name, len(self._waiting) + 1, exc_info=True)
-            waiting = [*self._waiting, (source, decided, result(source, update, None), done)]
+            waiting = [(s, d, f) for s, d, _, f in self._waiting] + [(source, decided, done)]
             self._batch, self._waiting = None, []
             with suppress(Exception):  # (a failing database: the writes below say so)
                 batch.rollback()
@@ -179,11 +179,11 @@ class Group:
             self.commit()
         return done
 
-    def _one_by_one(self, waiting: Sequence[tuple[SourceToFetch, Decided, UpdateResult,
+    def _one_by_one(self, waiting: Sequence[tuple[SourceToFetch, Decided,
                                                    Future[UpdateResult]]]) -> None:
         """Write each update in a transaction of its own: a bad one records its own
         failure."""
-        for source, decided, _, done in waiting:
+        for source, decided, done in waiting:
             _resolve(done, commit(self.store, source, decided))
 
     @property
@@ -207,7 +207,7 @@ class Group:
         except Exception:  # write them one by one: a bad one records its own failure
             log.warning("a group of %d updates failed; writing them one by one",
                         len(waiting), exc_info=True)
-            self._one_by_one(waiting)
+            self._one_by_one([(source, decided, done) for source, decided, _, done in waiting])
             return
         for _, _, outcome, done in waiting:
             _resolve(done, outcome)
