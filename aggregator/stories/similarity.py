@@ -349,6 +349,29 @@ def _positions(words: list[str], wanted: set[str]) -> list[int]:
     return found
 
 
+# The words _datelike has read, and those of them that may be dates: a feed's items share
+# most of their words, each is read once (bench: 12.7 -> 6.9 us an item). Forgotten all
+# at once past _SEEN_MAX words (about 1.5 MB).
+_SEEN: set[str] = set()
+_SEEN_DATELIKE: set[str] = set()
+_SEEN_MAX = 1 << 14
+
+
+def _datelike(distinct: set[str]) -> set[str]:
+    """The words of ``distinct`` that may be dates: ``{word for word in distinct if
+    word[:3] in _DATE_PREFIXES or word in _AMBIGUOUS}``."""
+    unknown = distinct - _SEEN
+    if unknown:
+        if len(_SEEN) + len(unknown) > _SEEN_MAX:
+            _SEEN.clear()
+            _SEEN_DATELIKE.clear()
+            unknown = distinct
+        _SEEN.update(unknown)
+        _SEEN_DATELIKE.update([word for word in unknown
+                               if word[:3] in _DATE_PREFIXES or word in _AMBIGUOUS])
+    return distinct & _SEEN_DATELIKE
+
+
 def _mask(folded: list[str], names: set[str],
           digits: bool = True) -> tuple[list[str], dict[int, str]]:
     """The folded words with numbers, dates and names masked, and the date words found,
@@ -358,8 +381,7 @@ def _mask(folded: list[str], names: set[str],
     if digits:
         masks.update(dict.fromkeys([word for word in distinct if word[0].isdigit()], "0"))
     # (a word that starts with a digit has no date prefix and is not ambiguous)
-    datelike = {word for word in distinct
-                if word[:3] in _DATE_PREFIXES or word in _AMBIGUOUS}
+    datelike = _datelike(distinct)
     dates = {i: key for i in _positions(folded, datelike)
              if (key := _date_key(folded, i))} if datelike else {}
     masked = list(map(masks.get, folded, folded))
