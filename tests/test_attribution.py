@@ -204,6 +204,7 @@ def _every_pattern_tried(text: str) -> tuple[_Found, ...]:
 @given(CREDITED)
 @example("")
 @example("Lorem ipsum (via AFP). " * 60 + "МОСКВА, 24 ноября. /ТАСС/. по данным РБК, текст")
+@example("According to Reuters, lorem ipsum. " * 40 + "Source: AP, via AFP")  # ASCII zones
 def test_the_patterns_looked_up_find_what_each_tried_in_turn_finds(text: str) -> None:
     _find_all.cache_clear()
     assert _find_all(text) == _every_pattern_tried(text)

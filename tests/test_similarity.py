@@ -5,17 +5,21 @@ import unicodedata
 from pathlib import Path
 from re import _constants, _parser  # type: ignore[attr-defined]
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aggregator.stories import similarity
 from aggregator.stories.similarity import (
+    _AMBIGUOUS,
     _BOILERPLATE,
     _BOILERPLATE_LINE,
     _BOILERPLATE_PHRASES,
     _CAPITALISED,
     _DASHES,
+    _DATE_PREFIXES,
     _INVISIBLE,
     _PHRASE_FIRST,
     _QUOTES,
@@ -28,6 +32,7 @@ from aggregator.stories.similarity import (
     Fingerprint,
     Tuning,
     _date_key,
+    _datelike,
     _line_starts,
     _mask,
     _names,
@@ -385,6 +390,17 @@ def test_masked_words(words: list[str], names: set[str]) -> None:
     assert dates == {i: key for i in range(len(words)) if (key := _date_key(words, i))}
     assert masked == ["0" if word[0].isdigit() else "@" if i in dates else
                       "A" if word in names else word for i, word in enumerate(words)]
+
+
+@given(st.lists(st.sets(MASKABLE | st.text(alphabet="sepjanмайсенпят", min_size=1, max_size=6),
+                        max_size=12), max_size=6), st.integers(min_value=0, max_value=20))
+def test_the_words_that_may_be_dates_are_read_once_as_each_would_be(
+        texts: list[set[str]], most: int) -> None:
+    """_datelike against its definition, however many words it has seen and forgotten."""
+    with mock.patch.object(similarity, "_SEEN_MAX", most):
+        for distinct in texts:
+            assert _datelike(set(distinct)) == {
+                word for word in distinct if word[:3] in _DATE_PREFIXES or word in _AMBIGUOUS}
 
 
 @given(st.sampled_from(["слово", "word", "Word", "12", "a,"]),

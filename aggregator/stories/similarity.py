@@ -349,6 +349,29 @@ def _positions(words: list[str], wanted: set[str]) -> list[int]:
     return found
 
 
+# The words _datelike has read, and those of them that may be dates: a feed's items share
+# most of their words, each is read once (bench: 12.7 -> 6.9 us an item). Forgotten all
+# at once past _SEEN_MAX words (about 1.5 MB). Safe in threads: the sets are replaced,
+# never emptied, and a word joins the dates before the words read.
+_SEEN: Final[list[tuple[set[str], set[str]]]] = [(set(), set())]
+_SEEN_MAX = 1 << 14
+
+
+def _datelike(distinct: set[str]) -> set[str]:
+    """The words of ``distinct`` that may be dates: ``{word for word in distinct if
+    word[:3] in _DATE_PREFIXES or word in _AMBIGUOUS}``."""
+    seen, dates = _SEEN[0]
+    unknown = distinct - seen
+    if unknown:
+        if len(seen) + len(unknown) > _SEEN_MAX:
+            seen, dates = _SEEN[0] = (set(), set())
+            unknown = distinct
+        dates.update([word for word in unknown
+                      if word[:3] in _DATE_PREFIXES or word in _AMBIGUOUS])
+        seen.update(unknown)
+    return distinct & dates
+
+
 def _mask(folded: list[str], names: set[str],
           digits: bool = True) -> tuple[list[str], dict[int, str]]:
     """The folded words with numbers, dates and names masked, and the date words found,
@@ -358,8 +381,7 @@ def _mask(folded: list[str], names: set[str],
     if digits:
         masks.update(dict.fromkeys([word for word in distinct if word[0].isdigit()], "0"))
     # (a word that starts with a digit has no date prefix and is not ambiguous)
-    datelike = {word for word in distinct
-                if word[:3] in _DATE_PREFIXES or word in _AMBIGUOUS}
+    datelike = _datelike(distinct)
     dates = {i: key for i in _positions(folded, datelike)
              if (key := _date_key(folded, i))} if datelike else {}
     masked = list(map(masks.get, folded, folded))
