@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 from hypothesis.provisional import urls
 from lxml import etree
 
-from aggregator.ingest.normalize import clamp_to_now, normalize_entry, summarize, to_utc
+from aggregator.ingest.normalize import (
+    _cut_line,
+    clamp_to_now,
+    normalize_entry,
+    summarize,
+    to_utc,
+)
 from aggregator.text import canonical_url, html_to_text, sanitize_html, strip_illegal_xml
 from aggregator.types import ParsedEntry
 
@@ -122,13 +128,7 @@ def test_summarize_cuts_at_a_word_boundary() -> None:
 
 def _summarize_whole(text: str, limit: int) -> str:
     """summarize's definition: the whole text folded, then cut."""
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    cut = flat[:limit]
-    if " " in cut[limit // 2:]:
-        cut = cut[: cut.rfind(" ")]
-    return cut.rstrip(" ,.;:-") + "…"
+    return _cut_line(" ".join(text.split()), limit)
 
 
 @given(st.text(alphabet="ab ,.;:-\n\t\u00a0\u2028\x1c", max_size=400),

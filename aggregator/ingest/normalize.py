@@ -57,6 +57,12 @@ def summarize(text: str, limit: int = SUMMARY_CHARS) -> str:
     flat = " ".join(text[:2 * limit + 64].split())
     if len(flat) <= limit and len(text) > 2 * limit + 64:
         flat = " ".join(text.split())
+    return _cut_line(flat, limit)
+
+
+def _cut_line(flat: str, limit: int) -> str:
+    """``flat`` (one line) if it has at most ``limit`` characters, else its first
+    ``limit`` cut at a word boundary in their second half, with an ellipsis."""
     if len(flat) <= limit:
         return flat
     cut = flat[:limit]
