@@ -33,10 +33,11 @@ def test_the_fingerprint_made_at_ingest_is_the_one_the_stored_row_gives(path: Pa
     prepared = prepare_feed(path.read_bytes(), {}, "https://example.com/feed.xml", NOW)
     assert prepared.items
     prints = Fingerprints()
-    for item in prepared.items:
-        made = prepared.fingerprints[item.guid]
-        expected = replace(made, bands=()) if made else None  # compare reads no bands
-        assert prints.of(item.title, item.content_html) == expected
+    expected = [replace(made, bands=()) if made else None  # compare reads no bands
+                for made in (prepared.fingerprints[item.guid] for item in prepared.items)]
+    rows = [(item.title, item.content_html) for item in prepared.items]
+    assert Fingerprints().of_many(rows) == expected  # made together
+    assert [prints.of(*row) for row in rows] == expected  # one by one
 
 
 
@@ -79,6 +80,24 @@ def test_the_recent_fingerprints_are_bounded_and_used() -> None:
     prints.remember("c", "<p>y</p>", replace(fake, words=2))
     assert prints.of("a", "<p>one two</p>") is None  # forgotten: made again (too short)
     assert prints.of("b", "<p>x</p>") is None  # evicted by "a" made again
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.lists(_WORDS, max_size=6).map(" ".join),
+                          st.lists(_WORDS, max_size=60).map(" ".join)), max_size=6),
+       st.integers(1, 4))
+def test_many_rows_are_made_as_each_alone_and_kept(rows: list[tuple[str, str]],
+                                                   size: int) -> None:
+    """of_many makes what of makes for each row (a row given twice, once), keeps at
+    most ``size`` and gives the last one made back as it is (not made again)."""
+    prints = Fingerprints(size=size)
+    made = prints.of_many(rows + rows[:1])
+    alone = [fingerprint(title, html_to_text(content)) for title, content in rows + rows[:1]]
+    assert made == [fp and replace(fp, bands=()) for fp in alone]
+    assert len(prints._recent) == min(size, len(set(rows)))
+    if rows:
+        assert made[0] is made[-1]  # made once
+        assert prints.of_many(rows[-1:])[0] is made[len(rows) - 1]  # the last kept
 
 
 def test_a_new_process_matches_a_copy_of_an_item_stored_by_another(db_url: str) -> None:

@@ -200,6 +200,10 @@ def test_fingerprints_together_are_those_made_one_by_one(items: list[tuple[str, 
     alone = [w and _one_by_one(w, tuning) for w in (_words(t, x, tuning) for t, x in items)]
     assert fingerprints(items, tuning) == alone
     assert [fingerprint(t, x, tuning) for t, x in items] == alone
+    # a stored candidate's, made again: the same but for the band keys
+    assert fingerprints(items, tuning, with_bands=False) == [
+        fp and Fingerprint(fp.words, fp.shingles, fp.signature, (), fp.numbers,
+                           fp.skeleton_hash) for fp in alone]
 
 
 # --- the verdict ---------------------------------------------------------------------------

@@ -173,8 +173,9 @@ def read_candidates(where: Lookahead, prepared: PreparedFeed, now: datetime) -> 
     finally:
         connection.execute("COMMIT")
     cache = _worker_prints()
-    prints = {item_id: cache.of(title, "" if content is None else unpack_text(content))
-              for item_id, title, content in texts}
+    made = cache.of_many([(title, "" if content is None else unpack_text(content))
+                          for _, title, content in texts])  # together: one numpy pass
+    prints = {item_id: fp for (item_id, _, _), fp in zip(texts, made, strict=True)}
     for item in new:  # the next feeds' candidates may be these, once stored
         cache.remember(item.title, item.content_html, prepared.fingerprints.get(item.guid))
     hits.sort()

@@ -106,20 +106,26 @@ def _band_candidates(session: Session, prints: Fingerprints, bands: set[int], lo
         session.flush()  # the driver's SQL reads what the session holds only once flushed
     connection = session.connection()
     mark = placeholder(connection)
-    made = [item_id for item_id in ids if item_id not in known]
-    for chunk, names in (*((c, _CANDIDATE) for c in _chunks(made)),
-                         *((c, _BRIEF) for c in _chunks([i for i in ids if i in known]))):
-        rows = select_rows(  # the driver's own SQL, values read as SQLAlchemy reads them
+
+    def rows_of(names: tuple[str, ...], chunk: Sequence[int]) -> list[tuple[Any, ...]]:
+        return select_rows(  # the driver's own SQL, values read as SQLAlchemy reads them
             connection, f"SELECT {', '.join(f'item.{name}' for name in names)},"
             f" source.name FROM item JOIN source ON source.id = item.source_id"
             f" WHERE item.id IN ({', '.join([mark] * len(chunk))})", tuple(chunk),
             [*((_ITEM, name) for name in names), (_SOURCE, "name")])
-        for row in rows:
-            item_id, story_id, *rest, published_at, first_seen_at, name = row
-            fp = prints.of(*rest) if rest else known[item_id]
-            if fp is not None:
-                loaded[item_id] = Candidate(item_id, story_id, _label(item_id, name), fp,
-                                            published_at or first_seen_at)
+
+    made = [row for chunk in _chunks([i for i in ids if i not in known])
+            for row in rows_of(_CANDIDATE, chunk)]
+    brief = [row for chunk in _chunks([i for i in ids if i in known])
+             for row in rows_of(_BRIEF, chunk)]
+    # the fingerprints not known made together: one numpy pass (Fingerprints.of_many)
+    for row, fp in (*zip(made, prints.of_many([(title, content) for _, _, title, content, *_
+                                               in made]), strict=True),
+                    *((row, known[row[0]]) for row in brief)):
+        item_id, story_id, *_, published_at, first_seen_at, name = row
+        if fp is not None:
+            loaded[item_id] = Candidate(item_id, story_id, _label(item_id, name), fp,
+                                        published_at or first_seen_at)
     by_band: dict[int, list[Candidate]] = defaultdict(list)
     for band, item_id in hits:
         if item_id in loaded:

@@ -461,11 +461,12 @@ def fingerprint(title: str, text: str, tuning: Tuning = DEFAULT) -> Fingerprint 
     return None if words is None else _one_by_one(words, tuning)
 
 
-def fingerprints(items: Sequence[tuple[str, str]],
-                 tuning: Tuning = DEFAULT) -> list[Fingerprint | None]:
+def fingerprints(items: Sequence[tuple[str, str]], tuning: Tuning = DEFAULT, *,
+                 with_bands: bool = True) -> list[Fingerprint | None]:
     """The fingerprints of items (title, text), as :func:`fingerprint` makes them one by
     one: the MinHash arithmetic of all of them runs in one numpy pass (a feed's items
-    together cost less than each alone)."""
+    together cost less than each alone). ``with_bands=False``: without band keys
+    (``bands=()``, all :func:`compare` reads; a stored candidate's, made again)."""
     words = [_words(title, text, tuning) for title, text in items]
     # numpy loads here, in the processes that make fingerprints, not where they are compared
     from aggregator.stories import minhash
@@ -483,9 +484,12 @@ def fingerprints(items: Sequence[tuple[str, str]],
             seed=SEED, num_perm=tuning.num_perm,
             opening_end=max(tuning.opening_words - tuning.shingle + 1, 1),
             lead_end=max(tuning.lead_words - tuning.shingle + 1, 1))
-        bands = minhash.band_keys_of_many(whole, tuning.bands, tuning.rows, lead=False)
-        lead_bands = minhash.band_keys_of_many(opening, tuning.lead_bands, tuning.lead_rows,
-                                               lead=True)
+        bands: list[list[int]] = [[]] * len(signed)
+        lead_bands = bands
+        if with_bands:
+            bands = minhash.band_keys_of_many(whole, tuning.bands, tuning.rows, lead=False)
+            lead_bands = minhash.band_keys_of_many(opening, tuning.lead_bands,
+                                                   tuning.lead_rows, lead=True)
         packed = minhash.packed_rows(whole, lead, opening)
         shingles = minhash.distinct_of_many(hashes, starts)
         for n, (i, w) in enumerate(zip(together, signed, strict=True)):
@@ -499,11 +503,11 @@ def fingerprints(items: Sequence[tuple[str, str]],
             )
     for i, alone in enumerate(words):
         if alone is not None and found[i] is None:
-            found[i] = _one_by_one(alone, tuning)
+            found[i] = _one_by_one(alone, tuning, with_bands=with_bands)
     return found
 
 
-def _one_by_one(w: _Words, tuning: Tuning) -> Fingerprint:
+def _one_by_one(w: _Words, tuning: Tuning, *, with_bands: bool = True) -> Fingerprint:
     """The fingerprint of one item, its MinHash arithmetic alone (also for the texts
     :func:`fingerprints` leaves out: a body shorter than a shingle, or a text)."""
     from aggregator.stories import minhash
@@ -523,8 +527,10 @@ def _one_by_one(w: _Words, tuning: Tuning) -> Fingerprint:
         whole = signatures(hashes, len(hashes))[0]
         body = minhash.shingle_hashes(body_tokens, tuning.shingle)
         lead = opening = signatures(body, len(body))[0]
-    bands = minhash.band_keys(whole, tuning.bands, tuning.rows, lead=False)
-    bands += minhash.band_keys(opening, tuning.lead_bands, tuning.lead_rows, lead=True)
+    bands: list[int] = []
+    if with_bands:
+        bands = minhash.band_keys(whole, tuning.bands, tuning.rows, lead=False)
+        bands += minhash.band_keys(opening, tuning.lead_bands, tuning.lead_rows, lead=True)
     return Fingerprint(
         words=len(signed),
         shingles=minhash.distinct(hashes),
