@@ -90,6 +90,20 @@ def test_rows_are_found_in_either_table_and_pruned_from_both(
             rows - old)
 
 
+def test_a_lookup_of_more_keys_than_a_statement_takes_finds_every_row() -> None:
+    stored = [(n, n % 7, (n * 7919 - 2**62, -2**63 + n, 2**63 - 1 - n)) for n in range(1, 401)]
+    wanted = {band for _, _, keys in stored for band in keys[::2]} | set(range(600))
+    with _session() as session:
+        for part in (stored[:300], stored[300:]):  # the first merged, the rest recent
+            pending = PendingBands()
+            pending.add(part)
+            pending.write(session, merge_at=900)
+        assert _table(session, bands.MAIN) and _table(session, bands.RECENT)
+        assert bands.stored_hits(session, wanted, 1, 5) == sorted(
+            (band, item_id) for item_id, seen, keys in stored for band in keys
+            if band in wanted and 1 <= seen <= 5)
+
+
 def test_a_merge_moves_every_recent_row_into_the_main_table_in_key_order() -> None:
     with _session() as session:
         pending = PendingBands()

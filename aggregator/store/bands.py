@@ -178,21 +178,35 @@ def merge(session: Session) -> None:
     connection.exec_driver_sql(f"DELETE FROM {RECENT}")
 
 
+def lookup(tables: Sequence[str], keys: int, mark: str, columns: str, *,
+           sqlite: bool) -> str:
+    """The statement that finds the rows of ``tables`` (all in one, so a merge by another
+    process is seen whole) with one of ``keys`` band keys, seen within a range: its
+    parameters are, for each table, the keys then the range's two ends.
+
+    On SQLite a join from the list of keys to each table: an IN list made SQLite build
+    a temporary index of its keys for each table first (~8% of the lookup's CPU, the
+    rest being mostly the index's pages read, about one for each key looked up)."""
+    marks = ", ".join([f"({mark})"] * keys) if sqlite else ", ".join([mark] * keys)
+    return " UNION ALL ".join(
+        f"SELECT {columns} FROM (VALUES {marks}) AS wanted CROSS JOIN {table}"
+        f" ON band = wanted.column1 WHERE seen BETWEEN {mark} AND {mark}" if sqlite else
+        f"SELECT {columns} FROM {table}"
+        f" WHERE band IN ({marks}) AND seen BETWEEN {mark} AND {mark}" for table in tables)
+
+
 def stored_hits(session: Session, bands: Iterable[int], low: int, high: int,
                 pending: PendingBands | None = None) -> list[tuple[int, int]]:
     """(band, item_id) of the stored rows (both tables) and the ``pending`` ones with one
     of ``bands``, seen within [``low``, ``high``], in the index's order."""
     connection = session.connection()
     mark = placeholder(connection)
+    sqlite = connection.dialect.name == "sqlite"
     hits: list[tuple[int, int]] = []
     for chunk in _chunks(sorted(bands)):
-        # the driver's own SQL: an IN list of ~500 integers, with no per-value coercion;
-        # both tables in one statement, so a merge by another process is seen whole
-        where = (f"WHERE band IN ({', '.join([mark] * len(chunk))})"
-                 f" AND seen BETWEEN {mark} AND {mark}")
+        # the driver's own SQL: ~500 integers, with no per-value coercion
         hits += connection.exec_driver_sql(
-            f"SELECT band, item_id FROM {MAIN} {where}"
-            f" UNION ALL SELECT band, item_id FROM {RECENT} {where}",
+            lookup((MAIN, RECENT), len(chunk), mark, "band, item_id", sqlite=sqlite),
             (*chunk, low, high) * 2).all()
     if pending:
         hits += pending.hits(bands, low, high)

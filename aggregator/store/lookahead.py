@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import quote
 
 from aggregator.packing import unpack_text
-from aggregator.store.bands import MAIN, RECENT, ItemBands
+from aggregator.store.bands import MAIN, RECENT, ItemBands, lookup
 from aggregator.store.cache import cache_kib
 from aggregator.types import CandidateRead, ItemData, PreparedFeed
 
@@ -162,9 +162,8 @@ def read_candidates(where: Lookahead, prepared: PreparedFeed, now: datetime) -> 
             f"SELECT 1 FROM {table} LIMIT 1").fetchone()]
         hits: list[tuple[int, int, int]] = []
         for chunk in _chunks(sorted(bands)) if tables else ():
-            where_ = f"WHERE band IN ({_marks(chunk)}) AND seen BETWEEN ? AND ?"
-            hits += connection.execute(" UNION ALL ".join(
-                f"SELECT band, item_id, seen FROM {table} {where_}" for table in tables),
+            hits += connection.execute(
+                lookup(tables, len(chunk), "?", "band, item_id, seen", sqlite=True),
                 (*chunk, low, high) * len(tables)).fetchall()
         for chunk in _chunks(sorted({item_id for _, item_id, _ in hits})):
             texts += connection.execute(
