@@ -11,7 +11,8 @@ from functools import lru_cache
 def key_hash(key: str) -> int:
     """The key as stored: the first 8 bytes of its SHA-256, a signed 64-bit integer (on
     SQLite the table's own row id: no index beside the table). Two of a store's keys
-    share one with a chance of about n**2 / 2**65: 1 in 37 million for 10 million keys."""
+    share one with a chance of about n**2 / 2**65: 1 in 37 million for a million keys,
+    1 in 370,000 for ten million."""
     return hex_key_hash(hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest())
 
 
