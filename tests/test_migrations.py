@@ -462,3 +462,42 @@ def test_0011_keeps_the_band_rows_without_foreign_keys_and_back(db_url: str) -> 
             "item"]
         assert sorted(connection.execute(text(
             "SELECT band, item_id, seen FROM item_band")).all()) == sorted([*rows, (8, 1000, 6)])
+
+
+def test_0012_stores_the_keys_as_integers_that_still_match(db_url: str) -> None:
+    """A story key and a tombstone stored as hex before 0012 are found by the key they
+    were made from after it; a downgrade brings back text keys of the same rows."""
+    import hashlib
+    from datetime import datetime
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from aggregator.store.keys import key_hash
+
+    def old_hash(key: str) -> str:  # how a key was stored up to 0011
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    when = datetime(2026, 12, 1, 9, 0)
+    keys = ["https://example.com/a", "guid:tag:example.com,2026:1", "https://example.com/ы"]
+    with _migrating(db_url) as (connection, config):
+        command.upgrade(config, "0011")
+        _source_and_story(connection, when)
+        for key in keys:
+            connection.execute(text("INSERT INTO story_key (key_hash, story_id) "
+                                    "VALUES (:k, 1)"), {"k": old_hash(key)})
+            connection.execute(text("INSERT INTO tombstone (key_hash, seen_at) "
+                                    "VALUES (:k, :t)"), {"k": old_hash(key), "t": when})
+        command.upgrade(config, "0012")
+        assert sorted(connection.execute(text(
+            "SELECT key_hash, story_id FROM story_key")).all()) == sorted(
+            (key_hash(key), 1) for key in keys)
+        assert sorted(k for (k,) in connection.execute(text(
+            "SELECT key_hash FROM tombstone")).all()) == sorted(key_hash(k) for k in keys)
+        assert any(key_hash(key) < 0 for key in keys)  # the sign survives both ways
+        assert "ix_story_key_story_id" in {
+            index["name"] for index in inspect(connection).get_indexes("story_key")}
+        command.downgrade(config, "0011")
+        assert sorted(k for (k,) in connection.execute(text(
+            "SELECT key_hash FROM story_key")).all()) == sorted(
+            old_hash(key)[:16] for key in keys)

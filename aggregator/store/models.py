@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Index,
+    Integer,
     LargeBinary,
     Text,
     TypeDecorator,
@@ -264,16 +265,21 @@ class ItemBandRecentRow(SQLModel, table=True):
     seen: int
 
 
+#: a stored key (store/keys.key_hash): on SQLite an INTEGER primary key, the row id itself
+KeyHash = BigInteger().with_variant(Integer(), "sqlite")
+
+
 class StoryKeyRow(SQLModel, table=True):
     """An exact key (canonical URL, global guid) -> the story it belongs to.
 
-    The key is stored as its SHA-256 so long URLs index on every database; the
-    primary key makes two workers racing on one key agree on one story.
+    The key is stored hashed (``keys.key_hash``, 8 bytes) so long URLs index on every
+    database; the primary key makes two workers racing on one key agree on one story.
     """
 
     __tablename__ = "story_key"
 
-    key_hash: str = Field(max_length=64, primary_key=True)
+    key_hash: int = Field(sa_type=KeyHash, primary_key=True,
+                          sa_column_kwargs={"autoincrement": False})
     story_id: int = Field(foreign_key="story.id", index=True)
 
 
@@ -319,12 +325,14 @@ class SiteVersionRow(SQLModel, table=True):
 
 class TombstoneRow(SQLModel, table=True):
     """A key of a story pruned by retention (``Store.prune_stories``): an item's identity
-    (``item:<source id>:<guid>``) or an exact story key, as its SHA-256. A feed that still
-    lists a pruned item finds its tombstone and the item is not stored again. ``seen_at``
+    (``item:<source id>:<guid>``) or an exact story key, hashed (``keys.key_hash``). A
+    feed that still lists a pruned item finds its tombstone and the item is not stored
+    again. ``seen_at``
     moves forward (at most daily) while a feed still lists it; a tombstone no feed has
     listed for a retention period is dropped."""
 
     __tablename__ = "tombstone"
 
-    key_hash: str = Field(max_length=64, primary_key=True)
+    key_hash: int = Field(sa_type=KeyHash, primary_key=True,
+                          sa_column_kwargs={"autoincrement": False})
     seen_at: datetime = Field(sa_type=UTCDateTime)

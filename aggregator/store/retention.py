@@ -146,11 +146,11 @@ def pruned_guids(session: Session, source_id: int, keys: Mapping[str, Sequence[s
     # statement spares hashing every new item's identity and looking the hashes up
     if connection.exec_driver_sql("SELECT 1 FROM tombstone LIMIT 1").first() is None:
         return frozenset()
-    hashes: dict[str, set[str]] = {}
+    hashes: dict[int, set[str]] = {}
     for guid, story_keys in keys.items():
         for key in (item_key(source_id, guid), *story_keys):
             hashes.setdefault(key_hash(key), set()).add(guid)
-    hits: dict[str, datetime] = {}
+    hits: dict[int, datetime] = {}
     mark = placeholder(connection)
     for chunk in _chunks(sorted(hashes)):  # the driver's own SQL: run for every new body
         hits.update(select_rows(

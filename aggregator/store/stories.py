@@ -73,8 +73,8 @@ def _newest(connection: Connection) -> int:
     return int(connection.exec_driver_sql("SELECT max(id) FROM item").scalar() or 0)
 
 
-def _exact_matches(connection: Connection, hashes: set[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
+def _exact_matches(connection: Connection, hashes: set[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
     mark = placeholder(connection)
     for chunk in _chunks(sorted(hashes)):
         # the driver's own SQL, as in _band_candidates: no per-value coercion
@@ -244,7 +244,7 @@ def add_items(session: Session, fingerprints: Fingerprints, source: Source,
         "first_seen_at": now, "last_changed_at": now, "join_reason": a.reason,
     } for a in batch.items]
     item_ids = _insert_items(connection, rows)
-    key_rows: list[tuple[str, int]] = []
+    key_rows: list[tuple[int, int]] = []
     band_rows: list[ItemBands] = []
     for item, seen_at, row in zip(items, seen, rows, strict=True):
         key_rows += [(hashed[k], row["story_id"]) for k in keys[item.guid]]
