@@ -56,6 +56,45 @@ def test_plain_text_skips_the_html_parser_with_the_same_result(text: str) -> Non
     assert html_to_text(text) == _parsed_text(text)
 
 
+_MARKUP_PIECES = st.sampled_from([
+    "<p>", "</p>", "<b>", "</b>", "<a>", "</a>", "<li>", "<br>", "</br>", "<hr>", "<img>",
+    '<a href="x">', '<a title="x>y">', '<a title="&amp;">', "<a  href=x>", "<B>", "<p/>",
+    "<pre>", "</pre>", "<table>", "<td>", "<tr>", "</table>", "<caption>", "<script>",
+    "</script>", "<textarea>", "<style>", "<!-- c -->", "<x>", "<h1>", "<div>", "<span>",
+    "&amp;", "&lt;", "&gt;", "&nbsp;", "&quot;", "&copy", "&#13;", "&#0;", "&", "<", ">",
+    "\r", "\r\n", "\n", "\ufeff", " ", "\u00a0", "\x00", "a", "é", "e\u0301", '"',
+])
+
+
+@settings(max_examples=1000)
+@given(st.lists(_MARKUP_PIECES, max_size=12).map("".join))
+@example("\ufeff<b>x</b>")
+@example("a\r<b>\nc")
+@example("<pre>\n\nx</pre>")
+@example("x<table>y<td>z</td></table>")
+def test_markup_the_parser_only_drops_skips_it_with_the_same_result(fragment: str) -> None:
+    """Tags and references as sanitize_html writes them are dropped and decoded without
+    the HTML parser: the same text as the parser gives, for any markup."""
+    from aggregator.text import html_to_text, sanitize_html
+
+    assert html_to_text(fragment) == _parsed_text(fragment)
+    cleaned = sanitize_html(fragment, "http://example.com/")
+    assert html_to_text(cleaned) == _parsed_text(cleaned)
+
+
+def test_sanitized_markup_skips_the_html_parser() -> None:
+    """What sanitize_html writes, tables and <pre> aside, is read without the parser."""
+    from aggregator.text import _BLOCK_END, _without_plain_tags, sanitize_html
+
+    cleaned = sanitize_html('<p class="x">Tom &amp; <a href="/a?b=1&c=2" title="1>0">Jerry'
+                            "</a>&nbsp;&lt;3</p><ul><li>one<li>two</ul>\r\n<img src=x>",
+                            "http://example.com/")
+    assert _without_plain_tags(_BLOCK_END.sub("\n", cleaned)) == \
+        "Tom &amp; Jerry&nbsp;&lt;3\none\ntwo\n\n"
+    assert _without_plain_tags("<pre>\nx</pre>") is None
+    assert _without_plain_tags("<table><td>x</td></table>") is None
+
+
 @given(st.text(alphabet=" \t\r\f\v\u00a0\n\x1c\x85\u2028\u200b\u3000ab", max_size=40))
 def test_white_space_folds_every_run(text: str) -> None:
     """Each run of spaces becomes one space, each run of white space with a line end one
