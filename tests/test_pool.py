@@ -114,6 +114,34 @@ def test_a_worker_killed_from_outside_fails_its_job(pool: ParsePool) -> None:
         sleeping.result(timeout=10)
 
 
+def test_jobs_and_answers_bigger_than_a_pipe_do_not_block_each_other(pool: ParsePool) -> None:
+    """The next job is sent while the worker writes its answer: both bigger than a pipe's
+    buffer (64 KiB), neither side may wait for the other."""
+    bodies = [bytes([n]) * 3_000_000 for n in range(4)]
+    futures = [pool.submit(run_named, "builtins:bytes", body) for body in bodies]
+    assert [f.result(timeout=60) for f in futures] == bodies
+
+
+def test_a_job_cancelled_after_it_was_sent_ahead_is_dropped(pool: ParsePool) -> None:
+    """Its answer is read and dropped: the next job gets its own answer."""
+    sleeping = pool.submit(run_named, "time:sleep", 1)
+    ahead = pool.submit(run_named, "builtins:len", "abc")
+    assert _wait_for(sleeping.running)
+    assert ahead.cancel()
+    assert sleeping.result(timeout=30) is None
+    assert pool.submit(run_named, "builtins:len", "abcdef").result(timeout=30) == 6
+    assert ahead.cancelled()
+
+
+def test_the_job_sent_after_a_crash_runs_in_the_next_worker(pool: ParsePool) -> None:
+    first = pool.submit(run_named, "os:getpid").result(timeout=30)
+    crashing = pool.submit(run_named, "os:_exit", 3)
+    after = pool.submit(run_named, "os:getpid")
+    with pytest.raises(WorkerCrashed):
+        crashing.result(timeout=30)
+    assert after.result(timeout=30) not in (first, os.getpid())
+
+
 def test_workers_that_keep_dying_break_the_pool(pool: ParsePool) -> None:
     for _ in range(ParsePool.MAX_CRASHES):
         with pytest.raises(WorkerCrashed):

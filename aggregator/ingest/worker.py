@@ -14,9 +14,11 @@ from __future__ import annotations
 import importlib
 import os
 import pickle
+import queue
 import signal
 import struct
 import sys
+import threading
 import traceback
 from typing import IO, Any
 
@@ -63,14 +65,23 @@ def _answer(job: bytes) -> bytes:
     return pickle.dumps((True, value), pickle.HIGHEST_PROTOCOL)
 
 
+def _read_jobs(stream: IO[bytes], jobs: queue.SimpleQueue[bytes | None]) -> None:
+    """Read jobs as the parent sends them (it sends the next before this one's answer:
+    the two pipes never both fill), then None at the end of stdin."""
+    while (job := read_message(stream)) is not None:
+        jobs.put(job)
+    jobs.put(None)
+
+
 def serve() -> None:
     """Answer jobs until stdin ends. Ctrl-C is the parent's to handle: it reaches the
     whole process group, and the parent ends its workers."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
-    jobs = sys.stdin.buffer
-    while (job := read_message(jobs)) is not None:
+    jobs: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    threading.Thread(target=_read_jobs, args=(sys.stdin.buffer, jobs), daemon=True).start()
+    while (job := jobs.get()) is not None:
         answer = _answer(job)
         del job
         try:
