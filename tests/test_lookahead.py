@@ -324,3 +324,30 @@ def test_rows_two_commits_old_are_dropped() -> None:
     written.committed()  # two commits since the first: its rows are dropped
     assert not written.covers(0, 3) and written.covers(2, 3)
     assert written.hits({10, 20, 30}, 0, 0, 2) == [(30, 3)]
+
+
+def test_texts_the_worker_left_unpacked_are_stored_as_those_it_packed(path: Path) -> None:
+    """When the writer has time, the worker leaves the texts to it (read_ahead): the
+    store packs them into the same bytes as the worker would have."""
+    body = _rss("Известия", [(TITLE, "https://iz.ru/1", _paragraphs(ORIGINAL), T0)])
+    headers = {"content-type": "application/rss+xml"}
+    packed = prepare_feed(body, headers, "https://iz.ru/", NOW)
+    unpacked = prepare_feed(body, headers, "https://iz.ru/", NOW, pack=False)
+    assert packed.packed and unpacked.packed == {}
+    assert replace(unpacked, packed=packed.packed) == packed  # nothing else differs
+    store = Store(f"sqlite:///{path}")
+    izvestia, turantimes = _sources(store)
+    store.apply(izvestia.id, replace(_update(packed), packed=packed.packed))
+    store.apply(turantimes.id, _update(unpacked))
+    with store.engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT content_html, summary_text FROM item ORDER BY source_id").all()
+    store.close()
+    assert len(rows) == 2 and rows[0] == rows[1]
+    assert isinstance(rows[0][0], bytes) and rows[0][0][:1] == b"\x01"  # deflated
+
+
+@pytest.mark.parametrize("ahead", [True, False])
+def test_the_worker_packs_when_it_reads_ahead(ahead: bool) -> None:
+    where = update.lookahead("store.sqlite", 7, ahead)
+    assert (where.candidates, where.pack) == (ahead, ahead)

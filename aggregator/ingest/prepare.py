@@ -42,13 +42,15 @@ StoredHashes = Callable[[Sequence[str]], Mapping[str, str]]
 
 
 def prepare_feed(body: bytes, headers: Mapping[str, str], url: str, now: datetime,
-                 stored: StoredHashes | None = None) -> PreparedFeed:
+                 stored: StoredHashes | None = None, *, pack: bool = True) -> PreparedFeed:
     """Everything about a fetched feed that needs no database. Raises ParseError.
 
     With ``stored``, what only new or changed items need is made for them alone: an
     item stored as it is gets no fingerprint, credit or packed text, and a changed one
     no fingerprint (only new items are matched against the stories); their guids are
-    ``PreparedFeed.skipped``. Without it, everything is made for every item."""
+    ``PreparedFeed.skipped``. Without it, everything is made for every item.
+    ``pack=False``: no text is packed (``PreparedFeed.packed`` is empty; the store
+    packs what it is given, models.CompressedText)."""
     parsed = parse_feed(body, headers)
     normalized = [n for n in (normalize_entry_with_text(e, url, now) for e in parsed.entries)
                   if n is not None]
@@ -86,6 +88,6 @@ def prepare_feed(body: bytes, headers: Mapping[str, str], url: str, now: datetim
         weekly_entries=weekly_entry_rate((i.published_at for i in items), now),
         ttl=feed_ttl(parsed.ttl, parsed.update_period, parsed.update_frequency),
         packed=pack_texts(text for i in items if i.guid in fresh
-                          for text in (i.content_html, i.summary_text)),
+                          for text in (i.content_html, i.summary_text)) if pack else {},
         skipped=frozenset(known),
     )

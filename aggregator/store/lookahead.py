@@ -59,12 +59,14 @@ def _worker_prints() -> Fingerprints:
 
 @dataclass(frozen=True, slots=True)
 class Lookahead:
-    """What a parse worker reads of a SQLite store for a feed: the file, the source, and
-    whether to read its candidates too (``update.read_ahead``)."""
+    """What a parse worker reads of a SQLite store for a feed: the file, the source,
+    whether to read its candidates too, and whether to pack its texts (both the
+    writer's to do otherwise: ``update.read_ahead``)."""
 
     path: str
     source_id: int
     candidates: bool = True
+    pack: bool = True
 
 
 def seen_at(item: ItemData, now: datetime) -> int:
@@ -80,7 +82,7 @@ def prepare_and_read(body: bytes, headers: Mapping[str, str], url: str, now: dat
     ParseError."""
     from aggregator.ingest.prepare import prepare_feed
 
-    prepared = prepare_feed(body, headers, url, now,
+    prepared = prepare_feed(body, headers, url, now, pack=where.pack,
                             stored=lambda guids: stored_hashes(where, guids))
     if not where.candidates:
         return prepared
