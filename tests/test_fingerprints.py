@@ -37,7 +37,7 @@ def test_the_fingerprint_made_at_ingest_is_the_one_the_stored_row_gives(path: Pa
                 for made in (prepared.fingerprints[item.guid] for item in prepared.items)]
     rows = [(item.title, item.content_html) for item in prepared.items]
     assert Fingerprints().of_many(rows) == expected  # made together
-    assert [prints.of(*row) for row in rows] == expected  # one by one
+    assert [prints.of_many([row])[0] for row in rows] == expected  # one by one
 
 
 
@@ -66,7 +66,7 @@ def test_normalized_text_is_the_text_of_the_stored_content(body: list[str],
     item, text_of_item = normalized
     assert html_to_text(item.content_html) == text_of_item
     made = fingerprint(item.title, text_of_item)
-    assert Fingerprints().of(item.title, item.content_html) == (
+    assert Fingerprints().of_many([(item.title, item.content_html)])[0] == (
         replace(made, bands=()) if made else None)
 
 
@@ -75,11 +75,11 @@ def test_the_recent_fingerprints_are_bounded_and_used() -> None:
     fake = Fingerprint(words=9, shingles=5, signature=b"\0" * 12, bands=(), numbers=(),
                        skeleton_hash="0" * 16)
     prints.remember("a", "<p>one two</p>", fake)
-    assert prints.of("a", "<p>one two</p>") is fake  # remembered: not made again
+    assert prints.of_many([("a", "<p>one two</p>")])[0] is fake  # remembered: not made again
     prints.remember("b", "<p>x</p>", replace(fake, words=1))
     prints.remember("c", "<p>y</p>", replace(fake, words=2))
-    assert prints.of("a", "<p>one two</p>") is None  # forgotten: made again (too short)
-    assert prints.of("b", "<p>x</p>") is None  # evicted by "a" made again
+    assert prints.of_many([("a", "<p>one two</p>")])[0] is None  # forgotten: made again (too short)
+    assert prints.of_many([("b", "<p>x</p>")])[0] is None  # evicted by "a" made again
 
 
 @settings(max_examples=40, deadline=None)
@@ -88,7 +88,7 @@ def test_the_recent_fingerprints_are_bounded_and_used() -> None:
        st.integers(1, 4))
 def test_many_rows_are_made_as_each_alone_and_kept(rows: list[tuple[str, str]],
                                                    size: int) -> None:
-    """of_many makes what of makes for each row (a row given twice, once), keeps at
+    """of_many makes what fingerprint makes for each row (a row given twice, once), keeps at
     most ``size`` and gives the last one made back as it is (not made again)."""
     prints = Fingerprints(size=size)
     made = prints.of_many(rows + rows[:1])

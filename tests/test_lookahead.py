@@ -94,7 +94,7 @@ def test_the_worker_reads_the_candidate_and_its_fingerprint(path: Path) -> None:
     assert read.snapshot == 1 and read.guids == {RELAYED_FEED.items[0].guid}
     assert {item_id for _, item_id, _ in read.hits} == {1}
     item = ORIGINAL_FEED.items[0]
-    assert read.prints == {1: Fingerprints().of(item.title, item.content_html)}
+    assert read.prints == {1: Fingerprints().of_many([(item.title, item.content_html)])[0]}
     before = _counted()
     store.apply(turantimes.id, _update(RELAYED_FEED, read))
     assert _after(before) == (1, 0)

@@ -61,13 +61,9 @@ class Fingerprints:
     def remember(self, title: str, content_html: str, fp: Fingerprint | None) -> None:
         self._keep(text_key(title, content_html), fp)
 
-    def of(self, title: str, content_html: str) -> Fingerprint | None:
-        """The fingerprint of an item row's text, without band keys (None: too little
-        text to compare)."""
-        return self.of_many([(title, content_html)])[0]
-
     def of_many(self, rows: Sequence[tuple[str, str]]) -> list[Fingerprint | None]:
-        """``of`` each row (title, content_html): those not kept are made together
+        """The fingerprint of each item row (title, content_html), without band keys
+        (None: too little text to compare): those not kept are made together
         (``similarity.fingerprints``: one numpy pass, no band keys), a quarter less
         CPU than one by one for a feed's ~20 stored candidates."""
         keys = [text_key(title, content_html) for title, content_html in rows]
