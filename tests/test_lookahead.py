@@ -348,6 +348,9 @@ def test_texts_the_worker_left_unpacked_are_stored_as_those_it_packed(path: Path
 
 
 @pytest.mark.parametrize("ahead", [True, False])
-def test_the_worker_packs_when_it_reads_ahead(ahead: bool) -> None:
-    where = update.lookahead("store.sqlite", 7, ahead)
-    assert (where.candidates, where.pack) == (ahead, ahead)
+def test_the_worker_packs_only_when_it_reads_ahead(ahead: bool) -> None:
+    body = _rss("Известия", [(TITLE, "https://iz.ru/1", _paragraphs(ORIGINAL), T0)])
+    where = update.lookahead("/no-such-folder/store.sqlite", 7, ahead)
+    prepared = prepare_and_read(body, {"content-type": "application/rss+xml"},
+                                "https://iz.ru/", NOW, where)
+    assert bool(prepared.packed) is ahead

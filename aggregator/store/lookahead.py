@@ -59,14 +59,13 @@ def _worker_prints() -> Fingerprints:
 
 @dataclass(frozen=True, slots=True)
 class Lookahead:
-    """What a parse worker reads of a SQLite store for a feed: the file, the source,
-    whether to read its candidates too, and whether to pack its texts (both the
-    writer's to do otherwise: ``update.read_ahead``)."""
+    """What a parse worker reads of a SQLite store for a feed: the file, the source, and
+    whether the writer is behind (``update.read_ahead``): the worker then also reads
+    the feed's candidates and packs its texts, the writer's to do otherwise."""
 
     path: str
     source_id: int
-    candidates: bool = True
-    pack: bool = True
+    ahead: bool = True
 
 
 def seen_at(item: ItemData, now: datetime) -> int:
@@ -82,9 +81,9 @@ def prepare_and_read(body: bytes, headers: Mapping[str, str], url: str, now: dat
     ParseError."""
     from aggregator.ingest.prepare import prepare_feed
 
-    prepared = prepare_feed(body, headers, url, now, pack=where.pack,
+    prepared = prepare_feed(body, headers, url, now, pack=where.ahead,
                             stored=lambda guids: stored_hashes(where, guids))
-    if not where.candidates:
+    if not where.ahead:
         return prepared
     try:
         return replace(prepared, candidates=read_candidates(where, prepared, now))

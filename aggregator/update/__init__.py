@@ -364,7 +364,7 @@ def lookahead(database: str, source_id: int, ahead: bool) -> Lookahead:
     imported with the first new body: a cycle of 304s does not need it)."""
     from aggregator.store.lookahead import Lookahead
 
-    return Lookahead(database, source_id, candidates=ahead, pack=ahead)
+    return Lookahead(database, source_id, ahead)
 
 
 def _release(store: Store, lease: str) -> None:
