@@ -13,12 +13,8 @@ def key_hash(key: str) -> int:
     SQLite the table's own row id: no index beside the table). Two of a store's keys
     share one with a chance of about n**2 / 2**65: 1 in 37 million for a million keys,
     1 in 370,000 for ten million."""
-    return hex_key_hash(hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest())
-
-
-def hex_key_hash(hexdigest: str) -> int:
-    """``key_hash`` of a key whose SHA-256 is ``hexdigest`` (as stored before 0012)."""
-    return int.from_bytes(bytes.fromhex(hexdigest[:16]), "big", signed=True)
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 #: What must not run twice at once across processes, each under its own lock: on
