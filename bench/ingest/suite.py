@@ -30,6 +30,7 @@ import select
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -523,8 +524,12 @@ def ingest_scenarios(run: Run, port: int, work: Path, urls: list[str], config: P
                        line_cycle("httpx alone: all 304 (4 clients)", lat, res))
 
             first_cold = run.get("ours: cold ingest", args.latencies[0])
-            if first_cold is not None and (first_cold.get("failed") or first_cold.get("skipped")
-                                           or first_cold["seconds"] > args.cold_budget):
+            if lat == args.latencies[0]:
+                cold_rounds(run, work, urls, config, ours_db=our_db[lat],
+                            reader_db=reader_db_path if have_reader else None,
+                            cold_snapshot=cold_snapshot)
+            elif first_cold is not None and (first_cold.get("failed") or first_cold.get("skipped")
+                                             or first_cold["seconds"] > args.cold_budget):
                 # The warm cycles below need a filled store, not this latency's cold run.
                 copy_sqlite(our_db[args.latencies[0]], our_db[lat])
                 why = (f"the cold ingest at {args.latencies[0]} ms took more than "
@@ -536,23 +541,18 @@ def ingest_scenarios(run: Run, port: int, work: Path, urls: list[str], config: P
                 res = run_job(run, {"job": "ours", "config": str(config), "db": our_db[lat]})
                 run.record("ours: cold ingest", lat, res,
                            line_items("ours: cold ingest", lat, res))
-                if lat == args.latencies[0] and not _failed(res):
-                    copy_sqlite(our_db[lat], cold_snapshot)  # for its size, measured later
             res = run_job(run, {"job": "ours", "config": str(config), "db": our_db[lat],
                                 "repeat": repeat})
             run.record("ours: warm cycle, 304", lat, res,
                        line_cycle("ours: warm cycle, 304", lat, res))
             cli_fetch(run, config, our_db[lat], work, lat)
             if have_reader:
-                if lat == args.latencies[0] or args.reader_every_latency:
-                    db = (reader_db_path if lat == args.latencies[0]
-                          else str(work / f"reader-{lat}.sqlite"))
+                if lat != args.latencies[0] and args.reader_every_latency:
+                    db = str(work / f"reader-{lat}.sqlite")
                     res = run_job(run, {"job": "reader", "db": db, "urls": urls,
                                         "phase": "cold", "workers": args.concurrency})
                     run.record("reader: cold ingest", lat, res,
                                line_items("reader: cold ingest", lat, res))
-                    if lat == args.latencies[0]:
-                        database_size(run, work, cold_snapshot, None if _failed(res) else db)
                 res = run_job(run, {"job": "reader", "db": reader_db_path, "urls": urls,
                                     "phase": "warm", "workers": args.concurrency,
                                     "repeat": repeat})
@@ -571,14 +571,96 @@ def ingest_scenarios(run: Run, port: int, work: Path, urls: list[str], config: P
                                     "repeat": 1})
                 run.record("reader: warm cycle, validators ignored (200)", lat, res,
                            line_cycle("reader: warm cycle, validators ignored (200)", lat, res))
-    if not have_reader:
-        database_size(run, work, cold_snapshot, None)
     if 0 in args.latencies:
         with feed_server(run, port, latency_ms=0, keepalive=False):
             res = run_job(run, {"job": "ours", "config": str(config), "db": our_db[0],
                                 "repeat": repeat})
             run.record("ours: warm cycle, 304, no keep-alive", 0, res,
                        line_cycle("ours: warm cycle, 304, no keep-alive", 0, res))
+
+
+def _remove_sqlite(path: Path) -> None:
+    """A database and the files beside it (SQLite's, reader's search index)."""
+    for suffix in ("", "-wal", "-shm", ".search", ".search-wal", ".search-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def merge_rounds(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One record for the rounds of a job: the round of the median items/s whole (its
+    time, CPU, progress), each round's items/s in ``round_items_per_s`` (None: failed),
+    and the highest peak memory of the rounds. Failed if every round failed."""
+    done = [r for r in results if not _failed(r) and r.get("items_per_s")]
+    if not done:
+        return results[0]
+    median = sorted(done, key=lambda r: r["items_per_s"])[(len(done) - 1) // 2]
+    merged = {**median, "rounds": len(results),
+              "round_items_per_s": [None if _failed(r) else r.get("items_per_s")
+                                    for r in results]}
+    for key in ("peak_mb", "peak_all_mb", "peak_all_pss_mb"):
+        values = [r[key] for r in done if r.get(key) is not None]
+        if values:
+            merged[key] = max(values)
+    return merged
+
+
+def _rounds_text(result: dict[str, Any]) -> str:
+    rates = result.get("round_items_per_s") or []
+    if len(rates) < 2:
+        return ""
+    return "  (rounds: " + ", ".join(_num(r) for r in rates) + " items/s)"
+
+
+def paired_ratio(mine: dict[str, Any] | None, theirs: dict[str, Any] | None) -> float | None:
+    """The median of the ratios of two jobs' items/s round by round (interleaved rounds:
+    each pair ran minutes apart, so a drift of the machine's speed cancels), or None when
+    they have no rounds in common."""
+    a = (mine or {}).get("round_items_per_s") or []
+    b = (theirs or {}).get("round_items_per_s") or []
+    ratios = [x / y for x, y in zip(a, b, strict=False) if x and y]
+    return statistics.median(ratios) if len(a) == len(b) and ratios else None
+
+
+def cold_rounds(run: Run, work: Path, urls: list[str], config: Path, *, ours_db: str,
+                reader_db: str | None, cold_snapshot: str) -> None:
+    """The cold ingests the targets compare, in ``--rounds`` interleaved rounds of
+    reader's, feedparser alone's (default options) and ours, each into a new store; one
+    record each (``merge_rounds``). The first round's stores are kept: the warm cycles
+    and the database sizes use them."""
+    args = run.args
+    lat = args.latencies[0]
+    jobs = {"reader: cold ingest": lat, "feedparser alone, default options": None,
+            "ours: cold ingest": lat}
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in jobs}
+    for n in range(args.rounds):
+        if reader_db is not None:
+            db = Path(reader_db) if n == 0 else work / "reader-round.sqlite"
+            results["reader: cold ingest"].append(run_job(run, {
+                "job": "reader", "db": str(db), "urls": urls, "phase": "cold",
+                "workers": args.concurrency}))
+            if n:
+                _remove_sqlite(db)
+        results["feedparser alone, default options"].append(run_job(run, {
+            "job": "feedparser", "corpus": str(args.corpus_dir), "options": "default",
+            "processes": 1}))
+        ours = ours_db if n == 0 else f"sqlite:///{work / 'ours-round.sqlite'}"
+        res = run_job(run, {"job": "ours", "config": str(config), "db": ours})
+        results["ours: cold ingest"].append(res)
+        if n == 0 and not _failed(res):
+            copy_sqlite(ours_db, cold_snapshot)  # for its size, measured below
+        if n:
+            _remove_sqlite(Path(ours.removeprefix("sqlite:///")))
+        if args.rounds > 1:
+            print(f"  cold round {n + 1}/{args.rounds}: " + ", ".join(
+                f"{name.split(':')[0].split(',')[0]} {_num(found[-1].get('items_per_s'))}"
+                for name, found in results.items() if found), flush=True)
+    for name, latency in jobs.items():
+        if results[name]:
+            merged = merge_rounds(results[name])
+            run.record(name, latency, merged,
+                       line_items(name, latency, merged) + _rounds_text(merged))
+    reader = run.get("reader: cold ingest", lat)
+    database_size(run, work, cold_snapshot,
+                  reader_db if reader_db is not None and _ok(reader) else None)
 
 
 FETCH_PROCESS = "ours: `aggregator fetch` process, warm cycle, 304"
@@ -664,7 +746,8 @@ def growth(run: Run, port: int, work: Path, config: Path) -> None:
         for count, index in stores:
             name = f"grown-{count}{'-all' if index == 'all' else ''}.sqlite"
             db = f"sqlite:///{work / name}"
-            need = count * GROWN_BYTES_PER_ITEM + 1_000_000_000  # and the ingest, the WAL
+            # the filled store, a copy of it for each round, the ingest, the WAL
+            need = 2 * count * GROWN_BYTES_PER_ITEM + 1_000_000_000
             free = shutil.disk_usage(work).free
             if free < need:
                 fill = {"failed": f"{free / 1e9:.1f} GB free in {work}, {need / 1e9:.1f} needed"}
@@ -675,16 +758,38 @@ def growth(run: Run, port: int, work: Path, config: Path) -> None:
             if _failed(fill):
                 res: dict[str, Any] = {"failed": "filling the store: " + fill["failed"]}
             else:
-                res = run_job(run, {"job": "ours", "config": str(config), "db": db})
+                res = grown_rounds(run, work, config, work / name)
                 res["fill"] = fill
-            line = line_items(grown_name(count, index), 0, res)
+            line = line_items(grown_name(count, index), 0, res) + _rounds_text(res)
             if not _failed(res):
                 line += (f"  (filled in {fill['seconds']:.1f} s, {fill['filled_mb']:.0f} MB, "
-                         f"{fill['filler_bands']:,} band rows)")
+                         f"{fill['filler_bands']:,} band rows; empty store right before "
+                         f"each: {', '.join(_num(r) for r in res['empty_round_items_per_s'])}"
+                         " items/s)")
             run.record(grown_name(count, index), 0, res, line)
             if not args.work_dir:
-                for suffix in ("", "-wal", "-shm"):
-                    Path(str(work / name) + suffix).unlink(missing_ok=True)
+                _remove_sqlite(work / name)
+
+
+def grown_rounds(run: Run, work: Path, config: Path, filled: Path) -> dict[str, Any]:
+    """``--grow-rounds`` rounds of our cold ingest into a new empty store, then into a copy
+    of the ``filled`` one: the grown store's record (``merge_rounds``), with the empty
+    store's items/s of each round in ``empty_round_items_per_s``."""
+    empty, grown = [], []
+    for _ in range(run.args.grow_rounds):
+        scratch = work / "empty-round.sqlite"
+        empty.append(run_job(run, {"job": "ours", "config": str(config),
+                                   "db": f"sqlite:///{scratch}"}))
+        _remove_sqlite(scratch)
+        copy = work / f"{filled.stem}-round.sqlite"
+        copy_sqlite(f"sqlite:///{filled}", f"sqlite:///{copy}")
+        grown.append(run_job(run, {"job": "ours", "config": str(config),
+                                   "db": f"sqlite:///{copy}"}))
+        _remove_sqlite(copy)
+    res = merge_rounds(grown)
+    res["empty_round_items_per_s"] = [None if _failed(r) else r.get("items_per_s")
+                                      for r in empty]
+    return res
 
 
 def copy_sqlite(source: str, target: str) -> None:
@@ -778,8 +883,7 @@ def profile(run: Run, port: int, work: Path, urls: list[str]) -> None:
 
 def baselines(run: Run, urls: list[str]) -> None:
     corpus = str(run.args.corpus_dir)
-    for name, options, processes in (
-            ("feedparser alone, default options", "default", 1),
+    for name, options, processes in (  # (default options: in cold_rounds, interleaved)
             ("feedparser alone, no sanitize/resolve", "no-sanitize", 1),
             ("feedparser alone, no sanitize/resolve, 2 procs", "no-sanitize", 2)):
         res = run_job(run, {"job": "feedparser", "corpus": corpus, "options": options,
@@ -920,6 +1024,15 @@ def _ok(rec: dict[str, Any] | None) -> dict[str, Any] | None:
     return rec if rec and not rec.get("failed") and not rec.get("skipped") else None
 
 
+def _empty_store(grown: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The empty store's runs paired with a grown store's (``grown_rounds``), as a record."""
+    rates = (_ok(grown) or {}).get("empty_round_items_per_s") or []
+    done = [r for r in rates if r]
+    if not done:
+        return None
+    return {"items_per_s": statistics.median(done), "round_items_per_s": rates}
+
+
 def targets(run: Run) -> str:
     """The targets of issue 10 against this run: each figure, its same-run baseline, the
     ratio figure / baseline (or figure / limit), met or not."""
@@ -938,7 +1051,8 @@ def targets(run: Run) -> str:
                 base_name: str, key: str, fmt: Callable[[float | None], str],
                 test: Callable[[float], bool | str]) -> None:
         mine, theirs = (_ok(rec) or {}).get(key), (_ok(base) or {}).get(key)
-        r = _ratio(mine, theirs)
+        paired = paired_ratio(_ok(rec), _ok(base)) if key == "items_per_s" else None
+        r = _ratio(mine, theirs) if paired is None else paired
         errors = sum((_ok(x) or {}).get("errors") or 0 for x in (rec, base))
         add(target, fmt(mine) + (f" ({errors} errors in the two runs)" if errors else ""),
             f"{base_name} {fmt(theirs)}", r, None if r is None else test(r))
@@ -999,15 +1113,16 @@ def targets(run: Run) -> str:
         f"limit 150 MB (reader: {_num(_peak_all(rcold)) if rcold else 'n/a'} MB)",
         _ratio(peak, 150), None if peak is None else peak <= 150)
     for count in a.grow:
+        grown = run.get(grown_name(count), 0)
         compare(f"cost per new item flat: cold ingest into a store holding {count:,} items "
-                f">= {GROWTH_FLAT}x the empty store's items/s", run.get(grown_name(count), 0),
-                run.get("ours: cold ingest", 0), base_name="empty store", key="items_per_s",
+                f">= {GROWTH_FLAT}x the empty store's items/s (run right before it)", grown,
+                _empty_store(grown), base_name="empty store", key="items_per_s",
                 fmt=rate, test=lambda r: r >= GROWTH_FLAT)
     for count in a.grow_all_in_window:
+        grown = run.get(grown_name(count, "all"), 0)
         compare(f"(information, no target) the same into a store holding {count:,} items all "
-                f"within the matching window (every band row kept)",
-                run.get(grown_name(count, "all"), 0), run.get("ours: cold ingest", 0),
-                base_name="empty store", key="items_per_s", fmt=rate,
+                f"within the matching window (every band row kept)", grown,
+                _empty_store(grown), base_name="empty store", key="items_per_s", fmt=rate,
                 test=lambda r: "information")
     head = ("| target (issue 10) | measured | baseline (same run) | ratio | met |\n"
             "|---|---|---|---|---|\n")
@@ -1074,6 +1189,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="feed server processes sharing the port (SO_REUSEPORT)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each warm cycle (the median is reported)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="interleaved rounds of the cold ingests the targets compare "
+                             "(reader, feedparser alone, ours, in turn; the median of each "
+                             "and of the ratios round by round is reported) and of each "
+                             "grown store's run with an empty store's right before it "
+                             "[default: 3; --quick: 1]")
+    parser.add_argument("--grow-rounds", type=int, default=None,
+                        help="rounds of each grown store's run, each right after an empty "
+                             "store's [default: --rounds]")
     parser.add_argument("--wrk-seconds", type=float, default=5.0)
     parser.add_argument("--no-reader", dest="reader", action="store_false",
                         help="skip the reader baseline")
@@ -1117,6 +1241,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.wrk_seconds = min(args.wrk_seconds, 2.0)
         args.profile_feeds = min(args.profile_feeds, 50)
     args.latencies = [int(x) for x in str(args.latencies).split(",") if x.strip()]
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 3
+    args.rounds = max(args.rounds, 1)
+    args.grow_rounds = max(args.rounds if args.grow_rounds is None else args.grow_rounds, 1)
     if args.grow is None:
         args.grow = "10000" if args.quick else "10000,100000"
     args.grow, args.grow_all_in_window = (
