@@ -586,9 +586,10 @@ def _remove_sqlite(path: Path) -> None:
 
 
 def merge_rounds(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """One record for the rounds of a job: the round of the median items/s whole (its
-    time, CPU, progress), each round's items/s in ``round_items_per_s`` (None: failed),
-    and the highest peak memory of the rounds. Failed if every round failed."""
+    """One record for the rounds of a job: the round of the median items/s (the lower of
+    the two middle ones) whole (its time, CPU, progress), each round's items/s in
+    ``round_items_per_s`` (None: failed), and the highest peak memory of the rounds.
+    Failed if every round failed."""
     done = [r for r in results if not _failed(r) and r.get("items_per_s")]
     if not done:
         return results[0]
@@ -618,6 +619,14 @@ def paired_ratio(mine: dict[str, Any] | None, theirs: dict[str, Any] | None) -> 
     b = (theirs or {}).get("round_items_per_s") or []
     ratios = [x / y for x, y in zip(a, b, strict=False) if x and y]
     return statistics.median(ratios) if len(a) == len(b) and ratios else None
+
+
+def _rounds_ratio(mine: dict[str, Any] | None, theirs: dict[str, Any] | None) -> float | None:
+    """items/s of ``mine`` / of ``theirs``: round by round where both have rounds."""
+    paired = paired_ratio(mine, theirs)
+    if paired is not None:
+        return paired
+    return _ratio((mine or {}).get("items_per_s"), (theirs or {}).get("items_per_s"))
 
 
 def cold_rounds(run: Run, work: Path, urls: list[str], config: Path, *, ours_db: str,
@@ -940,18 +949,18 @@ def table(run: Run) -> str:
         if rec.get("items_per_s") and ("cold" in name or name.startswith("feedparser")):
             value = f"{_num(rec.get('items_per_s'))} items/s ({_secs(rec.get('seconds'))})"
             parts = []
-            empty = run.get("ours: cold ingest", lat)
             if rec.get("fill"):
                 value += f", after {rec['fill']['seconds']:.0f} s of filling"
-                if empty and empty.get("items_per_s"):
-                    parts.append(f"{_x(_ratio(rec['items_per_s'], empty['items_per_s']))} "
-                                 "the empty store's items/s")
+                empty = _empty_store(rec)
+                if empty:
+                    parts.append(f"{_x(_rounds_ratio(rec, empty))} the empty store's items/s "
+                                 "(run right before it)")
             elif fp_rate and not name.startswith("feedparser alone, default"):
-                parts.append(f"{_x(_ratio(rec.get('items_per_s'), fp_rate))} feedparser-alone")
+                parts.append(f"{_x(_rounds_ratio(rec, fp))} feedparser-alone")
             if (name == "ours: cold ingest" and reader_cold
                     and not reader_cold.get("failed")):
                 rc = run.get("reader: cold ingest", lat) or reader_cold
-                parts.append(f"reader/ours time {_x(_ratio(rc['seconds'], rec['seconds']))}")
+                parts.append(f"{_x(_rounds_ratio(rec, rc))} reader's items/s")
             ratio = "; ".join(parts)
         elif name.startswith("ours: parse_feed"):
             value = (f"parse {_num(rec['parse_items_per_s'])} items/s, normalize "
@@ -1030,7 +1039,7 @@ def _empty_store(grown: dict[str, Any] | None) -> dict[str, Any] | None:
     done = [r for r in rates if r]
     if not done:
         return None
-    return {"items_per_s": statistics.median(done), "round_items_per_s": rates}
+    return {"items_per_s": statistics.median_low(done), "round_items_per_s": rates}
 
 
 def targets(run: Run) -> str:
@@ -1051,8 +1060,7 @@ def targets(run: Run) -> str:
                 base_name: str, key: str, fmt: Callable[[float | None], str],
                 test: Callable[[float], bool | str]) -> None:
         mine, theirs = (_ok(rec) or {}).get(key), (_ok(base) or {}).get(key)
-        paired = paired_ratio(_ok(rec), _ok(base)) if key == "items_per_s" else None
-        r = _ratio(mine, theirs) if paired is None else paired
+        r = _rounds_ratio(_ok(rec), _ok(base)) if key == "items_per_s" else _ratio(mine, theirs)
         errors = sum((_ok(x) or {}).get("errors") or 0 for x in (rec, base))
         add(target, fmt(mine) + (f" ({errors} errors in the two runs)" if errors else ""),
             f"{base_name} {fmt(theirs)}", r, None if r is None else test(r))
