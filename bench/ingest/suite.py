@@ -727,9 +727,8 @@ def database_size(run: Run, work: Path, ours: str, reader_db: str | None) -> Non
                          f"({res['reader']['bytes'] / 1e6:.1f} MB)")
         line = f"{DB_SIZE:<52} {'-':>6}  " + "; ".join(parts)
     run.record(DB_SIZE, None, res, line)
-    for suffix in ("", "-wal", "-shm"):  # the copies are measured; not needed any more
-        for name in ("size-ours.sqlite", "size-reader.sqlite"):
-            (work / (name + suffix)).unlink(missing_ok=True)
+    for name in ("size-ours.sqlite", "size-reader.sqlite"):  # measured; not needed any more
+        _remove_sqlite(work / name)
 
 
 def grown_name(items: int, index: str = "window") -> str:
