@@ -300,8 +300,11 @@ def test_few_new_feeds_wait_prepared_for_the_writer(
 
     from aggregator import update
 
-    sources = {f"s{i}": feed_server.serve_file(f"/f{i}.xml", "rss2.xml") for i in range(12)}
-    config = load_config(write_config(tmp_path, sources, settings={"parse_workers": 1}))
+    limit = update.backlog_size(1)
+    sources = {f"s{i}": feed_server.serve_file(f"/f{i}.xml", "rss2.xml")
+               for i in range(limit + 8)}
+    config = load_config(write_config(tmp_path, sources, settings={"parse_workers": 1,
+                                                                   "concurrency": 32}))
     store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
     lock = threading.Lock()
     held = {"now": 0, "most": 0}  # bodies handed to the pool and not stored yet
@@ -328,5 +331,5 @@ def test_few_new_feeds_wait_prepared_for_the_writer(
     monkeypatch.setattr(update, "parse_pool", lambda workers: Counting(real_pool(workers)))
     monkeypatch.setattr(update, "stage", slow_stage)
     results = update_sources(store, config)
-    assert sorted(r.new for r in results) == [3] * 12
-    assert held["most"] <= 5  # 4 per worker and 1
+    assert sorted(r.new for r in results) == [3] * (limit + 8)
+    assert limit < held["most"] + 4 and held["most"] <= limit  # reached, never passed

@@ -122,6 +122,21 @@ def test_jobs_and_answers_bigger_than_a_pipe_do_not_block_each_other(pool: Parse
     assert [f.result(timeout=60) for f in futures] == bodies
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_SETPIPE_SZ is Linux's")
+def test_a_workers_pipes_hold_a_prepared_feed_whole(pool: ParsePool) -> None:
+    """Both pipes are widened to PIPE_BYTES (a prepared feed is ~450 KB): the worker
+    writes its answer at once, whether this process's reading thread holds the GIL."""
+    import fcntl
+
+    from aggregator.ingest.pool import PIPE_BYTES
+
+    jobs = pool.submit(run_named, "fcntl:fcntl", 0, fcntl.F_GETPIPE_SZ).result(timeout=30)
+    process = pool._workers[0].process
+    assert process is not None and process.stdout is not None
+    answers = fcntl.fcntl(process.stdout.fileno(), fcntl.F_GETPIPE_SZ)
+    assert jobs >= PIPE_BYTES and answers >= PIPE_BYTES
+
+
 def test_a_job_cancelled_after_it_was_sent_ahead_is_dropped(pool: ParsePool) -> None:
     """Its answer is read and dropped: the next job gets its own answer."""
     sleeping = pool.submit(run_named, "time:sleep", 1)

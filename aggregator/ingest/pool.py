@@ -10,6 +10,7 @@ and the worker does not import the parent's ``__main__`` (the command line: type
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import pickle
 import queue
@@ -29,6 +30,8 @@ __all__ = ["ParsePool", "WorkerCrashed", "parse_pool", "parse_workers", "run_nam
 
 #: the worker's command: imports only ingest/worker.py until a job needs more
 WORKER = "from aggregator.ingest.worker import serve; serve()"
+#: the size asked for each of a worker's pipes (``_widen``)
+PIPE_BYTES = 1 << 20
 
 
 def parse_workers(setting: int) -> int:
@@ -70,6 +73,7 @@ class _Worker:
             process = self.process = subprocess.Popen(
                 [sys.executable, "-P", "-c", WORKER], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE)
+            _widen(process)
         with suppress(BrokenPipeError, ValueError):  # it ended: receive() says so
             write_message(_pipes(process)[0], job)
 
@@ -99,6 +103,19 @@ class _Worker:
         for stream in _pipes(process):
             stream.close()
         process.wait()  # killed, or it leaves as its stdin ends
+
+
+def _widen(process: subprocess.Popen[bytes]) -> None:
+    """Make the worker's pipes 1 MiB (Linux; elsewhere they stay as they are): a prepared
+    feed's answer (~450 KB) then fits in one, and the worker goes on to its next job
+    instead of waiting, 64 KB at a time, for this process's reading thread to get the
+    GIL back from the writer (7% of the worker's time in a cold ingest)."""
+    setting = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux 2.6.35+
+    if setting is None:
+        return
+    for stream in _pipes(process):
+        with suppress(OSError):  # above /proc/sys/fs/pipe-max-size: left as it is
+            fcntl.fcntl(stream.fileno(), setting, PIPE_BYTES)
 
 
 def _pipes(process: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes]]:

@@ -119,10 +119,8 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
     writes: list[asyncio.Future[None]] = []  # batches handed to the ingest thread
     lease = store.lease_token()  # every claim of this update: released if it stops early
     # new bodies being prepared or staged (full_text sources aside): a parsed feed is
-    # memory, and the ingest thread writes one at a time; 4 a worker (not 2) keep both
-    # processes busy while the candidate reads move between them (read_ahead): the
-    # bench's cold run 1,040-1,080 -> 1,130-1,140 items/s
-    backlog = asyncio.Semaphore(4 * workers + 1)
+    # memory (~450 KB), and the ingest thread writes one at a time (backlog_size)
+    backlog = asyncio.Semaphore(backlog_size(workers))
     group = Group(store)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as executor:
         ingest = IngestThread(executor, group, loop)
@@ -348,14 +346,29 @@ class _Slots:
         await asyncio.gather(*self.running, return_exceptions=True)
 
 
+#: prepared feeds waiting for the writer from which the parse worker reads their
+#: candidates itself (read_ahead)
+AHEAD_AT = 3
+
+
+def backlog_size(workers: int) -> int:
+    """How many new bodies may be in the parse pool or waiting for the ingest thread at
+    once: enough that neither process waits for the other when a feed takes either of
+    them longer than the one before (a group's commit, a big feed). The bench's cold
+    1,000-feed run, CPU seconds of both processes per wall second (3 rounds each,
+    interleaved), by backlog and ``AHEAD_AT``: 1.61 with 5 and 1 (before), 1.70 with 9
+    and 2, 1.72 with 12 and 3, 1.74 with 16 and 4; the peak memory +2 MB at 12."""
+    return 11 * workers + 1
+
+
 def read_ahead(staged: int) -> bool:
     """Whether the parse worker should read a feed's candidates (store/lookahead.py) and
     pack its texts: when the writer is the one behind, with ``staged`` prepared feeds not
-    written yet. Either costs the worker about what it saves the writer, so it goes to
-    whichever process has time for it; when the worker is behind, the writer does both
-    (packing there: cold 1000-feed run 1,162 -> 1,191 items/s, the worker being the
-    busier process)."""
-    return staged > 0
+    written yet (``AHEAD_AT`` or more: with one, the worker read ahead so often that it
+    became the busier process, the writer then idle 14% of the time, against 10%).
+    Either costs the worker about what it saves the writer, so it goes to whichever
+    process has time for it; when the worker is behind, the writer does both."""
+    return staged >= AHEAD_AT
 
 
 def lookahead(database: str, source_id: int, ahead: bool) -> Lookahead:
