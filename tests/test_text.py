@@ -15,11 +15,14 @@ from aggregator import text
 from aggregator.text import contains_any, fold, join_url, strip_illegal_xml
 
 
+@example("ǰ")
 @given(st.text())
 def test_fold_is_idempotent_and_caseless(text: str) -> None:
     folded = fold(text)
     assert fold(folded) == folded
-    assert folded.casefold() == folded
+    # caseless up to NFKC: casefold may decompose what NFKC composes back ("ǰ" is
+    # "j" + U+030C casefolded, and U+01F0 again once normalized)
+    assert fold(folded.casefold()) == folded
     assert "ё" not in folded
 
 
