@@ -90,6 +90,26 @@ def test_rows_are_found_in_either_table_and_pruned_from_both(
             rows - old)
 
 
+@settings(max_examples=200, deadline=None)
+@given(added=commits(), wanted=st.sets(KEYS), low=st.integers(0, 20), span=st.integers(0, 20))
+def test_pending_hits_are_every_pending_row_with_a_wanted_band_in_the_range(
+        added: list[list[ItemBands]], wanted: set[int], low: int, span: int) -> None:
+    """PendingBands finds its rows by band (an index kept as items are added, in several
+    calls, items sharing bands): the same rows as a scan of every item."""
+    pending = PendingBands()
+    for items in added:
+        pending.add(items)
+    high = low + span
+    assert sorted(pending.hits(wanted, low, high)) == sorted(
+        (band, item_id) for items in added for item_id, seen, keys in items
+        for band in keys if band in wanted and low <= seen <= high)
+    assert sorted(pending.hits(list(wanted), low, high)) == sorted(
+        pending.hits(wanted, low, high))
+    with _session() as session:
+        pending.write(session)
+    assert not pending and pending.hits(wanted, 0, 20) == []
+
+
 def test_a_lookup_of_more_keys_than_a_statement_takes_finds_every_row() -> None:
     stored = [(n, n % 7, (n * 7919 - 2**62, -2**63 + n, 2**63 - 1 - n)) for n in range(1, 401)]
     wanted = {band for _, _, keys in stored for band in keys[::2]} | set(range(600))

@@ -74,22 +74,42 @@ class PendingBands:
 
     def __init__(self) -> None:
         self.items: list[ItemBands] = []  # (item_id, seen, bands)
+        # band -> the position in ``items`` of the item holding it, or of each when
+        # several do: ``hits`` finds a feed's ~2,900 bands here instead of testing them
+        # against every pending item's 58 (~800 items in a group of 16 feeds)
+        self._where: dict[int, int | list[int]] = {}
 
     def __bool__(self) -> bool:
         return bool(self.items)
 
     def add(self, items: Iterable[ItemBands]) -> None:
         """Add items' rows: (item_id, seen, their distinct bands)."""
-        self.items += items
+        where = self._where
+        for item in items:
+            position = len(self.items)
+            self.items.append(item)
+            for band in item[2]:
+                found = where.setdefault(band, position)
+                if found is position:  # the first item with this band
+                    continue
+                if isinstance(found, list):
+                    found.append(position)
+                else:
+                    where[band] = [found, position]
 
     def hits(self, bands: Iterable[int], low: int, high: int) -> list[tuple[int, int]]:
         """(band, item_id) of the pending rows with one of ``bands``, seen within
         [``low``, ``high``]."""
-        wanted = set(bands)
-        # most items share no band with the batch: isdisjoint tells at C speed
-        return [(band, item_id) for item_id, seen, keys in self.items
-                if low <= seen <= high and not wanted.isdisjoint(keys)
-                for band in keys if band in wanted]
+        wanted = bands if isinstance(bands, (set, frozenset)) else set(bands)
+        found: list[tuple[int, int]] = []
+        items, where = self.items, self._where
+        for band in where.keys() & wanted:  # in C, over the smaller of the two
+            at = where[band]
+            for position in at if isinstance(at, list) else (at,):
+                item_id, seen, _ = items[position]
+                if low <= seen <= high:
+                    found.append((band, item_id))
+        return found
 
     def write(self, session: Session, recent_rows: RecentRows | None = None, *,
               merge_at: int | None = None) -> None:
@@ -102,7 +122,7 @@ class PendingBands:
         # by band alone (a third faster than whole tuples): the sort is stable, and the
         # items came in the order of their ids, so a band's rows stay in item order
         rows.sort(key=itemgetter(0))
-        self.items = []
+        self.items, self._where = [], {}
         if not rows:
             return
         connection = session.connection()
