@@ -105,9 +105,10 @@ def test_pending_hits_are_every_pending_row_with_a_wanted_band_in_the_range(
         for band in keys if band in wanted and low <= seen <= high)
     assert sorted(pending.hits(list(wanted), low, high)) == sorted(
         pending.hits(wanted, low, high))
+    assert pending.ids == {item_id for items in added for item_id, _, _ in items}
     with _session() as session:
         pending.write(session)
-    assert not pending and pending.hits(wanted, 0, 20) == []
+    assert not pending and pending.hits(wanted, 0, 20) == [] and not pending.ids
 
 
 def test_a_lookup_of_more_keys_than_a_statement_takes_finds_every_row() -> None:

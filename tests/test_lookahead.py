@@ -227,6 +227,10 @@ def test_the_cover_says_whether_every_later_item_is_known(
         bands = set(range(newest + 1))
         assert [i for _, i in written.hits(bands, 0, 0, snapshot)] == [
             i for i in reversed(kept) if i > snapshot]
+        # the open transaction's items are skipped (its PendingBands finds them)
+        pending = set(kept[len(kept) // 2:])
+        assert [i for _, i in written.hits(bands, 0, 0, snapshot, skip=pending)] == [
+            i for i in reversed(kept) if i > snapshot and i not in pending]
 
 
 def test_the_worker_reads_ahead_while_the_writer_is_behind(

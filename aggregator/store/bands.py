@@ -74,6 +74,7 @@ class PendingBands:
 
     def __init__(self) -> None:
         self.items: list[ItemBands] = []  # (item_id, seen, bands)
+        self.ids: set[int] = set()  # their item ids
         # band -> the position in ``items`` of the item holding it, or of each when
         # several do: ``hits`` finds a feed's ~2,900 bands here instead of testing them
         # against every pending item's 58 (~800 items in a group of 16 feeds)
@@ -88,6 +89,7 @@ class PendingBands:
         for item in items:
             position = len(self.items)
             self.items.append(item)
+            self.ids.add(item[0])
             for band in item[2]:
                 found = where.setdefault(band, position)
                 if found is position:  # the first item with this band
@@ -122,7 +124,7 @@ class PendingBands:
         # by band alone (a third faster than whole tuples): the sort is stable, and the
         # items came in the order of their ids, so a band's rows stay in item order
         rows.sort(key=itemgetter(0))
-        self.items, self._where = [], {}
+        self.items, self.ids, self._where = [], set(), {}
         if not rows:
             return
         connection = session.connection()

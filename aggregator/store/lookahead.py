@@ -25,7 +25,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
@@ -247,15 +247,18 @@ class WrittenBands:
             return (self._last == newest and self._first is not None
                     and self._first <= snapshot + 1)
 
-    def hits(self, bands: set[int], low: int, high: int,
-             above: int) -> list[tuple[int, int]]:
+    def hits(self, bands: set[int], low: int, high: int, above: int,
+             skip: Container[int] = ()) -> list[tuple[int, int]]:
         """(band, item_id) of the rows of items numbered above ``above`` with one of
-        ``bands``, seen within [``low``, ``high``]."""
+        ``bands``, seen within [``low``, ``high``]; none of the items in ``skip`` (the
+        open transaction's, which its ``PendingBands`` finds by band)."""
         found: list[tuple[int, int]] = []
         with self._lock:
             for item_id, seen, keys in reversed(self._rows):
                 if item_id <= above:
                     break
+                if item_id in skip:
+                    continue
                 if low <= seen <= high and not bands.isdisjoint(keys):
                     found += [(band, item_id) for band in keys if band in bands]
         return found

@@ -94,9 +94,12 @@ def _band_candidates(session: Session, prints: Fingerprints, bands: set[int], lo
     known: Mapping[int, Fingerprint | None] = {}
     if ahead is not None:
         read, written = ahead
+        # what this process wrote since the read: the open transaction's rows found by
+        # band (pending), the others by a scan of their items (written)
         hits = sorted([(band, item_id) for band, item_id, seen in read.hits
                        if low <= seen <= high and band in bands]
-                      + written.hits(bands, low, high, read.snapshot))
+                      + written.hits(bands, low, high, read.snapshot, skip=pending.ids)
+                      + pending.hits(bands, low, high))
         known = read.prints
     else:
         hits = stored_hits(session, bands, low, high, pending)
