@@ -346,8 +346,8 @@ class _Slots:
         await asyncio.gather(*self.running, return_exceptions=True)
 
 
-#: prepared feeds waiting for the writer from which the parse worker reads their
-#: candidates itself (read_ahead)
+#: how many prepared feeds must be waiting for the writer before the parse worker
+#: reads a feed's candidates itself (read_ahead)
 AHEAD_AT = 3
 
 
