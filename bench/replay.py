@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,7 @@ def replay(blobs: list[bytes], folder: Path, config: Any, *, profile: Path | Non
     open group's rows are the writer's to add); that read is not counted."""
     from aggregator import update
     from aggregator.store import Store
+    from aggregator.store.lookahead import Lookahead, read_candidates
     from aggregator.types import Fetched
     from aggregator.update.writes import Group, Writer, commit_later
 
@@ -103,13 +105,9 @@ def replay(blobs: list[bytes], folder: Path, config: Any, *, profile: Path | Non
         source = sources[f"f{n:05d}"]
         _, prepared = pickle.loads(blob)
         if ahead:
-            from dataclasses import replace as with_fields
-
-            from aggregator.store.lookahead import Lookahead, read_candidates
-
             clock = time.process_time()
             where = Lookahead(str(db), source.id)
-            prepared = with_fields(prepared, candidates=read_candidates(where, prepared, NOW))
+            prepared = replace(prepared, candidates=read_candidates(where, prepared, NOW))
             reading += time.process_time() - clock
         response = Fetched(url=source.url, status=200,
                            headers={"content-type": "application/xml"}, body=b"",
