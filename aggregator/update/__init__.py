@@ -45,6 +45,7 @@ from aggregator.types import (
     SourceUpdate,
     UpdateResult,
 )
+from aggregator.update.collection import fewer_collections
 from aggregator.update.writes import (
     Decided,
     Group,
@@ -90,8 +91,9 @@ def update_sources(store: Store, config: Config, *, names: Sequence[str] | None 
     Never raises for what a source does: each outcome is an UpdateResult, given (and
     passed to ``on_result``) once its update is committed.
     """
-    return asyncio.run(_update_all(store, config, names=names, due_only=due_only,
-                                   on_result=on_result, now=now))
+    with fewer_collections():  # (update/collection.py)
+        return asyncio.run(_update_all(store, config, names=names, due_only=due_only,
+                                       on_result=on_result, now=now))
 
 
 async def _update_all(store: Store, config: Config, *, names: Sequence[str] | None,
