@@ -20,6 +20,7 @@ from typing import Final
 #: allocations between two collections of the young generation during an update
 YOUNG: Final = 10_000
 
+
 class _Updates:
     """The updates running in this process, and the thresholds from before the first."""
 
