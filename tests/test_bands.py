@@ -14,7 +14,7 @@ from sqlmodel import Session, SQLModel
 
 from aggregator.store import bands
 from aggregator.store.bands import ItemBands, PendingBands
-from aggregator.store.models import ItemBandRecentRow, ItemBandRow
+from aggregator.store.models import ItemBandFilterRow, ItemBandRecentRow, ItemBandRow
 
 # few distinct keys, so items share bands; the extremes of a signed 64-bit key
 KEYS = st.integers(-3, 3) | st.sampled_from([-2**63, 2**63 - 1])
@@ -40,7 +40,8 @@ def commits(draw: st.DrawFn) -> list[list[ItemBands]]:
 def _session() -> Iterator[Session]:
     engine = create_engine("sqlite://")  # no foreign keys enforced: no items needed
     SQLModel.metadata.create_all(engine, tables=[ItemBandRow.__table__,  # type: ignore[list-item]
-                                                 ItemBandRecentRow.__table__])
+                                                 ItemBandRecentRow.__table__,
+                                                 ItemBandFilterRow.__table__])
     with Session(engine) as session:
         yield session
     engine.dispose()

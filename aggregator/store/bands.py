@@ -26,6 +26,8 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from sqlmodel import Session
 
 #: an item's band rows: (item_id, seen, its distinct band keys)
@@ -193,10 +195,15 @@ def recent_rows(session: Session) -> int:
 
 def merge(session: Session) -> None:
     """Move the recent table's rows into the main one, in key order (each page of the
-    main table written once), in the caller's transaction."""
+    main table written once), and on SQLite count them into its filter
+    (store/bandfilter.py), in the caller's transaction."""
+    from aggregator.store import bandfilter
+
     connection = session.connection()
     connection.exec_driver_sql(f"{_insert(connection)} {MAIN} (band, item_id, seen) "
                                f"SELECT band, item_id, seen FROM {RECENT} ORDER BY band, item_id")
+    if connection.dialect.name == "sqlite":  # (PostgreSQL keeps no filter)
+        bandfilter.add(_driver(connection), RECENT, MAIN)
     connection.exec_driver_sql(f"DELETE FROM {RECENT}")
 
 
@@ -220,19 +227,52 @@ def lookup(tables: Sequence[str], keys: int, mark: str, columns: str, *,
 def stored_hits(session: Session, bands: Iterable[int], low: int, high: int,
                 pending: PendingBands | None = None) -> list[tuple[int, int]]:
     """(band, item_id) of the stored rows (both tables) and the ``pending`` ones with one
-    of ``bands``, seen within [``low``, ``high``], in the index's order."""
+    of ``bands``, seen within [``low``, ``high``], in the index's order. On SQLite the
+    caller holds the write lock: its statements see one state of both tables."""
     connection = session.connection()
-    mark = placeholder(connection)
-    sqlite = connection.dialect.name == "sqlite"
-    hits: list[tuple[int, int]] = []
-    for chunk in _chunks(sorted(bands)):
-        # the driver's own SQL: ~500 integers, with no per-value coercion
-        hits += connection.exec_driver_sql(
-            lookup((MAIN, RECENT), len(chunk), mark, "band, item_id", sqlite=sqlite),
-            (*chunk, low, high) * 2).all()
+    hits: list[tuple[int, int]]
+    if connection.dialect.name == "sqlite":
+        hits = sqlite_hits(_driver(connection), sorted(bands), low, high, "band, item_id")
+    else:
+        hits = []
+        for chunk in _chunks(sorted(bands)):
+            # the driver's own SQL: ~500 integers, with no per-value coercion
+            hits += connection.exec_driver_sql(
+                lookup((MAIN, RECENT), len(chunk), placeholder(connection), "band, item_id",
+                       sqlite=False),
+                (*chunk, low, high) * 2).all()
     if pending:
         hits += pending.hits(bands, low, high)
     return sorted(hits)
+
+
+def _driver(connection: Any) -> sqlite3.Connection:
+    """The sqlite3 connection under a SQLAlchemy one: its statements run in the same
+    transaction."""
+    driver: sqlite3.Connection = connection.connection.driver_connection
+    return driver
+
+
+def sqlite_hits(connection: sqlite3.Connection, bands: Sequence[int], low: int, high: int,
+                columns: str) -> list[Any]:
+    """``columns`` of the rows of both tables with one of ``bands`` (sorted), seen within
+    [``low``, ``high``], read on SQLite in the caller's transaction (one state of both
+    tables). An empty table is not probed (~1.5 us a band), and the main one only for
+    the bands its filter does not rule out (store/bandfilter.py)."""
+    found: list[Any] = []
+    for table in (MAIN, RECENT):
+        if not connection.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone():
+            continue
+        wanted = bands
+        if table == MAIN:  # (numpy loads with the filter: once the main table has rows)
+            from aggregator.store import bandfilter
+
+            if (known := bandfilter.current(connection)) is not None:
+                wanted = known.maybe(bands)
+        for chunk in _chunks(wanted):
+            found += connection.execute(lookup((table,), len(chunk), "?", columns, sqlite=True),
+                                        (*chunk, low, high)).fetchall()
+    return found
 
 
 def prune(session: Session, cutoff: int) -> int:

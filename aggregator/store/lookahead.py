@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import quote
 
 from aggregator.packing import unpack_text
-from aggregator.store.bands import MAIN, RECENT, ItemBands, lookup
+from aggregator.store.bands import ItemBands, sqlite_hits
 from aggregator.store.cache import cache_kib
 from aggregator.types import CandidateRead, ItemData, PreparedFeed
 
@@ -157,15 +157,8 @@ def read_candidates(where: Lookahead, prepared: PreparedFeed, now: datetime) -> 
             fp = prepared.fingerprints.get(item.guid)
             if fp is not None:
                 bands.update(fp.bands)
-        # an empty table is not probed (~1.5 us a band): the main one until the first
-        # merge, the recent one right after
-        tables = [table for table in (MAIN, RECENT) if connection.execute(
-            f"SELECT 1 FROM {table} LIMIT 1").fetchone()]
-        hits: list[tuple[int, int, int]] = []
-        for chunk in _chunks(sorted(bands)) if tables else ():
-            hits += connection.execute(
-                lookup(tables, len(chunk), "?", "band, item_id, seen", sqlite=True),
-                (*chunk, low, high) * len(tables)).fetchall()
+        hits: list[tuple[int, int, int]] = sqlite_hits(connection, sorted(bands), low, high,
+                                                         "band, item_id, seen")
         for chunk in _chunks(sorted({item_id for _, item_id, _ in hits})):
             texts += connection.execute(
                 f"SELECT id, title, content_html FROM item WHERE id IN ({_marks(chunk)})",

@@ -265,6 +265,22 @@ class ItemBandRecentRow(SQLModel, table=True):
     seen: int
 
 
+class ItemBandFilterRow(SQLModel, table=True):
+    """A Bloom filter of the band keys in ``item_band`` (SQLite; one row, ``id`` 1):
+    lookups probe the index only for the keys it does not rule out. Changed only where
+    rows enter ``item_band`` (a merge), each time with a new random ``token``, so a
+    process knows whether its copy is current (``store/bandfilter.py``). ``keys``: the
+    keys counted in since it was built; ``size``: its bits. Empty on PostgreSQL."""
+
+    __tablename__ = "item_band_filter"
+
+    id: int = Field(primary_key=True)
+    token: int = Field(sa_type=BigInteger)
+    keys: int = Field(sa_type=BigInteger)
+    size: int = Field(sa_type=BigInteger)
+    bits: bytes = Field(sa_type=LargeBinary)
+
+
 #: a stored key (store/keys.key_hash): on SQLite an INTEGER primary key, the row id itself
 KeyHash = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -753,7 +753,7 @@ def job_fill(spec: Spec) -> dict[str, Any]:
     its own (random 64-bit values, as many as its text's fingerprint has), so fillers are
     no candidates of the corpus's items, as unrelated stories are not, but they fill the
     band index: in ``item_band``, as a store holds them once merged (the recent table
-    empty). ``index``: "window" keeps the band rows a store keeps, those of the items
+    empty, its filter built). ``index``: "window" keeps the band rows a store keeps, those of the items
     seen within the matching window and the prune margin before ``center``
     (`aggregator fetch` and `run` drop older ones: ``update.prune_index``); "all" keeps
     every item's, as a store would whose million items all arrived within one window.
@@ -859,6 +859,10 @@ def job_fill(spec: Spec) -> dict[str, Any]:
                        zip(band[at:at + step].tolist(), item[at:at + step].tolist(),
                            seen_at[at:at + step].tolist(), strict=True))
     bands_written = len(band)
+    with suppress(ImportError):  # trees before the filter: none
+        from aggregator.store import bandfilter
+
+        bandfilter.rebuild(db, "item_band")  # as the store's merges keep it
     db.execute("COMMIT")
     db.execute("PRAGMA journal_mode=WAL")  # as the store keeps it
     db.close()
