@@ -44,6 +44,9 @@ BITS_PER_KEY: Final = 12
 REBUILD_BELOW: Final = 6
 HASHES: Final = 3
 _SMALLEST: Final = 1 << 16  # bits
+#: at most 2**32 bits (512 MiB, 358 million keys at 12 bits): a position is a 32-bit
+#: hash times the size, in 64 bits
+_LARGEST: Final = 1 << 32
 #: keys read and hashed at a time while building or adding: their text and their
 #: positions (~0.4 MB for 16,384 keys) are all a build holds beside the filter
 _SCAN_ROWS: Final = 1 << 14
@@ -144,7 +147,7 @@ def add(connection: sqlite3.Connection, added: str, main: str) -> None:
 def rebuild(connection: sqlite3.Connection, main: str) -> None:
     """Build the filter of every key in table ``main``, in ``connection``'s transaction."""
     count = _count(connection, main)
-    size = max(_SMALLEST, -(-count * BITS_PER_KEY // 64) * 64)
+    size = min(_LARGEST, max(_SMALLEST, -(-count * BITS_PER_KEY // 64) * 64))
     bits = np.zeros(size // 8, dtype=np.uint8)
     for keys in _keys(connection, main, count):
         _set(bits, keys, size)
