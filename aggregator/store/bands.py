@@ -20,16 +20,17 @@ empty).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 if TYPE_CHECKING:
     import sqlite3
 
     from sqlmodel import Session
 
+T = TypeVar("T")
 #: an item's band rows: (item_id, seen, its distinct band keys)
 ItemBands = tuple[int, int, tuple[int, ...]]
 
@@ -44,7 +45,8 @@ RECENT_ROWS: Final = 1_000_000
 #: (a million items' band keys, 3.3 GB) a merge of a million rows wrote 718 MB of WAL
 #: (4.5 s of system CPU), twice in a cold run of 50,000 items
 ROWS_PER_PAGE: Final = 4
-_CHUNK: Final = 500  # bands per lookup statement
+#: values in one statement's list (a lookup's band keys, an ``IN`` list's ids)
+IN_LIST: Final = 500
 #: band rows per INSERT on SQLite (a multi-row VALUES: 300 parameters, under the 999
 #: of old SQLite builds); sqlite3's executemany costs ~0.7 us a row executed alone
 _ROWS: Final = 100
@@ -235,7 +237,7 @@ def stored_hits(session: Session, bands: Iterable[int], low: int, high: int,
         hits = sqlite_hits(_driver(connection), sorted(bands), low, high, "band, item_id")
     else:
         hits = []
-        for chunk in _chunks(sorted(bands)):
+        for chunk in chunks(sorted(bands)):
             # the driver's own SQL: ~500 integers, with no per-value coercion
             hits += connection.exec_driver_sql(
                 lookup((MAIN, RECENT), len(chunk), placeholder(connection), "band, item_id",
@@ -269,7 +271,7 @@ def sqlite_hits(connection: sqlite3.Connection, bands: Sequence[int], low: int, 
 
             if (known := bandfilter.current(connection)) is not None:
                 wanted = known.maybe(bands)
-        for chunk in _chunks(wanted):
+        for chunk in chunks(wanted):
             found += connection.execute(lookup((table,), len(chunk), "?", columns, sqlite=True),
                                         (*chunk, low, high)).fetchall()
     return found
@@ -289,6 +291,7 @@ def prune(session: Session, cutoff: int) -> int:
     return items
 
 
-def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start:start + _CHUNK]
+def chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """``values`` in pieces of at most ``IN_LIST``: the values of one statement's list."""
+    for start in range(0, len(values), IN_LIST):
+        yield values[start:start + IN_LIST]

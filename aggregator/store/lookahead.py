@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import quote
 
 from aggregator.packing import unpack_text
-from aggregator.store.bands import ItemBands, sqlite_hits
+from aggregator.store.bands import ItemBands, chunks, sqlite_hits
 from aggregator.store.cache import cache_kib
 from aggregator.types import CandidateRead, ItemData, PreparedFeed
 
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 #: how much wider (seconds, each side) the worker reads than the writer will look: an
 #: undated item is dated when it is written, a little later than when it was prepared
 SLACK: Final = 3600
-_CHUNK: Final = 500  # values per IN list
 _connections: dict[str, sqlite3.Connection] = {}
 #: the worker's fingerprints of stored candidates (and of the new items it prepared);
 #: made on the first read (the writer imports this module too, for WrittenBands)
@@ -114,7 +113,7 @@ def stored_hashes(where: Lookahead, guids: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     try:
         connection = _connect(where.path)
-        for chunk in _chunks(guids):
+        for chunk in chunks(guids):
             found.update(connection.execute(
                 "SELECT guid, content_hash FROM item"
                 f" WHERE source_id = ? AND guid IN ({_marks(chunk)})",
@@ -128,10 +127,6 @@ def stored_hashes(where: Lookahead, guids: Sequence[str]) -> dict[str, str]:
 def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" * len(values))
 
-
-def _chunks(values: Sequence[object]) -> Iterable[Sequence[object]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start:start + _CHUNK]
 
 
 def read_candidates(where: Lookahead, prepared: PreparedFeed, now: datetime) -> CandidateRead:
@@ -159,7 +154,7 @@ def read_candidates(where: Lookahead, prepared: PreparedFeed, now: datetime) -> 
                 bands.update(fp.bands)
         hits: list[tuple[int, int, int]] = sqlite_hits(connection, sorted(bands), low, high,
                                                          "band, item_id, seen")
-        for chunk in _chunks(sorted({item_id for _, item_id, _ in hits})):
+        for chunk in chunks(sorted({item_id for _, item_id, _ in hits})):
             texts += connection.execute(
                 f"SELECT id, title, content_html FROM item WHERE id IN ({_marks(chunk)})",
                 tuple(chunk)).fetchall()

@@ -20,7 +20,13 @@ from sqlalchemy import Connection, delete, update
 from sqlmodel import Session, SQLModel, col, select
 
 from aggregator import metrics
-from aggregator.store.bands import ItemBands, PendingBands, placeholder, stored_hits
+from aggregator.store.bands import (
+    ItemBands,
+    PendingBands,
+    chunks,
+    placeholder,
+    stored_hits,
+)
 from aggregator.store.driver import bound, insert_many, select_rows
 from aggregator.store.keys import key_hash
 from aggregator.store.lookahead import WrittenBands, usable
@@ -43,17 +49,12 @@ from aggregator.stories.fingerprints import Fingerprints
 from aggregator.stories.similarity import WINDOW
 from aggregator.types import CandidateRead, Credit, Fingerprint, ItemData, SourceUpdate
 
-_CHUNK = 500
 _CANDIDATE = ("id", "story_id", "title", "content_html", "published_at", "first_seen_at")
 _BRIEF = ("id", "story_id", "published_at", "first_seen_at")  # its fingerprint known
 _ITEM = SQLModel.metadata.tables["item"]
 _SOURCE = SQLModel.metadata.tables["source"]
 _MEMBER = ("id", "story_id", "source_id", "published_at", "first_seen_at", "cites")
 
-
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start:start + _CHUNK]
 
 
 def _label(item_id: int | str, source_name: str) -> str:
@@ -76,7 +77,7 @@ def _newest(connection: Connection) -> int:
 def _exact_matches(connection: Connection, hashes: set[int]) -> dict[int, int]:
     found: dict[int, int] = {}
     mark = placeholder(connection)
-    for chunk in _chunks(sorted(hashes)):
+    for chunk in chunks(sorted(hashes)):
         # the driver's own SQL, as in _band_candidates: no per-value coercion
         found.update(connection.exec_driver_sql(
             f"SELECT key_hash, story_id FROM story_key"
@@ -117,9 +118,9 @@ def _band_candidates(session: Session, prints: Fingerprints, bands: set[int], lo
             f" WHERE item.id IN ({', '.join([mark] * len(chunk))})", tuple(chunk),
             [*((_ITEM, name) for name in names), (_SOURCE, "name")])
 
-    made = [row for chunk in _chunks([i for i in ids if i not in known])
+    made = [row for chunk in chunks([i for i in ids if i not in known])
             for row in rows_of(_CANDIDATE, chunk)]
-    brief = [row for chunk in _chunks([i for i in ids if i in known])
+    brief = [row for chunk in chunks([i for i in ids if i in known])
              for row in rows_of(_BRIEF, chunk)]
     # the fingerprints not known made together: one numpy pass (Fingerprints.of_many)
     for row, fp in (*zip(made, prints.of_many([(title, content) for _, _, title, content, *_
@@ -160,7 +161,7 @@ def _write_enclosures(session: Session, items: Mapping[int, ItemData],
     the ones stored before (items that changed)."""
     ids = sorted(items)
     if rewrite:
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             session.execute(delete(ItemEnclosureRow)
                             .where(col(ItemEnclosureRow.item_id).in_(chunk)))
     rows = [{"item_id": item_id, "position": position, "url": e.url,
@@ -266,7 +267,7 @@ def add_items(session: Session, fingerprints: Fingerprints, source: Source,
     alone = set(story_ids.values()) - set(merges.values()) if all_created else set()
     touched = {int(r["story_id"]) for r in rows}
     gained = sorted(touched - set(story_ids.values()))
-    for chunk in _chunks(gained):  # an existing story gained an outlet: it changed
+    for chunk in chunks(gained):  # an existing story gained an outlet: it changed
         session.execute(update(StoryRow).where(col(StoryRow.id).in_(chunk))
                         .values(updated_at=now))
     return Added(touched, new_stories=len(batch.new_stories),
@@ -349,7 +350,7 @@ def _create_stories(connection: Connection,
         for uid, new in new_stories.items()], ignore=("uid",))
     ids: dict[str, int] = {}
     mark = placeholder(connection)
-    for chunk in _chunks(sorted(new_stories)):  # the driver's own SQL (_band_candidates)
+    for chunk in chunks(sorted(new_stories)):  # the driver's own SQL (_band_candidates)
         ids.update((uid, story_id) for story_id, uid in connection.exec_driver_sql(
             f"SELECT id, uid FROM story WHERE uid IN ({', '.join([mark] * len(chunk))})",
             tuple(chunk)).all())
@@ -376,7 +377,7 @@ def update_items(session: Session, source: Source, change: SourceUpdate) -> set[
         session.add(row)
         touched.add(row.story_id)
     _write_enclosures(session, rewritten, rewrite=True)
-    for chunk in _chunks(sorted(touched)):
+    for chunk in chunks(sorted(touched)):
         session.execute(update(StoryRow).where(col(StoryRow.id).in_(chunk))
                         .values(updated_at=change.now))
     return touched
@@ -412,12 +413,12 @@ def refresh_representatives(session: Session, story_ids: Iterable[int],
     connection = session.connection()
     mark = placeholder(connection)
     session.flush()  # the driver's SQL reads what the session holds only once flushed
-    rows = [row for chunk in _chunks(ids) for row in select_rows(  # the driver's own SQL
+    rows = [row for chunk in chunks(ids) for row in select_rows(  # the driver's own SQL
         connection, f"SELECT {', '.join(_MEMBER)} FROM item"
         f" WHERE story_id IN ({', '.join([mark] * len(chunk))})", tuple(chunk),
         [(_ITEM, name) for name in _MEMBER])]
     keys: dict[int, frozenset[str]] = {}  # by source: only the sources of these members
-    for chunk in _chunks(sorted({source_id for _, _, source_id, *_ in rows})):
+    for chunk in chunks(sorted({source_id for _, _, source_id, *_ in rows})):
         keys.update((source_id, _outlet_keys(*names)) for source_id, *names in select_rows(
             connection, f"SELECT {', '.join(_OUTLET)} FROM source"
             f" WHERE id IN ({', '.join([mark] * len(chunk))})", tuple(chunk),
