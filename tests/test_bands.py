@@ -184,3 +184,22 @@ def test_a_merge_is_due_at_the_most_of_recent_rows_and_four_rows_a_page(
         assert bands.RecentRows.merge_at(session) == bands.ROWS_PER_PAGE * pages
         monkeypatch.setattr(bands, "RECENT_ROWS", 10 * bands.ROWS_PER_PAGE * pages)
         assert bands.RecentRows.merge_at(session) == 10 * bands.ROWS_PER_PAGE * pages
+
+
+def test_a_store_from_before_the_filter_gets_one_at_its_next_merge() -> None:
+    """Rows in ``item_band`` and no filter (a store migrated to 0013): every key is
+    probed; the next merge builds the filter of the old rows and the merged ones, and
+    lookups find the same rows as before."""
+    old = [(band, 1, 5) for band in range(-50, 50, 3)]
+    with _session() as session:
+        session.connection().exec_driver_sql(
+            f"INSERT INTO {bands.MAIN} (band, item_id, seen) VALUES (?, ?, ?)", old)
+        assert bands.stored_hits(session, {-50, 1, 49}, 0, 10) == [(-50, 1), (1, 1), (49, 1)]
+        pending = PendingBands()
+        pending.add([(2, 6, (1, 2, 2**63 - 1))])
+        pending.write(session, merge_at=1)
+        built = session.connection().exec_driver_sql(
+            "SELECT keys FROM item_band_filter").scalar()
+        assert built == len(old) + 3
+        assert bands.stored_hits(session, {-50, 1, 2, 2**63 - 1, 8}, 0, 10) == [
+            (-50, 1), (1, 1), (1, 2), (2, 2), (2**63 - 1, 2)]  # (8: in no row)
