@@ -13,12 +13,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text
+from sqlmodel import Session
 
 from aggregator import metrics, update
 from aggregator.clock import utc_now
 from aggregator.config import SourceConfig, load_config
 from aggregator.ingest.prepare import prepare_feed
-from aggregator.store import Store
+from aggregator.store import Store, bandfilter, bands
 from aggregator.store.lookahead import (
     Lookahead,
     WrittenBands,
@@ -109,6 +110,25 @@ def test_the_worker_reads_the_candidate_and_its_fingerprint(path: Path) -> None:
     assert again.skipped == {RELAYED_FEED.items[0].guid} and again.fingerprints == {}
     assert again.candidates is not None
     assert again.candidates.guids == frozenset() and again.candidates.hits == ()
+
+
+def test_the_worker_finds_a_merged_candidate_through_the_filter(path: Path) -> None:
+    """The original's rows merged into ``item_band`` (its filter built by the writer):
+    the worker, holding no copy of the filter (another process), reads it from the
+    store and finds the candidate there; the relay joins its story."""
+    store = Store(f"sqlite:///{path}")
+    izvestia, turantimes = _sources(store)
+    store.apply(izvestia.id, _update(ORIGINAL_FEED))
+    with Session(store.engine) as session:
+        bands.merge(session)
+        session.commit()
+    bandfilter._held.clear()  # as in the worker: only what the store holds
+    read = read_candidates(Lookahead(str(path), turantimes.id), RELAYED_FEED, NOW)
+    assert bandfilter._held  # read from the store
+    assert {item_id for _, item_id, _ in read.hits} == {1}
+    store.apply(turantimes.id, _update(RELAYED_FEED, read))
+    joined, reason = _joined(store)
+    assert joined and reason.startswith("near-duplicate of item #1 (izvestia)")
 
 
 def test_items_this_process_wrote_after_the_snapshot_are_found(path: Path) -> None:
