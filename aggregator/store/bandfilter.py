@@ -17,7 +17,7 @@ each change draws a new random ``token``, by which a process knows whether the c
 holds is current. Rows leaving the index (pruning) leave their bits set: the filter
 only answers "maybe" more often, until it is built again. It is built again from the
 index itself when it has fewer than ``REBUILD_BELOW`` bits for each key added to it, and
-at the first merge of a store that has none (a store from before it; ~2 s for 15
+at the first merge of a store that has none (a store from before it; ~6 s for 15
 million rows). No filter, or no row: every key is probed, as before.
 
 ``item_band_recent`` is not covered: it changes at every commit, and it is small enough

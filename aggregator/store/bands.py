@@ -199,12 +199,12 @@ def merge(session: Session) -> None:
     """Move the recent table's rows into the main one, in key order (each page of the
     main table written once), and on SQLite count them into its filter
     (store/bandfilter.py), in the caller's transaction."""
-    from aggregator.store import bandfilter
-
     connection = session.connection()
     connection.exec_driver_sql(f"{_insert(connection)} {MAIN} (band, item_id, seen) "
                                f"SELECT band, item_id, seen FROM {RECENT} ORDER BY band, item_id")
     if connection.dialect.name == "sqlite":  # (PostgreSQL keeps no filter)
+        from aggregator.store import bandfilter
+
         bandfilter.add(_driver(connection), RECENT, MAIN)
     connection.exec_driver_sql(f"DELETE FROM {RECENT}")
 

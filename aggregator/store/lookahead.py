@@ -128,7 +128,6 @@ def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" * len(values))
 
 
-
 def read_candidates(where: Lookahead, prepared: PreparedFeed, now: datetime) -> CandidateRead:
     """The candidates of ``prepared``'s items not stored yet (not ``skipped``), as of
     one snapshot."""
