@@ -134,3 +134,21 @@ def test_a_lookup_probes_the_main_table_only_for_keys_the_filter_lets_through(
     # in the main table the one it holds, and the few absent ones the filter lets through
     assert any(f"({held[0]})" in s for s in probes if f"JOIN {bands.MAIN} " in s)
     assert 1 <= keys_probed(bands.MAIN) < 1 + 0.05 * len(absent)
+
+
+def test_a_filter_of_the_wrong_shape_is_no_filter_and_the_next_merge_builds_one(
+        db: sqlite3.Connection) -> None:
+    _merge(db, [1, 2, 3])
+    for wrong in ("bits = zeroblob(10)", "size = 0", "size = -64", "size = size + 1"):
+        db.execute("SAVEPOINT wrong")
+        db.execute(f"UPDATE {bandfilter.TABLE} SET {wrong}, token = token + 1")
+        assert bandfilter.current(db) is None, wrong  # every key is probed
+        db.execute("ROLLBACK TO wrong")
+        db.execute("RELEASE wrong")
+    db.execute(f"UPDATE {bandfilter.TABLE} SET bits = zeroblob(10), token = token + 1")
+    assert bandfilter.current(db) is None
+    assert sorted(bands.sqlite_hits(db, [1, 2, 3], 0, 10, "band")) == [(1,), (2,), (3,)]
+    _merge(db, [4], item_id=2)
+    rebuilt = bandfilter.current(db)
+    assert rebuilt is not None
+    assert rebuilt.maybe([1, 2, 3, 4]) == [1, 2, 3, 4]

@@ -115,8 +115,13 @@ def current(connection: sqlite3.Connection) -> BandFilter | None:
         if _held and _held[0].token == token:
             return _held[0]
         _held.clear()  # let the old copy go before the new one is read
+    if not _SMALLEST <= size <= _LARGEST or size % 64:
+        return None  # not a filter this module wrote: every key is probed (and the next
+        # merge builds it again), as when it has not the length its size says
     bits = np.empty(size // 8, dtype=np.uint8)
     with connection.blobopen(TABLE, "bits", 1, readonly=True) as blob:
+        if len(blob) != len(bits):
+            return None
         for start in range(0, len(bits), _BLOB_BYTES):  # no copy of the whole filter
             bits[start:start + _BLOB_BYTES] = np.frombuffer(blob.read(_BLOB_BYTES), np.uint8)
     found = BandFilter(token, size, bits)
