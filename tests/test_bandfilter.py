@@ -152,3 +152,17 @@ def test_a_filter_of_the_wrong_shape_is_no_filter_and_the_next_merge_builds_one(
     rebuilt = bandfilter.current(db)
     assert rebuilt is not None
     assert rebuilt.maybe([1, 2, 3, 4]) == [1, 2, 3, 4]
+
+
+def test_after_a_merge_rolled_back_the_filter_is_the_stored_one(db: sqlite3.Connection) -> None:
+    held = _random_keys(3_000, seed=8)
+    _merge(db, held)
+    before = bandfilter.current(db)
+    assert before is not None
+    db.execute("BEGIN")
+    _merge(db, _random_keys(1_000, seed=9), item_id=2)  # this process's copy changed
+    db.execute("ROLLBACK")
+    after = bandfilter.current(db)
+    assert after is not None
+    assert after.token == before.token  # read again: the token stored
+    assert after.maybe(sorted(held)) == sorted(held)

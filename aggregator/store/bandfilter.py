@@ -140,13 +140,12 @@ def add(connection: sqlite3.Connection, added: str, main: str) -> None:
     if row is None or known is None or (row[0] + count) * REBUILD_BELOW > row[1]:
         rebuild(connection, main)
         return
-    bits = known.bits.copy()
-    with _held_lock:
-        _held.clear()
-    del known
+    # this process's copy is changed in place, not copied (23 MB for a million-item
+    # store): a lookup still using it meanwhile only finds more keys "maybe there", and
+    # if the merge is rolled back, the token no longer matches and the copy is read again
     for keys in _keys(connection, added, count):
-        _set(bits, keys, row[1])
-    _write(connection, row[0] + count, row[1], bits)
+        _set(known.bits, keys, row[1])
+    _write(connection, row[0] + count, row[1], known.bits)
 
 
 def rebuild(connection: sqlite3.Connection, main: str) -> None:
