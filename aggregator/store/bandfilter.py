@@ -134,18 +134,18 @@ def add(connection: sqlite3.Connection, added: str, main: str) -> None:
     """Count in the keys of table ``added``, just copied into table ``main`` in
     ``connection``'s transaction; the filter is built again from ``main`` instead when
     there is none yet or it would be too full."""
-    row = connection.execute(f"SELECT keys, size FROM {TABLE} WHERE id = 1").fetchone()
     count = _count(connection, added)
     known = current(connection)
-    if row is None or known is None or (row[0] + count) * REBUILD_BELOW > row[1]:
+    counted = connection.execute(f"SELECT keys FROM {TABLE} WHERE id = 1").fetchone()
+    if known is None or counted is None or (counted[0] + count) * REBUILD_BELOW > known.size:
         rebuild(connection, main)
         return
     # this process's copy is changed in place, not copied (23 MB for a million-item
     # store): a lookup still using it meanwhile only finds more keys "maybe there", and
     # if the merge is rolled back, the token no longer matches and the copy is read again
     for keys in _keys(connection, added, count):
-        _set(known.bits, keys, row[1])
-    _write(connection, row[0] + count, row[1], known.bits)
+        _set(known.bits, keys, known.size)
+    _write(connection, counted[0] + count, known.size, known.bits)
 
 
 def rebuild(connection: sqlite3.Connection, main: str) -> None:

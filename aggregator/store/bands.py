@@ -211,9 +211,11 @@ def merge(session: Session) -> None:
 
 def lookup(tables: Sequence[str], keys: int, mark: str, columns: str, *,
            sqlite: bool) -> str:
-    """The statement that finds the rows of ``tables`` (all in one, so a merge by another
-    process is seen whole) with one of ``keys`` band keys, seen within a range: its
-    parameters are, for each table, the keys then the range's two ends.
+    """The statement that finds the rows of ``tables`` with one of ``keys`` band keys,
+    seen within a range: its parameters are, for each table, the keys then the range's
+    two ends. PostgreSQL reads both tables in one statement, so a merge by another
+    process is seen whole; SQLite one table at a time (``sqlite_hits``), in the caller's
+    transaction, which sees one state of both.
 
     On SQLite a join from the list of keys to each table: an IN list made SQLite build
     a temporary index of its keys for each table first (~8% of the lookup's CPU, the
