@@ -1,15 +1,16 @@
 """The bench's interleaved rounds (bench/ingest/suite.py): one record from several runs,
-and ratios taken round by round."""
+and ratios taken round by round; and the environment its jobs run in."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.ingest.suite import merge_rounds, paired_ratio
+from bench.ingest.suite import REPO, job_env, merge_rounds, paired_ratio
 
 
 def _run(rate: float, peak: float, cpu: float) -> dict[str, Any]:
@@ -50,3 +51,12 @@ def test_paired_ratio_of_scaled_rounds_is_the_scale(rates: list[float], scale: f
     theirs = {"round_items_per_s": rates}
     ours = {"round_items_per_s": [rate * scale for rate in rates]}
     assert paired_ratio(ours, theirs) == pytest.approx(scale)
+
+
+def test_jobs_run_this_tree_in_their_parse_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job's workers start with ``python -P`` (no working directory on sys.path): the
+    suite's tree comes first on PYTHONPATH, ahead of what was there."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(["/elsewhere", ""]))
+    assert job_env()["PYTHONPATH"].split(os.pathsep) == [str(REPO), "/elsewhere"]
+    monkeypatch.delenv("PYTHONPATH")
+    assert job_env()["PYTHONPATH"] == str(REPO)

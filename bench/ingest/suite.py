@@ -220,7 +220,7 @@ def run_job(run: Run, spec: dict[str, Any]) -> dict[str, Any]:
         log.flush()
         process = subprocess.Popen(
             [sys.executable, "-m", "bench.ingest.jobs", json.dumps(spec)], cwd=REPO,
-            stdout=subprocess.PIPE, stderr=log, text=True)
+            stdout=subprocess.PIPE, stderr=log, text=True, env=job_env())
         watch = TreeMemory(process.pid)
         try:
             stdout, _ = process.communicate(timeout=JOB_TIMEOUT)
@@ -237,6 +237,15 @@ def run_job(run: Run, spec: dict[str, Any]) -> dict[str, Any]:
             return result
     tail = run.log.read_text(errors="replace").strip().splitlines()[-3:]
     return {"failed": f"exit {process.returncode}: " + " / ".join(tail)[-400:]}
+
+
+def job_env() -> dict[str, str]:
+    """The environment of a job: this tree first on ``PYTHONPATH``, so that the job's
+    parse workers (started with ``python -P``, which leaves the working directory off
+    ``sys.path``) run the code under test too, not the tree the venv installed (a
+    worktree's run otherwise measured its own main process with another tree's worker)."""
+    paths = [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
 def free_port() -> int:
