@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aggregator.clock import utc_now
 from aggregator.config import load_config
@@ -19,6 +21,7 @@ from aggregator.ingest.fetch import FetchLimits, fetch_page, make_client
 from aggregator.ingest.fulltext import (
     MIN_WORDS,
     extracted,
+    over_limit,
     read_article,
     to_fetch,
     with_full_text,
@@ -104,6 +107,33 @@ def test_the_newest_linked_items_are_fetched_up_to_the_limit() -> None:
     assert "settings.full_text_per_update" in skipped["c"]
     assert "no http(s) link" in skipped["d"] and "no http(s) link" in skipped["e"]
     assert to_fetch(items, 0)[0] == ()
+    assert over_limit(skipped["c"]) and not over_limit(skipped["d"]) and not over_limit(None)
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(-48, 48) | st.none(), st.booleans()),
+                max_size=12), st.integers(0, 6))
+def test_waiting_items_take_only_the_room_new_ones_leave(
+        specs: list[tuple[bool, int | None, bool]], limit: int) -> None:
+    """New and changed items come first, then the waiting ones, each newest first, at
+    most ``limit`` in all; a waiting item left out gets no status (it keeps its own)."""
+    made = [(_item(f"{'w' if wait else 'n'}{n}", f"https://x.example/{n}" if linked else None,
+                   published=None if hours is None else T0 + timedelta(hours=hours)), wait)
+            for n, (wait, hours, linked) in enumerate(specs)]
+    items = [i for i, wait in made if not wait]
+    waiting = [i for i, wait in made if wait]
+    chosen, skipped = to_fetch(items, limit, waiting)
+    first = to_fetch(items, limit)[0]
+    assert chosen[:len(first)] == first and len(chosen) <= limit
+    rest = chosen[len(first):]
+    assert all(i in waiting and i.url for i in rest)
+    linked = [i for i in waiting if i.url]
+    assert len(rest) == min(len(linked), limit - len(first))
+    oldest = datetime.min.replace(tzinfo=UTC)
+    dates = [i.published_at or oldest for i in rest]
+    assert dates == sorted(dates, reverse=True)
+    assert all((i.published_at or oldest) <= dates[-1] for i in linked if i not in rest) \
+        if rest else True
+    assert set(skipped) == {i.guid for i in items if i not in first}
 
 
 @pytest.mark.parametrize(("page", "status"), [
@@ -313,6 +343,66 @@ def test_the_article_fetches_per_update_are_bounded(
     assert _article_requests(feed_server) == ["/articles/fire.html"]  # the newest
     (item,) = store.explain_item(f"{base}/articles/shell.html")
     assert item.full_text is not None and "full_text_per_update" in item.full_text
+
+
+def test_pages_left_out_by_the_limit_are_read_by_later_updates(
+        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+    """An item the per-update limit left out is read when a later update of a new body
+    has room after its new items, newest first; a page that then fails is not tried
+    again, and its item and story do not count as updated; an unchanged feed reads no
+    page."""
+    base = feed_server.base_url
+    for name in ("a", "b", "c", "d", "g", "h"):
+        feed_server.serve(f"/articles/{name}.html",
+                          _page(name, [f"{p} Article {name}." for p in PARAGRAPHS]), "text/html")
+    outlet_a = feed_server.serve("/a.xml", _rss("OutletA", [
+        ("Other", "https://a.example/other", "Something else entirely.", T0)]))
+    entries = [(f"Story {n}", f"{base}/articles/{n}.html", f"Teaser {n}.", T0 + timedelta(hours=h))
+               for n, h in (("a", 1), ("b", 0), ("c", -1), ("e", -2))]  # e: a 404
+    outlet_b = feed_server.serve("/b.xml", _rss("OutletB", entries))
+    config = load_config(_config(tmp_path, outlet_a, outlet_b, per_update=2))
+    store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+
+    def update(*added: str) -> list[str]:
+        feed_server.requests.clear()
+        entries[:0] = [(f"Story {n}", f"{base}/articles/{n}.html", f"Teaser {n}.",
+                        T0 + timedelta(hours=2 + len(entries))) for n in added]
+        feed_server.serve("/b.xml", _rss("OutletB", entries))
+        update_sources(store, config)
+        return sorted(_article_requests(feed_server))
+
+    def status(name: str) -> str | None:
+        (item,) = store.explain_item(f"{base}/articles/{name}.html")
+        return item.full_text
+
+    assert update() == ["/articles/a.html", "/articles/b.html"]
+    assert "full_text_per_update" in (status("c") or "") and "full_text_per_update" in (
+        status("e") or "")
+    assert update() == []  # the same feed: no page read
+    assert update("d") == ["/articles/c.html", "/articles/d.html"]  # c: the newest waiting
+    assert status("c") == f"extracted from {base}/articles/c.html"
+    assert "Article c." in _content(store, "outlet-b", "Story c")
+    assert _summary(store, "outlet-b", "Story c") == "Teaser c."
+    before = _changed(store, "Story e")
+    assert update("g") == ["/articles/e.html", "/articles/g.html"]
+    assert (status("e") or "").startswith("teaser kept: HTTP 404")
+    assert "Teaser e." in _content(store, "outlet-b", "Story e")
+    assert _changed(store, "Story e") == before  # neither the item nor its story updated
+    assert update("h") == ["/articles/h.html"]  # e is not tried again
+
+
+def _changed(store: Store, title: str) -> tuple[datetime, datetime]:
+    """An item's last_changed_at and its story's updated_at."""
+    from sqlmodel import Session, select
+
+    from aggregator.store.models import ItemRow, StoryRow
+
+    with Session(store.engine) as session:
+        changed, updated = session.exec(
+            select(ItemRow.last_changed_at, StoryRow.updated_at)
+            .join(StoryRow, StoryRow.id == ItemRow.story_id)  # type: ignore[arg-type]
+            .where(ItemRow.title == title)).one()
+    return changed, updated
 
 
 def _row(store: Store, source: str, title: str) -> tuple[str, str]:

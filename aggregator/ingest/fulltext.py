@@ -3,9 +3,12 @@
 The shell (``aggregator.update``) runs it around the article fetches, after ``plan`` has said which
 items are new or changed::
 
-    to_fetch(items, limit)             which items get their page fetched (newest first,
+    to_fetch(items, limit, waiting)    which items get their page fetched (newest first,
                                        at most ``settings.full_text_per_update``), and
-                                       why the others keep their teaser
+                                       why the others keep their teaser; room left
+                                       goes to ``waiting``: stored items skipped by an
+                                       earlier update's limit (``over_limit``), still
+                                       in the feed as they were
     | fetch_page                       HTTP, the feeds' rules (ingest/fetch.py)
     read_article(item, page)           main text (ingest/extract.py), sanitized; too short
                                        or none -> the teaser stays; else the fingerprint
@@ -15,8 +18,10 @@ items are new or changed::
                                        of the teasers, and a status for every item
 
 The feed's summary stays the item's summary, and the item's content hash stays the
-feed's: an item whose feed entry does not change is never fetched again. Failures are
-recorded on the item, never on the source.
+feed's: an item whose feed entry does not change is never fetched again, unless an
+update's limit left it out: it is fetched by a later update of a new body of the feed,
+when that update's new and changed items leave room. Failures are recorded on the item,
+never on the source, and not tried again.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from aggregator.types import FullText, ItemData, SourceUpdate
 #: an extracted text shorter than this (or than the teaser) is not the article
 MIN_WORDS: Final = 50
 EXTRACTED: Final = "extracted from "
+#: how the status of an item left out by an update's limit starts: fetched later
+OVER_LIMIT: Final = "not fetched: more than "
 _OLDEST: Final = datetime.min.replace(tzinfo=UTC)
 
 
@@ -43,18 +50,29 @@ def extracted(status: str | None) -> bool:
     return bool(status) and str(status).startswith(EXTRACTED)
 
 
-def to_fetch(items: Sequence[ItemData], limit: int) -> tuple[tuple[ItemData, ...],
-                                                             dict[str, str]]:
-    """The items whose article page is fetched (those with an http(s) link, newest
-    first, at most ``limit``), and the status of each of the others."""
-    linked = sorted((i for i in items if http_url(i.url)),
-                    key=lambda i: i.published_at or _OLDEST, reverse=True)
-    chosen = tuple(linked[:limit])
-    skipped = {i.guid: f"not fetched: more than {limit} pages for this source in one "
-                       "update (settings.full_text_per_update)" for i in linked[limit:]}
+def over_limit(status: str | None) -> bool:
+    """Whether an item's full-text status says an update's limit left it out."""
+    return bool(status) and str(status).startswith(OVER_LIMIT)
+
+
+def to_fetch(items: Sequence[ItemData], limit: int, waiting: Sequence[ItemData] = ()
+             ) -> tuple[tuple[ItemData, ...], dict[str, str]]:
+    """The items whose article page is fetched (those of ``items`` with an http(s) link,
+    newest first, at most ``limit``; then, in the room left, those of ``waiting``, newest
+    first), and the status of each of the others of ``items`` (a waiting item left out
+    keeps the status it has)."""
+    linked = _newest_first(i for i in items if http_url(i.url))
+    chosen = linked[:limit]
+    skipped = {i.guid: f"{OVER_LIMIT}{limit} pages for this source in one update "
+                       "(settings.full_text_per_update)" for i in linked[limit:]}
     skipped |= {i.guid: "not fetched: the item has no http(s) link" for i in items
                 if not http_url(i.url)}
-    return chosen, skipped
+    chosen += _newest_first(i for i in waiting if http_url(i.url))[:limit - len(chosen)]
+    return tuple(chosen), skipped
+
+
+def _newest_first(items: Iterable[ItemData]) -> list[ItemData]:
+    return sorted(items, key=lambda i: i.published_at or _OLDEST, reverse=True)
 
 
 def failed(item: ItemData, why: str) -> FullText:
@@ -81,10 +99,17 @@ def read_article(item: ItemData, body: bytes, headers: Mapping[str, str],
 
 
 def with_full_text(update: SourceUpdate, results: Iterable[FullText],
-                   skipped: Mapping[str, str]) -> SourceUpdate:
+                   skipped: Mapping[str, str], waiting: Sequence[ItemData] = ()
+                   ) -> SourceUpdate:
     """``update`` with each extracted text in place of its item's teaser: content, the
     new items' fingerprints, the credit lines (the teaser's when the text has none); and
-    every item's status."""
+    every item's status. The ``waiting`` items whose page was read (``to_fetch``) join
+    the changed items: with their text, or, if it could not be read, with their new
+    status and their content as it is."""
+    results = list(results)
+    read = {r.guid for r in results}
+    update = replace(update, changed_items=update.changed_items + tuple(
+        i for i in waiting if i.guid in read))
     found = {r.guid: r for r in results if r.content_html is not None}
     statuses = {**skipped, **{r.guid: r.status for r in results}}
     if not found:

@@ -38,7 +38,7 @@ from aggregator import metrics
 from aggregator.config import SourceConfig
 from aggregator.exceptions import SchemaError, StorageError
 from aggregator.store import bands
-from aggregator.store.bands import PendingBands, RecentRows, placeholder
+from aggregator.store.bands import PendingBands, RecentRows, chunks, placeholder
 from aggregator.store.cache import cache_kib
 from aggregator.store.driver import bound, select_rows
 from aggregator.store.keys import ADVISORY_KEY, LOCKS
@@ -650,6 +650,18 @@ class Store:
                     f"SELECT guid, content_hash FROM item WHERE source_id = {mark}"
                     f" AND guid IN ({', '.join([mark] * len(chunk))})",
                     (source_id, *chunk)).all())
+        return result
+
+    def full_text_statuses(self, source_id: int, guids: Iterable[str]) -> dict[str, str]:
+        """guid -> full-text status of the items of one source that have one."""
+        guid_list = list(guids)
+        result: dict[str, str] = {}
+        with self._session(reading=True) as session:
+            for chunk in chunks(guid_list):
+                result.update((guid, status) for guid, status in session.exec(
+                    select(ItemRow.guid, ItemRow.full_text_status).where(
+                        ItemRow.source_id == source_id, col(ItemRow.guid).in_(chunk)))
+                    if status is not None)
         return result
 
     def source_statuses(self) -> list[SourceStatus]:

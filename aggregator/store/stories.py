@@ -370,12 +370,18 @@ def update_items(session: Session, source: Source, change: SourceUpdate) -> set[
         item = by_guid[row.guid]
         rewritten[row.id or 0] = item
         published = item.published_at or row.published_at  # a date once known stays
-        for name, value in _item_columns(item, change.credits.get(item.guid),
-                                         change.full_text.get(item.guid)).items():
+        values = _item_columns(item, change.credits.get(item.guid),
+                               change.full_text.get(item.guid))
+        # the same entry and text, a new full-text status (a page read later, in vain):
+        # neither the item nor its story counts as updated
+        changed = row.content_hash != item.content_hash or row.content_html != item.content_html
+        for name, value in values.items():
             setattr(row, name, value)
-        row.published_at, row.last_changed_at = published, change.now
+        row.published_at = published
         session.add(row)
-        touched.add(row.story_id)
+        if changed:
+            row.last_changed_at = change.now
+            touched.add(row.story_id)
     _write_enclosures(session, rewritten, rewrite=True)
     for chunk in chunks(sorted(touched)):
         session.execute(update(StoryRow).where(col(StoryRow.id).in_(chunk))

@@ -218,14 +218,17 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                                      prepared: PreparedFeed | Exception | None
                                      ) -> UpdateResult | Future[UpdateResult]:
                 """A new body of a full_text source: plan, fetch and read the article
-                pages of its new items, then write."""
+                pages of its new and changed items, and of those an earlier update's
+                limit left out, then write."""
                 decided = await ingest.run(partial(
-                    decide, store, config, source, response, prepared))
-                if decided.update.new_items or decided.update.changed_items:
+                    decide, store, config, source, response, prepared, keep_items=True))
+                waiting = await ingest.run(partial(full_text_waiting, store, source, decided))
+                if decided.update.new_items or decided.update.changed_items or waiting:
                     update = await add_full_text(
                         client, decided.update, limits=limits,
                         limit=settings.full_text_per_update,
-                        gate=lambda url: host_gates[_host(url)], run=run_cpu)
+                        gate=lambda url: host_gates[_host(url)], run=run_cpu,
+                        waiting=waiting)
                     decided = replace(decided, update=update)
                 return await ingest.run(partial(
                     commit_later, store, source, decided, writer=writer, group=group))
@@ -400,8 +403,11 @@ def process(store: Store, config: Config, source: SourceToFetch, response: Respo
 
 
 def decide(store: Store, config: Config, source: SourceToFetch, response: Response,
-           prepared: PreparedFeed | Exception | None = None) -> Decided:
-    """Prepare the feed if not done yet, look up the stored hashes, plan. Never raises."""
+           prepared: PreparedFeed | Exception | None = None, *,
+           keep_items: bool = False) -> Decided:
+    """Prepare the feed if not done yet, look up the stored hashes, plan. Never raises.
+    ``keep_items``: with every item of the feed (``Decided.items``), not only those the
+    plan keeps."""
     now = utc_now()
     policy = poll_policy(config, source)
     try:
@@ -429,11 +435,12 @@ def decide(store: Store, config: Config, source: SourceToFetch, response: Respon
             response, Fetched) and any(i.guid in prepared.skipped for i in update.new_items):
         # the worker found stored an item that is new now (deleted meanwhile): it made
         # no fingerprint for it, so the feed is prepared again, whole, here (rare)
-        return decide(store, config, source, response, None)
+        return decide(store, config, source, response, None, keep_items=keep_items)
     if isinstance(prepared, PreparedFeed) and update.new_items:  # packed by the worker
         update = replace(update, packed=prepared.packed, candidates=prepared.candidates)
     problem = failure(response) if isinstance(response, AggregatorError) else None
-    return Decided(update, policy, problem)
+    return Decided(update, policy, problem, prepared.items
+                   if keep_items and isinstance(prepared, PreparedFeed) else ())
 
 
 def stage(store: Store, config: Config, source: SourceToFetch, response: Response,
@@ -445,15 +452,31 @@ def stage(store: Store, config: Config, source: SourceToFetch, response: Respons
                         writer=writer, group=group)
 
 
+def full_text_waiting(store: Store, source: SourceToFetch, decided: Decided
+                      ) -> tuple[ItemData, ...]:
+    """The items of the feed just read that this update leaves as stored and whose
+    article page an earlier update's limit left unread (ingest/fulltext.py)."""
+    from aggregator.ingest.fulltext import over_limit
+
+    update = decided.update
+    planned = {i.guid for i in update.new_items + update.changed_items}
+    unchanged = {i.guid: i for i in decided.items if i.guid not in planned}
+    if not unchanged:
+        return ()
+    statuses = store.full_text_statuses(source.id, unchanged)
+    return tuple(i for guid, i in unchanged.items() if over_limit(statuses.get(guid)))
+
+
 async def add_full_text(client: Client, update: SourceUpdate, *, limits: FetchLimits,
-                        limit: int, gate: HostGate, run: CpuRunner) -> SourceUpdate:
-    """``update`` with the full text of its new and changed items (ingest/fulltext.py):
-    their article pages fetched under the feeds' rules and their host's gate, at most
-    ``limit`` of them, read by ``run`` (the parse pool). Never raises: what fails is
-    recorded on its item."""
+                        limit: int, gate: HostGate, run: CpuRunner,
+                        waiting: Sequence[ItemData] = ()) -> SourceUpdate:
+    """``update`` with the full text of its new and changed items (ingest/fulltext.py),
+    and of the ``waiting`` ones in the room left: their article pages fetched under the
+    feeds' rules and their host's gate, at most ``limit`` of them, read by ``run`` (the
+    parse pool). Never raises: what fails is recorded on its item."""
     from aggregator.ingest.fulltext import failed, read_article, to_fetch, with_full_text
 
-    chosen, skipped = to_fetch(update.new_items + update.changed_items, limit)
+    chosen, skipped = to_fetch(update.new_items + update.changed_items, limit, waiting)
 
     async def one(item: ItemData) -> FullText:
         try:
@@ -469,7 +492,8 @@ async def add_full_text(client: Client, update: SourceUpdate, *, limits: FetchLi
             log.exception("internal error while reading the article %s", item.url)
             return failed(item, f"internal error: {error!r}")
 
-    return with_full_text(update, await asyncio.gather(*(one(i) for i in chosen)), skipped)
+    return with_full_text(update, await asyncio.gather(*(one(i) for i in chosen)), skipped,
+                          waiting)
 
 
 #: band keys are kept this long past the matching window, for feeds that arrive late

@@ -23,7 +23,14 @@ from aggregator.ingest.plan import error_value, failure, plan, result
 from aggregator.ingest.schedule import PollPolicy
 from aggregator.store import Store
 from aggregator.store.store import Batch
-from aggregator.types import Failure, Outcome, SourceToFetch, SourceUpdate, UpdateResult
+from aggregator.types import (
+    Failure,
+    ItemData,
+    Outcome,
+    SourceToFetch,
+    SourceUpdate,
+    UpdateResult,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,6 +43,7 @@ class Decided:
     update: SourceUpdate
     policy: PollPolicy
     problem: Failure | None
+    items: tuple[ItemData, ...] = ()  # every item of the feed read, if asked (decide)
 
 
 def commit(store: Store, source: SourceToFetch, decided: Decided, *,
