@@ -345,8 +345,9 @@ def test_the_article_fetches_per_update_are_bounded(
     assert item.full_text is not None and "full_text_per_update" in item.full_text
 
 
+@pytest.mark.parametrize("workers", [-1, 1])  # prepared in-process (every item), in the pool
 def test_pages_left_out_by_the_limit_are_read_by_later_updates(
-        tmp_path: Path, store: Store, feed_server: FeedServer) -> None:
+        tmp_path: Path, store: Store, feed_server: FeedServer, workers: int) -> None:
     """An item the per-update limit left out is read when a later update of a new body
     has room after its new items, newest first; a page that then fails is not tried
     again, and its item and story do not count as updated; an unchanged feed reads no
@@ -357,10 +358,12 @@ def test_pages_left_out_by_the_limit_are_read_by_later_updates(
                           _page(name, [f"{p} Article {name}." for p in PARAGRAPHS]), "text/html")
     outlet_a = feed_server.serve("/a.xml", _rss("OutletA", [
         ("Other", "https://a.example/other", "Something else entirely.", T0)]))
-    entries = [(f"Story {n}", f"{base}/articles/{n}.html", f"Teaser {n}.", T0 + timedelta(hours=h))
-               for n, h in (("a", 1), ("b", 0), ("c", -1), ("e", -2))]  # e: a 404
+    entries = [(f"Story {n}", f"{base}/articles/{n}.html", f"Teaser {n}, {credit}",
+                T0 + timedelta(hours=h))  # e: a 404
+               for n, h, credit in (("a", 1, ""), ("b", 0, ""), ("c", -1, "передает ТАСС."),
+                                    ("e", -2, "передает ТАСС."))]
     outlet_b = feed_server.serve("/b.xml", _rss("OutletB", entries))
-    config = load_config(_config(tmp_path, outlet_a, outlet_b, per_update=2))
+    config = load_config(_config(tmp_path, outlet_a, outlet_b, per_update=2, workers=workers))
     store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
 
     def update(*added: str) -> list[str]:
@@ -375,19 +378,26 @@ def test_pages_left_out_by_the_limit_are_read_by_later_updates(
         (item,) = store.explain_item(f"{base}/articles/{name}.html")
         return item.full_text
 
+    def credited(name: str) -> str | None:
+        (item,) = store.explain_item(f"{base}/articles/{name}.html")
+        return item.relayed_by
+
     assert update() == ["/articles/a.html", "/articles/b.html"]
+    assert credited("c") == credited("e") == "ТАСС"  # from their teasers
     assert "full_text_per_update" in (status("c") or "") and "full_text_per_update" in (
         status("e") or "")
     assert update() == []  # the same feed: no page read
     assert update("d") == ["/articles/c.html", "/articles/d.html"]  # c: the newest waiting
     assert status("c") == f"extracted from {base}/articles/c.html"
     assert "Article c." in _content(store, "outlet-b", "Story c")
-    assert _summary(store, "outlet-b", "Story c") == "Teaser c."
+    assert _summary(store, "outlet-b", "Story c") == "Teaser c, передает ТАСС."
+    assert credited("c") == "ТАСС"  # the page names none: the teaser's stays
     before = _changed(store, "Story e")
     assert update("g") == ["/articles/e.html", "/articles/g.html"]
     assert (status("e") or "").startswith("teaser kept: HTTP 404")
-    assert "Teaser e." in _content(store, "outlet-b", "Story e")
+    assert "Teaser e," in _content(store, "outlet-b", "Story e")
     assert _changed(store, "Story e") == before  # neither the item nor its story updated
+    assert credited("e") == "ТАСС"
     assert update("h") == ["/articles/h.html"]  # e is not tried again
 
 
