@@ -348,10 +348,11 @@ def test_the_article_fetches_per_update_are_bounded(
 @pytest.mark.parametrize("workers", [-1, 1])  # prepared in-process (every item), in the pool
 def test_pages_left_out_by_the_limit_are_read_by_later_updates(
         tmp_path: Path, store: Store, feed_server: FeedServer, workers: int) -> None:
-    """An item the per-update limit left out is read when a later update of a new body
-    has room after its new items, newest first; a page that then fails is not tried
-    again, and its item and story do not count as updated; an unchanged feed reads no
-    page."""
+    """An item the per-update limit left out is read by the next update, newest first,
+    in the room its new items leave, even when the feed did not change (it is fetched
+    without validators while a page waits); a page that then fails is not tried again,
+    and its item and story do not count as updated; once none waits, the feed is
+    fetched with its validators again and no page is read."""
     base = feed_server.base_url
     for name in ("a", "b", "c", "d", "g", "h"):
         feed_server.serve(f"/articles/{name}.html",
@@ -368,9 +369,11 @@ def test_pages_left_out_by_the_limit_are_read_by_later_updates(
 
     def update(*added: str) -> list[str]:
         feed_server.requests.clear()
-        entries[:0] = [(f"Story {n}", f"{base}/articles/{n}.html", f"Teaser {n}.",
-                        T0 + timedelta(hours=2 + len(entries))) for n in added]
-        feed_server.serve("/b.xml", _rss("OutletB", entries))
+        if added:
+            entries[:0] = [(f"Story {n}", f"{base}/articles/{n}.html", f"Teaser {n}.",
+                            T0 + timedelta(hours=2 + len(entries) + i))
+                           for i, n in enumerate(added)]
+            feed_server.serve("/b.xml", _rss("OutletB", entries))
         update_sources(store, config)
         return sorted(_article_requests(feed_server))
 
@@ -382,23 +385,55 @@ def test_pages_left_out_by_the_limit_are_read_by_later_updates(
         (item,) = store.explain_item(f"{base}/articles/{name}.html")
         return item.relayed_by
 
+    def validated() -> bool:
+        (feed,) = [r for r in feed_server.requests if r.path == "/b.xml"]
+        return "If-None-Match" in feed.headers or "If-Modified-Since" in feed.headers
+
     assert update() == ["/articles/a.html", "/articles/b.html"]
     assert credited("c") == credited("e") == "ТАСС"  # from their teasers
     assert "full_text_per_update" in (status("c") or "") and "full_text_per_update" in (
         status("e") or "")
-    assert update() == []  # the same feed: no page read
-    assert update("d") == ["/articles/c.html", "/articles/d.html"]  # c: the newest waiting
+    before = _changed(store, "Story e")
+    assert update() == ["/articles/c.html", "/articles/e.html"]  # the same feed: caught up
+    assert not validated()
     assert status("c") == f"extracted from {base}/articles/c.html"
     assert "Article c." in _content(store, "outlet-b", "Story c")
     assert _summary(store, "outlet-b", "Story c") == "Teaser c, передает ТАСС."
     assert credited("c") == "ТАСС"  # the page names none: the teaser's stays
-    before = _changed(store, "Story e")
-    assert update("g") == ["/articles/e.html", "/articles/g.html"]
     assert (status("e") or "").startswith("teaser kept: HTTP 404")
     assert "Teaser e," in _content(store, "outlet-b", "Story e")
     assert _changed(store, "Story e") == before  # neither the item nor its story updated
     assert credited("e") == "ТАСС"
-    assert update("h") == ["/articles/h.html"]  # e is not tried again
+    assert update() == [] and validated()  # none waits: e is not tried again
+    assert update("d", "g", "h") == ["/articles/g.html", "/articles/h.html"]  # the newest
+    assert "full_text_per_update" in (status("d") or "")
+    assert update() == ["/articles/d.html"] and not validated()
+    assert update() == [] and validated()
+
+
+def test_a_page_waits_for_a_catch_up_only_so_long(tmp_path: Path, store: Store,
+                                                   feed_server: FeedServer) -> None:
+    """An item left out by the limit keeps its unchanged feed fetched without validators
+    only within ``fulltext.CATCH_UP`` of its first sight: one that left the feed unread
+    does not cost a whole fetch at every poll for good."""
+    from aggregator.ingest.fulltext import CATCH_UP, OVER_LIMIT
+
+    base = feed_server.base_url
+    outlet_a = feed_server.serve("/a.xml", _rss("OutletA", [
+        ("Other", "https://a.example/other", "Something else entirely.", T0)]))
+    outlet_b = feed_server.serve("/b.xml", _rss("OutletB", [
+        (f"Story {n}", f"{base}/articles/{n}.html", f"Teaser {n}.", T0 + timedelta(hours=n))
+        for n in range(3)]))
+    config = load_config(_config(tmp_path, outlet_a, outlet_b, per_update=1))
+    store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+    update_sources(store, config)
+    (source,) = store.claim_sources(utc_now(), names=["outlet-b"], due_only=False)
+    now = utc_now()
+    assert store.has_full_text_status(source.id, OVER_LIMIT, seen_since=now - CATCH_UP)
+    assert not store.has_full_text_status(source.id, OVER_LIMIT,
+                                          seen_since=now + timedelta(minutes=1))
+    assert not store.has_full_text_status(source.id, "no such status",
+                                          seen_since=now - CATCH_UP)
 
 
 def _changed(store: Store, title: str) -> tuple[datetime, datetime]:

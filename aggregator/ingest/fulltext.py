@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from aggregator.ingest.extract import main_html
@@ -43,6 +43,11 @@ EXTRACTED: Final = "extracted from "
 #: how the status of an item left out by an update's limit starts: fetched later
 OVER_LIMIT: Final = "not fetched: more than "
 _OLDEST: Final = datetime.min.replace(tzinfo=UTC)
+#: how long after its item was first seen a page left out by the limit is still awaited:
+#: until then its feed is fetched without validators (``plan.without_validators``), so
+#: that an unchanged feed reads it too; an item that left the feed unread would
+#: otherwise cost a whole fetch at every poll for good
+CATCH_UP: Final = timedelta(days=2)
 
 
 def extracted(status: str | None) -> bool:

@@ -38,6 +38,13 @@ def _digest(response: Fetched) -> str:
     return response.digest or body_hash(response.body)
 
 
+def without_validators(source: SourceToFetch) -> SourceToFetch:
+    """``source`` fetched as if for the first time: no ETag or Last-Modified sent, no
+    body skipped as seen (a full_text source whose items wait for their pages: a 304, or
+    the same body, would leave them waiting until the feed changes)."""
+    return replace(source, etag=None, last_modified=None, body_hash=None, wire_hash=None)
+
+
 def needs_prepare(source: SourceToFetch, response: Response) -> bool:
     """Whether the response carries a body that is new since the last fetch."""
     return isinstance(response, Fetched) and _digest(response) != source.body_hash

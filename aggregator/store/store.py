@@ -664,6 +664,17 @@ class Store:
                     if status is not None)
         return result
 
+    def has_full_text_status(self, source_id: int, prefix: str, *,
+                             seen_since: datetime) -> bool:
+        """Whether an item of the source first seen since ``seen_since`` has a full-text
+        status that starts with ``prefix`` (``fulltext.OVER_LIMIT``: its article page
+        waits to be read)."""
+        with self._session(reading=True) as session:
+            return session.exec(select(ItemRow.id).where(
+                ItemRow.source_id == source_id, col(ItemRow.first_seen_at) >= seen_since,
+                col(ItemRow.full_text_status).startswith(prefix, autoescape=True),
+            ).limit(1)).first() is not None
+
     def source_statuses(self) -> list[SourceStatus]:
 
         with self._session() as session:

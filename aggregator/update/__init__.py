@@ -31,6 +31,7 @@ from aggregator.ingest.plan import (
     needs_prepare,
     plan,
     result,
+    without_validators,
 )
 from aggregator.ingest.pool import parse_pool, parse_workers, run_named
 from aggregator.ingest.schedule import PollPolicy
@@ -147,6 +148,9 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                     UpdateResult | Future[UpdateResult], Callable[[UpdateResult], UpdateResult]]:
                 """The source's result, or the future one of its write, and what
                 completes that result once written."""
+                if source.name in full_text and await ingest.run(
+                        partial(pages_waiting, store, source)):
+                    source = without_validators(source)
                 async with host_gates[_host(source.url)]:
                     started, clock = utc_now(), time.monotonic()
                     response = await fetch(client, source, limits, started)
@@ -465,6 +469,14 @@ def full_text_waiting(store: Store, source: SourceToFetch, decided: Decided
         return ()
     statuses = store.full_text_statuses(source.id, unchanged)
     return tuple(i for guid, i in unchanged.items() if over_limit(statuses.get(guid)))
+
+
+def pages_waiting(store: Store, source: SourceToFetch) -> bool:
+    """Whether an item of a full_text source waits for its article page (an update's
+    limit left it out, within ``fulltext.CATCH_UP`` of its first sight)."""
+    from aggregator.ingest.fulltext import CATCH_UP, OVER_LIMIT
+
+    return store.has_full_text_status(source.id, OVER_LIMIT, seen_since=utc_now() - CATCH_UP)
 
 
 async def add_full_text(client: Client, update: SourceUpdate, *, limits: FetchLimits,
