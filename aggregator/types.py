@@ -484,5 +484,6 @@ class PreparedFeed:
     packed: Mapping[str, bytes] = field(default_factory=dict)
     # the near-duplicate candidates the worker read from the store (SQLite), if it did
     candidates: CandidateRead | None = None
-    # the guids it found stored (prepare_feed's ``stored``): no fingerprint made for them
+    # the guids it found stored (prepare_feed's ``stored``): a fingerprint made only for
+    # those whose text changed
     skipped: frozenset[str] = frozenset()

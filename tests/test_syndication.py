@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from lxml import etree
 from typer.testing import CliRunner
 
@@ -236,3 +237,79 @@ def test_an_item_that_bridges_two_stories_makes_them_one(
     assert story.uid == oldest  # the survivor keeps the id readers have had longest
     assert sorted([story.representative.source_name, *(o.source_name for o in story.others)]) \
         == ["full", "head", "tail"]
+
+
+STUB = ("Токаев написал статью для «Известий»", "Подробности позже.")
+
+
+@pytest.mark.parametrize("workers", [-1, 1])  # prepared in-process (every item), in the pool
+@pytest.mark.parametrize("copy_first", [True, False])
+def test_an_item_whose_text_changes_is_matched_again(
+        tmp_path: Path, store: Store, feed_server: FeedServer, workers: int,
+        copy_first: bool) -> None:
+    """An outlet publishes a stub, then the article's text under the same link: its item
+    joins the story that text belongs to, whether a copy came before its change (the
+    stub's story, the item alone in it, is folded into the copy's) or after it (the copy
+    finds the item by its new text), and the story is one, its original recognised."""
+    stub = feed_server.serve("/iz.xml", _rss("Известия", [
+        (STUB[0], "https://iz.ru/1/tokaev-statya", STUB[1], T0 + timedelta(hours=3))]))
+    relay = feed_server.serve("/tt.xml", _rss("Turantimes.kz", [
+        (TITLE, "https://turantimes.kz/news/tokaev", _paragraphs(RELAYED), T0)]))
+    other = feed_server.serve("/kz.xml", _rss("Kazinform", [
+        (*OTHER[:1], "https://inform.kz/ru/corridors", OTHER[1], T0)]))
+
+    def update(sources: dict[str, str]) -> None:
+        config = load_config(write_config(tmp_path, sources,
+                                          settings={"parse_workers": workers}))
+        store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+        assert [r.error for r in update_sources(store, config)] == [None] * len(sources)
+
+    first = {"izvestia": stub, "kazinform": other}
+    update({**first, "turantimes": relay} if copy_first else first)
+    assert len(_stories(store)) == (3 if copy_first else 2)
+    (before,) = store.explain_item("https://iz.ru/1/tokaev-statya")
+    feed_server.serve("/iz.xml", _rss("Известия", [
+        (STUB[0], "https://iz.ru/1/tokaev-statya", _paragraphs(ORIGINAL),
+         T0 + timedelta(hours=3))]))
+    update({**first, "turantimes": relay})
+    stories = _stories(store)
+    assert sorted(stories.values()) == [["izvestia", "turantimes"], ["kazinform"]]
+    (story,) = [s for s in store.stories_for(None, 10) if s.others]
+    assert story.representative_is_original and story.representative.source_name == "izvestia"
+    (item,) = store.explain_item("https://iz.ru/1/tokaev-statya")
+    if copy_first:  # the stub's story is gone into the copy's
+        assert item.story_uid != before.story_uid
+        assert item.join_reason.startswith("near-duplicate"), item.join_reason
+    else:  # the copy joined the item's story, under its id; the reason is the text's
+        assert item.story_uid == before.story_uid
+        assert before.join_reason == "new story: too little text to compare with others"
+        assert item.join_reason == "new story: no earlier item shares its text"
+    # a small edit: most of its new band rows are rows it has already (skipped, no error)
+    feed_server.serve("/iz.xml", _rss("Известия", [
+        (STUB[0], "https://iz.ru/1/tokaev-statya", _paragraphs([*ORIGINAL, "Обновлено."]),
+         T0 + timedelta(hours=3))]))
+    update({**first, "turantimes": relay})
+    assert sorted(_stories(store).values()) == [["izvestia", "turantimes"], ["kazinform"]]
+
+
+def test_a_changed_item_never_splits_its_story(tmp_path: Path, store: Store,
+                                               feed_server: FeedServer) -> None:
+    """An item that shares its story with others stays in it when its text changes to
+    another story's: stories are merged, never split."""
+    relay = feed_server.serve("/tt.xml", _rss("Turantimes.kz", [
+        (TITLE, "https://turantimes.kz/news/tokaev", _paragraphs(RELAYED), T0)]))
+    edited = feed_server.serve("/kz.xml", _rss("Kazinform", [
+        ("Токаев написал статью для «Известий»", "https://inform.kz/ru/tokaev",
+         _paragraphs(EDITED), T0 + timedelta(hours=1))]))
+    other = feed_server.serve("/ot.xml", _rss("Other", [
+        (OTHER[0], "https://other.example/corridors", OTHER[1], T0)]))
+    sources = {"turantimes": relay, "kazinform": edited, "other": other}
+    config = load_config(write_config(tmp_path, sources))
+    store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+    update_sources(store, config)
+    assert sorted(_stories(store).values()) == [["other"], ["turantimes", "kazinform"]]
+    feed_server.serve("/tt.xml", _rss("Turantimes.kz", [
+        (TITLE, "https://turantimes.kz/news/tokaev", OTHER[1], T0)]))
+    assert {r.source: r.updated for r in update_sources(store, config)} == {
+        "turantimes": 1, "kazinform": 0, "other": 0}
+    assert sorted(_stories(store).values()) == [["other"], ["turantimes", "kazinform"]]

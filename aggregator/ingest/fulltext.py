@@ -107,7 +107,7 @@ def with_full_text(update: SourceUpdate, results: Iterable[FullText],
                    skipped: Mapping[str, str], waiting: Sequence[ItemData] = ()
                    ) -> SourceUpdate:
     """``update`` with each extracted text in place of its item's teaser: content, the
-    new items' fingerprints, the credit lines (the teaser's when the text has none); and
+    items' fingerprints, the credit lines (the teaser's when the text has none); and
     every item's status. The ``waiting`` items whose page was read (``to_fetch``) join
     the changed items: with their text, or, if it could not be read, with their new
     status and their content as it is."""
@@ -124,11 +124,9 @@ def with_full_text(update: SourceUpdate, results: Iterable[FullText],
         return tuple(replace(i, content_html=found[i.guid].content_html or i.content_html)
                      if i.guid in found else i for i in items)
 
-    new = {i.guid for i in update.new_items}
     return replace(
         update, new_items=content(update.new_items), changed_items=content(update.changed_items),
-        fingerprints={**update.fingerprints,
-                      **{g: r.fingerprint for g, r in found.items() if g in new}},
+        fingerprints={**update.fingerprints, **{g: r.fingerprint for g, r in found.items()}},
         credits={**update.credits,
                  **{g: r.credit for g, r in found.items() if r.credit is not None}},
         full_text=statuses)

@@ -102,13 +102,14 @@ def plan(source: SourceToFetch, response: Response, prepared: PreparedFeed | Non
         return polled_update
     decision = decide(prepared.items, stored, pruned)
     new = {i.guid for i in decision.new}
+    fresh = new | {i.guid for i in decision.changed}  # a changed text is matched again
     return replace(
         polled_update, outcome=Outcome.OK, feed=prepared.feed,
         weekly_entries=prepared.weekly_entries,
         feed_ttl_seconds=int(ttl.total_seconds()) if ttl else None,
         new_items=decision.new, changed_items=decision.changed,
         story_keys={g: k for g, k in prepared.story_keys.items() if g in new},
-        fingerprints={g: f for g, f in prepared.fingerprints.items() if g in new},
+        fingerprints={g: f for g, f in prepared.fingerprints.items() if g in fresh},
         credits=prepared.credits)
 
 

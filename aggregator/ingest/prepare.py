@@ -46,9 +46,9 @@ def prepare_feed(body: bytes, headers: Mapping[str, str], url: str, now: datetim
     """Everything about a fetched feed that needs no database. Raises ParseError.
 
     With ``stored``, what only new or changed items need is made for them alone: an
-    item stored as it is gets no fingerprint, credit or packed text, and a changed one
-    no fingerprint (only new items are matched against the stories); their guids are
-    ``PreparedFeed.skipped``. Without it, everything is made for every item.
+    item stored as it is gets no fingerprint, credit or packed text (the guids of the
+    stored ones, changed or not, are ``PreparedFeed.skipped``). Without it, everything
+    is made for every item.
     ``pack=False``: no text is packed (``PreparedFeed.packed`` is empty; the store
     packs what it is given, models.CompressedText)."""
     parsed = parse_feed(body, headers)
@@ -63,20 +63,18 @@ def prepare_feed(body: bytes, headers: Mapping[str, str], url: str, now: datetim
     texts = {i.guid: by_hash[i.content_hash] for i in items}
     hub, topic = discover(parsed.hub, parsed.self_url, headers, url)
     known = stored([item.guid for item in items]) if stored is not None and items else {}
-    new = [item for item in items if item.guid not in known]
+    # new and changed items (a changed one's new text is matched again: store/stories.py)
+    fresh_items = [item for item in items if known.get(item.guid) != item.content_hash]
     fingerprints: dict[str, Fingerprint | None] = {}
     credits: dict[str, Credit | None] = {}
-    for start in range(0, len(new), _BATCH):  # the credits right after the fingerprints:
-        batch = new[start:start + _BATCH]  # attribution reuses what it found when stripping
-        made = similarity.fingerprints([(item.title, texts[item.guid]) for item in batch])
+    for start in range(0, len(fresh_items), _BATCH):  # the credits right after the
+        batch = fresh_items[start:start + _BATCH]  # fingerprints: attribution reuses what
+        made = similarity.fingerprints(  # it found when stripping
+            [(item.title, texts[item.guid]) for item in batch])
         for item, fp in zip(batch, made, strict=True):
             fingerprints[item.guid] = fp
             credits[item.guid] = find_credits(texts[item.guid])
-    changed = [item for item in items if known.get(item.guid, item.content_hash)
-               != item.content_hash]
-    for item in changed:
-        credits[item.guid] = find_credits(texts[item.guid])
-    fresh = {item.guid for item in new} | {item.guid for item in changed}
+    fresh = {item.guid for item in fresh_items}
     return PreparedFeed(
         feed=FeedMeta(parsed.title, _site_url(parsed.site_url, url), parsed.feed_id,
                       parsed.updated,

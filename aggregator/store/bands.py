@@ -60,11 +60,15 @@ def placeholder(connection: Any) -> str:
 
 def _insert(connection: Any) -> str:
     """How band rows are inserted: on SQLite ``INSERT OR IGNORE INTO``, which ignores
-    nothing here (the rows are new, and the two tables hold none in common) but spares
-    a statement journal: a multi-row INSERT that could fail halfway made SQLite copy
-    every page it changed to a temporary file first (14,000 page writes for 5,000
-    items)."""
+    only the rows a changed item's earlier text had too (``stories.rematch_changed``;
+    a new item's rows are new) and spares a statement journal: a multi-row INSERT that
+    could fail halfway made SQLite copy every page it changed to a temporary file first
+    (14,000 page writes for 5,000 items). PostgreSQL ignores those with ``ON CONFLICT
+    DO NOTHING`` (``_IGNORED``)."""
     return "INSERT OR IGNORE INTO" if connection.dialect.name == "sqlite" else "INSERT INTO"
+
+
+_IGNORED = " ON CONFLICT DO NOTHING"
 
 
 class PendingBands:
@@ -119,7 +123,7 @@ class PendingBands:
 
     def write(self, session: Session, recent_rows: RecentRows | None = None, *,
               merge_at: int | None = None) -> None:
-        """Insert the pending rows (their items are new: the rows cannot exist yet): on
+        """Insert the pending rows (a changed item's may exist: those are ignored): on
         SQLite into the recent table, merged into the main one once it holds
         ``merge_at`` rows (``RecentRows.merge_at`` by default), as ``recent_rows`` knows
         them (counted otherwise); on PostgreSQL, whose transactions are one source each
@@ -143,7 +147,7 @@ class PendingBands:
             connection.exec_driver_sql(insert + ", ".join([one] * _ROWS),
                                        list(zip(*[values] * (3 * _ROWS), strict=True)))
         if whole < len(rows):
-            connection.exec_driver_sql(insert + one, rows[whole:])
+            connection.exec_driver_sql(insert + one + ("" if recent else _IGNORED), rows[whole:])
         if recent:
             known = recent_rows or RecentRows()
             if known.added(session, len(rows)) >= (merge_at or known.merge_at(session)):

@@ -192,6 +192,7 @@ class WrittenBands:
         self._first: int | None = None  # the lowest id of the cover
         self._last: int | None = None  # the highest id written
         self._commits: deque[int] = deque(maxlen=2)  # the last ids of the last commits
+        self._distrusted = 0  # commits to come before a read ahead is trusted again
         self._lock = threading.Lock()
 
     def reset(self) -> None:
@@ -199,6 +200,14 @@ class WrittenBands:
             self._rows.clear()
             self._commits.clear()
             self._first = self._last = None
+
+    def distrust(self) -> None:
+        """Band rows of stored items (changed ones, below the cover) are being written:
+        a read's snapshot may predate them until two commits have followed, and no read
+        is trusted till then (the writer reads its candidates itself)."""
+        self.reset()
+        with self._lock:
+            self._distrusted = 2
 
     def add(self, first: int, last: int, rows: Iterable[ItemBands]) -> None:
         """Items ``first``..``last`` were written by this process (``rows``: the band
@@ -215,6 +224,7 @@ class WrittenBands:
     def committed(self) -> None:
         """What was added so far is committed."""
         with self._lock:
+            self._distrusted = max(self._distrusted - 1, 0)
             if self._last is None:
                 return
             self._commits.append(self._last)
@@ -228,9 +238,11 @@ class WrittenBands:
     def covers(self, snapshot: int, newest: int) -> bool:
         """Whether every item numbered above ``snapshot``, up to ``newest`` (the largest
         id stored now), was written by this process and is here."""
-        if newest <= snapshot:
-            return True
         with self._lock:
+            if self._distrusted:
+                return False
+            if newest <= snapshot:
+                return True
             return (self._last == newest and self._first is not None
                     and self._first <= snapshot + 1)
 

@@ -14,7 +14,7 @@ import threading
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -810,7 +810,7 @@ class Store:
             pending = PendingBands()
             added = self._write_update(session, source_id, change, pending)
             if added is not None:
-                pending.add(added.bands)
+                pending.add([*added.bands, *added.rebanded])
                 pending.write(session, self._recent_rows)
         self._remember_written(added)
         self._committed()
@@ -818,8 +818,12 @@ class Store:
 
     def _remember_written(self, added: Added | None) -> None:
         """Keep the band rows of items whose writes will stay (WrittenBands)."""
-        if self._written is not None and added is not None and added.ids is not None:
+        if self._written is None or added is None:
+            return
+        if added.ids is not None:
             self._written.add(*added.ids, added.bands)
+        if added.rebanded:  # rows of items below its cover: no read ahead is sure now
+            self._written.distrust()
 
     def _committed(self) -> None:
         if self._written is not None:
@@ -845,6 +849,7 @@ class Store:
         from aggregator.store.stories import (
             add_items,
             refresh_representatives,
+            rematch_changed,
             update_items,
         )
 
@@ -854,8 +859,14 @@ class Store:
             self._fingerprints = Fingerprints()
         added = add_items(session, self._fingerprints, source, change, pending=pending,
                           written=self._written)
-        refresh_representatives(session, added.touched | update_items(session, source, change),
-                                added.members)
+        updated = update_items(session, source, change)
+        rematched = rematch_changed(session, self._fingerprints, source, change,
+                                    pending=pending)
+        added = replace(added, rebanded=rematched.bands,
+                        merges=added.merges + rematched.merges)
+        # a story a changed item joined may be one just created: its members are read
+        members = {k: v for k, v in added.members.items() if k not in rematched.touched}
+        refresh_representatives(session, added.touched | updated | rematched.touched, members)
         return added
 
     def apply_many(self, changes: Sequence[tuple[int, SourceUpdate]]) -> None:
@@ -1086,7 +1097,7 @@ class Batch:
             metrics.count("database_errors")
             raise StorageError(f"database error: {error.orig}") from error
         if added is not None:
-            self._pending.add(added.bands)
+            self._pending.add([*added.bands, *added.rebanded])
             self._store._remember_written(added)
         self._added.append((change, added))
 

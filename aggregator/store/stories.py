@@ -16,7 +16,7 @@ from operator import itemgetter
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, delete, update
+from sqlalchemy import Connection, delete, func, update
 from sqlmodel import Session, SQLModel, col, select
 
 from aggregator import metrics
@@ -42,6 +42,7 @@ from aggregator.stories.assign import (
     StoryMember,
     StoryRef,
     assign_batch,
+    assign_story,
     choose_representative,
 )
 from aggregator.stories.attribution import outlet_key
@@ -184,6 +185,9 @@ class Added:
     # the members of the stories created here with the batch's items alone, by story
     members: dict[int, list[StoryMember]] = field(default_factory=dict)
     ids: tuple[int, int] | None = None  # the first and last ids given (SQLite: in a row)
+    # band rows for the new text of stored items (changed): for PendingBands, not for
+    # WrittenBands, which holds only rows of the ids it covers (``rematch_changed``)
+    rebanded: list[ItemBands] = field(default_factory=list)
 
 
 class Source(Protocol):
@@ -387,6 +391,71 @@ def update_items(session: Session, source: Source, change: SourceUpdate) -> set[
         session.execute(update(StoryRow).where(col(StoryRow.id).in_(chunk))
                         .values(updated_at=change.now))
     return touched
+
+
+@dataclass(frozen=True, slots=True)
+class Rematched:
+    """What ``rematch_changed`` wrote."""
+
+    touched: set[int]  # the stories changed items joined
+    bands: list[ItemBands]  # the changed items' rows for their new text, not yet written
+    merges: int  # stories folded into another
+
+
+def rematch_changed(session: Session, fingerprints: Fingerprints, source: Source,
+                    change: SourceUpdate, *, pending: PendingBands) -> Rematched:
+    """Match the changed items again, by their new text (after ``update_items``).
+
+    Each one's band rows for its new text are returned, for ``pending``: a later copy of
+    that text finds it (its old rows stay until pruned: a copy of its earlier text still
+    finds it too). An item alone in its story whose new text matches another story's
+    item joins that story, its own folded into it as ``_merge_stored`` folds (an outlet
+    that first published a stub, then the wire's text, joins the wire's story). A story
+    of several items is never split: its changed item stays."""
+    prints = {i.guid: (i, fp) for i in change.changed_items
+              if (fp := change.fingerprints.get(i.guid)) is not None}
+    if not prints:
+        return Rematched(set(), [], 0)
+    session.flush()
+    rows = {row.guid: row for chunk in chunks(sorted(prints))  # (in the session already:
+            for row in session.exec(select(ItemRow).where(  # update_items read them)
+                ItemRow.source_id == source.id, col(ItemRow.guid).in_(chunk)))}
+    stories = sorted({row.story_id for row in rows.values()})
+    sizes = {story_id: count for chunk in chunks(stories)
+             for story_id, count in session.exec(
+                 select(ItemRow.story_id, func.count()).where(col(ItemRow.story_id).in_(chunk))
+                 .group_by(col(ItemRow.story_id)))}
+    bands: list[ItemBands] = []
+    touched: set[int] = set()
+    merges = 0
+    for guid, (item, fp) in prints.items():
+        if guid not in rows:
+            continue
+        row = rows[guid]
+        item_id, story_id = row.id or 0, row.story_id
+        seen_at = row.published_at or row.first_seen_at
+        fingerprints.remember(item.title, item.content_html, fp)
+        bands.append((item_id, _epoch(seen_at), tuple(dict.fromkeys(fp.bands))))
+        if sizes.get(story_id) != 1 or not fp.bands:
+            continue
+        found = _band_candidates(session, fingerprints, set(fp.bands),
+                                 _epoch(seen_at - WINDOW), _epoch(seen_at + WINDOW),
+                                 pending=pending)
+        others = {id(c): c for hits in found.values() for c in hits
+                  if c.item_id != item_id and c.story != story_id}
+        decision = assign_story((), {}, fp, others.values(), seen_at)
+        if row.join_reason != decision.reason:  # its new text's: its own story still,
+            row.join_reason = decision.reason  # or the one it joins
+            session.add(row)
+        if isinstance(decision.story, int) and decision.story != story_id:
+            session.flush()  # (before the merge's bulk UPDATE of story_id)
+            _merge_stored(session, {story_id: decision.story})
+            touched.add(decision.story)
+            merges += 1
+    for chunk in chunks(sorted(touched)):
+        session.execute(update(StoryRow).where(col(StoryRow.id).in_(chunk))
+                        .values(updated_at=change.now))
+    return Rematched(touched, bands, merges)
 
 
 _OUTLET = ("id", "name", "title", "feed_title", "site_url", "url")
