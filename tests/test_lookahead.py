@@ -352,22 +352,49 @@ def test_rows_two_commits_old_are_dropped() -> None:
     assert written.hits({10, 20, 30}, 0, 0, 2) == [(30, 3)]
 
 
-def test_no_read_is_trusted_until_two_commits_after_rows_of_stored_items() -> None:
-    """A changed item's rows (an id below the cover) reach the index at a commit: a read
-    whose snapshot may predate them is not used, even one that saw every id, until two
-    commits have followed; then the cover is built again from new items."""
+def test_no_read_that_saw_no_item_above_the_floor_is_trusted() -> None:
+    """A changed item's rows (an id below the cover) reach the index with the commit of
+    a transaction whose largest item id is the floor: a read whose snapshot saw none
+    above it may predate them and is not used, however many commits follow."""
     written = WrittenBands()
     written.add(1, 2, [(1, 0, (10,)), (2, 0, (20,))])
     assert written.covers(0, 2) and written.covers(2, 2)
-    written.distrust()
+    written.distrust(2)
     assert not written.covers(2, 2) and not written.covers(0, 2)
-    assert written.hits({10, 20}, 0, 0, 0) == []
-    written.committed()  # the commit of the rows
+    for _ in range(3):
+        written.committed()
+    assert not written.covers(2, 2)
     written.add(3, 3, [(3, 0, (30,))])
-    assert not written.covers(2, 3) and not written.covers(3, 3)
     written.committed()
-    assert written.covers(3, 3) and written.covers(2, 3)
-    assert not written.covers(1, 3)  # item 2 was written before the cover began
+    assert written.covers(3, 3) and not written.covers(2, 3)
+    written.distrust(1)  # a lower floor later: the higher one stands
+    assert not written.covers(2, 3) and written.covers(3, 3)
+
+
+def test_a_read_older_than_a_changed_item_s_new_rows_is_not_used(path: Path) -> None:
+    """A stub whose text becomes the article's gets band rows for its old id: a read
+    taken before they were committed misses them and is not used, even once another
+    commit has added an item after them; the copy joins the changed item's story."""
+    store = Store(f"sqlite:///{path}")
+    izvestia, turantimes = _sources(store)
+    url = "https://iz.ru/1/tokaev-statya"
+    store.apply(izvestia.id, _update(_prepared("Известия", "Токаев написал статью", url,
+                                               ["Подробности позже."])))
+    read = read_candidates(Lookahead(str(path), turantimes.id), RELAYED_FEED, NOW)
+    assert read.snapshot == 1 and read.hits == ()
+    store.apply(izvestia.id, SourceUpdate(  # the stub becomes the article (no new item)
+        outcome=Outcome.OK, now=NOW, next_fetch_at=NOW + timedelta(hours=1),
+        changed_items=ORIGINAL_FEED.items, fingerprints=ORIGINAL_FEED.fingerprints,
+        credits=ORIGINAL_FEED.credits))
+    store.apply(izvestia.id, _update(_prepared(  # a commit with a new item after it
+        "Известия", "Другое", "https://iz.ru/2", ["Совсем другой текст о погоде."] * 3)))
+    before = _counted()
+    store.apply(turantimes.id, _update(RELAYED_FEED, read))
+    assert _after(before) == (0, 1)
+    with store.engine.connect() as connection:
+        stories = dict(connection.execute(text(
+            "SELECT guid, story_id FROM item")).all())
+    assert stories[url] == stories[RELAYED_FEED.items[0].guid] != stories["https://iz.ru/2"]
 
 
 def test_texts_the_worker_left_unpacked_are_stored_as_those_it_packed(path: Path) -> None:

@@ -60,8 +60,9 @@ def placeholder(connection: Any) -> str:
 
 def _insert(connection: Any) -> str:
     """How band rows are inserted: on SQLite ``INSERT OR IGNORE INTO``, which ignores
-    only the rows a changed item's earlier text had too (``stories.rematch_changed``;
-    a new item's rows are new) and spares a statement journal: a multi-row INSERT that
+    nothing here but a changed item's row that exists anyway (``stories.rematch_changed``
+    adds only the keys its last text lacked: a text changed back) and spares a
+    statement journal: a multi-row INSERT that
     could fail halfway made SQLite copy every page it changed to a temporary file first
     (14,000 page writes for 5,000 items). PostgreSQL ignores those with ``ON CONFLICT
     DO NOTHING`` (``_IGNORED``)."""
@@ -123,7 +124,7 @@ class PendingBands:
 
     def write(self, session: Session, recent_rows: RecentRows | None = None, *,
               merge_at: int | None = None) -> None:
-        """Insert the pending rows (a changed item's may exist: those are ignored): on
+        """Insert the pending rows (a changed item's may exist: ignored, ``_insert``): on
         SQLite into the recent table, merged into the main one once it holds
         ``merge_at`` rows (``RecentRows.merge_at`` by default), as ``recent_rows`` knows
         them (counted otherwise); on PostgreSQL, whose transactions are one source each

@@ -192,7 +192,7 @@ class WrittenBands:
         self._first: int | None = None  # the lowest id of the cover
         self._last: int | None = None  # the highest id written
         self._commits: deque[int] = deque(maxlen=2)  # the last ids of the last commits
-        self._distrusted = 0  # commits to come before a read ahead is trusted again
+        self._floor: int | None = None  # a read that saw no id above it is not used
         self._lock = threading.Lock()
 
     def reset(self) -> None:
@@ -201,13 +201,13 @@ class WrittenBands:
             self._commits.clear()
             self._first = self._last = None
 
-    def distrust(self) -> None:
-        """Band rows of stored items (changed ones, below the cover) are being written:
-        a read's snapshot may predate them until two commits have followed, and no read
-        is trusted till then (the writer reads its candidates itself)."""
-        self.reset()
+    def distrust(self, floor: int) -> None:
+        """Band rows of stored items (changed ones, below the cover) are being written
+        in a transaction in which ``floor`` is the largest item id: a read whose
+        snapshot saw no id above it may predate them, and is not used (an id above
+        ``floor`` is only seen once that transaction is committed)."""
         with self._lock:
-            self._distrusted = 2
+            self._floor = floor if self._floor is None else max(self._floor, floor)
 
     def add(self, first: int, last: int, rows: Iterable[ItemBands]) -> None:
         """Items ``first``..``last`` were written by this process (``rows``: the band
@@ -224,7 +224,6 @@ class WrittenBands:
     def committed(self) -> None:
         """What was added so far is committed."""
         with self._lock:
-            self._distrusted = max(self._distrusted - 1, 0)
             if self._last is None:
                 return
             self._commits.append(self._last)
@@ -239,7 +238,7 @@ class WrittenBands:
         """Whether every item numbered above ``snapshot``, up to ``newest`` (the largest
         id stored now), was written by this process and is here."""
         with self._lock:
-            if self._distrusted:
+            if self._floor is not None and snapshot <= self._floor:
                 return False
             if newest <= snapshot:
                 return True

@@ -822,8 +822,8 @@ class Store:
             return
         if added.ids is not None:
             self._written.add(*added.ids, added.bands)
-        if added.rebanded:  # rows of items below its cover: no read ahead is sure now
-            self._written.distrust()
+        if added.rebanded:  # rows of items below its cover
+            self._written.distrust(added.rebanded_floor)
 
     def _committed(self) -> None:
         if self._written is not None:
@@ -861,12 +861,11 @@ class Store:
                           written=self._written)
         updated = update_items(session, source, change)
         rematched = rematch_changed(session, self._fingerprints, source, change,
-                                    pending=pending)
-        added = replace(added, rebanded=rematched.bands,
+                                    updated.old_texts, pending=pending)
+        added = replace(added, rebanded=rematched.bands, rebanded_floor=rematched.floor,
                         merges=added.merges + rematched.merges)
-        # a story a changed item joined may be one just created: its members are read
-        members = {k: v for k, v in added.members.items() if k not in rematched.touched}
-        refresh_representatives(session, added.touched | updated | rematched.touched, members)
+        refresh_representatives(session, added.touched | updated.touched | rematched.touched,
+                                added.members)
         return added
 
     def apply_many(self, changes: Sequence[tuple[int, SourceUpdate]]) -> None:

@@ -36,6 +36,7 @@ from aggregator.store.models import (
     StoryKeyRow,
     StoryRow,
 )
+from aggregator.stories import similarity
 from aggregator.stories.assign import (
     Candidate,
     NewStory,
@@ -48,6 +49,7 @@ from aggregator.stories.assign import (
 from aggregator.stories.attribution import outlet_key
 from aggregator.stories.fingerprints import Fingerprints
 from aggregator.stories.similarity import WINDOW
+from aggregator.text import html_to_text
 from aggregator.types import CandidateRead, Credit, Fingerprint, ItemData, SourceUpdate
 
 _CANDIDATE = ("id", "story_id", "title", "content_html", "published_at", "first_seen_at")
@@ -186,8 +188,10 @@ class Added:
     members: dict[int, list[StoryMember]] = field(default_factory=dict)
     ids: tuple[int, int] | None = None  # the first and last ids given (SQLite: in a row)
     # band rows for the new text of stored items (changed): for PendingBands, not for
-    # WrittenBands, which holds only rows of the ids it covers (``rematch_changed``)
+    # WrittenBands, which holds only rows of the ids it covers (``rematch_changed``);
+    # the largest item id stored when they were written (``WrittenBands.distrust``)
     rebanded: list[ItemBands] = field(default_factory=list)
+    rebanded_floor: int = 0
 
 
 class Source(Protocol):
@@ -361,18 +365,30 @@ def _create_stories(connection: Connection,
     return ids, created == len(new_stories)
 
 
-def update_items(session: Session, source: Source, change: SourceUpdate) -> set[int]:
-    """Rewrite items whose content changed. Returns the touched stories."""
+@dataclass(frozen=True, slots=True)
+class Updated:
+    """What ``update_items`` rewrote."""
+
+    touched: set[int] = field(default_factory=set)  # stories with an item changed
+    # guid -> the (title, content_html) an item had, for those whose text changed
+    old_texts: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def update_items(session: Session, source: Source, change: SourceUpdate) -> Updated:
+    """Rewrite items whose content changed."""
     if not change.changed_items:
-        return set()
+        return Updated()
     by_guid = {i.guid: i for i in change.changed_items}
     rows = session.exec(select(ItemRow).where(
         ItemRow.source_id == source.id, col(ItemRow.guid).in_(list(by_guid)))).all()
     touched: set[int] = set()
     rewritten: dict[int, ItemData] = {}
+    old_texts: dict[str, tuple[str, str]] = {}
     for row in rows:
         item = by_guid[row.guid]
         rewritten[row.id or 0] = item
+        if (row.title, row.content_html) != (item.title, item.content_html):
+            old_texts[row.guid] = (row.title, row.content_html)
         published = item.published_at or row.published_at  # a date once known stays
         values = _item_columns(item, change.credits.get(item.guid),
                                change.full_text.get(item.guid))
@@ -390,52 +406,59 @@ def update_items(session: Session, source: Source, change: SourceUpdate) -> set[
     for chunk in chunks(sorted(touched)):
         session.execute(update(StoryRow).where(col(StoryRow.id).in_(chunk))
                         .values(updated_at=change.now))
-    return touched
+    return Updated(touched, old_texts)
 
 
 @dataclass(frozen=True, slots=True)
 class Rematched:
     """What ``rematch_changed`` wrote."""
 
-    touched: set[int]  # the stories changed items joined
+    touched: set[int]  # the stories that changed items joined or that became one
     bands: list[ItemBands]  # the changed items' rows for their new text, not yet written
     merges: int  # stories folded into another
+    floor: int = 0  # with bands: the largest item id stored now (WrittenBands.distrust)
 
 
 def rematch_changed(session: Session, fingerprints: Fingerprints, source: Source,
-                    change: SourceUpdate, *, pending: PendingBands) -> Rematched:
-    """Match the changed items again, by their new text (after ``update_items``).
+                    change: SourceUpdate, old_texts: Mapping[str, tuple[str, str]], *,
+                    pending: PendingBands) -> Rematched:
+    """Match the items whose text changed (``update_items``' ``old_texts``) again, by
+    their new text.
 
-    Each one's band rows for its new text are returned, for ``pending``: a later copy of
-    that text finds it (its old rows stay until pruned: a copy of its earlier text still
-    finds it too). An item alone in its story whose new text matches another story's
-    item joins that story, its own folded into it as ``_merge_stored`` folds (an outlet
-    that first published a stub, then the wire's text, joins the wire's story). A story
-    of several items is never split: its changed item stays."""
-    prints = {i.guid: (i, fp) for i in change.changed_items
-              if (fp := change.fingerprints.get(i.guid)) is not None}
+    Each one's band rows for its new text that its old text did not have are returned,
+    for ``pending``: a later copy of the new text finds it (the old rows stay until
+    pruned: a copy of the old text still finds it too). An item alone in its story
+    whose new text matches other stories' items makes them one story with its own, as
+    an item that bridges stories does (``_merge_stored``; the oldest keeps its id): an
+    outlet that first published a stub, then the wire's text, joins the wire's story.
+    A story of several items is never split: its changed item stays."""
+    prints = {guid: (item, fp) for item in change.changed_items
+              if (guid := item.guid) in old_texts
+              and (fp := change.fingerprints.get(guid)) is not None}
     if not prints:
         return Rematched(set(), [], 0)
     session.flush()
     rows = {row.guid: row for chunk in chunks(sorted(prints))  # (in the session already:
             for row in session.exec(select(ItemRow).where(  # update_items read them)
                 ItemRow.source_id == source.id, col(ItemRow.guid).in_(chunk)))}
-    stories = sorted({row.story_id for row in rows.values()})
-    sizes = {story_id: count for chunk in chunks(stories)
+    sizes = {story_id: count for chunk in chunks(sorted({r.story_id for r in rows.values()}))
              for story_id, count in session.exec(
                  select(ItemRow.story_id, func.count()).where(col(ItemRow.story_id).in_(chunk))
                  .group_by(col(ItemRow.story_id)))}
+    guids = [guid for guid in prints if guid in rows]
+    olds = similarity.fingerprints([(title, html_to_text(content))
+                                    for title, content in (old_texts[g] for g in guids)])
     bands: list[ItemBands] = []
     touched: set[int] = set()
     merges = 0
-    for guid, (item, fp) in prints.items():
-        if guid not in rows:
-            continue
-        row = rows[guid]
-        item_id, story_id = row.id or 0, row.story_id
-        seen_at = row.published_at or row.first_seen_at
+    for guid, old in zip(guids, olds, strict=True):
+        (item, fp), row = prints[guid], rows[guid]
+        item_id, seen_at = row.id or 0, row.published_at or row.first_seen_at
         fingerprints.remember(item.title, item.content_html, fp)
-        bands.append((item_id, _epoch(seen_at), tuple(dict.fromkeys(fp.bands))))
+        added = tuple(b for b in dict.fromkeys(fp.bands) if old is None or b not in old.bands)
+        if added:
+            bands.append((item_id, _epoch(seen_at), added))
+        story_id = row.story_id  # (kept current by the merges' bulk UPDATE)
         if sizes.get(story_id) != 1 or not fp.bands:
             continue
         found = _band_candidates(session, fingerprints, set(fp.bands),
@@ -447,15 +470,24 @@ def rematch_changed(session: Session, fingerprints: Fingerprints, source: Source
         if row.join_reason != decision.reason:  # its new text's: its own story still,
             row.join_reason = decision.reason  # or the one it joins
             session.add(row)
-        if isinstance(decision.story, int) and decision.story != story_id:
-            session.flush()  # (before the merge's bulk UPDATE of story_id)
-            _merge_stored(session, {story_id: decision.story})
-            touched.add(decision.story)
-            merges += 1
+        joined = {s for s in (decision.story, *decision.merge) if isinstance(s, int)}
+        if not joined - {story_id}:
+            continue
+        survivor = min(joined | {story_id})  # the oldest: the id readers have had longest
+        folded = (joined | {story_id}) - {survivor}
+        session.flush()  # (before the merge's bulk UPDATE of story_id)
+        _merge_stored(session, dict.fromkeys(folded, survivor))
+        for story in folded:
+            sizes.pop(story, None)
+        sizes[survivor] = 2  # several items now
+        touched.add(survivor)
+        touched -= folded
+        merges += len(folded)
     for chunk in chunks(sorted(touched)):
         session.execute(update(StoryRow).where(col(StoryRow.id).in_(chunk))
                         .values(updated_at=change.now))
-    return Rematched(touched, bands, merges)
+    return Rematched(touched, bands, merges,
+                     _newest(session.connection()) if bands else 0)
 
 
 _OUTLET = ("id", "name", "title", "feed_title", "site_url", "url")
