@@ -861,7 +861,7 @@ class Store:
                           written=self._written)
         updated = update_items(session, source, change)
         rematched = rematch_changed(session, self._fingerprints, source, change,
-                                    updated.old_texts, pending=pending)
+                                    updated.texts_changed, pending=pending)
         added = replace(added, rebanded=rematched.bands, rebanded_floor=rematched.floor,
                         merges=added.merges + rematched.merges)
         refresh_representatives(session, added.touched | updated.touched | rematched.touched,

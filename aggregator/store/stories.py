@@ -8,8 +8,8 @@ need in a few queries per batch, not per item, and writes the result back in bul
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
@@ -36,7 +36,6 @@ from aggregator.store.models import (
     StoryKeyRow,
     StoryRow,
 )
-from aggregator.stories import similarity
 from aggregator.stories.assign import (
     Candidate,
     NewStory,
@@ -49,7 +48,6 @@ from aggregator.stories.assign import (
 from aggregator.stories.attribution import outlet_key
 from aggregator.stories.fingerprints import Fingerprints
 from aggregator.stories.similarity import WINDOW
-from aggregator.text import html_to_text
 from aggregator.types import CandidateRead, Credit, Fingerprint, ItemData, SourceUpdate
 
 _CANDIDATE = ("id", "story_id", "title", "content_html", "published_at", "first_seen_at")
@@ -90,11 +88,14 @@ def _exact_matches(connection: Connection, hashes: set[int]) -> dict[int, int]:
 
 def _band_candidates(session: Session, prints: Fingerprints, bands: set[int], low: int,
                      high: int, *, pending: PendingBands,
-                     ahead: tuple[CandidateRead, WrittenBands] | None = None
+                     ahead: tuple[CandidateRead, WrittenBands] | None = None,
+                     hits: Sequence[tuple[int, int]] | None = None
                      ) -> dict[int, list[Candidate]]:
     """Stored items (and those of ``pending``) sharing a band with the batch, seen within
     [``low``, ``high``] (epoch seconds), by band: as a parse worker read them ahead
-    (``ahead``: its read, and the rows this process wrote since), else read here."""
+    (``ahead``: its read, and the rows this process wrote since), else read here (or
+    found among ``hits``, ``stored_hits`` of more bands over a range that holds this
+    one)."""
     known: Mapping[int, Fingerprint | None] = {}
     if ahead is not None:
         read, written = ahead
@@ -105,8 +106,10 @@ def _band_candidates(session: Session, prints: Fingerprints, bands: set[int], lo
                       + written.hits(bands, low, high, read.snapshot, skip=pending.ids)
                       + pending.hits(bands, low, high))
         known = read.prints
-    else:
+    elif hits is None:
         hits = stored_hits(session, bands, low, high, pending)
+    else:
+        hits = [(band, item_id) for band, item_id in hits if band in bands]
     ids = sorted({item_id for _, item_id in hits})
     loaded: dict[int, Candidate] = {}
     if ids:
@@ -370,8 +373,7 @@ class Updated:
     """What ``update_items`` rewrote."""
 
     touched: set[int] = field(default_factory=set)  # stories with an item changed
-    # guid -> the (title, content_html) an item had, for those whose text changed
-    old_texts: dict[str, tuple[str, str]] = field(default_factory=dict)
+    texts_changed: set[str] = field(default_factory=set)  # guids: a new title or content
 
 
 def update_items(session: Session, source: Source, change: SourceUpdate) -> Updated:
@@ -383,12 +385,12 @@ def update_items(session: Session, source: Source, change: SourceUpdate) -> Upda
         ItemRow.source_id == source.id, col(ItemRow.guid).in_(list(by_guid)))).all()
     touched: set[int] = set()
     rewritten: dict[int, ItemData] = {}
-    old_texts: dict[str, tuple[str, str]] = {}
+    texts_changed: set[str] = set()
     for row in rows:
         item = by_guid[row.guid]
         rewritten[row.id or 0] = item
         if (row.title, row.content_html) != (item.title, item.content_html):
-            old_texts[row.guid] = (row.title, row.content_html)
+            texts_changed.add(row.guid)
         published = item.published_at or row.published_at  # a date once known stays
         values = _item_columns(item, change.credits.get(item.guid),
                                change.full_text.get(item.guid))
@@ -406,7 +408,7 @@ def update_items(session: Session, source: Source, change: SourceUpdate) -> Upda
     for chunk in chunks(sorted(touched)):
         session.execute(update(StoryRow).where(col(StoryRow.id).in_(chunk))
                         .values(updated_at=change.now))
-    return Updated(touched, old_texts)
+    return Updated(touched, texts_changed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,21 +422,22 @@ class Rematched:
 
 
 def rematch_changed(session: Session, fingerprints: Fingerprints, source: Source,
-                    change: SourceUpdate, old_texts: Mapping[str, tuple[str, str]], *,
+                    change: SourceUpdate, texts_changed: Set[str], *,
                     pending: PendingBands) -> Rematched:
-    """Match the items whose text changed (``update_items``' ``old_texts``) again, by
-    their new text.
+    """Match the items whose title or content changed (``update_items``) again, by their
+    new text.
 
-    Each one's band rows for its new text that its old text did not have are returned,
-    for ``pending``: a later copy of the new text finds it (the old rows stay until
-    pruned: a copy of the old text still finds it too). An item alone in its story
-    whose new text matches other stories' items makes them one story with its own, as
-    an item that bridges stories does (``_merge_stored``; the oldest keeps its id): an
-    outlet that first published a stub, then the wire's text, joins the wire's story.
-    A story of several items is never split: its changed item stays."""
+    Each one's band rows for its new text that it has not already (stored, or pending)
+    are returned, for ``pending``: a later copy of the new text finds it (the old rows
+    stay until pruned: a copy of the old text still finds it too). An item alone in its
+    story whose new text matches other stories' items makes them one story with its
+    own, as an item that bridges stories does (``_merge_stored``; the oldest keeps its
+    id): an outlet that first published a stub, then the wire's text, joins the wire's
+    story. A story of several items is never split: its changed item stays. Their
+    band keys are looked up once, for all of them (as ``add_items`` does a feed's)."""
     prints = {guid: (item, fp) for item in change.changed_items
-              if (guid := item.guid) in old_texts
-              and (fp := change.fingerprints.get(guid)) is not None}
+              if (guid := item.guid) in texts_changed
+              and (fp := change.fingerprints.get(guid)) is not None and fp.bands}
     if not prints:
         return Rematched(set(), [], 0)
     session.flush()
@@ -445,28 +448,47 @@ def rematch_changed(session: Session, fingerprints: Fingerprints, source: Source
              for story_id, count in session.exec(
                  select(ItemRow.story_id, func.count()).where(col(ItemRow.story_id).in_(chunk))
                  .group_by(col(ItemRow.story_id)))}
-    guids = [guid for guid in prints if guid in rows]
-    olds = similarity.fingerprints([(title, html_to_text(content))
-                                    for title, content in (old_texts[g] for g in guids)])
+    found = [(rows[guid], fp, rows[guid].published_at or rows[guid].first_seen_at)
+             for guid, (_, fp) in prints.items() if guid in rows]
+    low = _epoch(min(seen for *_, seen in found) - WINDOW)
+    high = _epoch(max(seen for *_, seen in found) + WINDOW)
+    hits = stored_hits(session, set().union(*(fp.bands for _, fp, _ in found)), low, high,
+                       pending)
+    have: dict[int, set[int]] = defaultdict(set)  # item id -> its rows among the hits
+    for band, item_id in hits:
+        have[item_id].add(band)
     bands: list[ItemBands] = []
+    alone: list[tuple[ItemRow, Fingerprint, datetime]] = []
+    for row, fp, seen_at in found:
+        item = prints[row.guid][0]
+        fingerprints.remember(item.title, item.content_html, fp)
+        added = tuple(b for b in dict.fromkeys(fp.bands) if b not in have[row.id or 0])
+        if added:
+            bands.append((row.id or 0, _epoch(seen_at), added))
+        if sizes.get(row.story_id) == 1:
+            alone.append((row, fp, seen_at))
     touched: set[int] = set()
     merges = 0
-    for guid, old in zip(guids, olds, strict=True):
-        (item, fp), row = prints[guid], rows[guid]
-        item_id, seen_at = row.id or 0, row.published_at or row.first_seen_at
-        fingerprints.remember(item.title, item.content_html, fp)
-        added = tuple(b for b in dict.fromkeys(fp.bands) if old is None or b not in old.bands)
-        if added:
-            bands.append((item_id, _epoch(seen_at), added))
+    if not alone:
+        return Rematched(touched, bands, merges, _newest(session.connection()) if bands else 0)
+    by_band = _band_candidates(session, fingerprints,
+                               set().union(*(fp.bands for _, fp, _ in alone)), low, high,
+                               pending=pending, hits=hits)
+    moved: dict[int, int] = {}  # a story folded here -> the one it became
+
+    def resolve(story: StoryRef) -> StoryRef:
+        while isinstance(story, int) and story in moved:
+            story = moved[story]
+        return story
+
+    for row, fp, seen_at in alone:
         story_id = row.story_id  # (kept current by the merges' bulk UPDATE)
-        if sizes.get(story_id) != 1 or not fp.bands:
+        if sizes.get(story_id) != 1:  # another changed item joined it meanwhile
             continue
-        found = _band_candidates(session, fingerprints, set(fp.bands),
-                                 _epoch(seen_at - WINDOW), _epoch(seen_at + WINDOW),
-                                 pending=pending)
-        others = {id(c): c for hits in found.values() for c in hits
-                  if c.item_id != item_id and c.story != story_id}
-        decision = assign_story((), {}, fp, others.values(), seen_at)
+        others = {id(c): replace(c, story=resolve(c.story))
+                  for b in fp.bands for c in by_band.get(b, ()) if c.item_id != row.id}
+        decision = assign_story((), {}, fp, [c for c in others.values() if c.story != story_id],
+                                seen_at)
         if row.join_reason != decision.reason:  # its new text's: its own story still,
             row.join_reason = decision.reason  # or the one it joins
             session.add(row)
@@ -479,6 +501,7 @@ def rematch_changed(session: Session, fingerprints: Fingerprints, source: Source
         _merge_stored(session, dict.fromkeys(folded, survivor))
         for story in folded:
             sizes.pop(story, None)
+            moved[story] = survivor
         sizes[survivor] = 2  # several items now
         touched.add(survivor)
         touched -= folded
