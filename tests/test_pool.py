@@ -4,6 +4,7 @@ failures, crashes, shutdown and Ctrl-C."""
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.exceptions import ParseError
-from aggregator.ingest.pool import ParsePool, PoolBroken, WorkerCrashed, run_named
+from aggregator.ingest.pool import ParsePool, PoolBroken, WorkerCrashed, _Worker, run_named
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
@@ -155,6 +156,27 @@ def test_the_job_sent_after_a_crash_runs_in_the_next_worker(pool: ParsePool) -> 
     with pytest.raises(WorkerCrashed):
         crashing.result(timeout=30)
     assert after.result(timeout=30) not in (first, os.getpid())
+
+
+def test_a_job_sent_after_the_worker_died_on_one_is_not_read_as_its_answer() -> None:
+    """The worker ends on a job before the next is written (it happened: a crashing
+    job's future got the next job's answer, from the process started for it, once in
+    ~20 runs of the test above): a worker with a job unanswered is not replaced until
+    ``receive`` has said it ended; then the next job gets a new process."""
+    def job(name: str, *args: object) -> bytes:
+        return pickle.dumps((run_named, (name, *args)))
+
+    worker = _Worker()
+    worker.send(job("os:_exit", 3), idle=True)
+    dead = worker.process
+    assert dead is not None and _wait_for(lambda: dead.poll() is not None)
+    worker.send(job("os:getpid"), idle=False)
+    assert worker.process is dead  # not replaced: its job is unanswered
+    assert isinstance(worker.receive(), WorkerCrashed)
+    worker.send(job("os:getpid"), idle=True)
+    ok, pid = pickle.loads(worker.receive())
+    assert ok and worker.process is not None and pid == worker.process.pid != dead.pid
+    worker.stop(kill=True)
 
 
 def test_workers_that_keep_dying_break_the_pool(pool: ParsePool) -> None:

@@ -65,9 +65,13 @@ class _Worker:
     def __init__(self) -> None:
         self.process: subprocess.Popen[bytes] | None = None
 
-    def send(self, job: bytes) -> None:
+    def send(self, job: bytes, *, idle: bool) -> None:
+        """Write ``job`` to the process, started first if there is none. ``idle``: no
+        job sent to it is unanswered, and a process that ended meanwhile is replaced;
+        one that ended with jobs in it is replaced only once ``receive`` has said so
+        (else the new process's answers were taken for the dead one's)."""
         process = self.process
-        if process is None or process.poll() is not None:
+        if process is None or (idle and process.poll() is not None):
             # -P: the working directory is not put on sys.path (an `aggregator` folder
             # there would shadow the installed package)
             process = self.process = subprocess.Popen(
@@ -101,7 +105,8 @@ class _Worker:
         if kill:
             process.kill()
         for stream in _pipes(process):
-            stream.close()
+            with suppress(BrokenPipeError):  # a job left unflushed to a dead process
+                stream.close()  # (its pipe is closed all the same)
         process.wait()  # killed, or it leaves as its stdin ends
 
 
@@ -226,8 +231,9 @@ class ParsePool(Executor):
             if future.set_running_or_notify_cancel():
                 future.set_exception(error)
             return
+        idle = not sent
         sent.append(_Sent(future, job))
-        worker.send(job)
+        worker.send(job, idle=idle)
 
     @staticmethod
     def _start(sent: deque[_Sent]) -> None:
@@ -260,7 +266,7 @@ class ParsePool(Executor):
                         self._broken(rest.future)
                 sent.remove(rest)
                 continue
-            worker.send(rest.job)
+            worker.send(rest.job, idle=False)  # (the first starts a new process)
 
     @staticmethod
     def _settle(future: Future[Any], answer: bytes) -> None:
