@@ -62,9 +62,9 @@ def _insert(connection: Any) -> str:
     """How band rows are inserted: on SQLite ``INSERT OR IGNORE INTO``, which ignores
     nothing here but a changed item's row that exists anyway (``stories.rematch_changed``
     adds only the keys it was not found with; a row dated otherwise may exist) and
-    spares a statement journal: a multi-row INSERT that
-    could fail halfway made SQLite copy every page it changed to a temporary file first
-    (14,000 page writes for 5,000 items). PostgreSQL ignores those with ``ON CONFLICT
+    spares a statement journal: a multi-row INSERT that could fail halfway made SQLite
+    copy every page it changed to a temporary file first (14,000 page writes for 5,000
+    items). PostgreSQL ignores those with ``ON CONFLICT
     DO NOTHING`` (``_IGNORED``)."""
     return "INSERT OR IGNORE INTO" if connection.dialect.name == "sqlite" else "INSERT INTO"
 

@@ -860,7 +860,7 @@ class Store:
         added = add_items(session, self._fingerprints, source, change, pending=pending,
                           written=self._written)
         updated = update_items(session, source, change)
-        rematched = rematch_changed(session, self._fingerprints, source, change,
+        rematched = rematch_changed(session, self._fingerprints, change,
                                     updated.texts_changed, pending=pending)
         added = replace(added, rebanded=rematched.bands, rebanded_floor=rematched.floor,
                         merges=added.merges + rematched.merges)

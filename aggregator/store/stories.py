@@ -8,7 +8,7 @@ need in a few queries per batch, not per item, and writes the result back in bul
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
@@ -373,7 +373,8 @@ class Updated:
     """What ``update_items`` rewrote."""
 
     touched: set[int] = field(default_factory=set)  # stories with an item changed
-    texts_changed: set[str] = field(default_factory=set)  # guids: a new title or content
+    # the rows (by guid) given a new title or content
+    texts_changed: dict[str, ItemRow] = field(default_factory=dict)
 
 
 def update_items(session: Session, source: Source, change: SourceUpdate) -> Updated:
@@ -385,12 +386,12 @@ def update_items(session: Session, source: Source, change: SourceUpdate) -> Upda
         ItemRow.source_id == source.id, col(ItemRow.guid).in_(list(by_guid)))).all()
     touched: set[int] = set()
     rewritten: dict[int, ItemData] = {}
-    texts_changed: set[str] = set()
+    texts_changed: dict[str, ItemRow] = {}
     for row in rows:
         item = by_guid[row.guid]
         rewritten[row.id or 0] = item
         if (row.title, row.content_html) != (item.title, item.content_html):
-            texts_changed.add(row.guid)
+            texts_changed[row.guid] = row
         published = item.published_at or row.published_at  # a date once known stays
         values = _item_columns(item, change.credits.get(item.guid),
                                change.full_text.get(item.guid))
@@ -421,8 +422,8 @@ class Rematched:
     floor: int = 0  # with bands: the largest item id stored now (WrittenBands.distrust)
 
 
-def rematch_changed(session: Session, fingerprints: Fingerprints, source: Source,
-                    change: SourceUpdate, texts_changed: Set[str], *,
+def rematch_changed(session: Session, fingerprints: Fingerprints,
+                    change: SourceUpdate, texts_changed: Mapping[str, ItemRow], *,
                     pending: PendingBands) -> Rematched:
     """Match the items whose title or content changed (``update_items``) again, by their
     new text.
@@ -440,16 +441,14 @@ def rematch_changed(session: Session, fingerprints: Fingerprints, source: Source
               and (fp := change.fingerprints.get(guid)) is not None and fp.bands}
     if not prints:
         return Rematched(set(), [], 0)
-    session.flush()
-    rows = {row.guid: row for chunk in chunks(sorted(prints))  # (in the session already:
-            for row in session.exec(select(ItemRow).where(  # update_items read them)
-                ItemRow.source_id == source.id, col(ItemRow.guid).in_(chunk)))}
+    session.flush()  # (update_items' rows: the driver's SQL below reads them)
+    rows = {guid: texts_changed[guid] for guid in prints}
     sizes = {story_id: count for chunk in chunks(sorted({r.story_id for r in rows.values()}))
              for story_id, count in session.exec(
                  select(ItemRow.story_id, func.count()).where(col(ItemRow.story_id).in_(chunk))
                  .group_by(col(ItemRow.story_id)))}
     found = [(rows[guid], fp, rows[guid].published_at or rows[guid].first_seen_at)
-             for guid, (_, fp) in prints.items() if guid in rows]
+             for guid, (_, fp) in prints.items()]
     low = _epoch(min(seen for *_, seen in found) - WINDOW)
     high = _epoch(max(seen for *_, seen in found) + WINDOW)
     hits = stored_hits(session, set().union(*(fp.bands for _, fp, _ in found)), low, high,
