@@ -3,8 +3,10 @@ found, each in one table, and pruning drops them from both."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -124,6 +126,37 @@ def test_a_lookup_of_more_keys_than_a_statement_takes_finds_every_row() -> None:
         assert bands.stored_hits(session, wanted, 1, 5) == sorted(
             (band, item_id) for item_id, seen, keys in stored for band in keys
             if band in wanted and 1 <= seen <= 5)
+
+
+@given(st.lists(st.integers(), max_size=1300))
+def test_padded_chunks_hold_the_values_in_order_then_none_up_to_a_few_lengths(
+        values: list[int]) -> None:
+    padded = list(bands.padded_chunks(values))
+    assert [v for chunk in padded for v in chunk if v is not None] == values
+    assert {len(chunk) for chunk in padded} <= set(bands._PADDED)
+    for chunk, plain in zip(padded, bands.chunks(values), strict=True):
+        assert chunk[:len(plain)] == tuple(plain) and set(chunk[len(plain):]) <= {None}
+
+
+def test_lookups_of_every_length_find_their_rows_with_a_few_statements(
+        tmp_path: Path) -> None:
+    """A statement per padded length (NULL finds nothing), not one per length: sqlite3
+    keeps what a connection prepared, and 500 lengths of lists held megabytes."""
+    connection = sqlite3.connect(tmp_path / "bands.sqlite")
+    for table in (bands.MAIN, bands.RECENT):
+        connection.execute(f"CREATE TABLE {table} (band INTEGER, item_id INTEGER, seen INTEGER,"
+                           " PRIMARY KEY (band, item_id)) WITHOUT ROWID")
+    connection.executemany(f"INSERT INTO {bands.RECENT} VALUES (?, ?, 1)",
+                           [(band, band % 5) for band in range(0, 1000, 3)])
+    statements: list[str] = []
+    connection.set_trace_callback(statements.append)
+    for count in range(1, 501):
+        wanted = list(range(count))
+        assert bands.sqlite_hits(connection, wanted, 0, 2, "band") == [
+            (band,) for band in wanted if band % 3 == 0]
+    # the trace shows each statement with its values: count the rows of its list
+    lengths = {s.split(" AS wanted")[0].count("(") - 1 for s in statements if "VALUES" in s}
+    assert lengths == set(bands._PADDED)
 
 
 def test_a_merge_moves_every_recent_row_into_the_main_table_in_key_order() -> None:

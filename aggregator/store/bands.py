@@ -47,6 +47,8 @@ RECENT_ROWS: Final = 1_000_000
 ROWS_PER_PAGE: Final = 4
 #: values in one statement's list (a lookup's band keys, an ``IN`` list's ids)
 IN_LIST: Final = 500
+#: the lengths a statement's list is padded to (``padded_chunks``)
+_PADDED: Final = (8, 16, 32, 64, 128, 256, IN_LIST)
 #: band rows per INSERT on SQLite (a multi-row VALUES: 300 parameters, under the 999
 #: of old SQLite builds); sqlite3's executemany costs ~0.7 us a row executed alone
 _ROWS: Final = 100
@@ -244,7 +246,7 @@ def stored_hits(session: Session, bands: Iterable[int], low: int, high: int,
         hits = sqlite_hits(_driver(connection), sorted(bands), low, high, "band, item_id")
     else:
         hits = []
-        for chunk in chunks(sorted(bands)):
+        for chunk in padded_chunks(sorted(bands)):
             # the driver's own SQL: ~500 integers, with no per-value coercion
             hits += connection.exec_driver_sql(
                 lookup((MAIN, RECENT), len(chunk), placeholder(connection), "band, item_id",
@@ -278,7 +280,7 @@ def sqlite_hits(connection: sqlite3.Connection, bands: Sequence[int], low: int, 
 
             if (known := bandfilter.current(connection)) is not None:
                 wanted = known.maybe(bands)
-        for chunk in chunks(wanted):
+        for chunk in padded_chunks(wanted):
             found += connection.execute(lookup((table,), len(chunk), "?", columns, sqlite=True),
                                         (*chunk, low, high)).fetchall()
     return found
@@ -302,3 +304,15 @@ def chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
     """``values`` in pieces of at most ``IN_LIST``: the values of one statement's list."""
     for start in range(0, len(values), IN_LIST):
         yield values[start:start + IN_LIST]
+
+
+def padded_chunks(values: Sequence[T]) -> Iterator[Sequence[T | None]]:
+    """``chunks`` of ``values``, each padded with None (NULL, which equals nothing, so
+    a lookup finds the same rows) to one of a few lengths (``_PADDED``), for SQL whose
+    text holds a mark per value: a connection prepares a few statements, not one for
+    each length. (sqlite3 keeps the last 128 a connection prepared: those of lists of
+    every length up to 500 held ~5 MB of a parse worker's peak, and as much of the
+    writer's.)"""
+    for chunk in chunks(values):
+        size = next(size for size in _PADDED if size >= len(chunk))
+        yield (*chunk, *(None,) * (size - len(chunk)))

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import quote
 
 from aggregator.packing import unpack_text
-from aggregator.store.bands import ItemBands, chunks, sqlite_hits
+from aggregator.store.bands import ItemBands, padded_chunks, sqlite_hits
 from aggregator.store.cache import cache_kib
 from aggregator.types import CandidateRead, ItemData, PreparedFeed
 
@@ -113,7 +113,7 @@ def stored_hashes(where: Lookahead, guids: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     try:
         connection = _connect(where.path)
-        for chunk in chunks(guids):
+        for chunk in padded_chunks(guids):
             found.update(connection.execute(
                 "SELECT guid, content_hash FROM item"
                 f" WHERE source_id = ? AND guid IN ({_marks(chunk)})",
@@ -153,7 +153,7 @@ def read_candidates(where: Lookahead, prepared: PreparedFeed, now: datetime) -> 
                 bands.update(fp.bands)
         hits: list[tuple[int, int, int]] = sqlite_hits(connection, sorted(bands), low, high,
                                                          "band, item_id, seen")
-        for chunk in chunks(sorted({item_id for _, item_id, _ in hits})):
+        for chunk in padded_chunks(sorted({item_id for _, item_id, _ in hits})):
             texts += connection.execute(
                 f"SELECT id, title, content_html FROM item WHERE id IN ({_marks(chunk)})",
                 tuple(chunk)).fetchall()

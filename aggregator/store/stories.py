@@ -24,6 +24,7 @@ from aggregator.store.bands import (
     ItemBands,
     PendingBands,
     chunks,
+    padded_chunks,
     placeholder,
     stored_hits,
 )
@@ -78,7 +79,7 @@ def _newest(connection: Connection) -> int:
 def _exact_matches(connection: Connection, hashes: set[int]) -> dict[int, int]:
     found: dict[int, int] = {}
     mark = placeholder(connection)
-    for chunk in chunks(sorted(hashes)):
+    for chunk in padded_chunks(sorted(hashes)):
         # the driver's own SQL, as in _band_candidates: no per-value coercion
         found.update(connection.exec_driver_sql(
             f"SELECT key_hash, story_id FROM story_key"
@@ -117,16 +118,16 @@ def _band_candidates(session: Session, prints: Fingerprints, bands: set[int], lo
     connection = session.connection()
     mark = placeholder(connection)
 
-    def rows_of(names: tuple[str, ...], chunk: Sequence[int]) -> list[tuple[Any, ...]]:
+    def rows_of(names: tuple[str, ...], chunk: Sequence[int | None]) -> list[tuple[Any, ...]]:
         return select_rows(  # the driver's own SQL, values read as SQLAlchemy reads them
             connection, f"SELECT {', '.join(f'item.{name}' for name in names)},"
             f" source.name FROM item JOIN source ON source.id = item.source_id"
             f" WHERE item.id IN ({', '.join([mark] * len(chunk))})", tuple(chunk),
             [*((_ITEM, name) for name in names), (_SOURCE, "name")])
 
-    made = [row for chunk in chunks([i for i in ids if i not in known])
+    made = [row for chunk in padded_chunks([i for i in ids if i not in known])
             for row in rows_of(_CANDIDATE, chunk)]
-    brief = [row for chunk in chunks([i for i in ids if i in known])
+    brief = [row for chunk in padded_chunks([i for i in ids if i in known])
              for row in rows_of(_BRIEF, chunk)]
     # the fingerprints not known made together: one numpy pass (Fingerprints.of_many)
     for row, fp in (*zip(made, prints.of_many([(title, content) for _, _, title, content, *_
