@@ -128,6 +128,16 @@ def test_a_lookup_of_more_keys_than_a_statement_takes_finds_every_row() -> None:
             if band in wanted and 1 <= seen <= 5)
 
 
+@given(st.lists(st.tuples(st.integers(1, 2**31), st.integers(0, 2**40),
+                          st.lists(KEYS, max_size=8).map(tuple)), max_size=40))
+def test_rows_are_sorted_by_band_and_a_bands_rows_stay_in_item_order(
+        items: list[ItemBands]) -> None:
+    rows = bands._sorted_rows(items)
+    assert [tuple(row) for row in rows.tolist()] == sorted(
+        ((band, item_id, seen) for item_id, seen, keys in items for band in keys),
+        key=lambda row: row[0])  # (sorted() is stable)
+
+
 @given(st.lists(st.integers(), max_size=1300))
 def test_padded_chunks_hold_the_values_in_order_then_none_up_to_a_few_lengths(
         values: list[int]) -> None:

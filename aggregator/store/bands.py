@@ -22,12 +22,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 if TYPE_CHECKING:
     import sqlite3
 
+    import numpy as np
     from sqlmodel import Session
 
 T = TypeVar("T")
@@ -131,12 +131,10 @@ class PendingBands:
         ``merge_at`` rows (``RecentRows.merge_at`` by default), as ``recent_rows`` knows
         them (counted otherwise); on PostgreSQL, whose transactions are one source each
         and whose ``count(*)`` reads the whole table, into the main one."""
-        rows = [(band, item_id, seen) for item_id, seen, keys in self.items for band in keys]
-        # by band alone (a third faster than whole tuples): the sort is stable, and the
-        # items came in the order of their ids, so a band's rows stay in item order
-        rows.sort(key=itemgetter(0))
+        items = self.items
         self.items, self.ids, self._where = [], set(), {}
-        if not rows:
+        rows = _sorted_rows(items) if items else None
+        if rows is None or not len(rows):
             return
         connection = session.connection()
         mark = placeholder(connection)
@@ -145,17 +143,37 @@ class PendingBands:
         one = f"({mark}, {mark}, {mark})"
         # the driver's own executemany: the ORM's bulk path costs Python calls per row
         whole = len(rows) - len(rows) % _ROWS if recent else 0
-        if whole:  # on SQLite, _ROWS rows a statement, in the same order
-            values = iter(chain.from_iterable(rows[:whole]))  # in tuples of 3 * _ROWS, in C
-            connection.exec_driver_sql(insert + ", ".join([one] * _ROWS),
-                                       list(zip(*[values] * (3 * _ROWS), strict=True)))
+        if whole:  # on SQLite, _ROWS rows a statement, in the same order, each statement's
+            # values made as sqlite3 asks for them (all at once held 4 MB of Python ints)
+            _driver(connection).executemany(insert + ", ".join([one] * _ROWS), (
+                tuple(values.tolist()) for values in rows[:whole].reshape(-1, 3 * _ROWS)))
         if whole < len(rows):
-            connection.exec_driver_sql(insert + one + ("" if recent else _IGNORED), rows[whole:])
+            connection.exec_driver_sql(insert + one + ("" if recent else _IGNORED),
+                                       list(map(tuple, rows[whole:].tolist())))
         if recent:
             known = recent_rows or RecentRows()
             if known.added(session, len(rows)) >= (merge_at or known.merge_at(session)):
                 merge(session)
                 known.merged()
+
+
+def _sorted_rows(items: Sequence[ItemBands]) -> np.ndarray:
+    """The rows (band, item_id, seen) of ``items``, sorted by band, a band's rows in the
+    order of ``items`` (the order of their ids): a (rows, 3) array of int64. Made with
+    numpy: as tuples sorted in Python, 2.2 us a row (1.6 s of the writer's CPU for the
+    bench's 2.9 million rows) against 0.2 us."""
+    import numpy as np  # (what a cycle without new items never needs)
+
+    counts = [len(keys) for _, _, keys in items]
+    total = sum(counts)
+    bands = np.fromiter(chain.from_iterable(keys for _, _, keys in items), np.int64, total)
+    order = np.argsort(bands, kind="stable")
+    rows = np.empty((total, 3), dtype=np.int64)
+    rows[:, 0] = bands[order]
+    for column, field in ((1, 0), (2, 1)):  # the item's id, its date
+        rows[:, column] = np.repeat(np.fromiter((item[field] for item in items), np.int64,
+                                                len(items)), counts)[order]
+    return rows
 
 
 class RecentRows:
