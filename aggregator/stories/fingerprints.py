@@ -74,7 +74,7 @@ class Fingerprints:
                     self._recent.move_to_end(key)
                     found[key] = self._recent[key]
         missing = {key: row for key, row in zip(keys, rows, strict=True) if key not in found}
-        # none to make: numpy stays unloaded (a writer given its candidates read ahead)
+        # none to make (a writer given its candidates read ahead): no numpy pass
         if not missing:
             return [found[key] for key in keys]
         texts = [(title, html_to_text(content_html)) for title, content_html in missing.values()]
