@@ -144,5 +144,10 @@ def test_sqlite_page_cache_follows_the_file_size_at_open(tmp_path: Path) -> None
         with store.engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -2048
             assert connection.exec_driver_sql("PRAGMA page_size").scalar() == 8192
+            # a commit checkpoints the WAL once it holds 80 MiB, and the WAL file is cut
+            # back to that once it restarts (store.WAL_CHECKPOINT_PAGES)
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10_000
+            assert connection.exec_driver_sql("PRAGMA journal_size_limit").scalar() == (
+                10_000 * 8192)
     finally:
         store.close()
