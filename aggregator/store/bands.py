@@ -133,8 +133,10 @@ class PendingBands:
         and whose ``count(*)`` reads the whole table, into the main one."""
         items = self.items
         self.items, self.ids, self._where = [], set(), {}
-        rows = _sorted_rows(items) if items else None
-        if rows is None or not len(rows):
+        if not items:  # (no numpy for a commit without new items)
+            return
+        rows = _sorted_rows(items)
+        if not len(rows):
             return
         connection = session.connection()
         mark = placeholder(connection)
