@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine
 from sqlmodel import Session, SQLModel
 
-from aggregator.store import bands
+from aggregator.store import bandfilter, bands
 from aggregator.store.bands import ItemBands, PendingBands
 from aggregator.store.models import ItemBandFilterRow, ItemBandRecentRow, ItemBandRow
 
@@ -198,19 +198,19 @@ def test_many_rows_are_written_whole_statements_and_the_rest() -> None:
 def test_the_recent_rows_are_counted_once_then_only_this_process_writes_are_added() -> None:
     with _session() as session:
         known = bands.RecentRows()
-        first = PendingBands()
+        first = PendingBands(known)
         first.add([(1, 5, (9, -4))])
-        first.write(session, known, merge_at=4)  # counted: 2 rows
+        first.write(session, merge_at=4)  # counted: 2 rows
         session.connection().exec_driver_sql(  # another process's row: not known here
             f"INSERT INTO {bands.RECENT} (band, item_id, seen) VALUES (3, 9, 9)")
-        second = PendingBands()
+        second = PendingBands(known)
         second.add([(2, 6, (7,))])
-        second.write(session, known, merge_at=4)  # 3 as known: no merge yet
+        second.write(session, merge_at=4)  # 3 as known: no merge yet
         assert bands.recent_rows(session) == 4
         known.forget()  # counted again at the next write: 5, a merge is due
-        third = PendingBands()
+        third = PendingBands(known)
         third.add([(4, 6, (8,))])
-        third.write(session, known, merge_at=4)
+        third.write(session, merge_at=4)
         assert bands.recent_rows(session) == 0
         assert len(_table(session, bands.MAIN)) == 5
 
@@ -242,7 +242,102 @@ def test_a_store_from_before_the_filter_gets_one_at_its_next_merge() -> None:
         pending.add([(2, 6, (1, 2, 2**63 - 1))])
         pending.write(session, merge_at=1)
         built = session.connection().exec_driver_sql(
-            "SELECT keys FROM item_band_filter").scalar()
+            "SELECT keys FROM item_band_filter WHERE id = 1").scalar()
         assert built == len(old) + 3
         assert bands.stored_hits(session, {-50, 1, 2, 2**63 - 1, 8}, 0, 10) == [
             (-50, 1), (1, 1), (1, 2), (2, 2), (2**63 - 1, 2)]  # (8: in no row)
+
+
+def _probes_of_recent(session: Session) -> list[str]:
+    """The statements the session's sqlite3 connection runs from now on that read the
+    recent table's rows by key (not the emptiness check, not the token)."""
+    statements: list[str] = []
+    bands._driver(session.connection()).set_trace_callback(statements.append)
+    return statements
+
+
+def _reads_recent(statements: list[str]) -> bool:
+    return any(f"JOIN {bands.RECENT}" in s for s in statements)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(commits_=st.lists(st.tuples(st.sampled_from(["mine", "other"]), st.booleans(),
+                                   st.lists(st.lists(KEYS, min_size=1, max_size=4,
+                                                     unique=True), min_size=1, max_size=3)),
+                         min_size=1, max_size=8),
+       merge_at=st.integers(2, 30), wanted=st.lists(st.sets(KEYS, min_size=1), min_size=1,
+                                                    max_size=3))
+def test_a_processs_filter_of_the_recent_table_never_hides_a_row(
+        commits_: list[tuple[str, bool, list[list[int]]]], merge_at: int,
+        wanted: list[set[int]]) -> None:
+    """Commits by this process (its RecentRows and filter) and by another, some rolled
+    back, some merging: a lookup through this process's filter finds exactly the rows
+    committed, whichever of them its filter knows."""
+    mine, other = bands.RecentRows(), bands.RecentRows()
+    committed: set[tuple[int, int, int]] = set()
+    item_id = 0
+    with _session() as session:
+        driver = bands._driver(session.connection())
+        for n, (who, rolled_back, items) in enumerate(commits_):
+            pending = PendingBands(mine if who == "mine" else other)
+            rows: list[ItemBands] = []
+            for keys in items:
+                item_id += 1
+                rows.append((item_id, n, tuple(keys)))
+            pending.add(rows)
+            session.connection().exec_driver_sql("SELECT 1")  # (a transaction is open)
+            driver.execute("SAVEPOINT one")
+            pending.write(session, merge_at=merge_at)
+            driver.execute("ROLLBACK TO one" if rolled_back else "RELEASE one")
+            if not rolled_back:
+                committed |= {(band, i, seen) for i, seen, keys in rows for band in keys}
+            for keys in wanted:  # (several lookups: a filter not current is built again)
+                found = bands.stored_hits(session, keys, 0, 99, PendingBands(mine))
+                assert found == sorted((band, i) for band, i, _ in committed if band in keys)
+
+
+def test_a_process_probes_the_recent_table_only_for_keys_its_filter_may_hold() -> None:
+    mine, other = bands.RecentRows(), bands.RecentRows()
+    with _session() as session:
+        pending = PendingBands(mine)
+        pending.add([(1, 5, (10, 20)), (2, 5, (30,))])
+        pending.write(session, merge_at=1000)
+        ours = PendingBands(mine)  # a lookup in this process's next transaction
+        seen = _probes_of_recent(session)
+        assert bands.stored_hits(session, {-7, 11, 2**62}, 0, 9, ours) == []
+        assert not _reads_recent(seen)  # current: what it rules out is not probed
+        assert bands.stored_hits(session, {20, 11}, 0, 9, ours) == [(20, 1)]
+        assert _reads_recent(seen)
+
+        theirs = PendingBands(other)  # another process writes: the filter is not current
+        theirs.add([(3, 6, (11,))])
+        theirs.write(session, merge_at=1000)
+        seen.clear()
+        assert bands.stored_hits(session, {-7, 11}, 0, 9, ours) == [(11, 3)]
+        assert _reads_recent(seen)  # every key probed until it is built again
+        # 4 rows: built again once a quarter as many keys were probed (here, at once)
+        seen.clear()
+        assert bands.stored_hits(session, {-7, 2**62}, 0, 9, ours) == []
+        assert not _reads_recent(seen)
+
+
+def test_a_rolled_back_write_leaves_the_filter_not_current() -> None:
+    mine = bands.RecentRows()
+    with _session() as session:
+        driver = bands._driver(session.connection())
+        first = PendingBands(mine)
+        first.add([(1, 5, (10,))])
+        first.write(session, merge_at=1000)
+        bands.stored_hits(session, {10}, 0, 9, PendingBands(mine))  # built: current
+        assert mine.keys()._held is not None
+        driver.execute("SAVEPOINT one")
+        second = PendingBands(mine)
+        second.add([(2, 5, (20,))])
+        second.write(session, merge_at=1000)
+        held = mine.keys()._held  # counted in: current, with the token just drawn
+        assert held is not None and bandfilter._recent_token(driver) == held.token
+        driver.execute("ROLLBACK TO one")
+        assert bandfilter._recent_token(driver) != held.token
+        seen = _probes_of_recent(session)
+        assert bands.stored_hits(session, {10, 20}, 0, 9, PendingBands(mine)) == [(10, 1)]
+        assert _reads_recent(seen)

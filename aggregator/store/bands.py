@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     import numpy as np
     from sqlmodel import Session
 
+    from aggregator.store.bandfilter import RecentFilter
+
 T = TypeVar("T")
 #: an item's band rows: (item_id, seen, its distinct band keys)
 ItemBands = tuple[int, int, tuple[int, ...]]
@@ -83,7 +85,9 @@ class PendingBands:
     rows. Inserted for several feeds at once in key order, each page is written once
     (see docs/architecture.md, "Storing")."""
 
-    def __init__(self) -> None:
+    def __init__(self, recent: RecentRows | None = None) -> None:
+        #: what this process knows of the recent table (its rows, a filter of its keys)
+        self.recent = recent
         self.items: list[ItemBands] = []  # (item_id, seen, bands)
         self.ids: set[int] = set()  # their item ids
         # band -> the position in ``items`` of the item holding it, or of each when
@@ -124,12 +128,12 @@ class PendingBands:
                     found.append((band, item_id))
         return found
 
-    def write(self, session: Session, recent_rows: RecentRows | None = None, *,
-              merge_at: int | None = None) -> None:
+    def write(self, session: Session, *, merge_at: int | None = None) -> None:
         """Insert the pending rows (a changed item's may exist: ignored, ``_insert``): on
         SQLite into the recent table, merged into the main one once it holds
-        ``merge_at`` rows (``RecentRows.merge_at`` by default), as ``recent_rows`` knows
-        them (counted otherwise); on PostgreSQL, whose transactions are one source each
+        ``merge_at`` rows (``RecentRows.merge_at`` by default), as ``recent`` knows them
+        (counted otherwise), and counted into its filter (bandfilter.RecentFilter); on
+        PostgreSQL, whose transactions are one source each
         and whose ``count(*)`` reads the whole table, into the main one."""
         items = self.items
         self.items, self.ids, self._where = [], set(), {}
@@ -153,10 +157,12 @@ class PendingBands:
             connection.exec_driver_sql(insert + one + ("" if recent else _IGNORED),
                                        list(map(tuple, rows[whole:].tolist())))
         if recent:
-            known = recent_rows or RecentRows()
-            if known.added(session, len(rows)) >= (merge_at or known.merge_at(session)):
+            known = self.recent or RecentRows()
+            emptied = known.added(session, len(rows)) >= (merge_at or known.merge_at(session))
+            if emptied:
                 merge(session)
                 known.merged()
+            known.keys().wrote(_driver(connection), rows[:, 0], emptied=emptied)
 
 
 def _sorted_rows(items: Sequence[ItemBands]) -> np.ndarray:
@@ -188,6 +194,16 @@ class RecentRows:
     def __init__(self) -> None:
         self._rows: int | None = None
         self._lock = threading.Lock()
+        self._keys: RecentFilter | None = None
+
+    def keys(self) -> RecentFilter:
+        """This process's filter of the table's keys (made at the first use: numpy)."""
+        with self._lock:
+            if self._keys is None:
+                from aggregator.store.bandfilter import RecentFilter
+
+                self._keys = RecentFilter(RECENT_ROWS)
+            return self._keys
 
     def added(self, session: Session, rows: int) -> int:
         """Count ``rows`` just inserted; the rows the table holds now."""
@@ -263,7 +279,9 @@ def stored_hits(session: Session, bands: Iterable[int], low: int, high: int,
     connection = session.connection()
     hits: list[tuple[int, int]]
     if connection.dialect.name == "sqlite":
-        hits = sqlite_hits(_driver(connection), sorted(bands), low, high, "band, item_id")
+        recent = pending.recent if pending is not None else None
+        hits = sqlite_hits(_driver(connection), sorted(bands), low, high, "band, item_id",
+                           recent=recent.keys() if recent is not None else None)
     else:
         hits = []
         for chunk in padded_chunks(sorted(bands)):
@@ -285,11 +303,12 @@ def _driver(connection: Any) -> sqlite3.Connection:
 
 
 def sqlite_hits(connection: sqlite3.Connection, bands: Sequence[int], low: int, high: int,
-                columns: str) -> list[Any]:
+                columns: str, *, recent: RecentFilter | None = None) -> list[Any]:
     """``columns`` of the rows of both tables with one of ``bands`` (sorted), seen within
     [``low``, ``high``], read on SQLite in the caller's transaction (one state of both
-    tables). An empty table is not probed (~1.5 us a band), and the main one only for
-    the bands its filter does not rule out (store/bandfilter.py)."""
+    tables). An empty table is not probed (~1.5 us a band), the main one only for the
+    bands its filter does not rule out (store/bandfilter.py), and the recent one only for
+    those ``recent`` (this process's filter of it, if it writes the table) does not."""
     found: list[Any] = []
     for table in (MAIN, RECENT):
         if not connection.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone():
@@ -300,6 +319,8 @@ def sqlite_hits(connection: sqlite3.Connection, bands: Sequence[int], low: int, 
 
             if (known := bandfilter.current(connection)) is not None:
                 wanted = known.maybe(bands)
+        elif recent is not None:
+            wanted = recent.maybe(connection, bands)
         for chunk in padded_chunks(wanted):
             found += connection.execute(lookup((table,), len(chunk), "?", columns, sqlite=True),
                                         (*chunk, low, high)).fetchall()

@@ -821,11 +821,11 @@ class Store:
         # each other's rows, so they never make two stories of it (nor lose an outlet).
         items = bool(change.new_items or change.changed_items)
         with self._session(locked="stories" if items else None) as session:
-            pending = PendingBands()
+            pending = PendingBands(self._recent_rows)
             added = self._write_update(session, source_id, change, pending)
             if added is not None:
                 pending.add([*added.bands, *added.rebanded])
-                pending.write(session, self._recent_rows)
+                pending.write(session)
         self._remember_written(added)
         self._committed()
         _count([(change, added)])
@@ -1092,7 +1092,7 @@ class Batch:
         self._store = store
         self._context = store._session(locked="stories")
         self._session = self._context.__enter__()
-        self._pending = PendingBands()
+        self._pending = PendingBands(store._recent_rows)
         self._added: list[tuple[SourceUpdate, Added | None]] = []
         self._thread = threading.get_ident()
         store._batches[self._thread] = self._session
@@ -1118,7 +1118,7 @@ class Batch:
         """Commit (StorageError if that fails: then nothing of the batch is stored)."""
         del self._store._batches[self._thread]
         try:
-            self._pending.write(self._session, self._store._recent_rows)
+            self._pending.write(self._session)
         except BaseException as error:
             self._store._forget_written()
             self._context.__exit__(type(error), error, error.__traceback__)
