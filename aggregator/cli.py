@@ -79,8 +79,14 @@ DbOption = Annotated[str | None, typer.Option(
          "else sqlite:///aggregator.db]")]
 
 
+def _say(line: str, *, stderr: bool = False) -> None:
+    """One line of plain text, as the consoles print it (no markup, highlighting or
+    wrapping), without loading rich: 25 of the 190 ms of `check`."""
+    print(line, file=sys.stderr if stderr else sys.stdout, flush=True)
+
+
 def _fail(message: str, code: int) -> NoReturn:
-    err().print(f"aggregator: {message}", markup=False)
+    _say(f"aggregator: {message}", stderr=True)
     raise typer.Exit(code)
 
 
@@ -538,8 +544,7 @@ def explain(
 def check(config: ConfigOption = None) -> None:
     """Validate feeds.yaml; print the first problem with its file, line and field."""
     path, conf = _config(config)
-    out().print(f"{path}: OK ({len(conf.sources)} sources, {len(conf.outputs)} outputs)",
-              markup=False)
+    _say(f"{path}: OK ({len(conf.sources)} sources, {len(conf.outputs)} outputs)")
 
 
 sources_app = typer.Typer(help="List, add and remove sources.", no_args_is_help=False)
@@ -792,7 +797,7 @@ def main() -> None:
     try:
         app()
     except AggregatorError as error:  # a last guard: no traceback for an expected failure
-        err().print(f"aggregator: {error}", markup=False)
+        _say(f"aggregator: {error}", stderr=True)
         sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:
         sys.exit(130)
