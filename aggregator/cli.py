@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import json
-import logging
 import signal
 import sys
 import threading
@@ -43,7 +42,6 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM
-logging.getLogger("alembic").setLevel(logging.WARNING)  # no INFO lines at every start
 
 app = typer.Typer(
     name="aggregator", no_args_is_help=True, add_completion=False,
@@ -113,9 +111,13 @@ def _config(path: str | None) -> tuple[str, Config]:
 def _store(db: str | None, config: Config, *, upgrade: bool | None = None) -> Iterator[Store]:
     """The store, its schema created or migrated (unless settings.auto_migrate is false:
     then an older schema is refused, as is always a newer one, in one line, status 2)."""
+    # logging here, not at the top: `check` and `--help` never load it (5 ms)
+    import logging
+
     from aggregator.config import database_url
     from aggregator.store import Store
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # no INFO lines at every start
     try:
         store = Store(database_url(db, config), upgrade=config.settings.auto_migrate
                       if upgrade is None else upgrade)
