@@ -17,7 +17,6 @@ from typing import Any, Final, cast
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import nh3
-import re2
 
 # Characters XML 1.0 forbids (C0 controls but tab/newline/CR, lone surrogates, U+FFFE/F):
 # lxml refuses them, so one hostile item would otherwise break a whole output feed.
@@ -80,8 +79,16 @@ _TRANSLIT = str.maketrans({
     "қ": "q", "ң": "n", "ө": "o", "ұ": "u", "ү": "u", "һ": "h",
 })
 
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # our error message says it; RE2 must not print to stderr
+
+@functools.cache
+def _re2() -> tuple[Any, Any]:
+    """re2 and its options, loaded with the first rule compiled: not with feeds.yaml's
+    models, which import this module (2.4 ms of `check`)."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # our error message says it; RE2 must not print to stderr
+    return re2, options
 
 
 # ---- characters and URLs -------------------------------------------------------------
@@ -380,7 +387,8 @@ def contains_any(words: Iterable[str]) -> Callable[[str], bool]:
     text's bytes where the word lies in the text: UTF-8 is prefix-free, and the lone
     surrogates ``surrogatepass`` writes are no word's): RE2's search of a ``str`` costs
     more than encoding it."""
-    regex = re2.compile("|".join(map(re.escape, words)).encode(), _RE2_OPTIONS)
+    re2, options = _re2()
+    regex = re2.compile("|".join(map(re.escape, words)).encode(), options)
 
     def test(text: str) -> bool:
         return regex.search(text.encode("utf-8", "surrogatepass")) is not None
@@ -391,8 +399,9 @@ def contains_any(words: Iterable[str]) -> Callable[[str], bool]:
 @functools.lru_cache(maxsize=1024)
 def compile_regex(pattern: str) -> Any:
     """Compile ``pattern`` with RE2; ValueError with RE2's reason when it is not valid."""
+    re2, options = _re2()
     try:
-        return re2.compile(pattern, _RE2_OPTIONS)
+        return re2.compile(pattern, options)
     except re2.error as error:
         reason = error.args[0].decode() if error.args and isinstance(error.args[0], bytes) \
             else str(error)
