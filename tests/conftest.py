@@ -17,6 +17,15 @@ PG_URL = os.environ.get("AGGREGATOR_TEST_DATABASE_URL")
 ATOM_RNG = Path(__file__).parent / "data" / "atom.rng"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _config_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each feeds.yaml text that read cleanly is remembered (config/load.py): the tests'
+    in a folder of their own, not the user's ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AGGREGATOR_CACHE_DIR", str(tmp_path_factory.mktemp("config-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def _feed_server() -> Iterator[FeedServer]:
     server = FeedServer().start()
