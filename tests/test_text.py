@@ -142,6 +142,30 @@ def test_plain_urls_join_as_themselves(base: str, url: str) -> None:
     assert urljoin(base, url) == url == join_url(base, url)
 
 
+_HOST_PARTS = st.sampled_from(["http://", "https://", "HTTP://", "a", "B", "0", "-", ".", "..",
+                               "xn--", "XN--", "xn--p1ai", "a" * 63, "b" * 64, ":", ":0", ":00",
+                               ":80", ":65535", ":65536", ":99999", ":123456", "/", "?", "#",
+                               "@", "[::1]", "[", "]", "é", " ", "\t", "\n", "%", "_"])
+
+
+@settings(max_examples=2000)
+@given(st.lists(_HOST_PARTS, max_size=8).map("".join))
+@example("http://" + "a" * 63 + "." + "b" * 63 + ":8080/x")
+@example("http://a.." + "b" * 64 + "/")
+@example("http://.../")
+@example("http://a.xn--p1ai/")
+@example("http://a:0/")
+@example("http://a:65536/")
+def test_url_problem_of_a_plain_host_is_what_urlsplit_finds(url: str) -> None:
+    assert text.url_problem(url) == text._parsed_url_problem(url)
+
+
+@settings(max_examples=500)
+@given(st.from_regex(text._PLAIN_HOST_URL, fullmatch=True))
+def test_url_problem_of_plain_host_urls_is_what_urlsplit_finds(url: str) -> None:
+    assert text.url_problem(url) == text._parsed_url_problem(url)
+
+
 _SEGMENTS = st.sampled_from(["", "a", ".", "..", ".a", "a.", "...", "b.c", "%20", ";p", "x=1",
                              ":", "@", "&", "é", " ", "\\", "~"])
 

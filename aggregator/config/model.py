@@ -73,8 +73,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_HTTP_URL = re.compile(r"https?://[^/\s]+", re.IGNORECASE)
+
+
 def _check_http_url(value: str) -> str:
-    if not re.match(r"^https?://[^/\s]+", value, re.IGNORECASE):
+    if not _HTTP_URL.match(value):
         raise ValueError("expected an http:// or https:// URL")
     problem = url_problem(value)
     if problem is not None:
