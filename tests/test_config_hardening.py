@@ -122,6 +122,25 @@ def test_aliases_are_allowed_within_the_bound() -> None:
     assert _problem(many).problem.startswith("aliases (*name) expand to more than 10000")
 
 
+@pytest.mark.parametrize(("text", "line"), [
+    ("? [[a]]\n: x\n", 1),
+    ("? [{a: 1}]\n: x\n", 1),
+    ("sources:\n  - name: a\n    url: http://a.example/feed\n    ? [[c]]\n    : 3\n", 4),
+])
+def test_a_key_holding_a_list_or_mapping_is_one_line(text: str, line: int) -> None:
+    problem = _problem(text)  # (ruamel.yaml cannot build it: an unhashable key)
+    assert (problem.problem, problem.line) == ("a key must be a name, not a list or mapping",
+                                               line)
+
+
+def test_a_problem_in_a_merged_key_is_placed_on_the_item_that_merges_it() -> None:
+    base = "base: &b\n  url: {url}\nsources:\n  - <<: *b\n    name: a\n"
+    problem = _problem(base.format(url="ftp://a.example/feed"))
+    assert (problem.field, problem.line) == ("sources[0].url", 4)
+    problem = _problem("sources:\n  - <<: [{url: 1}]\n    name: a\n")
+    assert (problem.field, problem.line) == ("sources[0].url", 2)
+
+
 @pytest.mark.parametrize("listen", ["127.0.0.1:99999", "127.0.0.1:0", "localhost:65536"])
 def test_listen_needs_a_port_from_1_to_65535(listen: str, tmp_path: Path) -> None:
     problem = _problem(f"settings:\n  title: x\n  listen: {listen}\n")

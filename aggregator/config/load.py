@@ -48,14 +48,32 @@ def _line_of(tree: Any, loc: Sequence[str | int]) -> int | None:
     line: int | None = 1
     for part in loc:
         if isinstance(node, CommentedMap) and part in node:
-            line = node.lc.key(part)[0] + 1
-            node = node[part]
+            position = node.lc.data.get(part)  # (a key merged in by "<<" has none)
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-            line = node.lc.item(part)[0] + 1
-            node = node[part]
+            position = node.lc.data.get(part)
         else:
             break
+        if position is not None:
+            line = position[0] + 1
+        node = node[part]
     return line
+
+
+def _collection_key_line(yaml: YAML, text: str) -> int | None:
+    """The line of the first mapping key in ``text`` that is a list or a mapping."""
+    from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+
+    pending: list[Node] = [yaml.compose(text)]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                if isinstance(key, MappingNode | SequenceNode):
+                    return int(key.start_mark.line) + 1
+                pending.append(value)
+        elif isinstance(node, SequenceNode):
+            pending.extend(reversed(node.value))
+    return None
 
 
 def _field_name(loc: Sequence[str | int]) -> str:
@@ -230,6 +248,9 @@ def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
     except (ValueError, OverflowError) as error:  # a tagged or dated scalar out of range
         raise ConfigError(f"not valid YAML: a value cannot be read: {error}",
                           path=path) from None
+    except TypeError:  # a key that is a list or mapping holding another one (unhashable)
+        raise ConfigError("a key must be a name, not a list or mapping", path=path,
+                          line=_collection_key_line(yaml, text)) from None
     if tree is None:
         tree = CommentedMap()
     if not isinstance(tree, dict):
