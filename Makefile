@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check aggregator tests scripts
+	$(BIN)/ruff check aggregator tests scripts bench
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -753,8 +753,8 @@ def job_fill(spec: Spec) -> dict[str, Any]:
     its own (random 64-bit values, as many as its text's fingerprint has), so fillers are
     no candidates of the corpus's items, as unrelated stories are not, but they fill the
     band index: in ``item_band``, as a store holds them once merged (the recent table
-    empty, its filter built). ``index``: "window" keeps the band rows a store keeps, those of the items
-    seen within the matching window and the prune margin before ``center``
+    empty, its filter built). ``index``: "window" keeps the band rows a store keeps,
+    those of the items seen within the matching window and the prune margin before ``center``
     (`aggregator fetch` and `run` drop older ones: ``update.prune_index``); "all" keeps
     every item's, as a store would whose million items all arrived within one window.
     The band rows are inserted at the end, sorted, so a million items fill in minutes,
