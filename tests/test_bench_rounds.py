@@ -45,6 +45,16 @@ def test_paired_ratio_cancels_a_drift_the_ratio_of_medians_keeps() -> None:
         == pytest.approx(3.0)
 
 
+def test_cycles_merge_and_pair_by_their_seconds() -> None:
+    ours = merge_rounds([{"seconds": 1.4}, {"seconds": 1.1}, {"seconds": 1.2}], key="seconds")
+    httpx = merge_rounds([{"seconds": 1.0}, {"seconds": 1.6}, {"seconds": 1.0}], key="seconds")
+    assert (ours["seconds"], httpx["seconds"]) == (1.2, 1.0)
+    assert ours["round_seconds"] == [1.4, 1.1, 1.2] and "round_items_per_s" not in ours
+    # round by round 1.4, 0.6875, 1.2: their median
+    assert paired_ratio(ours, httpx, "seconds") == pytest.approx(1.2)
+    assert paired_ratio(ours, httpx) is None  # no items/s rounds
+
+
 @given(st.lists(st.floats(min_value=1, max_value=1e5), min_size=1, max_size=7),
        st.floats(min_value=0.1, max_value=10))
 def test_paired_ratio_of_scaled_rounds_is_the_scale(rates: list[float], scale: float) -> None:

@@ -546,13 +546,19 @@ def ingest_scenarios(run: Run, port: int, work: Path, urls: list[str], config: P
             res = run_job(run, {**base, "conditional": True, "clients": 4, "repeat": repeat})
             run.record("httpx alone: all 304 (4 clients)", lat, res,
                        line_cycle("httpx alone: all 304 (4 clients)", lat, res))
-            res = run_job(run, {**base, "conditional": True, "clients": 1, "repeat": repeat})
-            run.record("httpx alone: all 304 (1 client)", lat, res,
-                       line_cycle("httpx alone: all 304 (1 client)", lat, res))
-            res = run_job(run, {"job": "ours", "config": str(config), "db": our_db[lat],
-                                "repeat": repeat})
-            run.record("ours: warm cycle, 304", lat, res,
-                       line_cycle("ours: warm cycle, 304", lat, res))
+            # httpx alone (1 client) and our cycle, the target's two sides, in --rounds
+            # interleaved rounds: the ratio is the median of the rounds' (httpx alone's
+            # cycle moved 0.93-1.63 s between jobs minutes apart, ours 1.1-1.5 s)
+            cycles: dict[str, list[dict[str, Any]]] = {HTTPX_304: [], OURS_304: []}
+            for _ in range(args.rounds):
+                cycles[HTTPX_304].append(run_job(run, {**base, "conditional": True,
+                                                       "clients": 1, "repeat": repeat}))
+                cycles[OURS_304].append(run_job(run, {"job": "ours", "config": str(config),
+                                                      "db": our_db[lat], "repeat": repeat}))
+            for name, results in cycles.items():
+                res = merge_rounds(results, key="seconds")
+                run.record(name, lat, res, line_cycle(name, lat, res)
+                           + _rounds_text(res, key="seconds"))
             cli_fetch(run, config, our_db[lat], work, lat)
             if have_reader:
                 if lat != args.latencies[0] and args.reader_every_latency:
@@ -598,48 +604,51 @@ def _remove_sqlite(path: Path) -> None:
         Path(str(path) + suffix).unlink(missing_ok=True)
 
 
-def merge_rounds(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """One record for the rounds of a job: the round of the median items/s (the lower of
-    the two middle ones) whole (its time, CPU, progress), each round's items/s in
-    ``round_items_per_s`` (None: failed), and the highest peak memory of the rounds.
-    Failed if every round failed."""
-    done = [r for r in results if not _failed(r) and r.get("items_per_s")]
+def merge_rounds(results: list[dict[str, Any]], key: str = "items_per_s") -> dict[str, Any]:
+    """One record for the rounds of a job: the round of the median ``key`` (items/s, or
+    a cycle's seconds; the lower of the two middle ones) whole (its time, CPU,
+    progress), each round's in ``round_<key>`` (None: failed), and the highest peak
+    memory of the rounds. Failed if every round failed."""
+    done = [r for r in results if not _failed(r) and r.get(key)]
     if not done:
         return results[0]
-    median = sorted(done, key=lambda r: r["items_per_s"])[(len(done) - 1) // 2]
+    median = sorted(done, key=lambda r: r[key])[(len(done) - 1) // 2]
     merged = {**median, "rounds": len(results),
-              "round_items_per_s": [None if _failed(r) else r.get("items_per_s")
-                                    for r in results]}
-    for key in ("peak_mb", "peak_all_mb", "peak_all_pss_mb"):
-        values = [r[key] for r in done if r.get(key) is not None]
+              f"round_{key}": [None if _failed(r) else r.get(key) for r in results]}
+    for peak in ("peak_mb", "peak_all_mb", "peak_all_pss_mb"):
+        values = [r[peak] for r in done if r.get(peak) is not None]
         if values:
-            merged[key] = max(values)
+            merged[peak] = max(values)
     return merged
 
 
-def _rounds_text(result: dict[str, Any]) -> str:
-    rates = result.get("round_items_per_s") or []
-    if len(rates) < 2:
+def _rounds_text(result: dict[str, Any], key: str = "items_per_s") -> str:
+    values = result.get(f"round_{key}") or []
+    if len(values) < 2:
         return ""
-    return "  (rounds: " + ", ".join(_num(r) for r in rates) + " items/s)"
+    if key == "seconds":
+        return "  (rounds: " + ", ".join(_secs(v) for v in values) + ")"
+    return "  (rounds: " + ", ".join(_num(v) for v in values) + " items/s)"
 
 
-def paired_ratio(mine: dict[str, Any] | None, theirs: dict[str, Any] | None) -> float | None:
-    """The median of the ratios of two jobs' items/s round by round (interleaved rounds:
+def paired_ratio(mine: dict[str, Any] | None, theirs: dict[str, Any] | None,
+                 key: str = "items_per_s") -> float | None:
+    """The median of the ratios of two jobs' ``key`` round by round (interleaved rounds:
     each pair ran minutes apart, so a drift of the machine's speed cancels), or None when
     they have no rounds in common."""
-    a = (mine or {}).get("round_items_per_s") or []
-    b = (theirs or {}).get("round_items_per_s") or []
+    a = (mine or {}).get(f"round_{key}") or []
+    b = (theirs or {}).get(f"round_{key}") or []
     ratios = [x / y for x, y in zip(a, b, strict=False) if x and y]
     return statistics.median(ratios) if len(a) == len(b) and ratios else None
 
 
-def _rounds_ratio(mine: dict[str, Any] | None, theirs: dict[str, Any] | None) -> float | None:
-    """items/s of ``mine`` / of ``theirs``: round by round where both have rounds."""
-    paired = paired_ratio(mine, theirs)
+def _rounds_ratio(mine: dict[str, Any] | None, theirs: dict[str, Any] | None,
+                  key: str = "items_per_s") -> float | None:
+    """``key`` of ``mine`` / of ``theirs``: round by round where both have rounds."""
+    paired = paired_ratio(mine, theirs, key)
     if paired is not None:
         return paired
-    return _ratio((mine or {}).get("items_per_s"), (theirs or {}).get("items_per_s"))
+    return _ratio((mine or {}).get(key), (theirs or {}).get(key))
 
 
 def cold_rounds(run: Run, work: Path, urls: list[str], config: Path, *, ours_db: str,
@@ -686,6 +695,8 @@ def cold_rounds(run: Run, work: Path, urls: list[str], config: Path, *, ours_db:
 
 
 FETCH_PROCESS = "ours: `aggregator fetch` process, warm cycle, 304"
+HTTPX_304 = "httpx alone: all 304 (1 client)"
+OURS_304 = "ours: warm cycle, 304"
 
 
 def cli_fetch(run: Run, config: Path, db: str, work: Path, lat: int) -> None:
@@ -1021,9 +1032,9 @@ def cycle_floor(feeds: int, concurrency: int, latency_ms: int) -> float:
 def _cycle_ratio(run: Run, name: str, lat: int | None, rec: dict[str, Any]) -> str:
     parts = []
     if name.startswith("ours: warm cycle, 304") and "no keep-alive" not in name:
-        httpx = run.get("httpx alone: all 304 (1 client)", lat)
+        httpx = run.get(HTTPX_304, lat)
         if httpx and not httpx.get("failed"):
-            parts.append(f"{_x(_ratio(rec['seconds'], httpx['seconds']))} httpx-alone time")
+            parts.append(f"{_x(_rounds_ratio(rec, httpx, 'seconds'))} httpx-alone time")
         if lat:
             floor = cycle_floor(run.args.feeds, run.args.concurrency, lat)
             parts.append(f"{_x(_ratio(rec['seconds'], floor))} floor ({floor:.2f} s)")
@@ -1072,7 +1083,7 @@ def targets(run: Run) -> str:
                 base_name: str, key: str, fmt: Callable[[float | None], str],
                 test: Callable[[float], bool | str]) -> None:
         mine, theirs = (_ok(rec) or {}).get(key), (_ok(base) or {}).get(key)
-        r = _rounds_ratio(_ok(rec), _ok(base)) if key == "items_per_s" else _ratio(mine, theirs)
+        r = _rounds_ratio(_ok(rec), _ok(base), key)
         errors = sum((_ok(x) or {}).get("errors") or 0 for x in (rec, base))
         add(target, fmt(mine) + (f" ({errors} errors in the two runs)" if errors else ""),
             f"{base_name} {fmt(theirs)}", r, None if r is None else test(r))
@@ -1092,8 +1103,7 @@ def targets(run: Run) -> str:
             run.get("reader: warm cycle, 304", lat), base_name="reader", key="seconds",
             fmt=_secs, test=lambda r: r <= 1.0)
     compare(f"warm cycle in-process (update_sources), all 304 <= 1.2x httpx alone{at}",
-            run.get("ours: warm cycle, 304", lat),
-            run.get("httpx alone: all 304 (1 client)", lat), base_name="httpx 1 client",
+            run.get(OURS_304, lat), run.get(HTTPX_304, lat), base_name="httpx 1 client",
             key="seconds", fmt=_secs, test=lambda r: r <= 1.2)
     compare(f"validators ignored (200, same bytes) <= 1.5x httpx alone's 200s{at}",
             run.get("ours: warm cycle, validators ignored (200)", lat),
