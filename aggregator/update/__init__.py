@@ -356,8 +356,13 @@ class _Slots:
 
 
 #: how many prepared feeds must be waiting for the writer before the parse worker
-#: reads a feed's candidates itself (read_ahead)
-AHEAD_AT = 3
+#: reads a feed's candidates itself (read_ahead). The worker is the busier process of a
+#: cold run (busy ~95% of the time, the writer ~83%): the bench's cold 1,000-feed run,
+#: 7 against 3 in alternating pairs, 1,931-2,087 against 1,840-1,926 items/s (+5% to
+#: +13%), the worker's CPU 20.9-22.3 s against 23.0-24.4, the peak memory the same; 5
+#: and 9 were slower than 7 in each of 3 rounds. Into a million-item store, where the
+#: writer is behind and the backlog full, +3% (1,566-1,586 against 1,504-1,547)
+AHEAD_AT = 7
 
 
 def backlog_size(workers: int) -> int:
@@ -373,8 +378,8 @@ def backlog_size(workers: int) -> int:
 def read_ahead(staged: int) -> bool:
     """Whether the parse worker should read a feed's candidates (store/lookahead.py) and
     pack its texts: when the writer is the one behind, with ``staged`` prepared feeds not
-    written yet (``AHEAD_AT`` or more: with one, the worker read ahead so often that it
-    became the busier process, the writer then idle 14% of the time, against 10%).
+    written yet (``AHEAD_AT`` or more: with fewer, the worker read ahead so often that it
+    became the busier process, and the cold run waited for it).
     Either costs the worker about what it saves the writer, so it goes to whichever
     process has time for it; when the worker is behind, the writer does both."""
     return staged >= AHEAD_AT
