@@ -352,7 +352,8 @@ _STORY_NAMES = ("uid", "representative_item_id", "representative_is_original",
 
 def _create_stories(connection: Connection,
                     new_stories: Mapping[str, NewStory]) -> tuple[dict[str, int], bool]:
-    """Insert the batch's new stories (a uid another worker created meanwhile is reused):
+    """Insert the batch's new stories (a uid taken already is reused: the stories lock
+    keeps two workers from creating one story, so this is a safeguard):
     their ids by uid, and whether each was created here (then its items are the batch's
     alone)."""
     if not new_stories:

