@@ -356,8 +356,8 @@ class _Slots:
 
 
 #: how many prepared feeds must be waiting for the writer before the parse worker
-#: reads a feed's candidates itself (read_ahead). The worker is the busier process of a
-#: cold run (busy ~95% of the time, the writer ~83%): the bench's cold 1,000-feed run,
+#: reads a feed's candidates itself (read_ahead). With 3 the worker was the busier process
+#: of a cold run (busy ~95% of the time, the writer ~83%): the bench's cold 1,000-feed run,
 #: 7 against 3 in alternating pairs, 1,931-2,087 against 1,840-1,926 items/s (+5% to
 #: +13%), the worker's CPU 20.9-22.3 s against 23.0-24.4, the peak memory the same; 5
 #: and 9 were slower than 7 in each of 3 rounds. Into a million-item store, where the
