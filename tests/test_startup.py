@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from aggregator.cli import app
 from aggregator.config import SourceConfig
 from aggregator.store import Store
-from aggregator.store.cache import size_kib
+from aggregator.store.cache import checkpoint_pages, size_kib
 from tests.conftest import write_config
 from tests.feedserver import FeedServer
 
@@ -134,18 +134,22 @@ def test_sync_sources_writes_only_what_feeds_yaml_changed(store: Store) -> None:
     assert {s.name: s.next_fetch_at for s in store.source_statuses()} == {"a": now, "b": now}
 
 
-def test_sqlite_page_cache_follows_the_file_size_at_open(tmp_path: Path) -> None:
+def test_sqlite_page_cache_and_checkpoints_follow_the_file_size_at_open(
+        tmp_path: Path) -> None:
     """A 64th of the file, 2-8 MiB: a new store's update keeps 2 MiB of pages, a
-    million-item store (3.3 GB) the 8 MiB it always had."""
+    million-item store (3.3 GB) the 8 MiB it always had. A commit checkpoints the WAL
+    once it holds a sixth of the file's pages, 10,000-40,000."""
     assert [size_kib(n) for n in (0, 180 << 20, 330 << 20, 3300 << 20)] == [
         2048, 2880, 5280, 8192]
+    assert [checkpoint_pages(n) for n in (0, 60_000, 120_000, 267_000, 10**7)] == [
+        10_000, 10_000, 20_000, 40_000, 40_000]
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
     try:
         with store.engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -2048
             assert connection.exec_driver_sql("PRAGMA page_size").scalar() == 8192
             # a commit checkpoints the WAL once it holds 80 MiB, and the WAL file is cut
-            # back to that once it restarts (store.WAL_CHECKPOINT_PAGES)
+            # back to that once it restarts (cache.CHECKPOINT_PAGES: a new file's)
             assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10_000
             assert connection.exec_driver_sql("PRAGMA journal_size_limit").scalar() == (
                 10_000 * 8192)

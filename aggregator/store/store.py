@@ -39,7 +39,7 @@ from aggregator.config import SourceConfig
 from aggregator.exceptions import SchemaError, StorageError
 from aggregator.store import bands
 from aggregator.store.bands import PendingBands, RecentRows, chunks, placeholder
-from aggregator.store.cache import cache_kib
+from aggregator.store.cache import cache_kib, checkpoint_pages
 from aggregator.store.driver import bound, select_rows
 from aggregator.store.keys import ADVISORY_KEY, LOCKS
 from aggregator.store.lookahead import WrittenBands
@@ -253,17 +253,6 @@ def _assign(row: SQLModel, values: Mapping[str, Any]) -> None:
             setattr(row, name, value)
 
 
-#: pages of WAL written before a commit checkpoints them into the database (SQLite's
-#: default is 1,000). A group's commit rewrites most pages of item_band_recent (random
-#: keys), so with 1,000 nearly every commit copied them all into the database again;
-#: with 10,000 (80 MiB of 8 KiB pages) a page rewritten by several commits is copied
-#: once. The bench's cold run: 3.4 -> 2.7 GB written, +3-11% items/s (3 alternating
-#: pairs); into a million-item store 6.3 -> 5.6 GB, +9% and +11%. ``journal_size_limit``
-#: cuts the WAL file back to that size when it restarts after a bigger transaction (a
-#: merge into a big index): it no longer keeps the largest size it ever reached.
-WAL_CHECKPOINT_PAGES = 10_000
-
-
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # a new database only (before its first table, and before WAL): 8 KiB pages hold the
@@ -275,9 +264,12 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute(f"PRAGMA cache_size=-{cache_kib(cursor)}")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+    pages = checkpoint_pages(int(cursor.execute("PRAGMA page_count").fetchone()[0]))
+    cursor.execute(f"PRAGMA wal_autocheckpoint={pages}")
     size = cursor.execute("PRAGMA page_size").fetchone()[0]
-    cursor.execute(f"PRAGMA journal_size_limit={WAL_CHECKPOINT_PAGES * int(size)}")
+    # the WAL file is cut back to this once it restarts after a bigger transaction (a
+    # merge into a big index): it does not keep the largest size it ever reached
+    cursor.execute(f"PRAGMA journal_size_limit={pages * int(size)}")
     cursor.close()
 
 
