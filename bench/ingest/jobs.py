@@ -38,6 +38,45 @@ def memory_kb(field: str = "VmHWM") -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
+def _children(pid: int) -> list[int]:
+    """The processes under ``pid`` (its parse workers), recursively."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with suppress(OSError, ValueError):
+            for child in (task / "children").read_text().split():
+                found += [int(child), *_children(int(child))]
+    return found
+
+
+def distinct_resident_mb(pids: list[int]) -> float | None:
+    """The physical pages resident in any of ``pids``, each counted once (MB): what
+    they hold together. Summed RSS counts a page two processes share (the interpreter,
+    numpy's and lxml's libraries) once per process; PSS splits it with every other
+    process mapping it (the suite's own, the feed server). From /proc/PID/pagemap,
+    whose frame numbers only root can read: None otherwise."""
+    from array import array
+
+    page = os.sysconf("SC_PAGE_SIZE")
+    frames: set[int] = set()
+    try:
+        for pid in pids:
+            with open(f"/proc/{pid}/pagemap", "rb") as pagemap:
+                for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+                    span, *rest = line.split()
+                    if rest and rest[-1] == "[vsyscall]":
+                        continue
+                    low, high = (int(end, 16) for end in span.split("-"))
+                    pagemap.seek(low // page * 8)
+                    entries = array("Q")
+                    entries.frombytes(pagemap.read((high - low) // page * 8))
+                    frames.update(e & ((1 << 55) - 1) for e in entries if e >> 63)
+    except (OSError, ValueError):
+        return None
+    if frames <= {0}:  # present pages, but their frames hidden (not root)
+        return None
+    return round(len(frames) * page / 2**20, 1)
+
+
 def cpu_seconds() -> float:
     """User + system CPU time of this process so far (every thread)."""
     import resource
@@ -211,6 +250,8 @@ def job_ours(spec: Spec) -> dict[str, Any]:
         new += sum(r.new for r in results)
         updated += sum(r.updated for r in results)
         errors = [f"{r.source}: {r.error}" for r in results if r.outcome is Outcome.ERROR]
+    # the end of the run is where the main process peaks: its pages and its workers'
+    distinct = distinct_resident_mb([os.getpid(), *_children(os.getpid())])
     store.close()
     workers_cpu = _workers_cpu()
     seconds = statistics.median(times)
@@ -220,6 +261,7 @@ def job_ours(spec: Spec) -> dict[str, Any]:
             "cpu_per_wall": statistics.median(c / t for c, t in zip(cpu, times, strict=True)),
             "outcomes": dict(outcomes), "errors": len(errors), "first_errors": errors[:3],
             "rss_before_mb": rss_before / 1024, "items_per_s_by_tenth": _by_tenth(progress),
+            "distinct_end_mb": distinct,
             "workers_cpu_seconds": workers_cpu}
 
 

@@ -615,7 +615,7 @@ def merge_rounds(results: list[dict[str, Any]], key: str = "items_per_s") -> dic
     median = sorted(done, key=lambda r: r[key])[(len(done) - 1) // 2]
     merged = {**median, "rounds": len(results),
               f"round_{key}": [None if _failed(r) else r.get(key) for r in results]}
-    for peak in ("peak_mb", "peak_all_mb", "peak_all_pss_mb"):
+    for peak in ("peak_mb", "peak_all_mb", "peak_all_pss_mb", "distinct_end_mb"):
         values = [r[peak] for r in done if r.get(peak) is not None]
         if values:
             merged[peak] = max(values)
@@ -1136,9 +1136,12 @@ def targets(run: Run) -> str:
     cold_ok = _ok(cold)
     peak = _peak_all(cold_ok) if cold_ok else None
     rcold = _ok(run.get("reader: cold ingest", lat))
+    distinct = cold_ok.get("distinct_end_mb") if cold_ok else None
     measured = (f"{_num(peak)} MB summed RSS of {cold_ok.get('peak_all_processes', 1)} "
                 f"processes (PSS {_num(cold_ok.get('peak_all_pss_mb'))} MB; main process "
-                f"VmHWM {_num(cold_ok.get('peak_mb'))} MB)" if cold_ok else "n/a")
+                f"VmHWM {_num(cold_ok.get('peak_mb'))} MB"
+                + (f"; at the end, {_num(distinct)} MB of distinct pages" if distinct else "")
+                + ")" if cold_ok else "n/a")
     add(f"peak memory of the cold run, all processes together <= 150 MB{at}", measured,
         f"limit 150 MB (reader: {_num(_peak_all(rcold)) if rcold else 'n/a'} MB)",
         _ratio(peak, 150), None if peak is None else peak <= 150)
