@@ -16,7 +16,13 @@ from sqlmodel import Session, SQLModel
 
 from aggregator.store import bandfilter, bands
 from aggregator.store.bands import ItemBands, PendingBands
-from aggregator.store.models import ItemBandFilterRow, ItemBandRecentRow, ItemBandRow
+from aggregator.store.models import (
+    ItemBandFilterRow,
+    ItemBandRecentRow,
+    ItemBandRow,
+    StoryKeyRecentRow,
+    StoryKeyRow,
+)
 
 # few distinct keys, so items share bands; the extremes of a signed 64-bit key
 KEYS = st.integers(-3, 3) | st.sampled_from([-2**63, 2**63 - 1])
@@ -41,9 +47,12 @@ def commits(draw: st.DrawFn) -> list[list[ItemBands]]:
 @contextmanager
 def _session() -> Iterator[Session]:
     engine = create_engine("sqlite://")  # no foreign keys enforced: no items needed
+    # (the story keys' tables: a merge moves their recent rows too)
     SQLModel.metadata.create_all(engine, tables=[ItemBandRow.__table__,  # type: ignore[list-item]
                                                  ItemBandRecentRow.__table__,
-                                                 ItemBandFilterRow.__table__])
+                                                 ItemBandFilterRow.__table__,
+                                                 StoryKeyRow.__table__,
+                                                 StoryKeyRecentRow.__table__])
     with Session(engine) as session:
         yield session
     engine.dispose()

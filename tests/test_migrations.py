@@ -501,3 +501,27 @@ def test_0012_stores_the_keys_as_integers_that_still_match(db_url: str) -> None:
         assert sorted(k for (k,) in connection.execute(text(
             "SELECT key_hash FROM story_key")).all()) == sorted(
             old_hash(key)[:16] for key in keys)
+
+
+def test_0015_adds_the_recent_story_keys_and_a_downgrade_folds_them_back(db_url: str) -> None:
+    """The stored keys stay in story_key; a downgrade moves story_key_recent's into it."""
+    from datetime import datetime
+
+    from alembic import command
+    from sqlalchemy import text
+
+    when = datetime(2026, 12, 1, 9, 0)
+    with _migrating(db_url) as (connection, config):
+        command.upgrade(config, "0014")
+        _source_and_story(connection, when)
+        connection.execute(text("INSERT INTO story_key (key_hash, story_id) VALUES (-5, 1)"))
+        command.upgrade(config, "0015")
+        assert connection.execute(text("SELECT key_hash FROM story_key")).all() == [(-5,)]
+        assert [key["referred_table"] for key in
+                inspect(connection).get_foreign_keys("story_key_recent")] == ["story"]
+        connection.execute(text("INSERT INTO story_key_recent (key_hash, story_id) "
+                                "VALUES (2, 1)"))
+        command.downgrade(config, "0014")
+        assert "story_key_recent" not in inspect(connection).get_table_names()
+        assert sorted(connection.execute(text(
+            "SELECT key_hash, story_id FROM story_key")).all()) == [(-5, 1), (2, 1)]

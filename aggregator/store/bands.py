@@ -162,6 +162,10 @@ class PendingBands:
             if emptied:
                 merge(session)
                 known.merged()
+                # the stories' new exact keys move with them (it imports this module)
+                from aggregator.store import story_keys
+
+                story_keys.merge(connection)
             known.keys().wrote(_driver(connection), rows[:, 0], emptied=emptied)
 
 

@@ -17,7 +17,7 @@ CACHE_KIB: Final = (2048, 8192)
 #: pages of WAL written before a commit checkpoints them into the database (SQLite's
 #: default is 1,000): a sixth of the file's pages when it is opened, 10,000-40,000 (80-320
 #: MiB of 8 KiB pages). A group's commit rewrites pages all over the indexes with random
-#: keys (``item_band_recent``, ``story_key``, ``story.published_at``), more of them the
+#: keys (``item_band_recent``, ``story_key_recent``, ``story.published_at``), more of them the
 #: bigger the store; between two checkpoints, a page rewritten by several commits is
 #: copied into the file once. 1,000 -> 10,000: the cold run 3.4 -> 2.7 GB written, +3-11%
 #: items/s. 10,000 -> 40,000 into a million-item store (2.2 GB, 267,000 pages): 5.2 ->

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import delete, func, text, update
 from sqlmodel import Session, SQLModel, col, select
 
+from aggregator.store import story_keys
 from aggregator.store.bands import placeholder
 from aggregator.store.driver import select_rows
 from aggregator.store.keys import ADVISORY_KEY, key_hash
@@ -33,7 +34,6 @@ from aggregator.store.models import (
     ItemBandRow,
     ItemEnclosureRow,
     ItemRow,
-    StoryKeyRow,
     StoryRow,
     TombstoneRow,
 )
@@ -105,8 +105,7 @@ def prune_batch(session: Session, insert_ignore: InsertIgnore, *, postgres: bool
         return last, PruneReport()
     items = session.exec(select(ItemRow.id, ItemRow.source_id, ItemRow.guid)
                          .where(col(ItemRow.story_id).in_(doomed))).all()
-    keys = list(session.exec(select(StoryKeyRow.key_hash)
-                             .where(col(StoryKeyRow.story_id).in_(doomed))).all())
+    keys = story_keys.of_stories(session.connection(), doomed)
     report = PruneReport(stories=len(doomed), items=len(items), keys=len(keys))
     if dry_run:
         return last, report
@@ -114,12 +113,12 @@ def prune_batch(session: Session, insert_ignore: InsertIgnore, *, postgres: bool
         {"key_hash": hashed, "seen_at": now}
         for hashed in [key_hash(item_key(source_id, guid)) for _, source_id, guid in items]
         + keys], ["key_hash"])
+    story_keys.delete_of_stories(session.connection(), doomed)
     of_items = select(ItemRow.id).where(col(ItemRow.story_id).in_(doomed))
     for statement in (  # the rows that point to an item or a story first
             delete(ItemBandRow).where(col(ItemBandRow.item_id).in_(of_items)),
             delete(ItemBandRecentRow).where(col(ItemBandRecentRow.item_id).in_(of_items)),
             delete(ItemEnclosureRow).where(col(ItemEnclosureRow.item_id).in_(of_items)),
-            delete(StoryKeyRow).where(col(StoryKeyRow.story_id).in_(doomed)),
             delete(ItemRow).where(col(ItemRow.story_id).in_(doomed)),
             delete(StoryRow).where(col(StoryRow.id).in_(doomed))):
         session.execute(statement.execution_options(synchronize_session=False))
@@ -147,8 +146,8 @@ def pruned_guids(session: Session, source_id: int, keys: Mapping[str, Sequence[s
     if connection.exec_driver_sql("SELECT 1 FROM tombstone LIMIT 1").first() is None:
         return frozenset()
     hashes: dict[int, set[str]] = {}
-    for guid, story_keys in keys.items():
-        for key in (item_key(source_id, guid), *story_keys):
+    for guid, exact in keys.items():
+        for key in (item_key(source_id, guid), *exact):
             hashes.setdefault(key_hash(key), set()).add(guid)
     hits: dict[int, datetime] = {}
     mark = placeholder(connection)

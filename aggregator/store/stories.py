@@ -20,6 +20,7 @@ from sqlalchemy import Connection, delete, func, update
 from sqlmodel import Session, SQLModel, col, select
 
 from aggregator import metrics
+from aggregator.store import story_keys
 from aggregator.store.bands import (
     ItemBands,
     PendingBands,
@@ -34,7 +35,6 @@ from aggregator.store.lookahead import WrittenBands, usable
 from aggregator.store.models import (
     ItemEnclosureRow,
     ItemRow,
-    StoryKeyRow,
     StoryRow,
 )
 from aggregator.stories.assign import (
@@ -74,17 +74,6 @@ def _epoch(when: datetime) -> int:
 def _newest(connection: Connection) -> int:
     """The largest item id stored (0: none)."""
     return int(connection.exec_driver_sql("SELECT max(id) FROM item").scalar() or 0)
-
-
-def _exact_matches(connection: Connection, hashes: set[int]) -> dict[int, int]:
-    found: dict[int, int] = {}
-    mark = placeholder(connection)
-    for chunk in padded_chunks(sorted(hashes)):
-        # the driver's own SQL, as in _band_candidates: no per-value coercion
-        found.update(connection.exec_driver_sql(
-            f"SELECT key_hash, story_id FROM story_key"
-            f" WHERE key_hash IN ({', '.join([mark] * len(chunk))})", tuple(chunk)).all())
-    return found
 
 
 def _band_candidates(session: Session, prints: Fingerprints, bands: set[int], low: int,
@@ -230,7 +219,7 @@ def add_items(session: Session, fingerprints: Fingerprints, source: Source,
     prints = {i.guid: change.fingerprints.get(i.guid) for i in items}
     hashed = {k: key_hash(k) for ks in keys.values() for k in ks}
     connection = session.connection()  # once: each call costs SQLAlchemy's lookups
-    stored = _exact_matches(connection, set(hashed.values()))
+    stored = story_keys.find(connection, set(hashed.values()))
     exact = {k: stored[h] for k, h in hashed.items() if h in stored}
     seen = [_seen_at(i, now) for i in items]
     low, high = _epoch(min(seen) - WINDOW), _epoch(max(seen) + WINDOW)
@@ -263,14 +252,14 @@ def add_items(session: Session, fingerprints: Fingerprints, source: Source,
     key_rows: list[tuple[int, int]] = []
     band_rows: list[ItemBands] = []
     for item, seen_at, row in zip(items, seen, rows, strict=True):
-        key_rows += [(hashed[k], row["story_id"]) for k in keys[item.guid]]
+        key_rows += [(hashed[k], row["story_id"]) for k in keys[item.guid]
+                     if hashed[k] not in stored]  # (a key is in one table: story_keys)
         fp = prints[item.guid]
         if fp is not None:
             fingerprints.remember(item.title, item.content_html, fp)
             item_id, when = item_ids[item.guid], _epoch(seen_at)
             band_rows.append((item_id, when, tuple(dict.fromkeys(fp.bands))))
-    insert_many(connection, _STORY_KEY, ("key_hash", "story_id"), key_rows,
-                ignore=("key_hash",))
+    story_keys.add(connection, key_rows)
     _write_enclosures(session, {item_ids[i.guid]: i for i in items if i.enclosures})
     merges = {old: stored_id(new) for old, new in batch.merges.items()}
     _merge_stored(session, merges)
@@ -340,9 +329,9 @@ def _merge_stored(session: Session, merges: dict[int, int]) -> None:
     for old, new in merges.items():
         if old == new:
             continue
-        for model in (ItemRow, StoryKeyRow):
-            session.execute(update(model).where(col(model.story_id) == old)
-                            .values(story_id=new))
+        session.execute(update(ItemRow).where(col(ItemRow.story_id) == old)
+                        .values(story_id=new))
+        story_keys.move(session.connection(), old, new)
         session.execute(delete(StoryRow).where(col(StoryRow.id) == old))
 
 
@@ -529,7 +518,6 @@ def _outlet_keys(name: str, title: str | None, feed_title: str | None, site_url:
 
 
 _STORY = SQLModel.metadata.tables["story"]
-_STORY_KEY = SQLModel.metadata.tables["story_key"]
 _REPRESENTATIVE = ("representative_item_id", "representative_is_original",
                    "credited_origin", "published_at", "id")
 
