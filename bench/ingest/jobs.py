@@ -255,13 +255,18 @@ def job_ours(spec: Spec) -> dict[str, Any]:
     store.close()
     workers_cpu = _workers_cpu()
     seconds = statistics.median(times)
+    try:  # what the pipeline counted (who read the candidates, merges): trees that count
+        from aggregator.metrics import METRICS
+        counts = dict(METRICS.counts)
+    except ImportError:
+        counts = {}
     return {"seconds": seconds, "all_seconds": times, "setup_seconds": setup,
             "items": new, "updated_items": updated, "items_per_s": new / seconds if new else None,
             "cpu_seconds": statistics.median(cpu),
             "cpu_per_wall": statistics.median(c / t for c, t in zip(cpu, times, strict=True)),
             "outcomes": dict(outcomes), "errors": len(errors), "first_errors": errors[:3],
             "rss_before_mb": rss_before / 1024, "items_per_s_by_tenth": _by_tenth(progress),
-            "distinct_end_mb": distinct,
+            "distinct_end_mb": distinct, "counts": counts,
             "workers_cpu_seconds": workers_cpu}
 
 
