@@ -10,7 +10,9 @@ of feeds rewrote about 1,100 of ``story_key``'s 2,400 leaf pages (8 KiB each) fo
 enough for SQLite's page cache, and a merge writes each page of ``story_key`` once.
 A key is in one table, never both: it is added only where no table holds it (``find``
 reads both under the stories lock). PostgreSQL writes new keys straight into
-``story_key`` (its recent table stays empty), as it does band rows.
+``story_key`` (its recent table stays empty), as it does band rows. A store whose
+items have no band rows (each too short to fingerprint) never merges: its keys stay in
+the recent table, which then costs what ``story_key`` did, and lookups probe both.
 
 Part of the store (queries live only in this package).
 """
