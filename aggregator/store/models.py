@@ -290,7 +290,7 @@ class StoryKeyRow(SQLModel, table=True):
 
     The key is stored hashed (``keys.key_hash``, 8 bytes) so long URLs index on every
     database; the primary key makes two workers racing on one key agree on one story.
-    On SQLite new keys reach it through ``story_key_recent`` (``store/keys.py``).
+    On SQLite new keys reach it through ``story_key_recent`` (``store/story_keys.py``).
     """
 
     __tablename__ = "story_key"
@@ -303,7 +303,7 @@ class StoryKeyRow(SQLModel, table=True):
 class StoryKeyRecentRow(SQLModel, table=True):
     """Story keys not yet merged into ``story_key``, the same shape: on SQLite new keys
     go here, a table small enough to stay in the page cache, and move into
-    ``story_key`` in key order with the band index's recent rows (``store/keys.py``).
+    ``story_key`` in key order with the band index's recent rows (``store/story_keys.py``).
     A key is in one of the two tables, never both; lookups read both."""
 
     __tablename__ = "story_key_recent"
