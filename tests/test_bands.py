@@ -350,3 +350,19 @@ def test_a_rolled_back_write_leaves_the_filter_not_current() -> None:
         seen = _probes_of_recent(session)
         assert bands.stored_hits(session, {10, 20}, 0, 9, PendingBands(mine)) == [(10, 1)]
         assert _reads_recent(seen)
+
+
+def test_a_merge_sizes_the_cache_and_checkpoints_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store grew by a merge: the writer's connection gets the page cache and the
+    checkpoints of its new size (cache.tune), and only then."""
+    tuned: list[object] = []
+    monkeypatch.setattr(bands, "tune", tuned.append)
+    with _session() as session:
+        pending = PendingBands()
+        pending.add([(1, 5, (9, -4))])
+        pending.write(session, merge_at=4)  # 2 rows: no merge
+        assert tuned == []
+        pending.add([(2, 6, (7, 8))])
+        pending.write(session, merge_at=4)  # 4 rows: merged
+        assert tuned == [bands._driver(session.connection())]

@@ -9,12 +9,13 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from aggregator.cli import app
 from aggregator.config import SourceConfig
-from aggregator.store import Store
+from aggregator.store import Store, cache
 from aggregator.store.cache import checkpoint_pages, size_kib
 from tests.conftest import write_config
 from tests.feedserver import FeedServer
@@ -155,3 +156,30 @@ def test_sqlite_page_cache_and_checkpoints_follow_the_file_size_at_open(
                 10_000 * 8192)
     finally:
         store.close()
+
+
+def test_tune_follows_the_file_as_it_is_now(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection is sized again (after a merge) by what the file holds then, not what
+    it held when it was opened: a long-running process keeps up with its store."""
+    import sqlite3
+
+    monkeypatch.setattr(cache, "CACHE_KIB", (1, 1 << 20))  # the rules without their floors
+    monkeypatch.setattr(cache, "CHECKPOINT_PAGES", (1, 1 << 20))
+    connection = sqlite3.connect(tmp_path / "db.sqlite", isolation_level=None)
+    connection.execute("PRAGMA page_size=8192")
+    connection.execute("CREATE TABLE t (b BLOB)")
+
+    def settings() -> tuple[int, int, int]:
+        return tuple(connection.execute(f"PRAGMA {name}").fetchone()[0] for name in (
+            "cache_size", "wal_autocheckpoint", "journal_size_limit"))  # type: ignore[return-value]
+
+    cache.tune(connection)
+    small = settings()
+    connection.execute("INSERT INTO t VALUES (zeroblob(?))", (16 << 20,))
+    assert settings() == small  # until tuned again
+    cache.tune(connection)
+    pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    assert pages > 2000
+    assert settings() == (-size_kib(pages * 8192), pages // 6, pages // 6 * 8192) != small
+    connection.close()

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+from aggregator.store.cache import tune
+
 if TYPE_CHECKING:
     import sqlite3
 
@@ -166,6 +168,7 @@ class PendingBands:
                 from aggregator.store import story_keys
 
                 story_keys.merge(connection)
+                tune(_driver(connection))  # the store grew: its cache and checkpoints too
             known.keys().wrote(_driver(connection), rows[:, 0], emptied=emptied)
 
 

@@ -1,5 +1,7 @@
 """SQLite's page cache and WAL checkpoints per connection, by the size of the database:
-the writer's connections (store.py) and a parse worker's (lookahead.py, its cache)."""
+the writer's connections (store.py: as each opens, and again after each merge of the
+recent tables, so that a long-running process keeps up with a store that grows) and a
+parse worker's (lookahead.py, its cache)."""
 
 from __future__ import annotations
 
@@ -45,3 +47,17 @@ def checkpoint_pages(pages: int) -> int:
     return min(most, max(least, pages // 6))
 
 
+
+
+def tune(cursor: sqlite3.Cursor | sqlite3.Connection) -> None:
+    """Size the connection's page cache (``size_kib``) and its WAL checkpoints
+    (``checkpoint_pages``; ``journal_size_limit`` as many pages' bytes) by the
+    database's size now."""
+    pages = int(cursor.execute("PRAGMA page_count").fetchone()[0])
+    size = int(cursor.execute("PRAGMA page_size").fetchone()[0])
+    cursor.execute(f"PRAGMA cache_size=-{size_kib(pages * size)}")
+    wal = checkpoint_pages(pages)
+    cursor.execute(f"PRAGMA wal_autocheckpoint={wal}")
+    # the WAL file is cut back to this once it restarts after a bigger transaction (a
+    # merge into a big index): it does not keep the largest size it ever reached
+    cursor.execute(f"PRAGMA journal_size_limit={wal * size}")

@@ -39,7 +39,7 @@ from aggregator.config import SourceConfig
 from aggregator.exceptions import SchemaError, StorageError
 from aggregator.store import bands
 from aggregator.store.bands import PendingBands, RecentRows, chunks, placeholder
-from aggregator.store.cache import checkpoint_pages, size_kib
+from aggregator.store.cache import tune
 from aggregator.store.driver import bound, select_rows
 from aggregator.store.keys import ADVISORY_KEY, LOCKS
 from aggregator.store.lookahead import WrittenBands
@@ -262,15 +262,8 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
-    pages = int(cursor.execute("PRAGMA page_count").fetchone()[0])
-    size = int(cursor.execute("PRAGMA page_size").fetchone()[0])
-    cursor.execute(f"PRAGMA cache_size=-{size_kib(pages * size)}")
     cursor.execute("PRAGMA foreign_keys=ON")
-    wal = checkpoint_pages(pages)
-    cursor.execute(f"PRAGMA wal_autocheckpoint={wal}")
-    # the WAL file is cut back to this once it restarts after a bigger transaction (a
-    # merge into a big index): it does not keep the largest size it ever reached
-    cursor.execute(f"PRAGMA journal_size_limit={wal * size}")
+    tune(cursor)
     cursor.close()
 
 
