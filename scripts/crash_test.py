@@ -11,7 +11,8 @@ kill, one `fetch` runs to the end. Then, on the database:
 
 - SQLite `PRAGMA integrity_check` is "ok" (skipped on PostgreSQL);
 - no orphan rows: every item has its story and source, every story has an item,
-  every band key has its item, every story key its story;
+  every band key has its item, every story key its story, and no story key is in
+  both of its tables;
 - it converged: the final run exits 0, every source is ok or unchanged, and the store
   holds exactly one item per (source, guid) the corpus has;
 - no lease is left held, and no child process of a killed `fetch` is left running.
@@ -54,6 +55,10 @@ ORPHANS = {
                                     "(SELECT id FROM item)",
     "story keys without their story": "SELECT count(*) FROM story_key WHERE story_id NOT IN "
                                       "(SELECT id FROM story)",
+    "recent story keys without their story": "SELECT count(*) FROM story_key_recent WHERE "
+                                             "story_id NOT IN (SELECT id FROM story)",
+    "story keys in both tables": "SELECT count(*) FROM story_key_recent WHERE key_hash IN "
+                                 "(SELECT key_hash FROM story_key)",
     "leases still held": "SELECT count(*) FROM source WHERE lease_owner IS NOT NULL",
 }
 

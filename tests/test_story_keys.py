@@ -3,9 +3,11 @@ of adds, merges, story merges and deletions, lookups find what one table would h
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,8 +15,10 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, create_engine, text
 from sqlmodel import SQLModel
 
-from aggregator.store import story_keys
+from aggregator.config import SourceConfig
+from aggregator.store import Store, bands, story_keys
 from aggregator.store.models import StoryKeyRecentRow, StoryKeyRow, StoryRow
+from aggregator.types import Fingerprint, ItemData, Outcome, SourceUpdate
 from tests.conftest import PG_URL, pg_schema
 
 KEYS = st.integers(-4, 4) | st.sampled_from([-2**63, 2**63 - 1])
@@ -24,7 +28,8 @@ STEPS = st.lists(st.one_of(
     st.tuples(st.just("merge")),
     st.tuples(st.just("move"), STORIES, STORIES),
     st.tuples(st.just("delete"), st.lists(STORIES, max_size=3))), max_size=12)
-WHEN = datetime(2026, 12, 1, tzinfo=UTC).replace(tzinfo=None)
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+WHEN = NOW.replace(tzinfo=None)
 
 
 @contextmanager
@@ -109,3 +114,43 @@ def test_postgresql_keys_go_straight_to_the_main_table(
                                                      "postgresql+psycopg://")) as connection:
         _run(connection, steps)
         assert _rows(connection, story_keys.RECENT) == {}
+
+
+def test_a_merged_key_is_found_and_never_stored_twice(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the store: a key moved into story_key by a merge joins a later item of
+    another source to its story, and that item's write adds the key to neither table."""
+    merge_at = [1]  # the first write merges, the others do not
+    monkeypatch.setattr(bands.RecentRows, "merge_at", staticmethod(lambda _: merge_at[0]))
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        store.sync_sources([SourceConfig(name=n, url=f"https://{n}.example.com/feed.xml")
+                            for n in ("a", "b")], timedelta(minutes=30), NOW)
+        ids = {s.name: s.id for s in store.claim_sources(NOW, due_only=False)}
+
+        def add(source: str, guid: str, keys: tuple[str, ...]) -> None:
+            item = ItemData(guid=guid, url=None, canonical_url=None, title=guid, author=None,
+                            content_html="", summary_text="", published_at=None,
+                            updated_at=None, content_hash=guid)
+            digest = hashlib.sha256(guid.encode()).digest()
+            store.apply(ids[source], SourceUpdate(
+                outcome=Outcome.OK, now=NOW, next_fetch_at=NOW, new_items=(item,),
+                story_keys={guid: keys}, fingerprints={guid: Fingerprint(
+                    words=30, shingles=26, signature=digest * 2,
+                    bands=(int.from_bytes(digest[:7]),), numbers=(),
+                    skeleton_hash=digest.hex()[:16])}))
+
+        add("a", "first", ("url:https://example.com/x",))
+        with store.engine.connect() as connection:
+            assert _rows(connection, story_keys.RECENT) == {}  # merged
+            assert len(_rows(connection, story_keys.MAIN)) == 1
+        merge_at[0] = 10**9
+        add("b", "copy", ("url:https://example.com/x", "url:https://example.com/y"))
+        with store.engine.connect() as connection:
+            main = _rows(connection, story_keys.MAIN)
+            recent = _rows(connection, story_keys.RECENT)
+            stories = connection.execute(text("SELECT DISTINCT story_id FROM item")).all()
+        assert len(stories) == 1  # the copy joined the first item's story by its key
+        assert not main.keys() & recent.keys() and len(main) == len(recent) == 1
+    finally:
+        store.close()
