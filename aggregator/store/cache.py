@@ -47,8 +47,6 @@ def checkpoint_pages(pages: int) -> int:
     return min(most, max(least, pages // 6))
 
 
-
-
 def tune(cursor: sqlite3.Cursor | sqlite3.Connection) -> None:
     """Size the connection's page cache (``size_kib``) and its WAL checkpoints
     (``checkpoint_pages``; ``journal_size_limit`` as many pages' bytes) by the
