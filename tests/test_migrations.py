@@ -92,6 +92,17 @@ print(current_revision(sys.argv[1]), "alembic" in sys.modules)
 """
 
 
+def _bands(bands: int, rows: int, lead_bands: int, lead_rows: int) -> Any:
+    """The fingerprint settings with these LSH bands (the index's before 0016: 42, 3,
+    16, 8; since: 28, 2, 4, 8)."""
+    from dataclasses import replace
+
+    from aggregator.stories.similarity import DEFAULT
+
+    return replace(DEFAULT, bands=bands, rows=rows, lead_bands=lead_bands,
+                   lead_rows=lead_rows)
+
+
 def test_opening_a_store_twice_migrates_once(db_url: str) -> None:
     Store(db_url).close()
     again = Store(db_url)  # already at head: nothing to do, no error
@@ -110,7 +121,7 @@ def test_0003_converts_the_stored_band_keys_and_moves_the_fingerprints(
 
     title, _, body = (Path(__file__).parent / "data" / "seed-article.ru.txt").read_text(
         encoding="utf-8").partition("\n\n")
-    fp = fingerprint(title, body)
+    fp = fingerprint(title, body, _bands(42, 3, 16, 8))  # the index's bands up to 0015
     assert fp is not None
     # the text keys of the same fingerprint, as the store kept them before 0003
     whole = [f"{b}:{(k + (1 << 62)) >> 7:014x}00" for b, k in enumerate(fp.bands[:42])]
@@ -525,3 +536,63 @@ def test_0015_adds_the_recent_story_keys_and_a_downgrade_folds_them_back(db_url:
         assert "story_key_recent" not in inspect(connection).get_table_names()
         assert sorted(connection.execute(text(
             "SELECT key_hash, story_id FROM story_key")).all()) == [(-5, 1), (2, 1)]
+
+
+def test_0016_makes_the_band_keys_again_from_the_items_texts_and_back(db_url: str) -> None:
+    """The items with band rows get the keys their text gives with 28 x 2 and 4 x 8
+    bands, dated as their rows were (the latest of a changed item's); an item without
+    rows (outside the window) gets none; a downgrade makes the 42 x 3 and 16 x 8 keys."""
+    from datetime import datetime
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from aggregator.packing import pack_text
+    from aggregator.stories.similarity import fingerprint
+
+    def keys(bands: int, rows: int, lead_bands: int, lead_rows: int, title: str,
+             body: str) -> list[int]:
+        fp = fingerprint(title, body, _bands(bands, rows, lead_bands, lead_rows))
+        assert fp is not None
+        return list(dict.fromkeys(fp.bands))
+
+    when = datetime(2026, 12, 1, 9, 0)
+    texts = {1000 + n: (f"Заголовок {n}", " ".join(f"слово{n}x{k}" for k in range(80)))
+             for n in range(3)}
+    with _migrating(db_url) as (connection, config):
+        command.upgrade(config, "0015")
+        _source_and_story(connection, when)
+        for item_id, (title, body) in texts.items():
+            connection.execute(text(
+                "INSERT INTO item (id, source_id, story_id, guid, title, content_html, "
+                "summary_text, categories, published_at, first_seen_at, last_changed_at, "
+                "content_hash, cites, join_reason) VALUES (:i, 1, 1, :g, :title, :c, :s, "
+                "'', :t, :t, :t, 'h', '', '')"),
+                {"i": item_id, "g": f"g{item_id}", "title": title, "t": when,
+                 "c": pack_text(f"<p>{body}</p>"), "s": pack_text("")})
+        old = {item_id: keys(42, 3, 16, 8, *texts[item_id]) for item_id in (1000, 1001)}
+        for band in old[1000]:  # dated 5, one row of it dated 9 in the recent table
+            connection.execute(text("INSERT INTO item_band (band, item_id, seen) "
+                                    "VALUES (:b, 1000, 5)"), {"b": band})
+        connection.execute(text("INSERT INTO item_band_recent (band, item_id, seen) "
+                                "VALUES (:b, 1000, 9)"), {"b": old[1000][0] + 1})
+        for band in old[1001]:
+            connection.execute(text("INSERT INTO item_band_recent (band, item_id, seen) "
+                                    "VALUES (:b, 1001, 7)"), {"b": band})
+
+        def stored() -> tuple[set[tuple[int, int, int]], int]:
+            main = set(connection.execute(text("SELECT band, item_id, seen FROM item_band")).all())
+            recent = connection.execute(text("SELECT count(*) FROM item_band_recent")).scalar()
+            return main, int(recent or 0)
+
+        command.upgrade(config, "0016")
+        new = {item_id: keys(28, 2, 4, 8, *texts[item_id]) for item_id in (1000, 1001)}
+        assert len(new[1000]) == 32
+        assert stored() == ({(b, 1000, 9) for b in new[1000]} |
+                            {(b, 1001, 7) for b in new[1001]}, 0)
+        if connection.dialect.name == "sqlite":  # the filter of the new keys
+            assert connection.execute(text(
+                "SELECT keys FROM item_band_filter WHERE id = 1")).scalar() == 64
+        command.downgrade(config, "0015")
+        assert stored() == ({(b, 1000, 9) for b in old[1000]} |
+                            {(b, 1001, 7) for b in old[1001]}, 0)

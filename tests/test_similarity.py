@@ -26,6 +26,7 @@ from aggregator.stories.similarity import (
     _SENTENCE_END,
     _UNIFY,
     BANDS,
+    DEFAULT,
     LEAD_BANDS,
     NUM_PERM,
     WINDOW,
@@ -333,8 +334,10 @@ def test_reasons_carry_the_figures() -> None:
 
 
 # The signatures of these texts as datasketch 2.0's MinHash ("affine32") made them before
-# similarity.py computed them itself, and their band keys as migration 0003 converts the
-# text keys stored before it: stored fingerprints stay valid and matchable.
+# similarity.py computed them itself, and their band keys with the bands of the index up
+# to migration 0016 (42 x 3, 16 x 8) as migration 0003 converts the text keys stored
+# before it: stored fingerprints stay valid and matchable, and a downgrade of 0016 makes
+# the keys a store had.
 PINNED = {
     "seed": ("56894ab7e735dba56474a4cf465ab565b032c80d71b6ce4c03b91e0694c35a84",
              "8b8a7665a106c486959b5e1884970a16d04ca656cd35d1500f6db0cfc8bdc0b6"),
@@ -363,14 +366,30 @@ def _pinned_cases() -> dict[str, tuple[str, str]]:
     }
 
 
+#: their band keys with the bands of migration 0016 on (28 x 2, 4 x 8): what it stores
+PINNED_BANDS = {
+    "long random": "6b171ace9bf0565263a4890e7cb6c1ec56f6aff49964334a033b4c7478fa4edc",
+    "seed": "7d142423de0683577f788f8e6b9028e3c540aa918a239a9f080a1ad09390c89c",
+    "short": "75f8625bce7ea32abb876ef183edaa87a8590dcbfc9cc1771eaf6252c1262e65",
+    "short body": "1b8fc2223434060118d5550d40df8baa584bfa238ca1a14727a7698a58d82f90",
+}
+
+
 @pytest.mark.parametrize("name", sorted(PINNED))
 def test_signatures_and_bands_are_the_ones_already_stored(name: str) -> None:
     import hashlib
+    from dataclasses import replace
+
+    def digest(keys: tuple[int, ...]) -> str:
+        return hashlib.sha256(",".join(map(str, keys)).encode()).hexdigest()
 
     fp = fingerprint(*_pinned_cases()[name])
-    assert fp is not None
-    assert (hashlib.sha256(fp.signature).hexdigest(),
-            hashlib.sha256(",".join(map(str, fp.bands)).encode()).hexdigest()) == PINNED[name]
+    before = fingerprint(*_pinned_cases()[name], replace(
+        DEFAULT, bands=42, rows=3, lead_bands=16, lead_rows=8))
+    assert fp is not None and before is not None
+    assert (hashlib.sha256(fp.signature).hexdigest(), digest(before.bands)) == PINNED[name]
+    assert before.signature == fp.signature
+    assert digest(fp.bands) == PINNED_BANDS[name]
 
 
 # --- the parts, against their definitions ---------------------------------------------------

@@ -20,6 +20,7 @@ from aggregator.config import Config, load_config
 from aggregator.publish.formats import story_path
 from aggregator.site import render_output
 from aggregator.store import Store
+from aggregator.stories.similarity import BANDS, LEAD_BANDS
 from aggregator.update import update_sources
 from tests.conftest import ATOM_RNG, write_config
 from tests.feedserver import FeedServer
@@ -298,7 +299,7 @@ def test_an_item_whose_text_changes_is_matched_again(
             "SELECT band FROM item_band WHERE item_id = :id UNION ALL"
             " SELECT band FROM item_band_recent WHERE item_id = :id"), {"id": item.item_id}
         ).scalars().all()
-    assert len(keys) == len(set(keys)) >= 58
+    assert len(keys) == len(set(keys)) >= BANDS + LEAD_BANDS
 
 
 def test_a_changed_item_never_splits_its_story(tmp_path: Path, store: Store,

@@ -205,8 +205,8 @@ class RecentFilter:
     """A Bloom filter of the band keys of ``item_band_recent``, kept in memory by a
     process that writes them: its probes of that table skip the keys the filter rules
     out, as probes of the main table do. In a cold ingest that table holds up to a
-    million rows, and probing all of a new item's 58 keys in it was a tenth of the
-    writer's CPU.
+    million rows, and probing all of a new item's keys in it (58 then) was a tenth of
+    the writer's CPU.
 
     Every transaction that writes the table's rows (``bands.PendingBands.write``) counts
     them into its process's filter and draws a new token in the row ``RECENT_ROW``

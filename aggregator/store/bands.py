@@ -41,12 +41,13 @@ ItemBands = tuple[int, int, tuple[int, ...]]
 #: the index's two tables: the main one, and the recent rows not yet merged into it
 MAIN: Final = "item_band"
 RECENT: Final = "item_band_recent"
-#: rows of ``item_band_recent`` that trigger a merge (~17,000 items of 58 band keys;
-#: ~25 MB, measured against 500,000 and 2,000,000 in a store of 100,000 items) ...
+#: rows of ``item_band_recent`` that trigger a merge (~31,000 items of 32 band keys;
+#: ~25 MB, measured against 500,000 and 2,000,000 in a store of 100,000 items, when an
+#: item had 58) ...
 RECENT_ROWS: Final = 1_000_000
 #: ... or this many for each page of the database file, if that is more. A merge
 #: rewrites about every leaf page of the main table: into an index of 58 million rows
-#: (a million items' band keys, 3.3 GB) a merge of a million rows wrote 718 MB of WAL
+#: (a million items' band keys at 58 an item, 3.3 GB) a merge of a million rows wrote 718 MB of WAL
 #: (4.5 s of system CPU), twice in a cold run of 50,000 items
 ROWS_PER_PAGE: Final = 4
 #: values in one statement's list (a lookup's band keys, an ``IN`` list's ids)
@@ -94,7 +95,7 @@ class PendingBands:
         self.ids: set[int] = set()  # their item ids
         # band -> the position in ``items`` of the item holding it, or of each when
         # several do: ``hits`` finds a feed's ~2,900 bands here instead of testing them
-        # against every pending item's 58 (~800 items in a group of 16 feeds)
+        # against every pending item's 32 (~800 items in a group of 16 feeds)
         self._where: dict[int, int | list[int]] = {}
 
     def __bool__(self) -> bool:

@@ -328,8 +328,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         band_grid = []
     elif not args.quick:
         band_grid += [(128, 16, 8, 16, 8), (128, 24, 5, 16, 8), (128, 32, 4, 16, 8),
-                      (128, 32, 4, 32, 4), (128, 42, 3, 16, 8), (128, 42, 3, 0, 1),
-                      (64, 21, 3, 16, 4), (256, 85, 3, 32, 8)]
+                      (128, 32, 4, 32, 4), (128, 42, 3, 16, 8), (128, 42, 3, 32, 4),
+                      (128, 42, 3, 0, 1), (128, 16, 2, 4, 8), (128, 21, 2, 4, 8),
+                      (128, 21, 2, 0, 1), (128, 24, 2, 4, 8), (128, 24, 2, 16, 8),
+                      (128, 28, 2, 16, 8), (128, 32, 2, 4, 8), (64, 21, 3, 16, 4),
+                      (256, 85, 3, 32, 8)]
     for perms, bands, rows_, lead_bands, lead_rows in band_grid:
         tuning = replace(DEFAULT, num_perm=perms, bands=bands, rows=rows_,
                          lead_bands=lead_bands, lead_rows=lead_rows)
