@@ -541,7 +541,8 @@ def test_0015_adds_the_recent_story_keys_and_a_downgrade_folds_them_back(db_url:
 def test_0016_makes_the_band_keys_again_from_the_items_texts_and_back(db_url: str) -> None:
     """The items with band rows get the keys their text gives with 28 x 2 and 4 x 8
     bands, dated as their rows were (the latest of a changed item's); an item without
-    rows (outside the window) gets none; a downgrade makes the 42 x 3 and 16 x 8 keys."""
+    rows (outside the window) gets none, nor one whose text gives no fingerprint, nor
+    rows of no item; a downgrade makes the 42 x 3 and 16 x 8 keys."""
     from datetime import datetime
 
     from alembic import command
@@ -557,8 +558,11 @@ def test_0016_makes_the_band_keys_again_from_the_items_texts_and_back(db_url: st
         return list(dict.fromkeys(fp.bands))
 
     when = datetime(2026, 12, 1, 9, 0)
+    # more items than one numpy pass takes (0016's _PRINTS, 8); 1011 has no rows
     texts = {1000 + n: (f"Заголовок {n}", " ".join(f"слово{n}x{k}" for k in range(80)))
-             for n in range(3)}
+             for n in range(12)}
+    texts[1012] = ("Коротко", "Подробности позже.")  # too short to fingerprint
+    with_rows = range(1000, 1011)
     with _migrating(db_url) as (connection, config):
         command.upgrade(config, "0015")
         _source_and_story(connection, when)
@@ -570,15 +574,21 @@ def test_0016_makes_the_band_keys_again_from_the_items_texts_and_back(db_url: st
                 "'', :t, :t, :t, 'h', '', '')"),
                 {"i": item_id, "g": f"g{item_id}", "title": title, "t": when,
                  "c": pack_text(f"<p>{body}</p>"), "s": pack_text("")})
-        old = {item_id: keys(42, 3, 16, 8, *texts[item_id]) for item_id in (1000, 1001)}
+        old = {item_id: keys(42, 3, 16, 8, *texts[item_id]) for item_id in with_rows}
+        seen = {item_id: 9 if item_id == 1000 else 7 for item_id in with_rows}
+
+        def insert(table: str, band: int, item_id: int, dated: int) -> None:
+            connection.execute(text(f"INSERT INTO {table} (band, item_id, seen) "
+                                    "VALUES (:b, :i, :s)"), {"b": band, "i": item_id, "s": dated})
+
         for band in old[1000]:  # dated 5, one row of it dated 9 in the recent table
-            connection.execute(text("INSERT INTO item_band (band, item_id, seen) "
-                                    "VALUES (:b, 1000, 5)"), {"b": band})
-        connection.execute(text("INSERT INTO item_band_recent (band, item_id, seen) "
-                                "VALUES (:b, 1000, 9)"), {"b": old[1000][0] + 1})
-        for band in old[1001]:
-            connection.execute(text("INSERT INTO item_band_recent (band, item_id, seen) "
-                                    "VALUES (:b, 1001, 7)"), {"b": band})
+            insert("item_band", band, 1000, 5)
+        insert("item_band_recent", old[1000][0] + 1, 1000, 9)
+        for item_id in with_rows[1:]:
+            for band in old[item_id]:
+                insert("item_band_recent", band, item_id, 7)
+        insert("item_band", 11, 1012, 7)  # rows of a text too short: none after
+        insert("item_band", 12, 4242, 7)  # a row of no item: gone
 
         def stored() -> tuple[set[tuple[int, int, int]], int]:
             main = set(connection.execute(text("SELECT band, item_id, seen FROM item_band")).all())
@@ -586,13 +596,30 @@ def test_0016_makes_the_band_keys_again_from_the_items_texts_and_back(db_url: st
             return main, int(recent or 0)
 
         command.upgrade(config, "0016")
-        new = {item_id: keys(28, 2, 4, 8, *texts[item_id]) for item_id in (1000, 1001)}
-        assert len(new[1000]) == 32
-        assert stored() == ({(b, 1000, 9) for b in new[1000]} |
-                            {(b, 1001, 7) for b in new[1001]}, 0)
+        new = {item_id: keys(28, 2, 4, 8, *texts[item_id]) for item_id in with_rows}
+        assert {len(found) for found in new.values()} == {32}
+        assert stored() == ({(band, item_id, seen[item_id])
+                             for item_id in with_rows for band in new[item_id]}, 0)
         if connection.dialect.name == "sqlite":  # the filter of the new keys
             assert connection.execute(text(
-                "SELECT keys FROM item_band_filter WHERE id = 1")).scalar() == 64
+                "SELECT keys FROM item_band_filter WHERE id = 1")).scalar() == 32 * 11
         command.downgrade(config, "0015")
-        assert stored() == ({(b, 1000, 9) for b in old[1000]} |
-                            {(b, 1001, 7) for b in old[1001]}, 0)
+        assert stored() == ({(band, item_id, seen[item_id])
+                             for item_id in with_rows for band in old[item_id]}, 0)
+
+
+def test_0016_makes_the_keys_of_the_bands_the_code_uses() -> None:
+    """The bands 0016 makes the stored keys with are the ones new items get."""
+    import importlib.util
+    from pathlib import Path
+
+    from aggregator.stories import similarity
+
+    path = (Path(similarity.__file__).parent.parent / "store" / "migrations" / "versions"
+            / "0016_two_row_bands.py")
+    spec = importlib.util.spec_from_file_location("revision_0016", path)
+    assert spec is not None and spec.loader is not None
+    revision = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(revision)
+    assert revision._NEW == (similarity.BANDS, similarity.ROWS, similarity.LEAD_BANDS,
+                             similarity.LEAD_ROWS)
