@@ -5,9 +5,9 @@ About 98% of the band keys a new item looks up are in no row, and against a big 
 each probe is a walk down a B-tree much bigger than any cache: 2-3 us against the 15.5
 million rows of a million-item store's window (at 58 keys an item; 8.5 million at 32),
 0.23 us against an empty index. The filter answers "certainly absent" for all but ~1% of
-the absent keys, at 12 bits a key (13 MB for 8.5 million rows), and the lookup then probes the index only for the
-rest. It never answers "absent" for a key that is there, so what a lookup finds is the
-same either way.
+the absent keys, at 12 bits a key (13 MB for 8.5 million rows), and the lookup then
+probes the index only for the rest. It never answers "absent" for a key that is there,
+so what a lookup finds is the same either way.
 
 It lives in the database, one row of ``item_band_filter`` (``ItemBandFilterRow``), so
 that every process reading the index (the writer, the parse worker reading ahead) sees
