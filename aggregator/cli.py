@@ -588,7 +588,8 @@ def db_current(config: ConfigOption = None, db: DbOption = None) -> None:
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None, db: DbOption = None) -> None:
     """Create the schema, or migrate it to this version's revision (whatever
-    settings.auto_migrate says); safe while other processes start or run."""
+    settings.auto_migrate says); processes starting meanwhile wait for it. Stop the
+    running ones of the old version first (docs/operations.md, "Upgrading")."""
     from aggregator.config import database_url
     from aggregator.store.migrations import HEAD
     from aggregator.store.store import current_revision
