@@ -57,6 +57,11 @@ class Fingerprint:
     # ("jul", "mon", "jul3"), those only the title has ("t:27"), names of the body
     # ("@медеуском": capitalised words inside sentences); no entry contains white space
     skeleton_hash: str  # 16 hex digits: the text with numbers, dates and names masked
+    # the lead's shingle hashes (uint32 little-endian each, at most LEAD_WORDS - SHINGLE
+    # + 1 of them), the opening's first: what the store keeps (item_print, 512 bytes of
+    # the 1,536 of the signature fewer) to make the lead's and the opening's signatures
+    # again; None: not kept (a fingerprint made again, or read back)
+    lead: bytes | None = None
 
 
 @_pickled_by_fields

@@ -4,9 +4,11 @@ ingest is the one the stored row gives back, so it is tested here."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -18,8 +20,8 @@ from aggregator.ingest.normalize import normalize_entry_with_text
 from aggregator.ingest.prepare import prepare_feed
 from aggregator.packing import pack_text
 from aggregator.store import Store
-from aggregator.stories.fingerprints import Fingerprints
-from aggregator.stories.similarity import fingerprint
+from aggregator.stories.fingerprints import VERSION, Fingerprints, pack, unpack_many
+from aggregator.stories.similarity import fingerprint, fingerprints
 from aggregator.text import html_to_text
 from aggregator.types import Fingerprint, ItemData, Outcome, ParsedEntry, SourceUpdate
 
@@ -33,11 +35,16 @@ def test_the_fingerprint_made_at_ingest_is_the_one_the_stored_row_gives(path: Pa
     prepared = prepare_feed(path.read_bytes(), {}, "https://example.com/feed.xml", NOW)
     assert prepared.items
     prints = Fingerprints()
-    expected = [replace(made, bands=()) if made else None  # compare reads no bands
+    expected = [replace(made, bands=(), lead=None) if made else None  # compare reads no bands
                 for made in (prepared.fingerprints[item.guid] for item in prepared.items)]
     rows = [(item.title, item.content_html) for item in prepared.items]
     assert Fingerprints().of_many(rows) == expected  # made together
     assert [prints.of_many([row])[0] for row in rows] == expected  # one by one
+    # read back from the print the store keeps (item_print)
+    made = [prepared.fingerprints[item.guid] for item in prepared.items]
+    packed = [(fp and pack(fp, item.content_hash), item.content_hash)
+              for fp, item in zip(made, prepared.items, strict=True)]
+    assert unpack_many(packed) == expected
 
 
 
@@ -67,7 +74,37 @@ def test_normalized_text_is_the_text_of_the_stored_content(body: list[str],
     assert html_to_text(item.content_html) == text_of_item
     made = fingerprint(item.title, text_of_item)
     assert Fingerprints().of_many([(item.title, item.content_html)])[0] == (
-        replace(made, bands=()) if made else None)
+        replace(made, bands=(), lead=None) if made else None)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.lists(_WORDS, max_size=8).map(" ".join),
+                          st.lists(_WORDS, max_size=120).map(" ".join)), max_size=5))
+def test_a_print_gives_back_the_fingerprint_the_text_makes(
+        rows: list[tuple[str, str]]) -> None:
+    """A fingerprint read back from its print (the whole text's signature kept, the
+    lead's and the opening's made again from the lead's hashes) is the one the item's
+    text makes: made together (one numpy pass) or alone (short bodies among them)."""
+    texts = [(title, html_to_text(content)) for title, content in rows]
+    expected = Fingerprints(size=1).of_many(rows)
+    for made in (fingerprints(texts), [fingerprint(*pair) for pair in texts]):
+        packed = [(fp and pack(fp, f"hash{n}"), f"hash{n}") for n, fp in enumerate(made)]
+        assert [data is None for data, _ in packed] == [fp is None for fp in made]
+        assert unpack_many(packed) == expected
+
+
+def test_a_print_of_another_text_or_version_is_not_used() -> None:
+    made = fingerprint("Курс доллара", "Курс доллара на торгах вырос до 89,5 рубля, "
+                       "сообщает биржа. Подробности позже в нашем материале о торгах.")
+    assert made is not None and made.lead is not None
+    data = pack(made, "one")
+    assert data is not None
+    assert unpack_many([(data, "one")])[0] is not None
+    assert unpack_many([(data, "two")]) == [None]  # the item's text changed since
+    assert unpack_many([(bytes([VERSION + 1]) + data[1:], "one")]) == [None]
+    assert unpack_many([(data[:100], "one"), (None, "one")]) == [None, None]
+    # a fingerprint without lead hashes (made again, or read back) has no print
+    assert pack(replace(made, lead=None), "one") is None
 
 
 def test_the_recent_fingerprints_are_bounded_and_used() -> None:
@@ -94,7 +131,7 @@ def test_many_rows_are_made_as_each_alone_and_kept(rows: list[tuple[str, str]],
     prints = Fingerprints(size=size)
     made = prints.of_many(rows + rows[:1])
     alone = [fingerprint(title, html_to_text(content)) for title, content in rows + rows[:1]]
-    assert made == [fp and replace(fp, bands=()) for fp in alone]
+    assert made == [fp and replace(fp, bands=(), lead=None) for fp in alone]
     assert len(prints._recent) == min(size, len(set(rows)))
     if rows:
         assert made[0] is made[-1]  # made once
@@ -102,9 +139,13 @@ def test_many_rows_are_made_as_each_alone_and_kept(rows: list[tuple[str, str]],
         assert prints.of_many([last])[0] is made[rows.index(last)]  # the last kept
 
 
-def test_a_new_process_matches_a_copy_of_an_item_stored_by_another(db_url: str) -> None:
-    """No fingerprint is kept between processes: the second store makes the stored
-    item's fingerprint from its text and finds the copy the same story."""
+@pytest.mark.parametrize("print_", ["kept", "missing", "stale"])
+def test_a_new_process_matches_a_copy_of_an_item_stored_by_another(
+        db_url: str, print_: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No fingerprint is kept in memory between processes: the second store reads the
+    stored item's back from its print (item_print), or, when it has none (an item
+    stored before migration 0017) or one of another text (its content_hash changed),
+    makes it from its text; either way it finds the copy the same story."""
     title, _, body = (DATA / "seed-article.ru.txt").read_text(encoding="utf-8").partition(
         "\n\n")
     content = "".join(f"<p>{p}</p>" for p in body.split("\n\n"))
@@ -125,8 +166,21 @@ def test_a_new_process_matches_a_copy_of_an_item_stored_by_another(db_url: str) 
                             for n in ("izvestia", "kaztag")], timedelta(minutes=30), NOW)
         ids = {s.name: s.id for s in first.claim_sources(NOW, due_only=False)}
         first.apply(ids["izvestia"], update(item("a", title), NOW))
+        with first.engine.begin() as connection:
+            assert connection.execute(text("SELECT count(*) FROM item_print")).scalar() == 1
+            if print_ == "missing":
+                connection.execute(text("DELETE FROM item_print"))
+            elif print_ == "stale":
+                connection.execute(text("UPDATE item SET content_hash = 'edited'"))
     finally:
         first.close()
+    made: list[tuple[str, str]] = []  # the texts fingerprinted again
+
+    def counted(items: Sequence[tuple[str, str]], *args: Any, **kwargs: Any) -> Any:
+        made.extend(items)
+        return fingerprints(items, *args, **kwargs)
+
+    monkeypatch.setattr("aggregator.stories.fingerprints.fingerprints", counted)
     second = Store(db_url)
     try:
         second.apply(ids["kaztag"], update(item("b", title + ". Kaztag"),
@@ -139,3 +193,53 @@ def test_a_new_process_matches_a_copy_of_an_item_stored_by_another(db_url: str) 
         second.close()
     assert rows["a"] == rows["b"]
     assert reason.startswith("near-duplicate of item #")
+    assert [t for t, _ in made] == ([] if print_ == "kept" else [title])
+
+
+def _stored_prints(store: Store) -> dict[str, Fingerprint]:
+    """The fingerprints the store's prints give back, by guid."""
+    from aggregator.store.prints import read
+
+    with store.engine.connect() as connection:
+        ids = dict(connection.execute(text("SELECT id, guid FROM item")).all())
+        found = read(lambda sql, values: connection.exec_driver_sql(sql, values).all(),
+                     "?" if connection.dialect.name == "sqlite" else "%s", sorted(ids))
+    return {ids[item_id]: fp for item_id, fp in found.items()}
+
+
+def test_a_changed_item_gets_the_print_of_its_new_text_and_old_prints_are_pruned(
+        db_url: str) -> None:
+    first_text = "Курс доллара на торгах Московской биржи вырос до 89,5 рубля за доллар."
+    second_text = "Курс евро на торгах Московской биржи снизился до 97,1 рубля за евро утром."
+
+    def item(guid: str, body: str, when: datetime) -> ItemData:
+        return ItemData(guid=guid, url=None, canonical_url=None, title="Курс", author=None,
+                        content_html=f"<p>{body}</p>", summary_text="", published_at=when,
+                        updated_at=None, content_hash=f"{guid}:{len(body)}")
+
+    store = Store(db_url)
+    try:
+        store.sync_sources([SourceConfig(name="bank", url="https://bank.example.com/feed.xml")],
+                           timedelta(minutes=30), NOW)
+        (source,) = store.claim_sources(NOW, due_only=False)
+        old = item("old", first_text, NOW - timedelta(days=30))
+        store.apply(source.id, SourceUpdate(
+            outcome=Outcome.OK, now=NOW, next_fetch_at=NOW,
+            new_items=(old, item("a", first_text, NOW)),
+            fingerprints={"old": fingerprint("Курс", first_text),
+                          "a": fingerprint("Курс", first_text)}))
+        assert _stored_prints(store) == {
+            "old": replace(fingerprint("Курс", first_text), bands=(), lead=None),
+            "a": replace(fingerprint("Курс", first_text), bands=(), lead=None)}
+        changed = item("a", second_text, NOW)
+        store.apply(source.id, SourceUpdate(
+            outcome=Outcome.OK, now=NOW, next_fetch_at=NOW, changed_items=(changed,),
+            fingerprints={"a": fingerprint("Курс", second_text)}))
+        assert _stored_prints(store)["a"] == replace(fingerprint("Курс", second_text),
+                                                     bands=(), lead=None)
+        store.prune_index(NOW - timedelta(days=8))  # the old item's rows go, its print too
+        assert set(_stored_prints(store)) == {"a"}
+        with store.engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM item_print")).scalar() == 1
+    finally:
+        store.close()

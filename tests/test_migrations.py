@@ -538,6 +538,25 @@ def test_0015_adds_the_recent_story_keys_and_a_downgrade_folds_them_back(db_url:
             "SELECT key_hash, story_id FROM story_key")).all()) == [(-5, 1), (2, 1)]
 
 
+def test_0017_adds_the_prints_table_and_a_downgrade_drops_it(db_url: str) -> None:
+    """No backfill: the stored items have no print (their fingerprints are made from
+    their text); the table is the model's, and goes with a downgrade."""
+    from alembic import command
+    from sqlalchemy import text
+
+    with _migrating(db_url) as (connection, config):
+        command.upgrade(config, "0016")
+        connection.execute(text(FIRST_RELEASE_ROWS.split(";", maxsplit=1)[0]))
+        command.upgrade(config, "0017")
+        assert connection.execute(text("SELECT count(*) FROM item_print")).scalar() == 0
+        assert {c["name"] for c in inspect(connection).get_columns("item_print")} == {
+            "item_id", "seen", "data"}
+        assert inspect(connection).get_pk_constraint("item_print")["constrained_columns"] == [
+            "item_id"]
+        command.downgrade(config, "0016")
+        assert "item_print" not in inspect(connection).get_table_names()
+
+
 def test_0016_makes_the_band_keys_again_from_the_items_texts_and_back(db_url: str) -> None:
     """The items with band rows get the keys their text gives with 28 x 2 and 4 x 8
     bands, dated as their rows were (the latest of a changed item's); an item without

@@ -279,7 +279,7 @@ def test_prepared_feed_pickles_by_fields() -> None:
     item = ItemData("g", "https://a.example/1", None, "Title", None, "<p>x</p>", "x", when,
                     None, "hash", ("news",), (Enclosure("https://a.example/a.mp3", "audio/mpeg",
                                                         10, 60),), None)
-    prints = Fingerprint(3, 2, b"\x00" * 8, (1, -2), ("89.5",), "0" * 16)
+    prints = Fingerprint(3, 2, b"\x00" * 8, (1, -2), ("89.5",), "0" * 16, b"\x01" * 4)
     feed = PreparedFeed(
         FeedMeta("Feed", None, None, when), (item,), {"g": ("k",)}, {"g": prints},
         {"g": Credit(None, ("Известия",), "line")}, 1.5, timedelta(minutes=5),
@@ -287,4 +287,4 @@ def test_prepared_feed_pickles_by_fields() -> None:
                                         {2: prints}), frozenset({"h"}))
     assert pickle.loads(pickle.dumps(feed, pickle.HIGHEST_PROTOCOL)) == feed
     assert prints.__reduce__() == (Fingerprint, (3, 2, b"\x00" * 8, (1, -2), ("89.5",),
-                                                 "0" * 16))
+                                                 "0" * 16, b"\x01" * 4))

@@ -30,14 +30,15 @@ DAY = timedelta(days=1)
 
 
 def _fp(guid: str) -> Fingerprint:
-    """A fingerprint of its own (two band keys no other item shares)."""
+    """A fingerprint of its own (two band keys no other item shares), with lead hashes:
+    the store keeps its print."""
     digest = hashlib.sha256(guid.encode()).digest()
     bands = (int.from_bytes(digest[:7]), -int.from_bytes(digest[7:14]))
-    return Fingerprint(words=30, shingles=26, signature=digest * 2, bands=bands,
-                       numbers=(), skeleton_hash=digest.hex()[:16])
+    return Fingerprint(words=30, shingles=26, signature=digest * 48, bands=bands,
+                       numbers=(), skeleton_hash=digest.hex()[:16], lead=digest[:8])
 
 TABLES = ("story", "item", "story_key", "story_key_recent", "item_band", "item_band_recent",
-          "tombstone")
+          "item_print", "tombstone")
 
 
 def _item(guid: str, url: str | None = None, content: str = "") -> ItemData:
@@ -87,6 +88,9 @@ def test_a_story_goes_only_when_every_item_is_older(store: Store) -> None:
     counts = _counts(store)
     assert (counts["story"], counts["item"], counts["keys"]) == (2, 3, 1)
     assert counts["item_band"] + counts["item_band_recent"] == 6  # not merged yet: recent
+    # the pruned item's print went with it; the edited item's with its old text (the
+    # update brought no fingerprint of the new one)
+    assert counts["item_print"] == 2
     assert counts["tombstone"] == 2  # the item's identity and its URL key
 
 

@@ -16,6 +16,9 @@ When it cannot be sure of that (another process wrote items, the snapshot is old
 than what it kept, a prune ran, the new items or the dates are not the ones read), it
 reads the candidates itself, as before: the result is the same either way.
 
+The hit items' fingerprints are read back from their prints (store/prints.py) where
+they have one of their present text, else made from their text.
+
 This module imports the standard library's sqlite3 and the story logic only: the
 worker loads neither SQLAlchemy nor the models.
 """
@@ -34,7 +37,7 @@ from urllib.parse import quote
 from aggregator.packing import unpack_text
 from aggregator.store.bands import ItemBands, padded_chunks, sqlite_hits
 from aggregator.store.cache import cache_kib
-from aggregator.types import CandidateRead, ItemData, PreparedFeed
+from aggregator.types import CandidateRead, Fingerprint, ItemData, PreparedFeed
 
 if TYPE_CHECKING:
     from aggregator.stories.fingerprints import Fingerprints
@@ -131,6 +134,7 @@ def _marks(values: Sequence[object]) -> str:
 def read_candidates(where: Lookahead, prepared: PreparedFeed, now: datetime) -> CandidateRead:
     """The candidates of ``prepared``'s items not stored yet (not ``skipped``), as of
     one snapshot."""
+    from aggregator.store import prints as item_prints
     from aggregator.stories.similarity import WINDOW
 
     window = int(WINDOW.total_seconds())
@@ -153,7 +157,9 @@ def read_candidates(where: Lookahead, prepared: PreparedFeed, now: datetime) -> 
                 bands.update(fp.bands)
         hits: list[tuple[int, int, int]] = sqlite_hits(connection, sorted(bands), low, high,
                                                          "band, item_id, seen")
-        for chunk in padded_chunks(sorted({item_id for _, item_id, _ in hits})):
+        ids = sorted({item_id for _, item_id, _ in hits})
+        printed = item_prints.read(connection.execute, "?", ids)  # (the others: from their text)
+        for chunk in padded_chunks([item_id for item_id in ids if item_id not in printed]):
             texts += connection.execute(
                 f"SELECT id, title, content_html FROM item WHERE id IN ({_marks(chunk)})",
                 tuple(chunk)).fetchall()
@@ -162,7 +168,8 @@ def read_candidates(where: Lookahead, prepared: PreparedFeed, now: datetime) -> 
     cache = _worker_prints()
     made = cache.of_many([(title, "" if content is None else unpack_text(content))
                           for _, title, content in texts])  # together: one numpy pass
-    prints = {item_id: fp for (item_id, _, _), fp in zip(texts, made, strict=True)}
+    prints: dict[int, Fingerprint | None] = {
+        **printed, **{item_id: fp for (item_id, _, _), fp in zip(texts, made, strict=True)}}
     for item in new:  # the next feeds' candidates may be these, once stored
         cache.remember(item.title, item.content_html, prepared.fingerprints.get(item.guid))
     hits.sort()

@@ -281,6 +281,26 @@ class ItemBandFilterRow(SQLModel, table=True):
     bits: bytes = Field(sa_type=LargeBinary)
 
 
+class ItemPrintRow(SQLModel, table=True):
+    """An item's fingerprint as the near-duplicate index needs it back, compact
+    (``stories.fingerprints.pack``: about 0.8 KB): a candidate found by its band keys is
+    compared by it, not by a fingerprint made again from its text (which took a fifth
+    of the writer's time in a cold ingest). Written with the item, replaced when its
+    text changes, pruned with its band rows (``seen``, as theirs), deleted with it.
+    ``data`` carries a stamp of the item's ``content_hash``: a print that no longer
+    matches its item is not used, and an item without one (written before migration
+    0017) is fingerprinted from its text, as before.
+
+    ``item_id`` is no foreign key, as in ``item_band``: derived data, deleted before its
+    item (retention)."""
+
+    __tablename__ = "item_print"
+
+    item_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seen: int  # as the item's band rows: pruned with them
+    data: bytes = Field(sa_type=LargeBinary)
+
+
 #: a stored key (store/keys.key_hash): on SQLite an INTEGER primary key, the row id itself
 KeyHash = BigInteger().with_variant(Integer(), "sqlite")
 

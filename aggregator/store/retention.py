@@ -33,6 +33,7 @@ from aggregator.store.models import (
     ItemBandRecentRow,
     ItemBandRow,
     ItemEnclosureRow,
+    ItemPrintRow,
     ItemRow,
     StoryRow,
     TombstoneRow,
@@ -118,6 +119,7 @@ def prune_batch(session: Session, insert_ignore: InsertIgnore, *, postgres: bool
     for statement in (  # the rows that point to an item or a story first
             delete(ItemBandRow).where(col(ItemBandRow.item_id).in_(of_items)),
             delete(ItemBandRecentRow).where(col(ItemBandRecentRow.item_id).in_(of_items)),
+            delete(ItemPrintRow).where(col(ItemPrintRow.item_id).in_(of_items)),
             delete(ItemEnclosureRow).where(col(ItemEnclosureRow.item_id).in_(of_items)),
             delete(ItemRow).where(col(ItemRow.story_id).in_(doomed)),
             delete(StoryRow).where(col(StoryRow.id).in_(doomed))):

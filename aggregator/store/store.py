@@ -373,7 +373,10 @@ class Store:
         dropped."""
         self._forget_written()
         self._recent_rows.forget()
+        from aggregator.store import prints
+
         with self._session() as session:
+            prints.prune(session.connection(), int(before.timestamp()))
             return bands.prune(session, int(before.timestamp()))
 
     def _forget_written(self) -> None:

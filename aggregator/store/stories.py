@@ -20,6 +20,7 @@ from sqlalchemy import Connection, delete, func, update
 from sqlmodel import Session, SQLModel, col, select
 
 from aggregator import metrics
+from aggregator.store import prints as item_prints
 from aggregator.store import story_keys
 from aggregator.store.bands import (
     ItemBands,
@@ -114,6 +115,10 @@ def _band_candidates(session: Session, prints: Fingerprints, bands: set[int], lo
             f" WHERE item.id IN ({', '.join([mark] * len(chunk))})", tuple(chunk),
             [*((_ITEM, name) for name in names), (_SOURCE, "name")])
 
+    unknown = [i for i in ids if i not in known]
+    if unknown:  # read back from their prints, else made from their text
+        known = {**known, **item_prints.read(
+            lambda sql, values: connection.exec_driver_sql(sql, values).all(), mark, unknown)}
     made = [row for chunk in padded_chunks([i for i in ids if i not in known])
             for row in rows_of(_CANDIDATE, chunk)]
     brief = [row for chunk in padded_chunks([i for i in ids if i in known])
@@ -251,6 +256,7 @@ def add_items(session: Session, fingerprints: Fingerprints, source: Source,
     item_ids = _insert_items(connection, rows)
     key_rows: list[tuple[int, int]] = []
     band_rows: list[ItemBands] = []
+    print_rows: list[item_prints.PrintRow] = []
     for item, seen_at, row in zip(items, seen, rows, strict=True):
         key_rows += [(hashed[k], row["story_id"]) for k in keys[item.guid]
                      if hashed[k] not in stored]  # (a key is in one table: story_keys)
@@ -259,7 +265,9 @@ def add_items(session: Session, fingerprints: Fingerprints, source: Source,
             fingerprints.remember(item.title, item.content_html, fp)
             item_id, when = item_ids[item.guid], _epoch(seen_at)
             band_rows.append((item_id, when, tuple(dict.fromkeys(fp.bands))))
+            print_rows.append((item_id, when, fp, item.content_hash))
     story_keys.add(connection, key_rows)
+    item_prints.write(connection, item_prints.packed_rows(print_rows))
     _write_enclosures(session, {item_ids[i.guid]: i for i in items if i.enclosures})
     merges = {old: stored_id(new) for old, new in batch.merges.items()}
     _merge_stored(session, merges)
@@ -378,12 +386,19 @@ def update_items(session: Session, source: Source, change: SourceUpdate) -> Upda
     touched: set[int] = set()
     rewritten: dict[int, ItemData] = {}
     texts_changed: dict[str, ItemRow] = {}
+    reprinted: list[int] = []  # items whose print goes: their text changed
+    new_prints: list[item_prints.PrintRow] = []
     for row in rows:
         item = by_guid[row.guid]
         rewritten[row.id or 0] = item
         if (row.title, row.content_html) != (item.title, item.content_html):
             texts_changed[row.guid] = row
         published = item.published_at or row.published_at  # a date once known stays
+        if row.guid in texts_changed or row.content_hash != item.content_hash:
+            reprinted.append(row.id or 0)
+            if (fp := change.fingerprints.get(row.guid)) is not None:
+                new_prints.append((row.id or 0, _epoch(published or row.first_seen_at), fp,
+                                   item.content_hash))
         values = _item_columns(item, change.credits.get(item.guid),
                                change.full_text.get(item.guid))
         # the same entry and text, a new full-text status (a page read later, in vain):
@@ -396,6 +411,8 @@ def update_items(session: Session, source: Source, change: SourceUpdate) -> Upda
         if changed:
             row.last_changed_at = change.now
             touched.add(row.story_id)
+    item_prints.write(session.connection(), item_prints.packed_rows(new_prints),
+                      replace=reprinted)
     _write_enclosures(session, rewritten, rewrite=True)
     for chunk in chunks(sorted(touched)):
         session.execute(update(StoryRow).where(col(StoryRow.id).in_(chunk))

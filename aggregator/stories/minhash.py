@@ -11,6 +11,7 @@ import functools
 import hashlib
 import itertools
 import zlib
+from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
@@ -212,6 +213,22 @@ def signatures_of_many(hashes: np.ndarray, starts: list[int], body_starts: list[
     lead_sig = np.minimum(opening_sig, rest_of_lead)
     whole = np.minimum(lead_sig, np.minimum(title, rest))
     return whole, lead_sig, opening_sig
+
+
+def lead_signatures(leads: Sequence[bytes], *, seed: int, num_perm: int,
+                    opening_end: int) -> list[bytes]:
+    """The signatures of each lead (its shingle hashes, little-endian uint32, at least
+    one) and of its opening (its first ``opening_end`` hashes), packed one after the
+    other: as :func:`signatures` makes them from a whole text's hashes (a stored print's
+    lead, stories/fingerprints.py)."""
+    hashes = np.frombuffer(b"".join(leads), dtype="<u4").astype(np.uint32)
+    starts = [0]
+    for lead in leads:
+        starts.append(starts[-1] + len(lead) // 4)
+    _, lead_sig, opening_sig = signatures_of_many(
+        hashes, starts, [0] * len(leads), seed=seed, num_perm=num_perm,
+        opening_end=opening_end, lead_end=len(hashes))
+    return packed_rows(lead_sig, opening_sig)
 
 
 def band_keys_of_many(signatures: np.ndarray, bands: int, rows: int,

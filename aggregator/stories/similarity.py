@@ -495,7 +495,10 @@ def fingerprints(items: Sequence[tuple[str, str]], tuning: Tuning = DEFAULT, *,
                                                    tuning.lead_rows, lead=True)
         packed = minhash.packed_rows(whole, lead, opening)
         shingles = minhash.distinct_of_many(hashes, starts)
+        lead_end = max(tuning.lead_words - tuning.shingle + 1, 1)
         for n, (i, w) in enumerate(zip(together, signed, strict=True)):
+            body = min(starts[n] + len(w.signed) - len(w.body_tokens) if w.body_tokens
+                       else starts[n], starts[n + 1])
             found[i] = Fingerprint(
                 words=len(w.signed),
                 shingles=shingles[n],
@@ -503,6 +506,8 @@ def fingerprints(items: Sequence[tuple[str, str]], tuning: Tuning = DEFAULT, *,
                 bands=tuple(bands[n] + lead_bands[n]),
                 numbers=w.slots,
                 skeleton_hash=w.skeleton_hash,
+                lead=minhash.packed(hashes[body:min(body + lead_end, starts[n + 1])])
+                if with_bands else None,
             )
     for i, alone in enumerate(words):
         if alone is not None and found[i] is None:
@@ -524,12 +529,14 @@ def _one_by_one(w: _Words, tuning: Tuning, *, with_bands: bool = True) -> Finger
     signed, body_tokens = w.signed, w.body_tokens
     hashes = minhash.shingle_hashes(signed, tuning.shingle)
     if len(body_tokens) >= tuning.shingle or not body_tokens:
-        whole, lead, opening = signatures(
-            hashes, len(signed) - len(body_tokens) if body_tokens else 0)
+        body_start = min(len(signed) - len(body_tokens) if body_tokens else 0, len(hashes))
+        whole, lead, opening = signatures(hashes, body_start)
+        lead_hashes = hashes[body_start:body_start + max(
+            tuning.lead_words - tuning.shingle + 1, 1)]
     else:  # a body shorter than a shingle is one shingle of its own
         whole = signatures(hashes, len(hashes))[0]
-        body = minhash.shingle_hashes(body_tokens, tuning.shingle)
-        lead = opening = signatures(body, len(body))[0]
+        lead_hashes = minhash.shingle_hashes(body_tokens, tuning.shingle)
+        lead = opening = signatures(lead_hashes, len(lead_hashes))[0]
     bands: list[int] = []
     if with_bands:
         bands = minhash.band_keys(whole, tuning.bands, tuning.rows, lead=False)
@@ -541,6 +548,7 @@ def _one_by_one(w: _Words, tuning: Tuning, *, with_bands: bool = True) -> Finger
         bands=tuple(bands),
         numbers=w.slots,
         skeleton_hash=w.skeleton_hash,
+        lead=minhash.packed(lead_hashes) if with_bands else None,
     )
 
 

@@ -800,7 +800,8 @@ def job_fill(spec: Spec) -> dict[str, Any]:
     its own (random 64-bit values, as many as its text's fingerprint has), so fillers are
     no candidates of the corpus's items, as unrelated stories are not, but they fill the
     band index: in ``item_band``, as a store holds them once merged (the recent table
-    empty, its filter built). ``index``: "window" keeps the band rows a store keeps,
+    empty, its filter built). Items with band rows have their print too (``item_print``).
+    ``index``: "window" keeps the band rows a store keeps,
     those of the items seen within the matching window and the prune margin before ``center``
     (`aggregator fetch` and `run` drop older ones: ``update.prune_index``); "all" keeps
     every item's, as a store would whose million items all arrived within one window.
@@ -818,6 +819,11 @@ def job_fill(spec: Spec) -> dict[str, Any]:
     from aggregator.store.keys import key_hash
     from aggregator.stories.similarity import WINDOW, fingerprint
     from aggregator.update import PRUNE_MARGIN
+
+    try:  # trees before item_print (migration 0017) keep no prints
+        from aggregator.stories.fingerprints import pack
+    except ImportError:
+        pack = None
     from bench.ingest.corpus import EN_WORDS, RU_WORDS
 
     count, sources = spec["count"], spec.get("sources", 10)
@@ -835,7 +841,7 @@ def job_fill(spec: Spec) -> dict[str, Any]:
         if fp is not None:
             html = "".join(f"<p>{p}</p>" for p in paragraphs)
             pool.append((title, pack_text(html), pack_text(paragraphs[0][:300]),
-                         len(dict.fromkeys(fp.bands))))
+                         len(dict.fromkeys(fp.bands)), fp))
     center = datetime.fromisoformat(spec["center"])
     spread = spec.get("spread_days", 30) * 86400
     index = spec.get("index", "window")
@@ -857,13 +863,15 @@ def job_fill(spec: Spec) -> dict[str, Any]:
         [(s + 1, f"filler-{s:03d}", f"http://filler-{s:03d}.invalid/feed.xml", now_text,
           now_text) for s in range(sources)])
     band_keys, band_items, band_seen = [], [], []  # numpy arrays, one per chunk
+    prints: list[tuple[int, int, bytes]] = []
+    prints_written = 0
     chunk = 5000
     for start in range(0, count, chunk):
         stories, items, keys, chunk_items = [], [], [], []
         ids = range(start + 1, min(start + chunk, count) + 1)
         offsets = nprng.uniform(-spread, 0, size=len(ids))
         for item_id, offset in zip(ids, offsets, strict=True):
-            title, packed_html, packed_summary, band_count = pool[item_id % len(pool)]
+            title, packed_html, packed_summary, band_count, fp = pool[item_id % len(pool)]
             when = center + timedelta(seconds=float(offset))
             published = when.replace(tzinfo=None).strftime(_SQL_TIME)
             seen_text = (when + timedelta(minutes=rng.randint(1, 90))).replace(
@@ -873,13 +881,15 @@ def job_fill(spec: Spec) -> dict[str, Any]:
             url = f"https://filler-{source - 1:03d}.example.com/news/{item_id}-story"
             stories.append((item_id, f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}",
                             item_id, published, seen_text, seen_text))
+            content_hash = hashlib.sha256(f"{item_id}{title}".encode()).hexdigest()
             items.append((item_id, source, item_id, f"{url}#guid", url + "?utm_source=rss", url,
                           title, packed_html, packed_summary, "World", published,
-                          seen_text, seen_text,
-                          hashlib.sha256(f"{item_id}{title}".encode()).hexdigest()))
+                          seen_text, seen_text, content_hash))
             keys.append((key_hash(url), item_id))
             if seen >= kept_from:
                 chunk_items.append((item_id, seen, band_count))
+                if pack is not None and (data := pack(fp, content_hash)) is not None:
+                    prints.append((item_id, seen, data))
         db.executemany("INSERT INTO story (id, uid, representative_item_id, "
                        "representative_is_original, published_at, first_seen_at, updated_at) "
                        "VALUES (?, ?, ?, 0, ?, ?, ?)", stories)
@@ -889,6 +899,11 @@ def job_fill(spec: Spec) -> dict[str, Any]:
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', "
                        "'new story: filler')", items)
         db.executemany("INSERT INTO story_key (key_hash, story_id) VALUES (?, ?)", keys)
+        if prints:  # the window's items' prints, as the store writes them with the items
+            db.executemany("INSERT INTO item_print (item_id, seen, data) VALUES (?, ?, ?)",
+                           prints)
+            prints_written += len(prints)
+            prints.clear()
         counts = [n for _, _, n in chunk_items]
         band_keys.append(nprng.integers(-2**63, 2**63 - 1, size=sum(counts), dtype=np.int64))
         band_items.append(np.repeat([i for i, _, _ in chunk_items], counts).astype(np.int64))
@@ -916,7 +931,8 @@ def job_fill(spec: Spec) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     size = _sqlite_path(spec["db"]).stat().st_size
     return {"seconds": seconds, "filler_items": count, "filler_sources": sources,
-            "index": index, "filler_bands": bands_written, "fingerprint_pool": len(pool),
+            "index": index, "filler_bands": bands_written, "filler_prints": prints_written,
+            "fingerprint_pool": len(pool),
             "filled_mb": round(size / 1e6, 1)}
 
 
