@@ -107,18 +107,6 @@ def test_a_print_of_another_text_or_version_is_not_used() -> None:
     assert pack(replace(made, lead=None), "one") is None
 
 
-def test_the_recent_fingerprints_are_bounded_and_used() -> None:
-    prints = Fingerprints(size=2)
-    fake = Fingerprint(words=9, shingles=5, signature=b"\0" * 12, bands=(), numbers=(),
-                       skeleton_hash="0" * 16)
-    prints.remember("a", "<p>one two</p>", fake)
-    assert prints.of_many([("a", "<p>one two</p>")])[0] is fake  # remembered: not made again
-    prints.remember("b", "<p>x</p>", replace(fake, words=1))
-    prints.remember("c", "<p>y</p>", replace(fake, words=2))
-    assert prints.of_many([("a", "<p>one two</p>")])[0] is None  # forgotten: made again (too short)
-    assert prints.of_many([("b", "<p>x</p>")])[0] is None  # evicted by "a" made again
-
-
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.lists(_WORDS, max_size=6).map(" ".join),
                           st.lists(_WORDS, max_size=60).map(" ".join)), max_size=6),

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 #: undated item is dated when it is written, a little later than when it was prepared
 SLACK: Final = 3600
 _connections: dict[str, sqlite3.Connection] = {}
-#: the worker's fingerprints of stored candidates (and of the new items it prepared);
+#: the worker's fingerprints of stored candidates without a print, made from their text;
 #: made on the first read (the writer imports this module too, for WrittenBands)
 _prints: list[Fingerprints] = []
 
@@ -55,7 +55,7 @@ def _worker_prints() -> Fingerprints:
     if not _prints:
         from aggregator.stories.fingerprints import Fingerprints
 
-        _prints.append(Fingerprints(size=2048))
+        _prints.append(Fingerprints())
     return _prints[0]
 
 
@@ -170,8 +170,6 @@ def read_candidates(where: Lookahead, prepared: PreparedFeed, now: datetime) -> 
                           for _, title, content in texts])  # together: one numpy pass
     prints: dict[int, Fingerprint | None] = {
         **printed, **{item_id: fp for (item_id, _, _), fp in zip(texts, made, strict=True)}}
-    for item in new:  # the next feeds' candidates may be these, once stored
-        cache.remember(item.title, item.content_html, prepared.fingerprints.get(item.guid))
     hits.sort()
     return CandidateRead(snapshot, low, high, frozenset(item.guid for item in new),
                          tuple(hits), prints)

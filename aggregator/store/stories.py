@@ -261,8 +261,7 @@ def add_items(session: Session, fingerprints: Fingerprints, source: Source,
         key_rows += [(hashed[k], row["story_id"]) for k in keys[item.guid]
                      if hashed[k] not in stored]  # (a key is in one table: story_keys)
         fp = prints[item.guid]
-        if fp is not None:
-            fingerprints.remember(item.title, item.content_html, fp)
+        if fp is not None:  # (a later candidate's fingerprint: read back from its print)
             item_id, when = item_ids[item.guid], _epoch(seen_at)
             band_rows.append((item_id, when, tuple(dict.fromkeys(fp.bands))))
             print_rows.append((item_id, when, fp, item.content_hash))
@@ -467,8 +466,6 @@ def rematch_changed(session: Session, fingerprints: Fingerprints,
     bands: list[ItemBands] = []
     alone: list[tuple[ItemRow, Fingerprint, datetime]] = []
     for row, fp, seen_at in found:
-        item = prints[row.guid][0]
-        fingerprints.remember(item.title, item.content_html, fp)
         added = tuple(b for b in dict.fromkeys(fp.bands) if b not in have[row.id or 0])
         if added:
             bands.append((row.id or 0, _epoch(seen_at), added))

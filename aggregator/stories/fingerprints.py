@@ -43,30 +43,28 @@ BATCH: Final = 8
 
 
 class Fingerprints:
-    """The fingerprints of stored items, made again from their title and content.
+    """The fingerprints of stored items without a usable print, made again from their
+    title and content.
 
-    The last ``size`` fingerprints made or remembered are kept (without their band
-    keys, which ``compare`` does not read: about 1.8 KB each; 4,096 of them added 9 MB
-    to a cold run's peak), keyed by a digest of that text, so a candidate added or
-    compared lately costs no second computation (a story's copies arrive within hours
-    of each other)."""
+    The last ``size`` made are kept (without band keys, which ``compare`` does not
+    read: about 1.8 KB each), keyed by a digest of that text, so a candidate compared
+    lately costs no second computation (a story's copies arrive within hours of each
+    other). New items are not kept: their prints are read back (before migration 0017
+    the writer kept the last 1,024 it wrote and a parse worker 2,048, 7 MB of a cold
+    run's peak)."""
 
-    def __init__(self, size: int = 1024) -> None:
+    def __init__(self, size: int = 512) -> None:
         self.size = size
         self._recent: OrderedDict[bytes, Fingerprint | None] = OrderedDict()
         self._lock = threading.Lock()  # a store may be written from several threads
 
     def _keep(self, key: bytes, fp: Fingerprint | None) -> Fingerprint | None:
-        kept = fp if fp is None or not fp.bands else without_bands(fp)
         with self._lock:
-            self._recent[key] = kept
+            self._recent[key] = fp
             self._recent.move_to_end(key)
             while len(self._recent) > self.size:
                 self._recent.popitem(last=False)
-        return kept
-
-    def remember(self, title: str, content_html: str, fp: Fingerprint | None) -> None:
-        self._keep(text_key(title, content_html), fp)
+        return fp
 
     def of_many(self, rows: Sequence[tuple[str, str]]) -> list[Fingerprint | None]:
         """The fingerprint of each item row (title, content_html), without band keys
@@ -90,12 +88,6 @@ class Fingerprints:
         for key, fp in zip(missing, made, strict=True):
             found[key] = self._keep(key, fp)
         return [found[key] for key in keys]
-
-
-def without_bands(fp: Fingerprint) -> Fingerprint:
-    """``fp`` without its band keys and lead hashes (all ``compare`` reads;
-    dataclasses.replace, faster)."""
-    return Fingerprint(fp.words, fp.shingles, fp.signature, (), fp.numbers, fp.skeleton_hash)
 
 
 # --- prints: a fingerprint as the store keeps it (item_print) -----------------------------
