@@ -44,8 +44,10 @@ def _pickled_by_fields(cls: type[_T]) -> type[_T]:
 class Fingerprint:
     """What the store keeps of an item to find its near-duplicates.
 
-    ``bands`` go to an index (one row per key); the other fields beside the item, and
-    :func:`compare` needs only those (a fingerprint read back may have ``bands=()``).
+    ``bands`` go to an index (one row per key); the other fields to the item's print
+    (``item_print``: the signature of the whole text, the lead's hashes instead of the
+    lead's and the opening's signatures), and :func:`compare` needs only those (a
+    fingerprint read back has ``bands=()`` and ``lead=None``).
     """
 
     words: int  # words in the fingerprinted text (title and body)

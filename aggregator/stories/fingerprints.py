@@ -134,7 +134,8 @@ def unpack_many(rows: Sequence[tuple[bytes | None, str]]) -> list[Fingerprint | 
     """The fingerprint (without band keys) of each (print, the item's content_hash);
     None for a print that is missing, of another version, or of another text (its
     stamp): the fingerprint is then made from the text. The lead's and the opening's
-    signatures are made again from the lead's hashes, all in one numpy pass."""
+    signatures are made again from the lead's hashes, ``PRINT_BATCH`` prints a numpy
+    pass."""
     usable: list[tuple[int, tuple[int, int, bytes, int], bytes]] = []
     for n, (data, content_hash) in enumerate(rows):
         if data is None or len(data) < _HEAD.size + _SIGNATURE or data[0] != VERSION:
