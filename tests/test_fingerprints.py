@@ -231,3 +231,14 @@ def test_a_changed_item_gets_the_print_of_its_new_text_and_old_prints_are_pruned
             assert connection.execute(text("SELECT count(*) FROM item_print")).scalar() == 1
     finally:
         store.close()
+
+
+def test_the_print_version_changes_with_the_settings_a_print_depends_on() -> None:
+    """A stored print is read back with the running code's settings: when one of these
+    changes, fingerprints.VERSION must change with it (the old prints are then not used,
+    and their items fingerprinted from their text), and this pin with it."""
+    from aggregator.stories import similarity
+
+    settings_now = (similarity.NUM_PERM, similarity.SHINGLE, similarity.LEAD_WORDS,
+                    similarity.OPENING_WORDS, similarity.SEED)
+    assert (VERSION, settings_now) == (1, (128, 5, 60, 20, 1))
