@@ -92,6 +92,21 @@ print(current_revision(sys.argv[1]), "alembic" in sys.modules)
 """
 
 
+def _blake2b_keys(title: str, body: str, bands: int, rows: int, lead_bands: int,
+                  lead_rows: int) -> list[int]:
+    """The band keys a text had before migration 0018 (each band's BLAKE2b digest) with
+    these bands (42, 3, 16, 8 before 0016; 28, 2, 4, 8 since), in the order of its
+    bands."""
+    from aggregator.stories.minhash import keys_of_signatures
+    from aggregator.stories.similarity import fingerprint
+
+    fp = fingerprint(title, body)
+    assert fp is not None
+    (keys,) = keys_of_signatures([fp.signature], bands=bands, rows=rows,
+                                 lead_bands=lead_bands, lead_rows=lead_rows, blake2b=True)
+    return keys
+
+
 def _bands(bands: int, rows: int, lead_bands: int, lead_rows: int) -> Any:
     """The fingerprint settings with these LSH bands (the index's before 0016: 42, 3,
     16, 8; since: 28, 2, 4, 8)."""
@@ -123,9 +138,10 @@ def test_0003_converts_the_stored_band_keys_and_moves_the_fingerprints(
         encoding="utf-8").partition("\n\n")
     fp = fingerprint(title, body, _bands(42, 3, 16, 8))  # the index's bands up to 0015
     assert fp is not None
+    old_keys = _blake2b_keys(title, body, 42, 3, 16, 8)  # its keys up to 0015
     # the text keys of the same fingerprint, as the store kept them before 0003
-    whole = [f"{b}:{(k + (1 << 62)) >> 7:014x}00" for b, k in enumerate(fp.bands[:42])]
-    lead = [f"L{b}:{(k + (1 << 62)) >> 7:014x}00" for b, k in enumerate(fp.bands[42:])]
+    whole = [f"{b}:{(k + (1 << 62)) >> 7:014x}00" for b, k in enumerate(old_keys[:42])]
+    lead = [f"L{b}:{(k + (1 << 62)) >> 7:014x}00" for b, k in enumerate(old_keys[42:])]
     with _migrating(db_url) as (connection, config):
         command.upgrade(config, "0002")
         when = datetime(2026, 11, 24, 9, 0)
@@ -149,7 +165,7 @@ def test_0003_converts_the_stored_band_keys_and_moves_the_fingerprints(
             "FROM item_fingerprint")).all()
         columns = {c["name"] for c in inspect(connection).get_columns("item")}
     seen = int(when.replace(tzinfo=UTC).timestamp())
-    assert sorted(b for b, _ in rows) == sorted(fp.bands)
+    assert sorted(b for b, _ in rows) == sorted(old_keys)
     assert {s for _, s in rows} == {seen}
     assert [tuple(m) for m in moved] == [(1, seen, fp.words, fp.shingles, fp.signature,
                                          "\n".join(fp.numbers), fp.skeleton_hash)]
@@ -568,13 +584,11 @@ def test_0016_makes_the_band_keys_again_from_the_items_texts_and_back(db_url: st
     from sqlalchemy import text
 
     from aggregator.packing import pack_text
-    from aggregator.stories.similarity import fingerprint
 
     def keys(bands: int, rows: int, lead_bands: int, lead_rows: int, title: str,
-             body: str) -> list[int]:
-        fp = fingerprint(title, body, _bands(bands, rows, lead_bands, lead_rows))
-        assert fp is not None
-        return list(dict.fromkeys(fp.bands))
+             body: str) -> list[int]:  # (BLAKE2b digests, as until 0018)
+        return list(dict.fromkeys(_blake2b_keys(title, body, bands, rows, lead_bands,
+                                                lead_rows)))
 
     when = datetime(2026, 12, 1, 9, 0)
     # more items than one numpy pass takes (0016's _PRINTS, 8); 1011 has no rows
@@ -625,6 +639,65 @@ def test_0016_makes_the_band_keys_again_from_the_items_texts_and_back(db_url: st
         command.downgrade(config, "0015")
         assert stored() == ({(band, item_id, seen[item_id])
                              for item_id in with_rows for band in old[item_id]}, 0)
+
+
+def test_0018_makes_the_keys_of_the_code_from_the_items_texts_and_back(db_url: str) -> None:
+    """The stored rows' BLAKE2b keys become the keys new items get (each band's rows
+    mixed), dated as the rows were; more items than one numpy pass, one whose text gives
+    no fingerprint and a row of no item lose theirs; a downgrade makes the BLAKE2b keys
+    again."""
+    from datetime import datetime
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from aggregator.packing import pack_text
+    from aggregator.stories.similarity import fingerprint
+
+    when = datetime(2026, 12, 1, 9, 0)
+    texts = {2000 + n: (f"Новость {n}", " ".join(f"текст{n}y{k}" for k in range(70)))
+             for n in range(11)}
+    texts[2011] = ("Коротко", "Подробности позже.")  # too short to fingerprint
+    with_rows = range(2000, 2011)
+    old = {i: list(dict.fromkeys(_blake2b_keys(*texts[i], 28, 2, 4, 8))) for i in with_rows}
+    new = {}
+    for item_id in with_rows:
+        fp = fingerprint(*texts[item_id])
+        assert fp is not None
+        new[item_id] = list(dict.fromkeys(fp.bands))
+    assert all(set(old[i]).isdisjoint(new[i]) for i in with_rows)  # every key changes
+    with _migrating(db_url) as (connection, config):
+        command.upgrade(config, "0017")
+        _source_and_story(connection, when)
+        for item_id, (title, body) in texts.items():
+            connection.execute(text(
+                "INSERT INTO item (id, source_id, story_id, guid, title, content_html, "
+                "summary_text, categories, published_at, first_seen_at, last_changed_at, "
+                "content_hash, cites, join_reason) VALUES (:i, 1, 1, :g, :title, :c, :s, "
+                "'', :t, :t, :t, 'h', '', '')"),
+                {"i": item_id, "g": f"g{item_id}", "title": title, "t": when,
+                 "c": pack_text(f"<p>{body}</p>"), "s": pack_text("")})
+        for item_id in with_rows:  # half merged into item_band, half recent
+            table = "item_band" if item_id % 2 else "item_band_recent"
+            for band in old[item_id]:
+                connection.execute(text(f"INSERT INTO {table} (band, item_id, seen) "
+                                        "VALUES (:b, :i, :s)"),
+                                   {"b": band, "i": item_id, "s": item_id - 1990})
+        connection.execute(text("INSERT INTO item_band (band, item_id, seen) "
+                                "VALUES (11, 2011, 7), (12, 4242, 7)"))
+
+        def stored() -> tuple[set[tuple[int, int, int]], int]:
+            main = set(connection.execute(text("SELECT band, item_id, seen FROM item_band")).all())
+            recent = connection.execute(text("SELECT count(*) FROM item_band_recent")).scalar()
+            return main, int(recent or 0)
+
+        command.upgrade(config, "0018")
+        assert stored() == ({(band, i, i - 1990) for i in with_rows for band in new[i]}, 0)
+        if connection.dialect.name == "sqlite":  # the filter of the new keys
+            assert connection.execute(text(
+                "SELECT keys FROM item_band_filter WHERE id = 1")).scalar() == 32 * 11
+        command.downgrade(config, "0017")
+        assert stored() == ({(band, i, i - 1990) for i in with_rows for band in old[i]}, 0)
 
 
 def test_0016_makes_the_keys_of_the_bands_the_code_uses() -> None:

@@ -14,8 +14,10 @@ from aggregator.stories.minhash import (
     _permutations,
     band_keys,
     band_keys_of_many,
+    blake2b_band_keys_of_many,
     distinct,
     distinct_of_many,
+    keys_of_signatures,
     packed,
     packed_rows,
     shingle_hashes,
@@ -61,9 +63,26 @@ def test_signatures_of_the_whole_text_its_lead_and_its_opening(values: list[int]
 
 
 @given(st.lists(st.integers(0, 2**32 - 1), min_size=24, max_size=24), st.booleans())
-def test_band_keys_are_a_digest_of_the_band_over_its_number(values: list[int],
-                                                             lead: bool) -> None:
+def test_band_keys_are_a_mix_of_the_band_over_its_number(values: list[int],
+                                                          lead: bool) -> None:
     keys = band_keys(np.array(values, dtype=np.uint32), 8, 3, lead=lead)
+    mask = (1 << 64) - 1
+    for band, key in enumerate(keys):
+        number = 127 - band if lead else band
+        mixed = number * 0x9E3779B97F4A7C15 & mask
+        for value in values[band * 3:band * 3 + 3]:
+            mixed = (mixed ^ value) * 0xFF51AFD7ED558CCD & mask
+            mixed ^= mixed >> 33
+        mixed = mixed * 0xC4CEB9FE1A85EC53 & mask
+        mixed ^= mixed >> 33
+        assert key == ((mixed >> 8) << 7 | number) - (1 << 62)
+        assert type(key) is int
+
+
+@given(st.lists(st.integers(0, 2**32 - 1), min_size=24, max_size=24), st.booleans())
+def test_the_keys_before_0018_are_a_digest_of_the_band_over_its_number(
+        values: list[int], lead: bool) -> None:
+    (keys,) = blake2b_band_keys_of_many(np.array([values], dtype=np.uint32), 8, 3, lead=lead)
     for band, key in enumerate(keys):
         rows = struct.pack("<3I", *values[band * 3:band * 3 + 3])
         digest = hashlib.blake2b(rows, digest_size=8).digest()
@@ -140,3 +159,16 @@ def test_band_keys_of_many_signatures_are_each_signatures(rows: list[list[int]],
     together = band_keys_of_many(np.array(rows, dtype=np.uint32), 7, 3, lead=lead)
     assert together == [band_keys(np.array(r, dtype=np.uint32), 7, 3, lead=lead)
                         for r in rows]
+
+
+@given(st.lists(st.lists(st.integers(0, 2**32 - 1), min_size=3 * PERMS, max_size=3 * PERMS),
+                max_size=4), st.booleans())
+def test_keys_of_packed_signatures_are_the_bands_of_the_whole_text_then_the_opening(
+        rows: list[list[int]], blake2b: bool) -> None:
+    derive = blake2b_band_keys_of_many if blake2b else band_keys_of_many
+    signatures = [struct.pack(f"<{3 * PERMS}I", *row) for row in rows]
+    expected = [derive(np.array([row[:PERMS]], dtype=np.uint32), 5, 2, lead=False)[0]
+                + derive(np.array([row[2 * PERMS:]], dtype=np.uint32), 2, 4, lead=True)[0]
+                for row in rows]
+    assert keys_of_signatures(signatures, bands=5, rows=2, lead_bands=2, lead_rows=4,
+                              blake2b=blake2b) == expected

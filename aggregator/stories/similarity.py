@@ -60,7 +60,8 @@ LEAD_BANDS: Final = 4  # LSH bands over the opening's signature ...
 LEAD_ROWS: Final = 8  # ... candidate at opening Jaccard ~ (1/4)^(1/8) = 0.84
 # (32 keys an item, clustering recall 0.9584; before, 42 x 3 and 16 x 8: 58 keys, 0.9505.
 # Changing any of these four changes every band key: the store then needs a migration
-# that makes the stored items' keys again, as 0016 did for these)
+# that makes the stored items' keys again, as 0016 did for these, and 0018 for the
+# derivation of a band's key: store/migrations/rekey.py)
 OPENING_WORDS: Final = 20  # the opening: the body's first words (excerpt candidates, above)
 LEAD_WORDS: Final = 60  # the lead: the body's first words, that a short excerpt lies in
 OPENING_JACCARD: Final = 0.9  # ... and whose opening it shares this much
