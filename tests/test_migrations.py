@@ -573,6 +573,23 @@ def test_0017_adds_the_prints_table_and_a_downgrade_drops_it(db_url: str) -> Non
         assert "item_print" not in inspect(connection).get_table_names()
 
 
+def _items_of_texts(connection: Any, texts: dict[int, tuple[str, str]], when: Any) -> None:
+    """Item rows of source 1 and story 1 (``_source_and_story``) with these ids, titles
+    and bodies (packed, as the store keeps them)."""
+    from sqlalchemy import text
+
+    from aggregator.packing import pack_text
+
+    for item_id, (title, body) in texts.items():
+        connection.execute(text(
+            "INSERT INTO item (id, source_id, story_id, guid, title, content_html, "
+            "summary_text, categories, published_at, first_seen_at, last_changed_at, "
+            "content_hash, cites, join_reason) VALUES (:i, 1, 1, :g, :title, :c, :s, "
+            "'', :t, :t, :t, 'h', '', '')"),
+            {"i": item_id, "g": f"g{item_id}", "title": title, "t": when,
+             "c": pack_text(f"<p>{body}</p>"), "s": pack_text("")})
+
+
 def test_0016_makes_the_band_keys_again_from_the_items_texts_and_back(db_url: str) -> None:
     """The items with band rows get the keys their text gives with 28 x 2 and 4 x 8
     bands, dated as their rows were (the latest of a changed item's); an item without
@@ -583,7 +600,6 @@ def test_0016_makes_the_band_keys_again_from_the_items_texts_and_back(db_url: st
     from alembic import command
     from sqlalchemy import text
 
-    from aggregator.packing import pack_text
 
     def keys(bands: int, rows: int, lead_bands: int, lead_rows: int, title: str,
              body: str) -> list[int]:  # (BLAKE2b digests, as until 0018)
@@ -599,14 +615,7 @@ def test_0016_makes_the_band_keys_again_from_the_items_texts_and_back(db_url: st
     with _migrating(db_url) as (connection, config):
         command.upgrade(config, "0015")
         _source_and_story(connection, when)
-        for item_id, (title, body) in texts.items():
-            connection.execute(text(
-                "INSERT INTO item (id, source_id, story_id, guid, title, content_html, "
-                "summary_text, categories, published_at, first_seen_at, last_changed_at, "
-                "content_hash, cites, join_reason) VALUES (:i, 1, 1, :g, :title, :c, :s, "
-                "'', :t, :t, :t, 'h', '', '')"),
-                {"i": item_id, "g": f"g{item_id}", "title": title, "t": when,
-                 "c": pack_text(f"<p>{body}</p>"), "s": pack_text("")})
+        _items_of_texts(connection, texts, when)
         old = {item_id: keys(42, 3, 16, 8, *texts[item_id]) for item_id in with_rows}
         seen = {item_id: 9 if item_id == 1000 else 7 for item_id in with_rows}
 
@@ -651,7 +660,6 @@ def test_0018_makes_the_keys_of_the_code_from_the_items_texts_and_back(db_url: s
     from alembic import command
     from sqlalchemy import text
 
-    from aggregator.packing import pack_text
     from aggregator.stories.similarity import fingerprint
 
     when = datetime(2026, 12, 1, 9, 0)
@@ -669,14 +677,7 @@ def test_0018_makes_the_keys_of_the_code_from_the_items_texts_and_back(db_url: s
     with _migrating(db_url) as (connection, config):
         command.upgrade(config, "0017")
         _source_and_story(connection, when)
-        for item_id, (title, body) in texts.items():
-            connection.execute(text(
-                "INSERT INTO item (id, source_id, story_id, guid, title, content_html, "
-                "summary_text, categories, published_at, first_seen_at, last_changed_at, "
-                "content_hash, cites, join_reason) VALUES (:i, 1, 1, :g, :title, :c, :s, "
-                "'', :t, :t, :t, 'h', '', '')"),
-                {"i": item_id, "g": f"g{item_id}", "title": title, "t": when,
-                 "c": pack_text(f"<p>{body}</p>"), "s": pack_text("")})
+        _items_of_texts(connection, texts, when)
         for item_id in with_rows:  # half merged into item_band, half recent
             table = "item_band" if item_id % 2 else "item_band_recent"
             for band in old[item_id]:
