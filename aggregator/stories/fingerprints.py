@@ -50,7 +50,7 @@ class Fingerprints:
     read: about 1.8 KB each), keyed by a digest of that text, so a candidate compared
     lately costs no second computation (a story's copies arrive within hours of each
     other). New items are not kept: their prints are read back (before migration 0017
-    the writer kept the last 1,024 it wrote and a parse worker 2,048, 7 MB of a cold
+    the writer kept the last 1,024 it wrote and a parse worker 2,048, 4-5 MB of a cold
     run's peak)."""
 
     def __init__(self, size: int = 512) -> None:
