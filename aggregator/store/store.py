@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import (
     Connection,
@@ -253,18 +255,41 @@ def _assign(row: SQLModel, values: Mapping[str, Any]) -> None:
             setattr(row, name, value)
 
 
+#: how long a connection waits for a lock (busy_timeout), and for the switch to WAL
+BUSY_SECONDS: Final = 30.0
+
+
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
     # a new database only (before its first table, and before WAL): 8 KiB pages hold the
     # 1.5 KB fingerprints and typical items with less slack (13.0 MB against 14.3 MB
     # for the bench's 2,000 items)
     cursor.execute("PRAGMA page_size=8192")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _journal_wal(cursor, time.monotonic() + BUSY_SECONDS)
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     tune(cursor)
     cursor.close()
+
+
+def _journal_wal(cursor: Any, deadline: float) -> None:
+    """Put the database in WAL mode, once per file (the mode is kept in it). Switching
+    needs the file to itself, and SQLite fails it at once ("database is locked") rather
+    than wait (busy_timeout does not apply): processes opening a new store together
+    retry until ``deadline``, and one that finds another has switched is done."""
+    pause = 0.001
+    while True:
+        if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")  # (":memory:" stays "memory")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 class Store:
@@ -291,7 +316,7 @@ class Store:
                                            f"database {_safe(url)}: "
                                            f"{error.strerror or error}") from None
                 self.engine: Engine = create_engine(
-                    self.url, connect_args={"timeout": 30, "check_same_thread": False})
+                    self.url, connect_args={"timeout": BUSY_SECONDS, "check_same_thread": False})
                 event.listen(self.engine, "connect", _set_sqlite_pragmas)
             else:
                 self.engine = create_engine(self.url, pool_pre_ping=True)
