@@ -90,6 +90,8 @@ _COUNTERS = {
     "stories_pruned": "stories pruned by retention",
     "candidates_read_ahead": "feeds whose near-duplicate candidates a parse worker read",
     "candidates_read_by_writer": "feeds whose near-duplicate candidates the writer read",
+    "marks_made_by_writer": "feeds whose fingerprints and credits the writer made (the "
+                            "parse worker was behind)",
     "database_errors": "database operations that failed",
 }
 

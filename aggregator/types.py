@@ -494,3 +494,6 @@ class PreparedFeed:
     # the guids it found stored (prepare_feed's ``stored``): a fingerprint made only for
     # those whose text changed
     skipped: frozenset[str] = frozenset()
+    # the plain texts of the new and changed items, by guid, when their fingerprints and
+    # credits were left to the writer (prepare_feed's ``defer``; prepare.finish)
+    deferred: Mapping[str, str] = field(default_factory=dict)

@@ -428,3 +428,97 @@ def test_the_worker_packs_only_when_it_reads_ahead(ahead: bool) -> None:
     prepared = prepare_and_read(body, {"content-type": "application/rss+xml"},
                                 "https://iz.ru/", NOW, where)
     assert bool(prepared.packed) is ahead
+
+
+# ---- the marks a parse worker leaves to the writer (stories/marks.py) ----
+
+
+@pytest.mark.parametrize("channel,title,url,paragraphs", [
+    ("Известия", "Касым-Жомарт Токаев: Казахстан и Россия — союзники",
+     "https://iz.ru/1/tokaev-statya", ORIGINAL),
+    ("Turantimes.kz", TITLE, "https://turantimes.kz/news/tokaev", RELAYED),
+])
+def test_the_writer_makes_the_marks_a_worker_left_as_the_worker_makes_them(
+        channel: str, title: str, url: str, paragraphs: list[str]) -> None:
+    """``prepare_feed(defer=True)`` leaves the fingerprints and credits, with the plain
+    texts they are made of; ``finish`` makes them: the same values, credit lines
+    ("передает Turantimes.kz со ссылкой на ...") included."""
+    from aggregator.stories.marks import finish
+
+    body = _rss(channel, [(title, url, _paragraphs(paragraphs), T0)])
+    headers = {"content-type": "application/rss+xml"}
+    whole = prepare_feed(body, headers, f"https://{channel}/", NOW)
+    left = prepare_feed(body, headers, f"https://{channel}/", NOW, defer=True)
+    assert left.fingerprints == {} and left.credits == {}
+    assert set(left.deferred) == {item.guid for item in whole.items}
+    assert left.items == whole.items and left.story_keys == whole.story_keys
+    done = finish(left)
+    assert done.deferred == {} and finish(done) is done
+    assert done.fingerprints == whole.fingerprints and done.credits == whole.credits
+    assert all(fp is not None for fp in done.fingerprints.values())
+    if channel == "Turantimes.kz":
+        credit = done.credits[whole.items[0].guid]
+        assert credit is not None and credit.relayed_by == "Turantimes.kz"
+
+
+def test_a_worker_told_what_is_stored_leaves_the_writer_the_new_items_only(
+        path: Path) -> None:
+    store = Store(f"sqlite:///{path}")
+    _, turantimes = _sources(store)
+    store.apply(turantimes.id, _update(RELAYED_FEED))
+    left = prepare_and_read(_two_items(), {"content-type": "application/rss+xml"},
+                            "https://Turantimes.kz/", NOW,
+                            Lookahead(str(path), turantimes.id, ahead=False, defer=True))
+    assert left.skipped == {RELAYED_FEED.items[0].guid}
+    assert set(left.deferred) == {left.items[1].guid} and left.fingerprints == {}
+    # reading ahead, the worker fingerprints (its read needs the bands): no deferral
+    read = prepare_and_read(_two_items(), {"content-type": "application/rss+xml"},
+                            "https://Turantimes.kz/", NOW,
+                            Lookahead(str(path), turantimes.id, ahead=True, defer=True))
+    assert read.deferred == {} and set(read.fingerprints) == {read.items[1].guid}
+
+
+@given(st.integers(0, 40), st.integers(0, 40))
+def test_the_writer_takes_the_marks_only_when_it_waits_for_the_worker(
+        staged: int, preparing: int) -> None:
+    """The mirror of read_ahead: the marks go to the writer when no prepared feed waits
+    for it and DEFER_AT new bodies wait for the worker; never when the worker reads
+    ahead (the writer is behind then)."""
+    deferred = update.defer_to_writer(staged, preparing)
+    assert deferred == (staged == 0 and preparing >= update.DEFER_AT)
+    assert not (deferred and update.read_ahead(staged))
+
+
+def test_feeds_whose_marks_the_writer_made_store_the_stories_a_worker_stores(
+        tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every feed's marks left to the writer, then the relay's feed with one more item:
+    the same rows, stories and credits as when the worker makes them, and counted."""
+    found = {}
+    for defer in (False, True):
+        monkeypatch.setattr(update, "defer_to_writer", lambda staged, preparing, d=defer: d)
+        sources = _serve(feed_server)
+        folder = tmp_path / str(defer)
+        folder.mkdir()
+        config = load_config(write_config(folder, sources, settings={
+            "parse_workers": 1, "concurrency": 1}))
+        store = Store(f"sqlite:///{folder / 'store.sqlite'}")
+        store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
+        before = metrics.METRICS.counts["marks_made_by_writer"]
+        assert all(r.outcome is Outcome.OK for r in update_sources(store, config))
+        feed_server.serve("/tt.xml", _rss("Turantimes.kz", [
+            (TITLE, "https://turantimes.kz/news/tokaev", _paragraphs(RELAYED), T0),
+            ("Второй материал", "https://turantimes.kz/news/2", _paragraphs(EDITED),
+             T0 + timedelta(hours=5))]))
+        again = update_sources(store, config, names=["turantimes"],
+                               now=utc_now() + timedelta(hours=1))
+        assert [(r.new, r.updated) for r in again] == [(1, 0)]
+        made = metrics.METRICS.counts["marks_made_by_writer"] - before
+        assert made == (len(sources) + 1 if defer else 0)
+        with store.engine.connect() as connection:
+            found[defer] = connection.execute(text(
+                "SELECT source.name, item.guid, item.story_id, item.join_reason,"
+                " item.relayed_by FROM item JOIN source ON source.id = item.source_id"
+                " ORDER BY item.id")).all()
+    assert found[True] == found[False]
+    assert sum(row[3].startswith("near-duplicate") for row in found[True]) >= 3
+    assert any(row[4] for row in found[True])  # a credit line read by the writer

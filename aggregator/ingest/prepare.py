@@ -18,17 +18,10 @@ from aggregator.ingest.normalize import normalize_entry_with_text
 from aggregator.ingest.parse import parse_feed
 from aggregator.ingest.schedule import feed_ttl, weekly_entry_rate
 from aggregator.packing import pack_texts
-from aggregator.stories import similarity
-from aggregator.stories.attribution import CACHED, find_credits
+from aggregator.stories import marks
 from aggregator.stories.dedupe import shared_urls, story_keys, unique_items
 from aggregator.text import http_url
-from aggregator.types import Credit, FeedMeta, Fingerprint, PreparedFeed
-
-# Items fingerprinted together: their texts and titles stay in attribution's cache
-# (attribution.CACHED texts, two an item) until find_credits reads them. 16, not the
-# 60 the cache allows: the same CPU (120 bench feeds: 5.32-5.44 s either way) and 6 MB
-# less of the worker's peak (the batch's numpy arrays).
-_BATCH = min(16, CACHED // 2 - 4)
+from aggregator.types import FeedMeta, PreparedFeed
 
 
 def _site_url(link: str | None, feed_url: str) -> str | None:
@@ -42,7 +35,8 @@ StoredHashes = Callable[[Sequence[str]], Mapping[str, str]]
 
 
 def prepare_feed(body: bytes, headers: Mapping[str, str], url: str, now: datetime,
-                 stored: StoredHashes | None = None, *, pack: bool = True) -> PreparedFeed:
+                 stored: StoredHashes | None = None, *, pack: bool = True,
+                 defer: bool = False) -> PreparedFeed:
     """Everything about a fetched feed that needs no database. Raises ParseError.
 
     With ``stored``, what only new or changed items need is made for them alone: an
@@ -50,7 +44,10 @@ def prepare_feed(body: bytes, headers: Mapping[str, str], url: str, now: datetim
     stored ones, changed or not, are ``PreparedFeed.skipped``). Without it, everything
     is made for every item.
     ``pack=False``: no text is packed (``PreparedFeed.packed`` is empty; the store
-    packs what it is given, models.CompressedText)."""
+    packs what it is given, models.CompressedText).
+    ``defer=True``: no fingerprint or credit either; the plain texts they are made of
+    are ``PreparedFeed.deferred``, for ``stories.marks.finish`` (the writer's, when the
+    parse worker is the one behind: update.defer_to_writer)."""
     parsed = parse_feed(body, headers)
     normalized = [n for n in (normalize_entry_with_text(e, url, now) for e in parsed.entries)
                   if n is not None]
@@ -65,15 +62,8 @@ def prepare_feed(body: bytes, headers: Mapping[str, str], url: str, now: datetim
     known = stored([item.guid for item in items]) if stored is not None and items else {}
     # new and changed items (a changed one's new text is matched again: store/stories.py)
     fresh_items = [item for item in items if known.get(item.guid) != item.content_hash]
-    fingerprints: dict[str, Fingerprint | None] = {}
-    credits: dict[str, Credit | None] = {}
-    for start in range(0, len(fresh_items), _BATCH):  # the credits right after the
-        batch = fresh_items[start:start + _BATCH]  # fingerprints: attribution reuses what
-        made = similarity.fingerprints(  # it found when stripping
-            [(item.title, texts[item.guid]) for item in batch])
-        for item, fp in zip(batch, made, strict=True):
-            fingerprints[item.guid] = fp
-            credits[item.guid] = find_credits(texts[item.guid])
+    deferred = {item.guid: texts[item.guid] for item in fresh_items} if defer else {}
+    fingerprints, credits = ({}, {}) if defer else marks.of_items(fresh_items, texts)
     fresh = {item.guid for item in fresh_items}
     return PreparedFeed(
         feed=FeedMeta(parsed.title, _site_url(parsed.site_url, url), parsed.feed_id,
@@ -88,4 +78,6 @@ def prepare_feed(body: bytes, headers: Mapping[str, str], url: str, now: datetim
         packed=pack_texts(text for i in items if i.guid in fresh
                           for text in (i.content_html, i.summary_text)) if pack else {},
         skipped=frozenset(known),
+        deferred=deferred,
     )
+

@@ -63,11 +63,14 @@ def _worker_prints() -> Fingerprints:
 class Lookahead:
     """What a parse worker reads of a SQLite store for a feed: the file, the source, and
     whether the writer is behind (``update.read_ahead``): the worker then also reads
-    the feed's candidates and packs its texts, the writer's to do otherwise."""
+    the feed's candidates and packs its texts, the writer's to do otherwise. ``defer``:
+    the worker is the one behind (``update.defer_to_writer``): it leaves the
+    fingerprints and credits to the writer (``prepare_feed``'s ``defer``)."""
 
     path: str
     source_id: int
     ahead: bool = True
+    defer: bool = False
 
 
 def seen_at(item: ItemData, now: datetime) -> int:
@@ -84,7 +87,8 @@ def prepare_and_read(body: bytes, headers: Mapping[str, str], url: str, now: dat
     from aggregator.ingest.prepare import prepare_feed
 
     prepared = prepare_feed(body, headers, url, now, pack=where.ahead,
-                            stored=lambda guids: stored_hashes(where, guids))
+                            stored=lambda guids: stored_hashes(where, guids),
+                            defer=where.defer and not where.ahead)
     if not where.ahead:
         return prepared
     try:

@@ -116,6 +116,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
     full_text = frozenset(s.name for s in config.sources if s.full_text)
     database = store.sqlite_path  # the workers read candidates from it (store/lookahead.py)
     staged = 0  # prepared feeds handed to the ingest thread and not written yet
+    preparing = 0  # new bodies in the parse pool
     # Claims, parsing and storing run on one thread beside the event loop: fetches keep
     # flowing while a feed is processed, and the database sees one writer.
     writer = Writer(store)
@@ -185,7 +186,7 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
 
             async def prepare_and_store(source: SourceToFetch, response: Response
                                         ) -> UpdateResult | Future[UpdateResult]:
-                nonlocal staged
+                nonlocal staged, preparing
                 prepared: PreparedFeed | Exception | None = None
                 # The pool prepares every new body, so the parsing libraries load in the
                 # workers, not in this process (the ingest thread preparing what the pool
@@ -195,8 +196,10 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                     assert isinstance(response, Fetched)
                     # a full_text source's texts change once its pages are read: it is
                     # prepared whole, and its candidates are read when it is written
-                    ahead = (lookahead(database, source.id, read_ahead(staged)),) \
+                    ahead = (lookahead(database, source.id, read_ahead(staged),
+                                       defer_to_writer(staged, preparing)),) \
                         if database is not None and source.name not in full_text else ()
+                    preparing += 1
                     try:
                         with ingest.coming():
                             prepared = await loop.run_in_executor(
@@ -208,6 +211,8 @@ async def _update_all(store: Store, config: Config, *, names: Sequence[str] | No
                     except Exception:  # the pool broke: prepare on the ingest thread instead
                         log.warning("parse worker failed for %s; parsing in-process",
                                     source.name, exc_info=True)
+                    finally:
+                        preparing -= 1
                 if source.name in full_text:
                     return await with_full_text(source, response, prepared)
                 staged += 1
@@ -375,6 +380,22 @@ def backlog_size(workers: int) -> int:
     return 11 * workers + 1
 
 
+#: how many new bodies must be in the parse pool, with no prepared feed waiting for the
+#: writer, before a feed's fingerprints and credits are left to the writer
+#: (defer_to_writer). On the bench's cold run 3 and 6 chose alike (145-187 feeds of
+#: 1,000): whenever the writer waits, the pool is nearly full; 6 keeps a worker that
+#: is only a little behind, or a pool not filled yet, from handing its work over
+DEFER_AT = 6
+
+
+def defer_to_writer(staged: int, preparing: int) -> bool:
+    """Whether the parse worker should leave a feed's fingerprints and credits (about
+    half of its work on a feed) to the writer: when the worker is the one behind, with
+    ``preparing`` new bodies in the pool (``DEFER_AT`` or more) and none of the feeds
+    it prepared waiting for the writer (``staged``). The mirror of ``read_ahead``."""
+    return staged == 0 and preparing >= DEFER_AT
+
+
 def read_ahead(staged: int) -> bool:
     """Whether the parse worker should read a feed's candidates (store/lookahead.py) and
     pack its texts: when the writer is the one behind, with ``staged`` prepared feeds not
@@ -385,13 +406,14 @@ def read_ahead(staged: int) -> bool:
     return staged >= AHEAD_AT
 
 
-def lookahead(database: str, source_id: int, ahead: bool) -> Lookahead:
+def lookahead(database: str, source_id: int, ahead: bool, defer: bool = False) -> Lookahead:
     """What a parse worker reads of the store for a source: what it holds, and, if
     ``ahead`` (``read_ahead``), its candidates, and it packs the texts (store/lookahead.py,
-    imported with the first new body: a cycle of 304s does not need it)."""
+    imported with the first new body: a cycle of 304s does not need it); if ``defer``
+    (``defer_to_writer``), it leaves the fingerprints and credits to the writer."""
     from aggregator.store.lookahead import Lookahead
 
-    return Lookahead(database, source_id, ahead)
+    return Lookahead(database, source_id, ahead, defer)
 
 
 def _release(store: Store, lease: str) -> None:
@@ -427,6 +449,11 @@ def decide(store: Store, config: Config, source: SourceToFetch, response: Respon
             from aggregator.ingest.prepare import prepare_feed
 
             prepared = prepare_feed(response.body, response.headers, response.url, now)
+        elif prepared is not None and prepared.deferred:  # left to the writer (this thread)
+            from aggregator.stories.marks import finish
+
+            prepared = finish(prepared)
+            metrics.count("marks_made_by_writer")
         stored = store.stored_hashes(source.id, [i.guid for i in prepared.items]) \
             if prepared else {}
         # items not stored: was any pruned by retention? (their tombstones say so)
