@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -17,7 +18,7 @@ from sqlmodel import Session
 
 from aggregator import metrics, update
 from aggregator.clock import utc_now
-from aggregator.config import SourceConfig, load_config
+from aggregator.config import Config, SourceConfig, load_config
 from aggregator.ingest.prepare import prepare_feed
 from aggregator.store import Store, bandfilter, bands
 from aggregator.store.lookahead import (
@@ -207,20 +208,27 @@ def test_parse_workers_store_the_stories_the_writer_alone_stores(
         assert all(r.outcome is Outcome.OK for r in update_sources(store, config))
         ahead, by_writer = _after(before)
         assert (ahead, by_writer) == ((0, 4) if workers < 0 else (4, 0))
-        feed_server.serve("/tt.xml", _rss("Turantimes.kz", [
-            (TITLE, "https://turantimes.kz/news/tokaev", _paragraphs(RELAYED), T0),
-            ("Второй материал", "https://turantimes.kz/news/2", _paragraphs(EDITED),
-             T0 + timedelta(hours=5))]))
-        again = update_sources(store, config, names=["turantimes"],
-                               now=utc_now() + timedelta(hours=1))
-        assert [(r.new, r.updated) for r in again] == [(1, 0)]
-        with store.engine.connect() as connection:
-            found[workers] = connection.execute(text(
-                "SELECT source.name, item.guid, item.story_id, item.join_reason,"
-                " item.relayed_by FROM item JOIN source ON source.id = item.source_id"
-                " ORDER BY item.id")).all()
+        found[workers] = _after_a_second_relayed_item(feed_server, store, config)
     assert found[1] == found[-1]
     assert sum(row[3].startswith("near-duplicate") for row in found[1]) >= 3
+
+
+def _after_a_second_relayed_item(feed_server: FeedServer, store: Store,
+                                 config: Config) -> list[Any]:
+    """The relay's feed with one more item, updated (one new item): then every stored
+    item's source, guid, story, join reason and credit."""
+    feed_server.serve("/tt.xml", _rss("Turantimes.kz", [
+        (TITLE, "https://turantimes.kz/news/tokaev", _paragraphs(RELAYED), T0),
+        ("Второй материал", "https://turantimes.kz/news/2", _paragraphs(EDITED),
+         T0 + timedelta(hours=5))]))
+    again = update_sources(store, config, names=["turantimes"],
+                           now=utc_now() + timedelta(hours=1))
+    assert [(r.new, r.updated) for r in again] == [(1, 0)]
+    with store.engine.connect() as connection:
+        return list(connection.execute(text(
+            "SELECT source.name, item.guid, item.story_id, item.join_reason,"
+            " item.relayed_by FROM item JOIN source ON source.id = item.source_id"
+            " ORDER BY item.id")).all())
 
 
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 4)), max_size=12),
@@ -256,7 +264,6 @@ def test_the_cover_says_whether_every_later_item_is_known(
 def test_the_worker_reads_ahead_while_the_writer_is_behind(
         tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
-    from typing import Any
 
     # more feeds than the backlog holds: those prepared once it is full find the writer
     # AHEAD_AT or more feeds behind
@@ -505,20 +512,9 @@ def test_feeds_whose_marks_the_writer_made_store_the_stories_a_worker_stores(
         store.sync_sources(config.sources, config.settings.poll_interval, utc_now())
         before = metrics.METRICS.counts["marks_made_by_writer"]
         assert all(r.outcome is Outcome.OK for r in update_sources(store, config))
-        feed_server.serve("/tt.xml", _rss("Turantimes.kz", [
-            (TITLE, "https://turantimes.kz/news/tokaev", _paragraphs(RELAYED), T0),
-            ("Второй материал", "https://turantimes.kz/news/2", _paragraphs(EDITED),
-             T0 + timedelta(hours=5))]))
-        again = update_sources(store, config, names=["turantimes"],
-                               now=utc_now() + timedelta(hours=1))
-        assert [(r.new, r.updated) for r in again] == [(1, 0)]
+        found[defer] = _after_a_second_relayed_item(feed_server, store, config)
         made = metrics.METRICS.counts["marks_made_by_writer"] - before
         assert made == (len(sources) + 1 if defer else 0)
-        with store.engine.connect() as connection:
-            found[defer] = connection.execute(text(
-                "SELECT source.name, item.guid, item.story_id, item.join_reason,"
-                " item.relayed_by FROM item JOIN source ON source.id = item.source_id"
-                " ORDER BY item.id")).all()
     assert found[True] == found[False]
     assert sum(row[3].startswith("near-duplicate") for row in found[True]) >= 3
     assert any(row[4] for row in found[True])  # a credit line read by the writer
