@@ -495,5 +495,5 @@ class PreparedFeed:
     # those whose text changed
     skipped: frozenset[str] = frozenset()
     # the plain texts of the new and changed items, by guid, when their fingerprints and
-    # credits were left to the writer (prepare_feed's ``defer``; prepare.finish)
+    # credits were left to the writer (prepare_feed's ``defer``; stories/marks.finish)
     deferred: Mapping[str, str] = field(default_factory=dict)

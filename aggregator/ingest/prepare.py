@@ -80,4 +80,3 @@ def prepare_feed(body: bytes, headers: Mapping[str, str], url: str, now: datetim
         skipped=frozenset(known),
         deferred=deferred,
     )
-
