@@ -13,10 +13,12 @@ import ipaddress
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
-import nh3
+if TYPE_CHECKING:
+    import nh3
+
 
 # Characters XML 1.0 forbids (C0 controls but tab/newline/CR, lone surrogates, U+FFFE/F):
 # lxml refuses them, so one hostile item would otherwise break a whole output feed.
@@ -49,15 +51,22 @@ ALLOWED_ATTRIBUTES = {
     "q": {"cite"},
     "blockquote": {"cite"},
 }
-# Built once: nh3.clean would convert these sets for ammonia on every call.
-_SANITIZER = nh3.Cleaner(
-    tags=set(ALLOWED_TAGS),
-    attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
-    url_schemes={"http", "https", "mailto"},
-    link_rel="noopener noreferrer nofollow",
-    strip_comments=True,
-)
-_TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"})
+
+
+@functools.cache
+def _cleaners() -> tuple[nh3.Cleaner, nh3.Cleaner]:
+    """nh3's cleaners (safe HTML; text only), built once: ``nh3.clean`` would convert the
+    allow-lists for ammonia on every call. Imported at the first fragment, not with this
+    module: feeds.yaml's checks use it, and a cycle of unchanged feeds sanitizes nothing."""
+    import nh3
+
+    return (nh3.Cleaner(tags=set(ALLOWED_TAGS),
+                        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+                        url_schemes={"http", "https", "mailto"},
+                        link_rel="noopener noreferrer nofollow", strip_comments=True),
+            nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"}))
+
+
 _URL_ATTRIBUTES = re.compile(r'(\s(?:href|src|poster|cite)=")([^"]*)(")')
 _BLOCK_END = re.compile(
     r"<(?:br|hr|/p|/div|/li|/h[1-6]|/tr|/blockquote|/pre|/dd|/dt)\b[^>]*>", re.IGNORECASE)
@@ -305,7 +314,7 @@ def sanitize_html(fragment: str | None, base_url: str | None = None) -> str:
     http/https/mailto links only, relative URLs made absolute against ``base_url``."""
     if not fragment:
         return ""
-    cleaned = _SANITIZER.clean(strip_illegal_xml(fragment))
+    cleaned = _cleaners()[0].clean(strip_illegal_xml(fragment))
     return _absolutize(cleaned, base_url).strip()
 
 
@@ -322,7 +331,7 @@ _PLAIN_REFERENCES: Final = ("&amp;", "&lt;", "&gt;", "&nbsp;", "&quot;")
 
 
 def _without_plain_tags(marked: str) -> str | None:
-    """What the HTML parser makes of ``marked`` before unescaping (``_TEXT_ONLY.clean``:
+    """What the HTML parser makes of ``marked`` before unescaping (nh3's text-only cleaner:
     the text, escaped), when all it has to do is drop tags: each tag one of
     ``_PLAIN_TAG`` (a closed tag the parser ignores or a parent it closes early moves no
     text) and each "&" one of ``_PLAIN_REFERENCES``, as in what sanitize_html gives
@@ -345,7 +354,7 @@ def html_to_text(fragment: str | None) -> str:
     if "<" in fragment or "&" in fragment:
         marked = _BLOCK_END.sub("\n", strip_illegal_xml(fragment))
         plain = _without_plain_tags(marked)
-        text = html.unescape(_TEXT_ONLY.clean(marked) if plain is None else plain)
+        text = html.unescape(_cleaners()[1].clean(marked) if plain is None else plain)
         text = strip_illegal_xml(unicodedata.normalize("NFC", text))
     else:  # no markup, no entity: what the HTML parser would give, without parsing
         text = strip_illegal_xml(fragment).removeprefix("\ufeff")

@@ -17,7 +17,7 @@ from aggregator.store.models import ItemRow, SourceRow, StoryRow
 from aggregator.types import Outcome
 from aggregator.update import update_sources
 from tests.conftest import ATOM_RNG, write_config
-from tests.feedserver import FeedServer
+from tests.feedserver import FEEDS, FeedServer
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -333,3 +333,46 @@ def test_few_new_feeds_wait_prepared_for_the_writer(
     results = update_sources(store, config)
     assert sorted(r.new for r in results) == [3] * (limit + 8)
     assert limit < held["most"] + 4 and held["most"] <= limit  # reached, never passed
+
+
+_UNCHANGED_CYCLE = """
+import sys
+from aggregator.config import load_config
+from aggregator.ingest import pool
+from aggregator.store import Store
+from aggregator.update import update_sources
+
+store = Store(sys.argv[2])
+results = update_sources(store, load_config(sys.argv[1]))
+print(sorted((r.source, r.outcome.value, r.new) for r in results))
+print(sorted(m for m in ("feedparser", "lxml", "nh3", "numpy", "re2") if m in sys.modules))
+print(sum(w.process is not None for p in pool._POOLS.values() for w in p._workers))
+"""
+
+
+def test_a_cycle_of_unchanged_feeds_starts_no_parse_worker_and_loads_no_parser(
+        tmp_path: Path, feed_server: FeedServer) -> None:
+    """What docs/operations.md ("Memory and CPU") promises: a 304, or the same bytes
+    again from a server that ignores validators, costs neither a worker process nor the
+    parsing libraries' memory, even with parse workers configured."""
+    import subprocess
+    import sys
+
+    sources = {"kept": feed_server.serve_file("/kept.xml", "rss2.xml"),
+               "same": feed_server.serve("/same.xml", (FEEDS / "atom.xml").read_bytes(),
+                                         "application/atom+xml", validators=False)}
+    config = write_config(tmp_path, sources, settings={"parse_workers": 1})
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    loaded = load_config(config)
+    store = Store(url)
+    try:
+        store.sync_sources(loaded.sources, loaded.settings.poll_interval, utc_now())
+        first = {r.source: r.new for r in update_sources(store, loaded)}
+    finally:
+        store.close()
+    assert first == {"kept": 3, "same": 2}
+    lines = subprocess.run([sys.executable, "-c", _UNCHANGED_CYCLE, str(config), url],
+                           capture_output=True, text=True, check=True,
+                           cwd=tmp_path).stdout.splitlines()
+    assert lines == ["[('kept', 'not_modified', 0), ('same', 'not_modified', 0)]", "[]", "0"]
+    assert feed_server.hits("/kept.xml")[-1].headers.get("If-None-Match") is not None
